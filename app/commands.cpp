@@ -1,0 +1,253 @@
+#include "commands.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli_args.h"
+#include "nn/model.h"
+#include "util/error.h"
+
+namespace attn::cli {
+
+namespace {
+
+using Json = nlohmann::json;
+
+struct Command {
+  std::string name;
+  std::string summary;
+  std::string usage;
+  std::vector<OptionSpec> options;
+  std::function<int(const Args&)> run;
+};
+
+const OptionSpec kModel{"model", true, "DIR", "Hugging Face model folder (config.json, model.safetensors, tokenizer)"};
+const OptionSpec kText{"text", true, "STR", "input text"};
+const OptionSpec kPair{"pair", true, "STR", "second sentence (BERT-style pairs)"};
+const OptionSpec kJson{"json", false, "", "print JSON instead of text"};
+const OptionSpec kTruncate{"truncate", false, "", "cut input longer than the model's positions instead of failing"};
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// Unicode code point index of a UTF-8 byte offset; offsets inside a character round down
+// (begin) or up (end), as Hugging Face reports spans of byte-level tokens.
+size_t char_index(std::string_view text, size_t byte, bool is_end) {
+  size_t n = 0;
+  for (size_t i = 0; i < byte && i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++n;
+  if (!is_end && byte < text.size() && (static_cast<unsigned char>(text[byte]) & 0xC0) == 0x80 && n > 0) --n;
+  return n;
+}
+
+int cmd_info(const Args& a) {
+  const auto model = Model::load(a.require("model"));
+  const auto& c = model->config();
+  Json j = {{"model", model->name()},
+            {"family", family_name(c.family)},
+            {"model_type", c.model_type},
+            {"architecture", c.architecture},
+            {"task", head_kind_name(c.head)},
+            {"layers", c.num_layers},
+            {"heads", c.num_heads},
+            {"hidden_size", c.hidden_size},
+            {"head_dim", c.head_dim()},
+            {"intermediate_size", c.intermediate_size},
+            {"vocab_size", c.vocab_size},
+            {"max_positions", c.max_positions},
+            {"parameters", model->parameter_count()},
+            {"tokenizer", model->tokenizer().kind()}};
+  if (!c.labels.empty()) j["labels"] = c.labels;
+  if (a.flag("json")) {
+    std::cout << dump(j) << "\n";
+  } else {
+    std::printf("model        %s\nfamily       %s (%s)\ntask         %s\nlayers       %d\nheads        %d\n"
+                "hidden size  %d (head dim %d)\nvocab size   %d\npositions    %d\nparameters   %lld (%.1f M)\ntokenizer    %s\n",
+                model->name().c_str(), family_name(c.family).c_str(), c.architecture.empty() ? c.model_type.c_str() : c.architecture.c_str(),
+                head_kind_name(c.head).c_str(), c.num_layers, c.num_heads, c.hidden_size, c.head_dim(), c.vocab_size, c.max_positions,
+                static_cast<long long>(model->parameter_count()), double(model->parameter_count()) / 1e6, model->tokenizer().kind().c_str());
+  }
+  if (model->non_finite_weights() > 0)
+    std::cerr << "attnscope: warning: " << model->non_finite_weights() << " weights are NaN or infinite\n";
+  return 0;
+}
+
+int cmd_tokenize(const Args& a) {
+  const auto model = Model::load(a.require("model"));
+  const std::string text = a.require("text");
+  const auto pair = a.get("pair");
+  const Encoding enc = model->tokenizer().encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt);
+  Json offsets = Json::array();
+  for (size_t i = 0; i < enc.size(); ++i) {
+    const std::string_view src = (i < enc.sequence_ids.size() && enc.sequence_ids[i] == 1 && pair) ? std::string_view(*pair) : std::string_view(text);
+    const auto [b, e] = enc.offsets[i];
+    offsets.push_back({char_index(src, b, false), char_index(src, e, true)});
+  }
+  Json j = {{"ids", enc.ids}, {"tokens", enc.tokens}, {"offsets", offsets}};
+  if (pair) j["type_ids"] = enc.type_ids;
+  if (a.flag("json")) {
+    std::cout << dump(j) << "\n";
+  } else {
+    for (size_t i = 0; i < enc.size(); ++i)
+      std::printf("%5zu  %8d  %s\n", i, enc.ids[i], model->display_token(enc.ids[i], enc.tokens[i]).c_str());
+  }
+  return 0;
+}
+
+std::optional<std::string_view> opt_view(const std::optional<std::string>& s) {
+  return s ? std::optional<std::string_view>(*s) : std::nullopt;
+}
+
+int cmd_record(const Args& a) {
+  const auto model = Model::load(a.require("model"));
+  const std::string text = a.require("text");
+  const auto pair = a.get("pair");
+  const std::string out = a.require("out");
+  const std::string dtype = a.get("dtype").value_or("f32");
+  if (dtype != "f32" && dtype != "f16") throw UsageError("--dtype must be f32 or f16");
+  const Encoding enc = model->encode(text, opt_view(pair), a.flag("truncate"));
+  RunOptions opt;
+  opt.record_qkv = a.flag("qkv");
+  opt.record_scores = a.flag("scores");
+  opt.all_logits = a.flag("logits") && model->config().head != HeadKind::SequenceClassification;
+  ForwardResult r = model->forward(enc, opt);
+  r.recording->meta_mutable().text = text;
+  if (pair) r.recording->meta_mutable().pair = *pair;
+  if (a.flag("logits")) {
+    if (!opt.all_logits) r.recording->meta_mutable().extra["logits_rows"] = Json(r.logits_rows).dump();
+    r.recording->set_logits(std::move(r.logits));
+  }
+  r.recording->save(out, dtype == "f16" ? DType::F16 : DType::F32);
+  std::printf("wrote %s: %d layers x %d heads x %d tokens\n", out.c_str(), model->config().num_layers, model->config().num_heads,
+              int(enc.size()));
+  return 0;
+}
+
+int cmd_predict(const Args& a) {
+  const auto model = Model::load(a.require("model"));
+  const auto& c = model->config();
+  const std::string text = a.require("text");
+  const auto pair = a.get("pair");
+  const int top = a.get_int("top", 5, 1, 1000);
+  const Encoding enc = model->encode(text, opt_view(pair), a.flag("truncate"));
+  RunOptions opt;
+  std::string task;
+  int position = -1;
+  if (c.head == HeadKind::MaskedLM) {
+    task = "fill-mask";
+    const auto mask = model->tokenizer().mask_id();
+    const auto it = mask ? std::find(enc.ids.begin(), enc.ids.end(), *mask) : enc.ids.end();
+    if (it == enc.ids.end())
+      throw Error("the text has no mask token: put " + (mask ? model->tokenizer().id_to_token(*mask) : std::string("[MASK]")) +
+                  " where " + model->name() + " should fill in a word");
+    position = int(it - enc.ids.begin());
+    opt.logits_rows = {position};
+  } else if (c.head == HeadKind::CausalLM) {
+    task = "next-token";
+    position = int(enc.size()) - 1;
+    opt.logits_rows = {position};
+  } else if (c.head == HeadKind::SequenceClassification) {
+    task = "classification";
+  } else {
+    throw Error(model->name() + " is a bare " + c.model_type + " model (" + (c.architecture.empty() ? "no head" : c.architecture) +
+                "): it has no prediction head; its attention can still be recorded");
+  }
+  const ForwardResult r = model->forward(enc, opt);
+  Eigen::VectorXf logits = r.logits.row(0).transpose();
+  const float m = logits.maxCoeff();
+  Eigen::VectorXf p = (logits.array() - m).exp();
+  p /= p.sum();
+  std::vector<int> order(p.size());
+  for (int i = 0; i < int(order.size()); ++i) order[i] = i;
+  const int k = std::min<int>(top, int(order.size()));
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int x, int y) { return p[x] > p[y]; });
+
+  Json preds = Json::array();
+  for (int i = 0; i < k; ++i) {
+    const int id = order[i];
+    if (task == "classification")
+      preds.push_back({{"label", c.labels[id]}, {"id", id}, {"prob", p[id]}});
+    else
+      preds.push_back({{"token", task == "next-token" ? model->tokenizer().token_text(id) : model->tokenizer().id_to_token(id)},
+                       {"id", id},
+                       {"prob", p[id]}});
+  }
+  Json j = {{"task", task}, {"predictions", preds}};
+  if (position >= 0) j["position"] = position;
+  if (a.flag("json")) {
+    std::cout << dump(j) << "\n";
+  } else {
+    std::printf("%s", task == "fill-mask" ? "fill-mask at token " : task == "next-token" ? "next token after token " : "classification");
+    if (position >= 0) std::printf("%d", position);
+    std::printf("\n");
+    for (const auto& e : preds)
+      std::printf("  %6.2f%%  %s\n", e["prob"].get<double>() * 100.0,
+                  dump(e.contains("label") ? e["label"] : e["token"]).c_str());
+  }
+  return 0;
+}
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"info", "show a model's family, layers, heads, sizes and parameter count", "attnscope info --model DIR [--json]",
+       {kModel, kJson}, cmd_info},
+      {"tokenize", "show the tokens, ids and character offsets of a text",
+       "attnscope tokenize --model DIR --text STR [--pair STR] [--json]", {kModel, kText, kPair, kJson}, cmd_tokenize},
+      {"record", "run the model and write every layer's and head's attention to a recording file",
+       "attnscope record --model DIR --text STR [--pair STR] --out FILE [--dtype f32|f16] [--qkv] [--scores] [--logits]",
+       {kModel, kText, kPair,
+        {"out", true, "FILE", "recording to write (.safetensors; replaced atomically)"},
+        {"dtype", true, "f32|f16", "precision of the stored attention (default f32)"},
+        {"qkv", false, "", "also store each head's query, key and value vectors"},
+        {"scores", false, "", "also store the pre-softmax scores Q·Kᵀ/√d"},
+        {"logits", false, "", "also store the output logits"},
+        kTruncate},
+       cmd_record},
+      {"predict", "fill the first [MASK], predict the next token, or classify the text",
+       "attnscope predict --model DIR --text STR [--pair STR] [--top K] [--json]",
+       {kModel, kText, kPair, {"top", true, "K", "how many predictions to show (default 5)"}, kJson, kTruncate}, cmd_predict},
+  };
+  return list;
+}
+
+}  // namespace
+
+std::string commands_help() {
+  std::string s = "Commands:\n";
+  for (const auto& c : commands()) {
+    std::string left = "  " + c.name;
+    left.append(left.size() < 12 ? 12 - left.size() : 1, ' ');
+    s += left + c.summary + "\n";
+  }
+  return s + "\nRun 'attnscope COMMAND --help' for a command's options.\n";
+}
+
+int run_command(int argc, char** argv) {
+  if (argc < 2) return -1;
+  const std::string name = argv[1];
+  const auto& list = commands();
+  const auto it = std::find_if(list.begin(), list.end(), [&](const Command& c) { return c.name == name; });
+  if (it == list.end()) return -1;
+  try {
+    const Args args(argc, argv, 2, it->options);
+    if (args.help()) {
+      std::cout << "Usage: " << it->usage << "\n" << it->summary << ".\n\n" << format_options(it->options);
+      return 0;
+    }
+    return it->run(args);
+  } catch (const UsageError& e) {
+    std::cerr << "attnscope " << name << ": " << e.what() << "\nTry 'attnscope " << name << " --help'.\n";
+    return 2;
+  } catch (const Error& e) {
+    std::cerr << "attnscope " << name << ": " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "attnscope " << name << ": out of memory\n";
+    return 1;
+  }
+}
+
+}  // namespace attn::cli

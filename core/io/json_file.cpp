@@ -1,0 +1,25 @@
+#include "io/json_file.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "util/error.h"
+
+namespace attn {
+
+nlohmann::json read_json_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(path.string() + ": no such file");
+  if (std::filesystem::is_directory(path, ec)) throw Error(path.string() + ": is a directory, expected a JSON file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string() + ": cannot be read (permission denied?)");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  try {
+    return nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
+}  // namespace attn

@@ -1,0 +1,158 @@
+#include "model/model_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "io/json_file.h"
+#include "util/error.h"
+
+namespace attn {
+
+namespace {
+
+struct Reader {
+  const nlohmann::json& j;
+  const std::string& source;
+
+  [[noreturn]] void fail(const std::string& what) const { throw Error(source + ": " + what); }
+
+  // The first of `keys` present, as a positive integer.
+  int required_int(std::initializer_list<const char*> keys) const {
+    for (const char* k : keys) {
+      if (!j.contains(k) || j[k].is_null()) continue;
+      if (!j[k].is_number_integer() || j[k].get<int64_t>() <= 0 || j[k].get<int64_t>() > (int64_t{1} << 30))
+        fail(std::string("key '") + k + "' must be a positive integer");
+      return j[k].get<int>();
+    }
+    fail(std::string("missing required key '") + *keys.begin() + "'");
+  }
+  int optional_int(const char* key, int fallback) const {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_number_integer() || j[key].get<int64_t>() < 0) fail(std::string("key '") + key + "' must be a non-negative integer");
+    return j[key].get<int>();
+  }
+  float optional_float(const char* key, float fallback) const {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_number()) fail(std::string("key '") + key + "' must be a number");
+    return j[key].get<float>();
+  }
+  std::string optional_string(const char* key, const std::string& fallback) const {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_string()) fail(std::string("key '") + key + "' must be a string");
+    return j[key].get<std::string>();
+  }
+};
+
+HeadKind head_from_architecture(Family family, const std::string& arch) {
+  if (arch.ends_with("ForMaskedLM") || arch.ends_with("ForPreTraining")) return HeadKind::MaskedLM;
+  if (arch.ends_with("ForSequenceClassification")) return HeadKind::SequenceClassification;
+  if (arch.ends_with("LMHeadModel") || arch.ends_with("ForCausalLM")) return HeadKind::CausalLM;
+  // GPT-2's output embedding is tied to its input embedding, so even a bare GPT2Model can
+  // predict the next token.
+  return family == Family::Gpt2 ? HeadKind::CausalLM : HeadKind::Base;
+}
+
+}  // namespace
+
+std::string family_name(Family family) {
+  switch (family) {
+    case Family::Bert: return "bert";
+    case Family::DistilBert: return "distilbert";
+    case Family::Gpt2: return "gpt2";
+  }
+  return "?";
+}
+
+std::string head_kind_name(HeadKind head) {
+  switch (head) {
+    case HeadKind::Base: return "base";
+    case HeadKind::MaskedLM: return "masked-lm";
+    case HeadKind::CausalLM: return "causal-lm";
+    case HeadKind::SequenceClassification: return "classification";
+  }
+  return "?";
+}
+
+ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& source) {
+  if (!j.is_object()) throw Error(source + ": expected a JSON object");
+  const Reader r{j, source};
+  ModelConfig c;
+  c.model_type = r.optional_string("model_type", "");
+  if (c.model_type.empty()) r.fail("missing required key 'model_type'");
+  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
+      j["architectures"][0].is_string())
+    c.architecture = j["architectures"][0].get<std::string>();
+
+  if (c.model_type == "bert") {
+    c.family = Family::Bert;
+    c.hidden_size = r.required_int({"hidden_size"});
+    c.num_layers = r.required_int({"num_hidden_layers"});
+    c.num_heads = r.required_int({"num_attention_heads"});
+    c.intermediate_size = r.required_int({"intermediate_size"});
+    c.max_positions = r.required_int({"max_position_embeddings"});
+    c.type_vocab_size = r.optional_int("type_vocab_size", 2);
+    c.layer_norm_eps = r.optional_float("layer_norm_eps", 1e-12f);
+    c.activation = r.optional_string("hidden_act", "gelu");
+    const auto pos = r.optional_string("position_embedding_type", "absolute");
+    if (pos != "absolute") r.fail("position_embedding_type '" + pos + "' is not supported (only 'absolute')");
+  } else if (c.model_type == "distilbert") {
+    c.family = Family::DistilBert;
+    c.hidden_size = r.required_int({"dim", "hidden_size"});
+    c.num_layers = r.required_int({"n_layers", "num_hidden_layers"});
+    c.num_heads = r.required_int({"n_heads", "num_attention_heads"});
+    c.intermediate_size = r.required_int({"hidden_dim", "intermediate_size"});
+    c.max_positions = r.required_int({"max_position_embeddings"});
+    c.layer_norm_eps = 1e-12f;  // fixed in DistilBERT's implementation
+    c.activation = r.optional_string("activation", "gelu");
+  } else if (c.model_type == "gpt2") {
+    c.family = Family::Gpt2;
+    c.hidden_size = r.required_int({"n_embd", "hidden_size"});
+    c.num_layers = r.required_int({"n_layer", "num_hidden_layers"});
+    c.num_heads = r.required_int({"n_head", "num_attention_heads"});
+    c.intermediate_size = r.optional_int("n_inner", 0);
+    if (c.intermediate_size == 0) c.intermediate_size = 4 * c.hidden_size;
+    c.max_positions = r.required_int({"n_positions", "n_ctx", "max_position_embeddings"});
+    c.layer_norm_eps = r.optional_float("layer_norm_epsilon", 1e-5f);
+    c.activation = r.optional_string("activation_function", "gelu_new");
+    if (j.contains("scale_attn_weights") && j["scale_attn_weights"].is_boolean() && !j["scale_attn_weights"].get<bool>())
+      r.fail("scale_attn_weights = false is not supported");
+  } else {
+    r.fail("unknown model_type '" + c.model_type + "': AttnScope supports bert, distilbert and gpt2");
+  }
+  c.vocab_size = r.required_int({"vocab_size"});
+  if (c.hidden_size % c.num_heads != 0)
+    r.fail("hidden size " + std::to_string(c.hidden_size) + " is not divisible by the number of heads " + std::to_string(c.num_heads));
+  c.head = head_from_architecture(c.family, c.architecture);
+
+  if (j.contains("id2label") && j["id2label"].is_object()) {
+    const auto& m = j["id2label"];
+    c.labels.resize(m.size());
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      size_t id = 0;
+      try {
+        id = std::stoul(it.key());
+      } catch (const std::exception&) {
+        r.fail("id2label key '" + it.key() + "' is not an integer");
+      }
+      if (id >= c.labels.size() || !it.value().is_string()) r.fail("id2label is not a dense map from 0..n-1 to strings");
+      c.labels[id] = it.value().get<std::string>();
+    }
+  }
+  if (c.head == HeadKind::SequenceClassification && c.labels.empty()) {
+    const int n = r.optional_int("num_labels", 2);
+    for (int i = 0; i < n; ++i) c.labels.push_back("LABEL_" + std::to_string(i));
+  }
+  return c;
+}
+
+ModelConfig ModelConfig::load(const std::filesystem::path& model_dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(model_dir, ec)) throw Error(model_dir.string() + ": no such model folder");
+  if (!std::filesystem::is_directory(model_dir, ec))
+    throw Error(model_dir.string() + ": is a file; a model is a folder with config.json, model.safetensors and tokenizer files");
+  const auto path = model_dir / "config.json";
+  if (!std::filesystem::exists(path, ec))
+    throw Error(path.string() + ": no such file (is " + model_dir.string() + " a Hugging Face model folder?)");
+  return from_json(read_json_file(path), path.string());
+}
+
+}  // namespace attn

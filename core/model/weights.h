@@ -1,0 +1,57 @@
+#pragma once
+// The weights of a model folder: model.safetensors, or shards listed by
+// model.safetensors.index.json. F32 tensors stay memory-mapped (non-owning views);
+// F16/BF16/F64 tensors are converted to F32 once, when first requested.
+// Not thread-safe while tensors are being requested; read-only use afterwards is.
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "model/tensor_types.h"
+
+namespace attn {
+
+class WeightStore {
+ public:
+  // Opens the weights of `model_dir`. Throws attn::Error naming the folder when no
+  // safetensors weights exist (with a conversion hint for pytorch_model.bin), or naming the
+  // file when one is corrupt.
+  static WeightStore open(const std::filesystem::path& model_dir);
+
+  bool contains(const std::string& name) const;
+  // The first of `names` present, or "" when none is.
+  std::string first_present(std::initializer_list<std::string> names) const;
+
+  // A [rows, cols] matrix / [n] vector. Throws attn::Error naming the file and tensor when
+  // it is missing or its shape differs (the message says which config value implies it).
+  ConstMatrixMap matrix(const std::string& name, int64_t rows, int64_t cols);
+  ConstVectorMap vector(const std::string& name, int64_t n);
+
+  // Sum of the element counts of all tensors.
+  int64_t parameter_count() const;
+  // Names of all tensors, sorted.
+  std::vector<std::string> names() const;
+  // Number of non-finite values seen in the tensors requested so far (NaN/Inf).
+  int64_t non_finite_count() const { return non_finite_; }
+  std::string source_description() const;  // "model.safetensors" or "3 shards"
+
+ private:
+  struct Entry {
+    std::shared_ptr<const SafetensorsFile> file;
+    const TensorInfo* info = nullptr;
+  };
+  const float* f32_data(const std::string& name, std::vector<int64_t> expected, const std::string& what);
+
+  std::filesystem::path dir_;
+  std::vector<std::shared_ptr<const SafetensorsFile>> files_;
+  std::map<std::string, Entry> entries_;
+  std::map<std::string, const float*> converted_index_;
+  std::deque<std::vector<float>> converted_;  // owned F32 copies of non-F32 tensors
+  int64_t non_finite_ = 0;
+};
+
+}  // namespace attn

@@ -1,0 +1,46 @@
+#include "nn/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "nn/ops.h"
+
+namespace attn {
+
+RowMatrix multi_head_attention(const RowMatrix& q, const RowMatrix& k, const RowMatrix& v, int num_heads, bool causal,
+                               const LayerCapture& capture) {
+  using Part = AttentionRecording::Part;
+  const Eigen::Index N = q.rows();
+  const int d = int(q.cols()) / num_heads;
+  const float scale = 1.0f / std::sqrt(float(d));
+  AttentionRecording& rec = *capture.recording;
+  RowMatrix context(N, q.cols());
+
+#pragma omp parallel for schedule(dynamic)
+  for (int h = 0; h < num_heads; ++h) {
+    const auto qh = q.middleCols(h * d, d);
+    const auto kh = k.middleCols(h * d, d);
+    const auto vh = v.middleCols(h * d, d);
+    MatrixMap probs = rec.mutable_matrix(Part::Attention, capture.layer, h);
+    probs.noalias() = (qh * kh.transpose()) * scale;  // (N, N)
+    if (rec.has_scores()) rec.mutable_matrix(Part::Scores, capture.layer, h) = probs;
+    if (rec.has_qkv()) {
+      rec.mutable_matrix(Part::Query, capture.layer, h) = qh;
+      rec.mutable_matrix(Part::Key, capture.layer, h) = kh;
+      rec.mutable_matrix(Part::Value, capture.layer, h) = vh;
+    }
+    if (causal) {
+      for (Eigen::Index i = 0; i + 1 < N; ++i)
+        probs.row(i).tail(N - i - 1).setConstant(-std::numeric_limits<float>::infinity());
+    }
+    softmax_rows(probs);
+    if (capture.disabled_heads &&
+        std::find(capture.disabled_heads->begin(), capture.disabled_heads->end(), h) != capture.disabled_heads->end())
+      probs.setZero();
+    context.middleCols(h * d, d).noalias() = probs * vh;
+  }
+  return context;
+}
+
+}  // namespace attn

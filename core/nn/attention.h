@@ -1,0 +1,25 @@
+#pragma once
+// Multi-head scaled dot-product attention that records what it computes.
+#include <vector>
+
+#include "model/tensor_types.h"
+#include "record/recording.h"
+
+namespace attn {
+
+// Where one layer's attention goes: the recording and its layer index. Heads listed in
+// `disabled_heads` have their probabilities multiplied by zero (Hugging Face's head_mask);
+// the recording then shows zeros for them.
+struct LayerCapture {
+  AttentionRecording* recording = nullptr;
+  int layer = 0;
+  const std::vector<int>* disabled_heads = nullptr;
+};
+
+// q, k, v: (N, H·d) projections with heads side by side. Returns the context (N, H·d).
+// Writes attention (H, N, N) and, when the recording has them, scores (pre-mask Q·Kᵀ/√d)
+// and per-head Q/K/V (H, N, d). `causal` masks keys after each query.
+RowMatrix multi_head_attention(const RowMatrix& q, const RowMatrix& k, const RowMatrix& v, int num_heads, bool causal,
+                               const LayerCapture& capture);
+
+}  // namespace attn

@@ -1,0 +1,84 @@
+#pragma once
+// A loaded model: config, tokenizer and weights of a Hugging Face folder, and a forward pass
+// that records every layer's and head's attention. Loading checks every tensor's name and
+// shape up front. forward() is const and may run from a worker thread; it is synchronous and
+// reports progress per layer through RunOptions::progress, which can cancel it.
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/model_config.h"
+#include "model/tensor_types.h"
+#include "model/weights.h"
+#include "record/recording.h"
+#include "tokenize/tokenizer.h"
+#include "util/progress.h"
+
+namespace attn {
+
+struct RunOptions {
+  bool record_qkv = false;     // per-head query / key / value vectors
+  bool record_scores = false;  // pre-softmax Q·Kᵀ/√d, before masking
+  bool record_hidden = false;  // hidden states, Hugging Face's output_hidden_states convention
+  // Which positions get LM logits: every position, or only `logits_rows` (may be empty).
+  // Classifiers always produce one row of label logits.
+  bool all_logits = false;
+  std::vector<int> logits_rows;
+  // disabled_heads[layer] lists heads switched off (their attention multiplied by zero).
+  std::vector<std::vector<int>> disabled_heads;
+  ProgressFn progress;
+};
+
+struct ForwardResult {
+  std::shared_ptr<AttentionRecording> recording;
+  RowMatrix logits;              // (rows, vocab) for LMs, (1, labels) for classifiers
+  std::vector<int> logits_rows;  // the position of each logits row (classifiers: [0])
+  std::vector<RowMatrix> hidden; // (L + 1) × (N, hidden) when requested
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  // Loads a model folder. Throws attn::Error naming the file and the problem.
+  static std::unique_ptr<Model> load(const std::filesystem::path& dir);
+
+  const ModelConfig& config() const { return config_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const std::string& name() const { return name_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  int64_t parameter_count() const { return parameter_count_; }
+  // Number of NaN/Inf values in the weights (a warning, not an error).
+  int64_t non_finite_weights() const { return non_finite_; }
+
+  // Tokenizes and checks the length against the model's positions: longer input is an
+  // error naming both lengths, unless `truncate`, which keeps the first tokens (and a final
+  // special token such as [SEP]).
+  Encoding encode(std::string_view text, std::optional<std::string_view> pair = std::nullopt, bool truncate = false) const;
+  // The string shown for a token in views and recordings ("##ing", " world").
+  std::string display_token(int32_t id, const std::string& vocab_token) const;
+
+  // Runs the model on `enc`. Throws attn::Error for empty input, ids outside the vocabulary or
+  // more tokens than positions; attn::Cancelled when the progress callback says stop.
+  ForwardResult forward(const Encoding& enc, const RunOptions& options) const;
+
+ protected:
+  Model() = default;
+  // The family's forward pass: fills result.recording (already allocated), logits, hidden.
+  virtual void run(const Encoding& enc, const RunOptions& options, ForwardResult& result) const = 0;
+
+  ModelConfig config_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  WeightStore weights_;
+  std::string name_;
+  std::filesystem::path dir_;
+  int64_t parameter_count_ = 0;
+  int64_t non_finite_ = 0;
+
+  friend std::unique_ptr<Model> make_encoder_model(const ModelConfig&, WeightStore&);
+  friend std::unique_ptr<Model> make_gpt2_model(const ModelConfig&, WeightStore&);
+};
+
+}  // namespace attn

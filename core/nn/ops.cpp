@@ -1,0 +1,81 @@
+#include "nn/ops.h"
+
+#include <cmath>
+
+#include "util/error.h"
+
+namespace attn {
+
+RowMatrix linear(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b) {
+  RowMatrix y = x * w.transpose();
+  y.rowwise() += b.transpose();
+  return y;
+}
+
+RowMatrix conv1d(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b) {
+  RowMatrix y = x * w;
+  y.rowwise() += b.transpose();
+  return y;
+}
+
+RowMatrix layer_norm(const ConstMatrixRef& x, const Eigen::Ref<const Vector>& gamma, const Eigen::Ref<const Vector>& beta,
+                     float eps) {
+  RowMatrix y(x.rows(), x.cols());
+  const float inv_n = 1.0f / float(x.cols());
+#pragma omp parallel for if (x.rows() > 64)
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    const auto row = x.row(i);
+    const float mean = row.sum() * inv_n;
+    const float var = (row.array() - mean).square().sum() * inv_n;
+    const float inv_std = 1.0f / std::sqrt(var + eps);
+    y.row(i) = ((row.array() - mean) * inv_std * gamma.transpose().array() + beta.transpose().array()).matrix();
+  }
+  return y;
+}
+
+void gelu_erf(RowMatrix& x) {
+  const float inv_sqrt2 = 0.70710678118654752f;
+  float* p = x.data();
+  const Eigen::Index n = x.size();
+#pragma omp parallel for if (n > 65536)
+  for (Eigen::Index i = 0; i < n; ++i) p[i] = 0.5f * p[i] * (1.0f + std::erf(p[i] * inv_sqrt2));
+}
+
+void gelu_tanh(RowMatrix& x) {
+  const float k = 0.79788456080286536f;  // sqrt(2 / pi)
+  float* p = x.data();
+  const Eigen::Index n = x.size();
+#pragma omp parallel for if (n > 65536)
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const float v = p[i];
+    p[i] = 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
+  }
+}
+
+void relu(RowMatrix& x) { x = x.cwiseMax(0.0f); }
+
+bool is_known_activation(const std::string& name) {
+  return name == "gelu" || name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast" || name == "relu";
+}
+
+void activate(RowMatrix& x, const std::string& name) {
+  if (name == "gelu") return gelu_erf(x);
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return gelu_tanh(x);
+  if (name == "relu") return relu(x);
+  throw Error("unsupported activation function '" + name + "' (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
+}
+
+void softmax_rows(Eigen::Ref<RowMatrix> x) {
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    auto row = x.row(i);
+    const float m = row.maxCoeff();
+    if (!std::isfinite(m)) {  // every key masked: HF yields a uniform row; keep it defined
+      row.setConstant(1.0f / float(x.cols()));
+      continue;
+    }
+    row = (row.array() - m).exp().matrix();
+    row /= row.sum();
+  }
+}
+
+}  // namespace attn

@@ -1,0 +1,34 @@
+#pragma once
+// Plain reference implementations of the transformer building blocks. Inputs are row-major
+// (tokens × features); weights are row-major as stored in safetensors.
+#include <string>
+
+#include "model/tensor_types.h"
+
+namespace attn {
+
+using ConstMatrixRef = Eigen::Ref<const RowMatrix>;
+
+// y = x · Wᵀ + b for an nn.Linear weight W [out, in].
+RowMatrix linear(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b);
+// y = x · W + b for a GPT-2 Conv1D weight W [in, out].
+RowMatrix conv1d(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b);
+
+// Row-wise LayerNorm with biased variance, as torch.nn.LayerNorm.
+RowMatrix layer_norm(const ConstMatrixRef& x, const Eigen::Ref<const Vector>& gamma, const Eigen::Ref<const Vector>& beta,
+                     float eps);
+
+// Activations, in place. "gelu" is the exact erf form (BERT); "gelu_new" / "gelu_pytorch_tanh"
+// the tanh approximation (GPT-2).
+void gelu_erf(RowMatrix& x);
+void gelu_tanh(RowMatrix& x);
+void relu(RowMatrix& x);
+// Applies the activation named by a config ("gelu", "gelu_new", "relu", ...). Throws
+// attn::Error for an unknown name.
+void activate(RowMatrix& x, const std::string& name);
+bool is_known_activation(const std::string& name);
+
+// Numerically stable softmax of each row, in place.
+void softmax_rows(Eigen::Ref<RowMatrix> x);
+
+}  // namespace attn

@@ -1,0 +1,252 @@
+#include "record/recording.h"
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+#include "util/half.h"
+
+namespace attn {
+
+namespace {
+
+constexpr const char* kFormat = "attnscope-recording";
+constexpr int kVersion = 1;
+
+const char* part_prefix(AttentionRecording::Part part) {
+  switch (part) {
+    case AttentionRecording::Part::Attention: return "attention";
+    case AttentionRecording::Part::Scores: return "scores";
+    case AttentionRecording::Part::Query: return "query";
+    case AttentionRecording::Part::Key: return "key";
+    case AttentionRecording::Part::Value: return "value";
+  }
+  return "?";
+}
+
+std::string tensor_name(AttentionRecording::Part part, int layer) {
+  return std::string(part_prefix(part)) + ".layer" + std::to_string(layer);
+}
+
+// Metadata keys this class writes itself; everything else round-trips through `extra`.
+const char* const kOwnKeys[] = {"format", "version", "model", "family", "num_layers", "num_heads", "num_tokens",
+                                "head_dim", "tokens", "special_tokens", "causal", "text", "pair"};
+
+int parse_int(const std::map<std::string, std::string>& md, const std::string& key, const std::filesystem::path& path) {
+  auto it = md.find(key);
+  if (it == md.end()) throw Error(path.string() + ": recording metadata lacks '" + key + "'");
+  try {
+    size_t used = 0;
+    const long v = std::stol(it->second, &used);
+    if (used != it->second.size() || v < 0 || v > (1L << 24)) throw std::out_of_range(key);
+    return static_cast<int>(v);
+  } catch (const std::exception&) {
+    throw Error(path.string() + ": recording metadata '" + key + "' = '" + it->second + "' is not a valid count");
+  }
+}
+
+}  // namespace
+
+uint64_t AttentionRecording::estimate_bytes(int layers, int heads, int tokens, int head_dim, bool with_qkv, bool with_scores) {
+  const uint64_t per_layer_nn = uint64_t(heads) * tokens * tokens * sizeof(float);
+  const uint64_t per_layer_nd = uint64_t(heads) * tokens * head_dim * sizeof(float);
+  return uint64_t(layers) * (per_layer_nn * (with_scores ? 2 : 1) + (with_qkv ? 3 * per_layer_nd : 0));
+}
+
+std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta meta, bool with_qkv, bool with_scores) {
+  auto r = std::make_shared<AttentionRecording>();
+  r->meta_ = std::move(meta);
+  r->has_qkv_ = with_qkv;
+  r->has_scores_ = with_scores;
+  r->mutex_ = std::make_shared<std::mutex>();
+  const int L = r->meta_.num_layers;
+  for (int l = 0; l < L; ++l) {
+    std::vector<Part> parts{Part::Attention};
+    if (with_scores) parts.push_back(Part::Scores);
+    if (with_qkv) parts.insert(parts.end(), {Part::Query, Part::Key, Part::Value});
+    for (Part p : parts) {
+      Block& b = r->blocks_[{int(p), l}];
+      b.data.assign(size_t(r->meta_.num_heads) * r->meta_.num_tokens * r->cols(p), 0.0f);
+      b.view = b.data.data();
+    }
+  }
+  return r;
+}
+
+int AttentionRecording::cols(Part part) const {
+  return (part == Part::Attention || part == Part::Scores) ? meta_.num_tokens : meta_.head_dim;
+}
+
+const AttentionRecording::Block& AttentionRecording::block(Part part, int layer) const {
+  auto it = blocks_.find({int(part), layer});
+  if (it == blocks_.end())
+    throw Error("recording has no " + tensor_name(part, layer) + (layer >= 0 && layer < meta_.num_layers ? "" : " (layer out of range)"));
+  const Block& b = it->second;
+  if (!b.view) {
+    std::lock_guard lock(*mutex_);
+    if (!b.view) {
+      const auto bytes = file_->data(*b.source);
+      if (b.source->dtype == DType::F32 && reinterpret_cast<uintptr_t>(bytes.data()) % alignof(float) == 0) {
+        b.view = reinterpret_cast<const float*>(bytes.data());
+      } else {
+        b.data = file_->to_f32(*b.source);
+        b.view = b.data.data();
+      }
+    }
+  }
+  return b;
+}
+
+ConstMatrixMap AttentionRecording::matrix(Part part, int layer, int head) const {
+  if (head < 0 || head >= meta_.num_heads) throw Error("head " + std::to_string(head) + " out of range");
+  const Block& b = block(part, layer);
+  const int N = meta_.num_tokens, C = cols(part);
+  return ConstMatrixMap(b.view + size_t(head) * N * C, N, C);
+}
+
+MatrixMap AttentionRecording::mutable_matrix(Part part, int layer, int head) {
+  const int N = meta_.num_tokens, C = cols(part);
+  return MatrixMap(mutable_layer(part, layer) + size_t(head) * N * C, N, C);
+}
+
+float* AttentionRecording::mutable_layer(Part part, int layer) {
+  auto it = blocks_.find({int(part), layer});
+  if (it == blocks_.end() || it->second.data.empty() || file_) throw Error("recording part " + tensor_name(part, layer) + " is not writable");
+  return it->second.data.data();
+}
+
+RowMatrix AttentionRecording::layer_mean(int layer) const {
+  RowMatrix sum = RowMatrix::Zero(num_tokens(), num_tokens());
+  for (int h = 0; h < num_heads(); ++h) sum += head(layer, h);
+  return sum / float(std::max(1, num_heads()));
+}
+
+RowMatrix AttentionRecording::layer_max(int layer) const {
+  RowMatrix m = head(layer, 0);
+  for (int h = 1; h < num_heads(); ++h) m = m.cwiseMax(head(layer, h));
+  return m;
+}
+
+void AttentionRecording::save(const std::filesystem::path& path, DType dtype) const {
+  if (dtype != DType::F32 && dtype != DType::F16) throw Error(path.string() + ": recordings are saved as F32 or F16");
+  std::map<std::string, std::string> md = meta_.extra;
+  md["format"] = kFormat;
+  md["version"] = std::to_string(kVersion);
+  md["model"] = meta_.model;
+  md["family"] = meta_.family;
+  md["num_layers"] = std::to_string(meta_.num_layers);
+  md["num_heads"] = std::to_string(meta_.num_heads);
+  md["num_tokens"] = std::to_string(meta_.num_tokens);
+  md["head_dim"] = std::to_string(meta_.head_dim);
+  md["tokens"] = nlohmann::json(meta_.tokens).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!meta_.special.empty()) md["special_tokens"] = nlohmann::json(meta_.special).dump();
+  md["causal"] = meta_.causal ? "true" : "false";
+  if (!meta_.text.empty()) md["text"] = meta_.text;
+  if (!meta_.pair.empty()) md["pair"] = meta_.pair;
+
+  // Converted copies must outlive the write call.
+  std::vector<std::vector<uint16_t>> halves;
+  std::vector<TensorToWrite> tensors;
+  const int H = meta_.num_heads, N = meta_.num_tokens;
+  auto add = [&](const std::string& name, const float* data, std::vector<int64_t> shape) {
+    size_t n = 1;
+    for (auto d : shape) n *= size_t(d);
+    if (dtype == DType::F16) {
+      auto& h = halves.emplace_back(n);
+      for (size_t i = 0; i < n; ++i) h[i] = float_to_half(data[i]);
+      tensors.push_back({name, DType::F16, shape, std::as_bytes(std::span(h))});
+    } else {
+      tensors.push_back({name, DType::F32, shape, std::as_bytes(std::span(data, n))});
+    }
+  };
+  for (const auto& [key, b] : blocks_) {
+    const Part part = Part(key.first);
+    const Block& loaded = block(part, key.second);
+    add(tensor_name(part, key.second), loaded.view, {H, N, cols(part)});
+  }
+  if (logits_) tensors.push_back({"logits", DType::F32, {logits_->rows(), logits_->cols()}, std::as_bytes(std::span(logits_->data(), logits_->size()))});
+  write_safetensors(path, tensors, md);
+}
+
+std::shared_ptr<const AttentionRecording> AttentionRecording::open(const std::filesystem::path& path) {
+  auto file = SafetensorsFile::open(path);
+  const auto& md = file->metadata();
+  auto fmt = md.find("format");
+  if (fmt == md.end() || fmt->second != kFormat)
+    throw Error(path.string() + ": not an AttnScope recording (metadata 'format' is not '" + kFormat + "')");
+  const int version = parse_int(md, "version", path);
+  if (version != kVersion)
+    throw Error(path.string() + ": recording version " + std::to_string(version) + " is not supported (this AttnScope reads version " +
+                std::to_string(kVersion) + "; a newer AttnScope may have written it)");
+  auto r = std::make_shared<AttentionRecording>();
+  r->file_ = file;
+  r->mutex_ = std::make_shared<std::mutex>();
+  RecordingMeta& m = r->meta_;
+  m.num_layers = parse_int(md, "num_layers", path);
+  m.num_heads = parse_int(md, "num_heads", path);
+  if (m.num_layers == 0 || m.num_heads == 0) throw Error(path.string() + ": recording has no layers or no heads");
+  m.model = md.count("model") ? md.at("model") : "";
+  m.family = md.count("family") ? md.at("family") : "";
+  m.text = md.count("text") ? md.at("text") : "";
+  m.pair = md.count("pair") ? md.at("pair") : "";
+  m.causal = md.count("causal") && md.at("causal") == "true";
+  try {
+    auto tokens = nlohmann::json::parse(md.count("tokens") ? md.at("tokens") : "null");
+    if (!tokens.is_array()) throw Error("");
+    for (const auto& t : tokens) m.tokens.push_back(t.get<std::string>());
+    if (md.count("special_tokens"))
+      for (const auto& s : nlohmann::json::parse(md.at("special_tokens"))) m.special.push_back(s.get<int>() ? 1 : 0);
+  } catch (const std::exception&) {
+    throw Error(path.string() + ": recording metadata 'tokens' must be a JSON array of strings");
+  }
+  m.num_tokens = int(m.tokens.size());
+  if (md.count("num_tokens") && parse_int(md, "num_tokens", path) != m.num_tokens)
+    throw Error(path.string() + ": metadata says " + md.at("num_tokens") + " tokens but lists " + std::to_string(m.num_tokens));
+  if (!m.special.empty() && int(m.special.size()) != m.num_tokens)
+    throw Error(path.string() + ": 'special_tokens' has " + std::to_string(m.special.size()) + " entries for " +
+                std::to_string(m.num_tokens) + " tokens");
+  m.head_dim = md.count("head_dim") ? parse_int(md, "head_dim", path) : 0;
+  for (const auto& [k, v] : md) {
+    bool own = false;
+    for (const char* o : kOwnKeys) own = own || k == o;
+    if (!own) m.extra[k] = v;
+  }
+
+  auto attach = [&](Part part, int layer, bool required) -> bool {
+    const auto name = tensor_name(part, layer);
+    const TensorInfo* t = file->find(name);
+    if (!t) {
+      if (required) throw Error(path.string() + ": missing tensor '" + name + "' (metadata says " + std::to_string(m.num_layers) + " layers)");
+      return false;
+    }
+    if (part != Part::Attention && part != Part::Scores && m.head_dim == 0 && t->shape.size() == 3) m.head_dim = int(t->shape[2]);
+    const std::vector<int64_t> want{m.num_heads, m.num_tokens, r->cols(part)};
+    if (t->shape != want) {
+      TensorInfo w;
+      w.shape = want;
+      throw Error(path.string() + ": tensor '" + name + "' has shape " + t->shape_string() + " but the metadata implies " + w.shape_string());
+    }
+    if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16)
+      throw Error(path.string() + ": tensor '" + name + "' has dtype " + std::string(dtype_name(t->dtype)) + ", expected F32 or F16");
+    r->blocks_[{int(part), layer}].source = t;
+    return true;
+  };
+  r->has_qkv_ = true;
+  r->has_scores_ = true;
+  for (int l = 0; l < m.num_layers; ++l) {
+    attach(Part::Attention, l, true);
+    r->has_scores_ = attach(Part::Scores, l, false) && r->has_scores_;
+    bool q = attach(Part::Query, l, false);
+    bool k = attach(Part::Key, l, false);
+    bool v = attach(Part::Value, l, false);
+    r->has_qkv_ = r->has_qkv_ && q && k && v;
+  }
+  if (const auto* lg = file->find("logits")) {
+    if (lg->shape.size() != 2) throw Error(path.string() + ": tensor 'logits' must have 2 dimensions, has " + lg->shape_string());
+    auto values = file->to_f32(*lg);
+    r->logits_ = ConstMatrixMap(values.data(), lg->shape[0], lg->shape[1]);
+  }
+  return r;
+}
+
+}  // namespace attn

@@ -1,0 +1,96 @@
+#pragma once
+// AttentionRecording: every layer's and head's attention probabilities for one input,
+// with the tokens and model facts needed to show them without the model.
+// Layout: attention is one contiguous block (L, H, N, N); optional per-head query, key and
+// value vectors (L, H, N, d) and pre-softmax scores Q·Kᵀ/√d before masking (L, H, N, N).
+// On disk it is a safetensors file (docs/recording-format.md); opening one is lazy: the file
+// is mapped and a layer is converted (F16 → F32) only when first asked for.
+// Reading from several threads is safe; writing (mutable_*) is for the engine only.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "model/tensor_types.h"
+
+namespace attn {
+
+struct RecordingMeta {
+  std::string model;   // model folder name or identifier
+  std::string family;  // "bert", "gpt2", ...
+  int num_layers = 0;
+  int num_heads = 0;
+  int num_tokens = 0;
+  int head_dim = 0;                 // 0 when unknown (no Q/K/V)
+  std::vector<std::string> tokens;  // display strings, one per token
+  std::vector<uint8_t> special;     // 1 for special tokens ([CLS], [SEP], ...), may be empty
+  bool causal = false;
+  std::string text;  // the input, when known
+  std::string pair;
+  std::map<std::string, std::string> extra;  // any other metadata, kept on save
+};
+
+class AttentionRecording {
+ public:
+  enum class Part { Attention, Scores, Query, Key, Value };
+
+  // An in-memory recording, zero-filled, to be written by the engine.
+  static std::shared_ptr<AttentionRecording> create(RecordingMeta meta, bool with_qkv, bool with_scores);
+  // Opens a recording file lazily. Throws attn::Error naming the file when it is not a
+  // recording, of an unsupported version, or its tensors disagree with its metadata.
+  static std::shared_ptr<const AttentionRecording> open(const std::filesystem::path& path);
+
+  const RecordingMeta& meta() const { return meta_; }
+  RecordingMeta& meta_mutable() { return meta_; }  // e.g. to attach the input text
+  int num_layers() const { return meta_.num_layers; }
+  int num_heads() const { return meta_.num_heads; }
+  int num_tokens() const { return meta_.num_tokens; }
+  bool has_qkv() const { return has_qkv_; }
+  bool has_scores() const { return has_scores_; }
+
+  // One head's attention [N, N] (rows: queries, columns: keys).
+  ConstMatrixMap head(int layer, int head) const { return matrix(Part::Attention, layer, head); }
+  // Any recorded part of one head: [N, N] for attention and scores, [N, d] for Q/K/V.
+  ConstMatrixMap matrix(Part part, int layer, int head) const;
+  // The mean over heads of one layer [N, N].
+  RowMatrix layer_mean(int layer) const;
+  RowMatrix layer_max(int layer) const;
+
+  // Writable views for the engine (in-memory recordings only).
+  MatrixMap mutable_matrix(Part part, int layer, int head);
+  float* mutable_layer(Part part, int layer);  // (H, N, N) or (H, N, d)
+
+  // Optional logits [rows, vocab or labels].
+  const std::optional<RowMatrix>& logits() const { return logits_; }
+  void set_logits(RowMatrix logits) { logits_ = std::move(logits); }
+
+  // Writes the recording (atomic replace). F16 halves the size; values are rounded.
+  void save(const std::filesystem::path& path, DType dtype = DType::F32) const;
+
+  // Bytes an in-memory recording of this shape needs (attention, plus Q/K/V and scores).
+  static uint64_t estimate_bytes(int layers, int heads, int tokens, int head_dim, bool with_qkv, bool with_scores);
+
+ private:
+  struct Block {  // one (part, layer): (H, N, N) or (H, N, d) floats
+    mutable std::vector<float> data;     // owned values (in memory, or converted from F16)
+    mutable const float* view = nullptr; // where the values are; null until first use
+    const TensorInfo* source = nullptr;  // the tensor of an opened file
+  };
+  const Block& block(Part part, int layer) const;
+  int cols(Part part) const;
+
+  RecordingMeta meta_;
+  bool has_qkv_ = false;
+  bool has_scores_ = false;
+  std::map<std::pair<int, int>, Block> blocks_;  // (part, layer) -> block
+  std::optional<RowMatrix> logits_;
+  std::shared_ptr<const SafetensorsFile> file_;
+  std::shared_ptr<std::mutex> mutex_;
+};
+
+}  // namespace attn

@@ -1,0 +1,178 @@
+// Drives the real attnscope binary as a user or script would, on the golden fixtures, and
+// checks its answers against the PyTorch reference values.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include "io/safetensors.h"
+#include "record/recording.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct RunResult {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+RunResult run(const std::vector<std::string>& args) {
+  const auto err_path = fs::temp_directory_path() / ("attn_cli_err_" + std::to_string(::getpid()));
+  std::string cmd = quote(ATTNSCOPE_EXE);
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " 2>" + quote(err_path.string());
+  RunResult r{};
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = attn::test::read_file(err_path);
+  return r;
+}
+
+std::string fixture(const std::string& name) { return (attn::test::fixtures_dir() / "models" / name).string(); }
+
+std::shared_ptr<const attn::SafetensorsFile> expected(const std::string& model, const std::string& c) {
+  return attn::SafetensorsFile::open(attn::test::fixtures_dir() / "models" / model / "expected" / (c + ".safetensors"));
+}
+
+// Index of the largest value in row `row` of a (rows, cols) tensor.
+int argmax_row(const std::vector<float>& v, size_t cols, size_t row) {
+  return int(std::max_element(v.begin() + row * cols, v.begin() + (row + 1) * cols) - (v.begin() + row * cols));
+}
+
+}  // namespace
+
+TEST(Cli, InfoReportsTheConfig) {
+  const auto r = run({"info", "--model", fixture("gpt2"), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  const auto cfg = json::parse(attn::test::read_file(fixture("gpt2") + "/config.json"));
+  EXPECT_EQ(j["family"], "gpt2");
+  EXPECT_EQ(j["layers"], cfg["n_layer"]);
+  EXPECT_EQ(j["heads"], cfg["n_head"]);
+  EXPECT_EQ(j["hidden_size"], cfg["n_embd"]);
+  EXPECT_EQ(j["vocab_size"], cfg["vocab_size"]);
+  EXPECT_GT(j["parameters"].get<int64_t>(), 0);
+}
+
+TEST(Cli, TokenizeMatchesTheReferenceIds) {
+  const auto e = expected("bert_mlm", "pair");
+  const auto r = run({"tokenize", "--model", fixture("bert_mlm"), "--text", e->metadata().at("text"), "--pair",
+                      e->metadata().at("pair"), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["ids"].get<std::vector<int64_t>>(), e->to_i64(e->at("input_ids")));
+  EXPECT_EQ(j["type_ids"].get<std::vector<int64_t>>(), e->to_i64(e->at("token_type_ids")));
+  EXPECT_EQ(j["offsets"].size(), j["ids"].size());
+}
+
+TEST(Cli, PredictFillMaskAgreesWithReferenceLogits) {
+  const auto e = expected("bert_mlm", "single");
+  const auto ids = e->to_i64(e->at("input_ids"));
+  const auto logits = e->to_f32(e->at("logits"));
+  const size_t V = logits.size() / ids.size();
+  const auto r = run({"predict", "--model", fixture("bert_mlm"), "--text", e->metadata().at("text"), "--top", "3", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["task"], "fill-mask");
+  const int pos = j["position"];
+  ASSERT_EQ(j["predictions"].size(), 3u);
+  EXPECT_EQ(j["predictions"][0]["id"], argmax_row(logits, V, size_t(pos)));
+  EXPECT_GE(j["predictions"][0]["prob"].get<double>(), j["predictions"][1]["prob"].get<double>());
+}
+
+TEST(Cli, PredictNextTokenAndClassification) {
+  auto e = expected("gpt2", "single");
+  auto logits = e->to_f32(e->at("logits"));
+  auto n = e->to_i64(e->at("input_ids")).size();
+  auto r = run({"predict", "--model", fixture("gpt2"), "--text", e->metadata().at("text"), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = json::parse(r.out);
+  EXPECT_EQ(j["task"], "next-token");
+  EXPECT_EQ(j["predictions"][0]["id"], argmax_row(logits, logits.size() / n, n - 1));
+
+  e = expected("bert_cls", "single");
+  logits = e->to_f32(e->at("logits"));
+  r = run({"predict", "--model", fixture("bert_cls"), "--text", e->metadata().at("text"), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = json::parse(r.out);
+  EXPECT_EQ(j["task"], "classification");
+  const auto cfg = json::parse(attn::test::read_file(fixture("bert_cls") + "/config.json"));
+  const int best = argmax_row(logits, logits.size(), 0);
+  EXPECT_EQ(j["predictions"][0]["label"], cfg["id2label"][std::to_string(best)]);
+  double total = 0;
+  for (const auto& p : j["predictions"]) total += p["prob"].get<double>();
+  EXPECT_NEAR(total, 1.0, 1e-5);
+}
+
+TEST(Cli, RecordWritesTheReferenceAttention) {
+  const auto e = expected("gpt2", "single");
+  const auto out = fs::temp_directory_path() / ("attn_cli_rec_" + std::to_string(::getpid()) + ".safetensors");
+  const auto r = run({"record", "--model", fixture("gpt2"), "--text", e->metadata().at("text"), "--out", out.string(), "--qkv"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto rec = attn::AttentionRecording::open(out);
+  EXPECT_EQ(rec->meta().family, "gpt2");
+  EXPECT_TRUE(rec->meta().causal);
+  EXPECT_TRUE(rec->has_qkv());
+  EXPECT_EQ(rec->meta().text, e->metadata().at("text"));
+  const auto want = e->to_f32(e->at("attention.layer1"));
+  const auto got = rec->head(1, 1);
+  const size_t nn = size_t(got.size());
+  for (size_t i = 0; i < nn; ++i) ASSERT_NEAR(got.data()[i], want[nn + i], 1e-4f);
+}
+
+TEST(Cli, ErrorsAreClearAndExitNonZero) {
+  auto r = run({"info"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--model is required"), std::string::npos) << r.err;
+  r = run({"info", "--model", "/nonexistent/model"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("/nonexistent/model"), std::string::npos) << r.err;
+  r = run({"info", "--model", fixture("gpt2") + "/config.json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("is a file"), std::string::npos) << r.err;
+  r = run({"predict", "--model", fixture("bert_mlm"), "--text", "no mask here"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no mask token"), std::string::npos) << r.err;
+  r = run({"info", "--bogus"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown option '--bogus'"), std::string::npos) << r.err;
+  r = run({"frobnicate"});
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST(Cli, LongTextFailsUnlessTruncated) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "the cat sat on the mat . ";
+  auto r = run({"predict", "--model", fixture("gpt2"), "--text", text, "--json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("positions"), std::string::npos) << r.err;
+  r = run({"predict", "--model", fixture("gpt2"), "--text", text, "--json", "--truncate"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const auto cfg = json::parse(attn::test::read_file(fixture("gpt2") + "/config.json"));
+  EXPECT_EQ(json::parse(r.out)["position"], cfg["n_positions"].get<int>() - 1);
+}
+
+TEST(Cli, HelpListsCommandsAndOptions) {
+  auto r = run({"--help"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* c : {"info", "tokenize", "record", "predict"}) EXPECT_NE(r.out.find(c), std::string::npos) << c;
+  r = run({"record", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--dtype"), std::string::npos);
+}

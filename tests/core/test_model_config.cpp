@@ -1,0 +1,79 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "model/model_config.h"
+#include "util/error.h"
+
+using namespace attn;
+using nlohmann::json;
+
+namespace {
+
+std::string config_error(const json& j) {
+  try {
+    ModelConfig::from_json(j, "cfg/config.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const json kBert = {{"model_type", "bert"},          {"architectures", {"BertForMaskedLM"}}, {"hidden_size", 768},
+                    {"num_hidden_layers", 12},       {"num_attention_heads", 12},            {"intermediate_size", 3072},
+                    {"max_position_embeddings", 512}, {"vocab_size", 30522},                 {"layer_norm_eps", 1e-12}};
+
+}  // namespace
+
+TEST(ModelConfig, ReadsBert) {
+  const auto c = ModelConfig::from_json(kBert, "x");
+  EXPECT_EQ(c.family, Family::Bert);
+  EXPECT_EQ(c.head, HeadKind::MaskedLM);
+  EXPECT_EQ(c.hidden_size, 768);
+  EXPECT_EQ(c.head_dim(), 64);
+  EXPECT_EQ(c.type_vocab_size, 2);
+  EXPECT_EQ(c.activation, "gelu");
+  EXPECT_FLOAT_EQ(c.layer_norm_eps, 1e-12f);
+}
+
+TEST(ModelConfig, ReadsDistilBertAndGpt2Names) {
+  const auto d = ModelConfig::from_json({{"model_type", "distilbert"}, {"architectures", {"DistilBertForSequenceClassification"}},
+                                         {"dim", 64}, {"n_layers", 2}, {"n_heads", 4}, {"hidden_dim", 128},
+                                         {"max_position_embeddings", 64}, {"vocab_size", 100},
+                                         {"id2label", {{"1", "positive"}, {"0", "negative"}}}},
+                                        "x");
+  EXPECT_EQ(d.family, Family::DistilBert);
+  EXPECT_EQ(d.head, HeadKind::SequenceClassification);
+  EXPECT_EQ(d.intermediate_size, 128);
+  EXPECT_EQ(d.labels, (std::vector<std::string>{"negative", "positive"}));
+  const auto g = ModelConfig::from_json({{"model_type", "gpt2"}, {"n_embd", 48}, {"n_layer", 3}, {"n_head", 3}, {"n_positions", 64},
+                                         {"vocab_size", 300}, {"layer_norm_epsilon", 1e-5}},
+                                        "x");
+  EXPECT_EQ(g.family, Family::Gpt2);
+  EXPECT_EQ(g.head, HeadKind::CausalLM);  // tied embeddings: GPT2Model can predict too
+  EXPECT_EQ(g.intermediate_size, 192);
+  EXPECT_EQ(g.activation, "gelu_new");
+  EXPECT_FLOAT_EQ(g.layer_norm_eps, 1e-5f);
+}
+
+TEST(ModelConfig, ErrorsNameTheFileAndKey) {
+  json j = kBert;
+  j["model_type"] = "llama";
+  auto msg = config_error(j);
+  EXPECT_NE(msg.find("cfg/config.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown model_type 'llama'"), std::string::npos) << msg;
+  j = kBert;
+  j.erase("num_attention_heads");
+  msg = config_error(j);
+  EXPECT_NE(msg.find("missing required key 'num_attention_heads'"), std::string::npos) << msg;
+  j = kBert;
+  j["num_attention_heads"] = 7;
+  EXPECT_NE(config_error(j).find("not divisible"), std::string::npos);
+  j = kBert;
+  j["hidden_size"] = "big";
+  EXPECT_NE(config_error(j).find("'hidden_size' must be a positive integer"), std::string::npos);
+  j = kBert;
+  j.erase("model_type");
+  EXPECT_NE(config_error(j).find("model_type"), std::string::npos);
+  EXPECT_NE(config_error(json::array()).find("expected a JSON object"), std::string::npos);
+}

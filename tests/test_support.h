@@ -1,0 +1,26 @@
+#pragma once
+// Helpers shared by the test suites: where fixtures live, and skipping cleanly when the
+// real published data in ../shared/models is absent.
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace attn::test {
+
+// tests/fixtures in the source tree.
+std::filesystem::path fixtures_dir();
+// A folder of ../shared/models (beside the repository), or an empty path when absent.
+// ATTN_SHARED_MODELS overrides the location.
+std::filesystem::path shared_model_dir(const std::string& name);
+// Reads a whole file as bytes (throws on failure).
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace attn::test
+
+// Skips the current test, saying why, when ../shared/models/NAME is missing.
+#define ATTN_REQUIRE_SHARED(var, name)                                                  \
+  const std::filesystem::path var = ::attn::test::shared_model_dir(name);               \
+  if (var.empty())                                                                      \
+  GTEST_SKIP() << "../shared/models/" << (name)                                         \
+               << " is absent (real published data lives beside the repository only)"
