@@ -1,0 +1,1 @@
+"""Pure-PyTorch reference transformers and helpers used to make AttnScope's golden fixtures."""
