@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "nn/ops.h"
 
@@ -31,10 +30,15 @@ RowMatrix multi_head_attention(const RowMatrix& q, const RowMatrix& k, const Row
       rec.mutable_matrix(Part::Value, capture.layer, h) = vh;
     }
     if (causal) {
-      for (Eigen::Index i = 0; i + 1 < N; ++i)
-        probs.row(i).tail(N - i - 1).setConstant(-std::numeric_limits<float>::infinity());
+      // Softmax over the keys each query may see; masked keys get exactly zero (Eigen's
+      // vectorised exp of -inf is a denormal, not 0, so masking by -inf is not exact).
+      for (Eigen::Index i = 0; i < N; ++i) {
+        softmax_rows(probs.row(i).head(i + 1));
+        probs.row(i).tail(N - i - 1).setZero();
+      }
+    } else {
+      softmax_rows(probs);
     }
-    softmax_rows(probs);
     if (capture.disabled_heads &&
         std::find(capture.disabled_heads->begin(), capture.disabled_heads->end(), h) != capture.disabled_heads->end())
       probs.setZero();
