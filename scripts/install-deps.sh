@@ -11,6 +11,7 @@ packages=(
   qt6-base-dev qt6-svg-dev libqt6svg6 libqt6opengl6-dev libgl-dev
   libqcustomplot-dev libqcustomplot2.1-qt6
   xvfb xauth fonts-dejavu-core
+  clang libclang-rt-14-dev libomp-14-dev
 )
 if [[ "${1:-}" == "--tools" ]]; then
   packages+=(python3-torch python3-numpy libopenblas0-pthread dataset-fashion-mnist fortunes wordnet-base)

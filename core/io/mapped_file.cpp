@@ -59,6 +59,15 @@ MappedFile MappedFile::open(const std::filesystem::path& path) {
   return file;
 }
 
+MappedFile MappedFile::from_bytes(const std::filesystem::path& path, std::vector<std::byte> bytes) {
+  MappedFile file;
+  file.path_ = path;
+  file.fallback_ = std::move(bytes);
+  file.size_ = file.fallback_.size();
+  file.data_ = file.fallback_.data();
+  return file;
+}
+
 MappedFile::MappedFile(MappedFile&& other) noexcept { *this = std::move(other); }
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {

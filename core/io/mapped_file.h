@@ -14,6 +14,8 @@ class MappedFile {
   // Maps `path`. Throws attn::Error naming the file when it is missing, a directory,
   // unreadable or cannot be read at all.
   static MappedFile open(const std::filesystem::path& path);
+  // Wraps bytes already in memory (e.g. for fuzzing); `path` only names them in messages.
+  static MappedFile from_bytes(const std::filesystem::path& path, std::vector<std::byte> bytes);
 
   MappedFile() = default;
   MappedFile(MappedFile&& other) noexcept;

@@ -69,8 +69,13 @@ std::string TensorInfo::shape_string() const {
 }
 
 std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path) {
+  return open(MappedFile::open(path));
+}
+
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(MappedFile mapped) {
   auto st = std::make_shared<SafetensorsFile>();
-  st->file_ = MappedFile::open(path);
+  st->file_ = std::move(mapped);
+  const auto& path = st->file_.path();
   const auto bytes = st->file_.bytes();
   if (bytes.size() == 0) fail(path, "file is empty (expected a safetensors file)");
   if (bytes.size() < 8) fail(path, "file is truncated: " + std::to_string(bytes.size()) + " bytes, too short for a safetensors header");

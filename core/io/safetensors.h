@@ -37,6 +37,8 @@ class SafetensorsFile {
   // short, header length beyond the file, malformed JSON, unknown dtype, offsets outside
   // the data or overlapping, size not matching shape × dtype.
   static std::shared_ptr<const SafetensorsFile> open(const std::filesystem::path& path);
+  // The same checks on a file already in memory.
+  static std::shared_ptr<const SafetensorsFile> open(MappedFile file);
 
   const std::filesystem::path& path() const { return file_.path(); }
   const std::vector<TensorInfo>& tensors() const { return tensors_; }

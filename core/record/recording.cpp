@@ -169,7 +169,11 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype) co
 }
 
 std::shared_ptr<const AttentionRecording> AttentionRecording::open(const std::filesystem::path& path) {
-  auto file = SafetensorsFile::open(path);
+  return open(SafetensorsFile::open(path));
+}
+
+std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_ptr<const SafetensorsFile> file) {
+  const std::filesystem::path path = file->path();
   const auto& md = file->metadata();
   auto fmt = md.find("format");
   if (fmt == md.end() || fmt->second != kFormat)

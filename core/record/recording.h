@@ -44,6 +44,8 @@ class AttentionRecording {
   // Opens a recording file lazily. Throws attn::Error naming the file when it is not a
   // recording, of an unsupported version, or its tensors disagree with its metadata.
   static std::shared_ptr<const AttentionRecording> open(const std::filesystem::path& path);
+  // The same from a safetensors file already opened (e.g. from memory).
+  static std::shared_ptr<const AttentionRecording> open(std::shared_ptr<const SafetensorsFile> file);
 
   const RecordingMeta& meta() const { return meta_; }
   RecordingMeta& meta_mutable() { return meta_; }  // e.g. to attach the input text

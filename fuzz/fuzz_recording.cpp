@@ -1,0 +1,20 @@
+// Recording metadata and tensor checks, then reading every head.
+#include <vector>
+
+#include "fuzz_support.h"
+#include "record/recording.h"
+#include "util/error.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const auto* b = reinterpret_cast<const std::byte*>(data);
+  try {
+    const auto file = attn::SafetensorsFile::open(attn::MappedFile::from_bytes("fuzz.safetensors", std::vector<std::byte>(b, b + size)));
+    const auto rec = attn::AttentionRecording::open(file);
+    float sum = 0;
+    for (int l = 0; l < rec->num_layers(); ++l)
+      for (int h = 0; h < rec->num_heads(); ++h) sum += rec->head(l, h).sum();
+    (void)sum;
+  } catch (const attn::Error&) {
+  }
+  return 0;
+}
