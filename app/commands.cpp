@@ -8,12 +8,21 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_args.h"
+#include "image_input.h"
 #include "nn/model.h"
+#include "record/recording.h"
 #include "util/error.h"
+#ifdef ATTN_WITH_GUI
+#include "export_command.h"
+#endif
 
 namespace attn::cli {
 
 namespace {
+
+// The process's arguments, for commands that start Qt.
+int g_argc = 0;
+char** g_argv = nullptr;
 
 using Json = nlohmann::json;
 
@@ -29,6 +38,8 @@ const OptionSpec kModel{"model", true, "DIR", "Hugging Face model folder (config
 const OptionSpec kText{"text", true, "STR", "input text"};
 const OptionSpec kPair{"pair", true, "STR", "second sentence (BERT-style pairs)"};
 const OptionSpec kJson{"json", false, "", "print JSON instead of text"};
+const OptionSpec kImage{"image", true, "FILE", "input picture (PNG, JPEG, BMP) for image models (vit, deit) instead of --text"};
+const OptionSpec kForce{"force", false, "", "run even when the memory estimate exceeds the budget (ATTNSCOPE_MEMORY_BUDGET)"};
 const OptionSpec kTruncate{"truncate", false, "", "cut input longer than the model's positions instead of failing"};
 
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
@@ -43,7 +54,33 @@ size_t char_index(std::string_view text, size_t byte, bool is_end) {
   return n;
 }
 
+// Summary of a recording file: what it holds, without the model.
+int info_recording(const Args& a, const std::string& path) {
+  const auto rec = AttentionRecording::open(path);
+  const auto& m = rec->meta();
+  Json j = {{"recording", path},       {"model", m.model},           {"family", m.family},
+            {"layers", m.num_layers},  {"heads", m.num_heads},       {"tokens", m.num_tokens},
+            {"causal", m.causal},      {"has_qkv", rec->has_qkv()},  {"has_scores", rec->has_scores()},
+            {"has_logits", rec->logits().has_value()}};
+  if (!m.text.empty()) j["text"] = m.text;
+  for (const auto& [k, v] : m.extra) j["metadata"][k] = v;
+  if (a.flag("json")) {
+    j["token_strings"] = m.tokens;
+    std::cout << dump(j) << "\n";
+    return 0;
+  }
+  std::printf("recording    %s\nmodel        %s (%s)\nlayers       %d\nheads        %d\ntokens       %d%s\nparts        attention%s%s%s\n",
+              path.c_str(), m.model.c_str(), m.family.c_str(), m.num_layers, m.num_heads, m.num_tokens, m.causal ? " (causal)" : "",
+              rec->has_scores() ? ", scores" : "", rec->has_qkv() ? ", query/key/value" : "", rec->logits() ? ", logits" : "");
+  if (!m.text.empty()) std::printf("text         %s\n", m.text.c_str());
+  return 0;
+}
+
 int cmd_info(const Args& a) {
+  if (const auto rec = a.get("recording")) {
+    if (a.get("model")) throw UsageError("give either --model or --recording, not both");
+    return info_recording(a, *rec);
+  }
   const auto model = Model::load(a.require("model"));
   const auto& c = model->config();
   Json j = {{"model", model->name()},
@@ -58,11 +95,35 @@ int cmd_info(const Args& a) {
             {"intermediate_size", c.intermediate_size},
             {"vocab_size", c.vocab_size},
             {"max_positions", c.max_positions},
-            {"parameters", model->parameter_count()},
-            {"tokenizer", model->tokenizer().kind()}};
+            {"parameters", model->parameter_count()}};
+  if (model->takes_images()) {
+    const auto& p = model->image_processor();
+    j["image_size"] = {c.image_height, c.image_width};
+    j["patch_size"] = c.patch_size;
+    j["preprocessing"] = {{"source", p.source},
+                          {"resize", p.do_resize ? (p.shortest_edge > 0 ? "shortest edge " + std::to_string(p.shortest_edge)
+                                                                          : std::to_string(p.resize_height) + "x" + std::to_string(p.resize_width))
+                                                 : "none"},
+                          {"resample", pil_filter_name(p.resample)},
+                          {"center_crop", p.do_center_crop ? std::to_string(p.crop_height) + "x" + std::to_string(p.crop_width) : "none"},
+                          {"image_mean", p.image_mean},
+                          {"image_std", p.image_std}};
+  } else {
+    j["tokenizer"] = model->tokenizer().kind();
+  }
   if (!c.labels.empty()) j["labels"] = c.labels;
   if (a.flag("json")) {
     std::cout << dump(j) << "\n";
+  } else if (model->takes_images()) {
+    std::printf("model        %s\nfamily       %s (%s)\ntask         %s\nlayers       %d\nheads        %d\n"
+                "hidden size  %d (head dim %d)\nimage size   %dx%d, %dx%d patches of %d pixels\nparameters   %lld (%.1f M)\n"
+                "resize       %s (%s), centre crop %s\n",
+                model->name().c_str(), family_name(c.family).c_str(), c.architecture.empty() ? c.model_type.c_str() : c.architecture.c_str(),
+                head_kind_name(c.head).c_str(), c.num_layers, c.num_heads, c.hidden_size, c.head_dim(), c.image_height, c.image_width,
+                c.image_height / c.patch_size, c.image_width / c.patch_size, c.patch_size,
+                static_cast<long long>(model->parameter_count()), double(model->parameter_count()) / 1e6,
+                j["preprocessing"]["resize"].get<std::string>().c_str(), j["preprocessing"]["resample"].get<std::string>().c_str(),
+                j["preprocessing"]["center_crop"].get<std::string>().c_str());
   } else {
     std::printf("model        %s\nfamily       %s (%s)\ntask         %s\nlayers       %d\nheads        %d\n"
                 "hidden size  %d (head dim %d)\nvocab size   %d\npositions    %d\nparameters   %lld (%.1f M)\ntokenizer    %s\n",
@@ -101,17 +162,60 @@ std::optional<std::string_view> opt_view(const std::optional<std::string>& s) {
   return s ? std::optional<std::string_view>(*s) : std::nullopt;
 }
 
-int cmd_record(const Args& a) {
-  const auto model = Model::load(a.require("model"));
-  const std::string text = a.require("text");
-  const auto pair = a.get("pair");
-  const std::string out = a.require("out");
-  const std::string dtype = a.get("dtype").value_or("f32");
-  if (dtype != "f32" && dtype != "f16") throw UsageError("--dtype must be f32 or f16");
-  const Encoding enc = model->encode(text, opt_view(pair), a.flag("truncate"));
+// The run options every command shares: what to record, and the memory guard.
+RunOptions run_options(const Args& a) {
   RunOptions opt;
   opt.record_qkv = a.flag("qkv");
   opt.record_scores = a.flag("scores");
+  if (a.flag("force")) opt.memory_budget = kNoMemoryLimit;
+  return opt;
+}
+
+// Refuses --text for image models and --image for text models, saying which input to give.
+void check_input_kind(const Args& a, const Model& model) {
+  const bool image = a.get("image").has_value();
+  if (model.takes_images() && !image)
+    throw UsageError(model.name() + " is an image model (" + model.config().model_type + "): give it a picture with --image FILE");
+  if (!model.takes_images() && image)
+    throw UsageError(model.name() + " is a text model (" + model.config().model_type + "): give it --text, not --image");
+  if (image && (a.get("text") || a.get("pair"))) throw UsageError("give either --image or --text, not both");
+}
+
+// Decodes and preprocesses --image FILE for `model` and runs it.
+ForwardResult run_image(const Args& a, const Model& model, const RunOptions& opt) {
+  const std::string file = *a.get("image");
+  const Rgb8Image rgb = decode_image_file(file);
+  ForwardResult r = model.forward_image(model.preprocess(rgb.view()), opt);
+  std::error_code ec;
+  const auto abs = std::filesystem::absolute(file, ec);
+  r.recording->meta_mutable().extra["image_path"] = (ec ? std::filesystem::path(file) : abs.lexically_normal()).string();
+  return r;
+}
+
+int cmd_record_image(const Args& a, const Model& model, const std::string& out, DType dtype) {
+  const RunOptions opt = run_options(a);
+  ForwardResult r = run_image(a, model, opt);
+  if (a.flag("logits") && r.logits.size() > 0) {
+    r.recording->meta_mutable().extra["logits_rows"] = Json(r.logits_rows).dump();
+    r.recording->set_logits(std::move(r.logits));
+  }
+  r.recording->save(out, dtype);
+  std::printf("wrote %s: %d layers x %d heads x %d tokens (%s patches)\n", out.c_str(), model.config().num_layers,
+              model.config().num_heads, r.recording->num_tokens(), r.recording->meta().extra.at("image_grid").c_str());
+  return 0;
+}
+
+int cmd_record(const Args& a) {
+  const auto model = Model::load(a.require("model"));
+  check_input_kind(a, *model);
+  const std::string dtype = a.get("dtype").value_or("f32");
+  if (dtype != "f32" && dtype != "f16") throw UsageError("--dtype must be f32 or f16");
+  if (model->takes_images()) return cmd_record_image(a, *model, a.require("out"), dtype == "f16" ? DType::F16 : DType::F32);
+  const std::string text = a.require("text");
+  const auto pair = a.get("pair");
+  const std::string out = a.require("out");
+  const Encoding enc = model->encode(text, opt_view(pair), a.flag("truncate"));
+  RunOptions opt = run_options(a);
   opt.all_logits = a.flag("logits") && model->config().head != HeadKind::SequenceClassification;
   ForwardResult r = model->forward(enc, opt);
   r.recording->meta_mutable().text = text;
@@ -129,14 +233,20 @@ int cmd_record(const Args& a) {
 int cmd_predict(const Args& a) {
   const auto model = Model::load(a.require("model"));
   const auto& c = model->config();
-  const std::string text = a.require("text");
-  const auto pair = a.get("pair");
+  check_input_kind(a, *model);
   const int top = a.get_int("top", 5, 1, 1000);
-  const Encoding enc = model->encode(text, opt_view(pair), a.flag("truncate"));
-  RunOptions opt;
+  if (model->takes_images() && c.head != HeadKind::ImageClassification)
+    throw Error(model->name() + " is a bare " + c.model_type + " model (" + (c.architecture.empty() ? "no head" : c.architecture) +
+                "): it has no classification head; its attention can still be recorded");
+  const std::string text = model->takes_images() ? std::string() : a.require("text");
+  const auto pair = a.get("pair");
+  const Encoding enc = model->takes_images() ? Encoding{} : model->encode(text, opt_view(pair), a.flag("truncate"));
+  RunOptions opt = run_options(a);
   std::string task;
   int position = -1;
-  if (c.head == HeadKind::MaskedLM) {
+  if (c.head == HeadKind::ImageClassification) {
+    task = "image-classification";
+  } else if (c.head == HeadKind::MaskedLM) {
     task = "fill-mask";
     const auto mask = model->tokenizer().mask_id();
     const auto it = mask ? std::find(enc.ids.begin(), enc.ids.end(), *mask) : enc.ids.end();
@@ -155,7 +265,7 @@ int cmd_predict(const Args& a) {
     throw Error(model->name() + " is a bare " + c.model_type + " model (" + (c.architecture.empty() ? "no head" : c.architecture) +
                 "): it has no prediction head; its attention can still be recorded");
   }
-  const ForwardResult r = model->forward(enc, opt);
+  const ForwardResult r = model->takes_images() ? run_image(a, *model, opt) : model->forward(enc, opt);
   Eigen::VectorXf logits = r.logits.row(0).transpose();
   const float m = logits.maxCoeff();
   Eigen::VectorXf p = (logits.array() - m).exp();
@@ -168,7 +278,7 @@ int cmd_predict(const Args& a) {
   Json preds = Json::array();
   for (int i = 0; i < k; ++i) {
     const int id = order[i];
-    if (task == "classification")
+    if (task == "classification" || task == "image-classification")
       preds.push_back({{"label", c.labels[id]}, {"id", id}, {"prob", p[id]}});
     else
       preds.push_back({{"token", task == "next-token" ? model->tokenizer().token_text(id) : model->tokenizer().id_to_token(id)},
@@ -180,7 +290,7 @@ int cmd_predict(const Args& a) {
   if (a.flag("json")) {
     std::cout << dump(j) << "\n";
   } else {
-    std::printf("%s", task == "fill-mask" ? "fill-mask at token " : task == "next-token" ? "next token after token " : "classification");
+    std::printf("%s", task == "fill-mask" ? "fill-mask at token " : task == "next-token" ? "next token after token " : task.c_str());
     if (position >= 0) std::printf("%d", position);
     std::printf("\n");
     for (const auto& e : preds)
@@ -192,23 +302,30 @@ int cmd_predict(const Args& a) {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
-      {"info", "show a model's family, layers, heads, sizes and parameter count", "attnscope info --model DIR [--json]",
-       {kModel, kJson}, cmd_info},
+      {"info", "show a model's family, layers, heads, sizes and parameter count, or what a recording holds",
+       "attnscope info (--model DIR | --recording FILE) [--json]",
+       {kModel, {"recording", true, "FILE", "an AttnScope recording (.safetensors) instead of a model"}, kJson}, cmd_info},
       {"tokenize", "show the tokens, ids and character offsets of a text",
        "attnscope tokenize --model DIR --text STR [--pair STR] [--json]", {kModel, kText, kPair, kJson}, cmd_tokenize},
       {"record", "run the model and write every layer's and head's attention to a recording file",
-       "attnscope record --model DIR --text STR [--pair STR] --out FILE [--dtype f32|f16] [--qkv] [--scores] [--logits]",
-       {kModel, kText, kPair,
+       "attnscope record --model DIR (--text STR [--pair STR] | --image FILE) --out FILE [--dtype f32|f16] [--qkv] [--scores] [--logits]",
+       {kModel, kText, kPair, kImage,
         {"out", true, "FILE", "recording to write (.safetensors; replaced atomically)"},
         {"dtype", true, "f32|f16", "precision of the stored attention (default f32)"},
         {"qkv", false, "", "also store each head's query, key and value vectors"},
         {"scores", false, "", "also store the pre-softmax scores Q·Kᵀ/√d"},
         {"logits", false, "", "also store the output logits"},
-        kTruncate},
+        kTruncate, kForce},
        cmd_record},
-      {"predict", "fill the first [MASK], predict the next token, or classify the text",
-       "attnscope predict --model DIR --text STR [--pair STR] [--top K] [--json]",
-       {kModel, kText, kPair, {"top", true, "K", "how many predictions to show (default 5)"}, kJson, kTruncate}, cmd_predict},
+      {"predict", "fill the first [MASK], predict the next token, or classify the text or image",
+       "attnscope predict --model DIR (--text STR [--pair STR] | --image FILE) [--top K] [--json]",
+       {kModel, kText, kPair, kImage, {"top", true, "K", "how many predictions to show (default 5)"}, kJson, kTruncate, kForce}, cmd_predict},
+#ifdef ATTN_WITH_GUI
+      {"export", "render a view to PNG, SVG or PDF, or write its numbers to CSV or NPY (headless)",
+       "attnscope export --recording FILE [--model DIR --text STR] [--view model|heatmap|head|rollout|stats] [--layer L]\n"
+       "                        [--head H|mean|max] [--colormap NAME] [--size WxH] [--dpi N] --out FILE.png|svg|pdf|csv|npy",
+       export_options(), [](const Args& a) { return cmd_export(a, g_argc, g_argv); }},
+#endif
   };
   return list;
 }
@@ -227,6 +344,8 @@ std::string commands_help() {
 
 int run_command(int argc, char** argv) {
   if (argc < 2) return -1;
+  g_argc = argc;
+  g_argv = argv;
   const std::string name = argv[1];
   const auto& list = commands();
   const auto it = std::find_if(list.begin(), list.end(), [&](const Command& c) { return c.name == name; });

@@ -43,12 +43,58 @@ struct Reader {
 };
 
 HeadKind head_from_architecture(Family family, const std::string& arch) {
+  if (arch.ends_with("ForImageClassification") || arch.ends_with("ForImageClassificationWithTeacher"))
+    return HeadKind::ImageClassification;
   if (arch.ends_with("ForMaskedLM") || arch.ends_with("ForPreTraining")) return HeadKind::MaskedLM;
   if (arch.ends_with("ForSequenceClassification")) return HeadKind::SequenceClassification;
   if (arch.ends_with("LMHeadModel") || arch.ends_with("ForCausalLM")) return HeadKind::CausalLM;
   // GPT-2's output embedding is tied to its input embedding, so even a bare GPT2Model can
   // predict the next token.
   return family == Family::Gpt2 ? HeadKind::CausalLM : HeadKind::Base;
+}
+
+// A positive integer or a [height, width] pair (ViTConfig's image_size / patch_size).
+void read_pair(const Reader& r, const char* key, int fallback, int& height, int& width) {
+  const auto& j = r.j;
+  if (!j.contains(key) || j[key].is_null()) {
+    height = width = fallback;
+    return;
+  }
+  const auto ok = [](const nlohmann::json& v) { return v.is_number_integer() && v.get<int64_t>() > 0 && v.get<int64_t>() <= 65536; };
+  const auto& v = j[key];
+  if (ok(v)) {
+    height = width = v.get<int>();
+  } else if (v.is_array() && v.size() == 2 && ok(v[0]) && ok(v[1])) {
+    height = v[0].get<int>(), width = v[1].get<int>();
+  } else {
+    r.fail(std::string("key '") + key + "' must be a positive integer or [height, width]");
+  }
+}
+
+// ViTConfig / DeiTConfig (their defaults are those of ViT-Base/16 at 224 pixels).
+void read_vision(const Reader& r, ModelConfig& c) {
+  c.family = c.model_type == "vit" ? Family::Vit : Family::Deit;
+  c.hidden_size = r.required_int({"hidden_size"});
+  c.num_layers = r.required_int({"num_hidden_layers"});
+  c.num_heads = r.required_int({"num_attention_heads"});
+  c.intermediate_size = r.required_int({"intermediate_size"});
+  c.layer_norm_eps = r.optional_float("layer_norm_eps", 1e-12f);
+  c.activation = r.optional_string("hidden_act", "gelu");
+  read_pair(r, "image_size", 224, c.image_height, c.image_width);
+  int patch_h = 0, patch_w = 0;
+  read_pair(r, "patch_size", 16, patch_h, patch_w);
+  if (patch_h != patch_w) r.fail("patch_size must be square (got " + std::to_string(patch_h) + "x" + std::to_string(patch_w) + ")");
+  c.patch_size = patch_h;
+  if (c.image_height < c.patch_size || c.image_width < c.patch_size)
+    r.fail("image_size is smaller than patch_size " + std::to_string(c.patch_size));
+  c.num_channels = r.optional_int("num_channels", 3);
+  if (c.num_channels != 3) r.fail("num_channels " + std::to_string(c.num_channels) + " is not supported (only RGB, 3)");
+  if (r.j.contains("qkv_bias") && !r.j["qkv_bias"].is_null()) {
+    if (!r.j["qkv_bias"].is_boolean()) r.fail("key 'qkv_bias' must be true or false");
+    c.qkv_bias = r.j["qkv_bias"].get<bool>();
+  }
+  c.max_positions = c.num_prefix_tokens() + (c.image_height / c.patch_size) * (c.image_width / c.patch_size);
+  c.vocab_size = 0;
 }
 
 }  // namespace
@@ -58,6 +104,8 @@ std::string family_name(Family family) {
     case Family::Bert: return "bert";
     case Family::DistilBert: return "distilbert";
     case Family::Gpt2: return "gpt2";
+    case Family::Vit: return "vit";
+    case Family::Deit: return "deit";
   }
   return "?";
 }
@@ -68,6 +116,7 @@ std::string head_kind_name(HeadKind head) {
     case HeadKind::MaskedLM: return "masked-lm";
     case HeadKind::CausalLM: return "causal-lm";
     case HeadKind::SequenceClassification: return "classification";
+    case HeadKind::ImageClassification: return "image-classification";
   }
   return "?";
 }
@@ -115,10 +164,12 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
     c.activation = r.optional_string("activation_function", "gelu_new");
     if (j.contains("scale_attn_weights") && j["scale_attn_weights"].is_boolean() && !j["scale_attn_weights"].get<bool>())
       r.fail("scale_attn_weights = false is not supported");
+  } else if (c.model_type == "vit" || c.model_type == "deit") {
+    read_vision(r, c);
   } else {
-    r.fail("unknown model_type '" + c.model_type + "': AttnScope supports bert, distilbert and gpt2");
+    r.fail("unknown model_type '" + c.model_type + "': AttnScope supports bert, distilbert, gpt2, vit and deit");
   }
-  c.vocab_size = r.required_int({"vocab_size"});
+  if (!c.is_vision()) c.vocab_size = r.required_int({"vocab_size"});
   if (c.hidden_size % c.num_heads != 0)
     r.fail("hidden size " + std::to_string(c.hidden_size) + " is not divisible by the number of heads " + std::to_string(c.num_heads));
   c.head = head_from_architecture(c.family, c.architecture);
@@ -137,7 +188,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
       c.labels[id] = it.value().get<std::string>();
     }
   }
-  if (c.head == HeadKind::SequenceClassification && c.labels.empty()) {
+  if ((c.head == HeadKind::SequenceClassification || c.head == HeadKind::ImageClassification) && c.labels.empty()) {
     const int n = r.optional_int("num_labels", 2);
     for (int i = 0; i < n; ++i) c.labels.push_back("LABEL_" + std::to_string(i));
   }

@@ -107,6 +107,13 @@ ConstMatrixMap WeightStore::matrix(const std::string& name, int64_t rows, int64_
   return ConstMatrixMap(f32_data(name, {rows, cols}, "a matrix"), rows, cols);
 }
 
+ConstMatrixMap WeightStore::reshaped(const std::string& name, const std::vector<int64_t>& shape, int64_t rows, int64_t cols) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  if (n != rows * cols) throw Error("tensor '" + name + "': cannot view " + std::to_string(n) + " values as a matrix");
+  return ConstMatrixMap(f32_data(name, shape, "a tensor"), rows, cols);
+}
+
 ConstVectorMap WeightStore::vector(const std::string& name, int64_t n) {
   return ConstVectorMap(f32_data(name, {n}, "a vector"), n);
 }

@@ -30,6 +30,9 @@ class WeightStore {
   // it is missing or its shape differs (the message says which config value implies it).
   ConstMatrixMap matrix(const std::string& name, int64_t rows, int64_t cols);
   ConstVectorMap vector(const std::string& name, int64_t n);
+  // A tensor of stored shape `shape` viewed as a row-major [rows, cols] matrix (rows · cols
+  // = its element count), e.g. a Conv2d weight [C, 3, p, p] as [C, 3·p·p].
+  ConstMatrixMap reshaped(const std::string& name, const std::vector<int64_t>& shape, int64_t rows, int64_t cols);
 
   // Sum of the element counts of all tensors.
   int64_t parameter_count() const;

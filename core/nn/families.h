@@ -9,6 +9,7 @@ namespace attn {
 
 std::unique_ptr<Model> make_encoder_model(const ModelConfig& config, WeightStore& weights);  // bert, distilbert
 std::unique_ptr<Model> make_gpt2_model(const ModelConfig& config, WeightStore& weights);
+std::unique_ptr<Model> make_vit_model(const ModelConfig& config, WeightStore& weights);  // vit, deit
 
 // Named views of common layer shapes.
 struct Linear {

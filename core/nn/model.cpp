@@ -1,5 +1,7 @@
 #include "nn/model.h"
 
+#include <nlohmann/json.hpp>
+
 #include "nn/families.h"
 #include "util/error.h"
 
@@ -22,33 +24,49 @@ Norm bind_norm(WeightStore& w, const std::string& name, int n) {
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir) {
   ModelConfig config = ModelConfig::load(dir);
   WeightStore weights = WeightStore::open(dir);
-  // Tokenizer first: a folder without one is unusable, and the message should say so
-  // before any weight problem.
-  TokenizerOptions topt;
-  topt.model_type = config.model_type;
-  auto tokenizer = load_tokenizer(dir, topt);
+  // Tokenizer (or image preprocessing) first: a folder without one is unusable, and the
+  // message should say so before any weight problem.
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::optional<ImageProcessorConfig> image_processor;
+  if (config.is_vision()) {
+    image_processor = ImageProcessorConfig::load(
+        dir, ImageProcessorConfig::defaults(family_name(config.family), config.image_height, config.image_width));
+  } else {
+    TokenizerOptions topt;
+    topt.model_type = config.model_type;
+    tokenizer = load_tokenizer(dir, topt);
+  }
 
   std::unique_ptr<Model> model;
   switch (config.family) {
     case Family::Bert:
     case Family::DistilBert: model = make_encoder_model(config, weights); break;
     case Family::Gpt2: model = make_gpt2_model(config, weights); break;
+    case Family::Vit:
+    case Family::Deit: model = make_vit_model(config, weights); break;
   }
   model->config_ = config;
   model->tokenizer_ = std::move(tokenizer);
+  model->image_processor_ = std::move(image_processor);
   model->parameter_count_ = weights.parameter_count();
   model->non_finite_ = weights.non_finite_count();
   model->weights_ = std::move(weights);  // the bound views stay valid: storage is not copied
   model->dir_ = dir;
   model->name_ = std::filesystem::absolute(dir).lexically_normal().filename().string();
   if (model->name_.empty()) model->name_ = std::filesystem::absolute(dir).lexically_normal().parent_path().filename().string();
-  if (model->tokenizer_->vocab_size() > config.vocab_size)
+  if (model->tokenizer_ && model->tokenizer_->vocab_size() > config.vocab_size)
     throw Error((dir / "config.json").string() + ": vocab_size " + std::to_string(config.vocab_size) + " is smaller than the tokenizer's " +
                 std::to_string(model->tokenizer_->vocab_size()) + " tokens (tokenizer files from another model?)");
   return model;
 }
 
+const Tokenizer& Model::tokenizer() const {
+  if (!tokenizer_) throw Error(name_ + " is an image model (" + config_.model_type + "): it takes a picture, not text");
+  return *tokenizer_;
+}
+
 Encoding Model::encode(std::string_view text, std::optional<std::string_view> pair, bool truncate) const {
+  tokenizer();  // throws for image models
   if (pair && !tokenizer_->supports_pairs())
     throw Error(name_ + ": this model's tokenizer does not take sentence pairs (" + config_.model_type + ")");
   Encoding enc = tokenizer_->encode(text, pair);
@@ -72,7 +90,28 @@ std::string Model::display_token(int32_t id, const std::string& vocab_token) con
   return tokenizer_->kind() == "bpe" ? tokenizer_->token_text(id) : vocab_token;
 }
 
+MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) const {
+  const auto& c = config_;
+  const int rows = options.all_logits ? tokens : int(options.logits_rows.size()) + 1;
+  return estimate_run_memory(c.num_layers, c.num_heads, c.hidden_size, c.intermediate_size, tokens, rows,
+                             c.vocab_size > 0 ? c.vocab_size : int(c.labels.size()), options.record_qkv, options.record_scores);
+}
+
+void Model::check_memory(int tokens, const RunOptions& options) const {
+  if (options.memory_budget == kNoMemoryLimit) return;
+  const uint64_t budget = options.memory_budget ? options.memory_budget : memory_budget();
+  const MemoryEstimate e = estimate_memory(tokens, options);
+  if (e.total() <= budget) return;
+  throw Error("recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total()) + " (" +
+              std::to_string(config_.num_layers) + " layers x " + std::to_string(config_.num_heads) + " heads x " +
+              std::to_string(tokens) + "² attention weights" + (options.record_qkv || options.record_scores ? ", plus Q/K/V and scores" : "") +
+              "), above the memory budget of " + format_bytes(budget) +
+              " (half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise). Use shorter input"
+              ", or force the run (--force) if you are sure");
+}
+
 ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) const {
+  tokenizer();  // throws for image models
   const int N = int(enc.size());
   if (N == 0) throw Error("the input is empty: type some text (the tokenizer produced no tokens)");
   if (N > config_.max_positions)
@@ -86,6 +125,7 @@ ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) con
       if (t < 0 || t >= config_.type_vocab_size) throw Error("token type id " + std::to_string(t) + " is outside the model's type vocabulary");
   for (int r : options.logits_rows)
     if (r < 0 || r >= N) throw Error("logits row " + std::to_string(r) + " is outside the input");
+  check_memory(N, options);
 
   RecordingMeta meta;
   meta.model = name_;
@@ -104,6 +144,75 @@ ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) con
   result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores);
   report_progress(options.progress, 0.0, "embeddings");
   run(enc, options, result);
+  report_progress(options.progress, 1.0, "done");
+  return result;
+}
+
+const ImageProcessorConfig& Model::image_processor() const {
+  if (!image_processor_) throw Error(name_ + " is a text model (" + config_.model_type + "): it takes text, not a picture");
+  return *image_processor_;
+}
+
+PreprocessedImage Model::preprocess(const Rgb8View& image) const { return preprocess_image(image, image_processor()); }
+
+void Model::run_image(const PixelValues&, const RunOptions&, ForwardResult&) const {
+  throw Error(name_ + " is a text model (" + config_.model_type + "): it takes text, not a picture");
+}
+
+ForwardResult Model::forward_image(const PixelValues& pixels, const RunOptions& options) const {
+  PreprocessedImage image;
+  image.pixels = pixels;  // a copy; cheap next to the forward pass
+  image.source_width = image.resized_width = pixels.width;
+  image.source_height = image.resized_height = pixels.height;
+  image.crop = {0, 0, double(pixels.width), double(pixels.height)};
+  return forward_image(image, options);
+}
+
+ForwardResult Model::forward_image(const PreprocessedImage& image, const RunOptions& options) const {
+  image_processor();  // throws for text models
+  const PixelValues& px = image.pixels;
+  const int p = config_.patch_size;
+  if (px.channels != config_.num_channels)
+    throw Error(name_ + " takes " + std::to_string(config_.num_channels) + "-channel images, not " + std::to_string(px.channels));
+  if (px.data.size() != size_t(px.channels) * px.height * px.width) throw Error("pixel values do not match their stated size");
+  if (px.height < p || px.width < p)
+    throw Error("the image is " + std::to_string(px.width) + "x" + std::to_string(px.height) + " pixels, smaller than one " +
+                std::to_string(p) + "x" + std::to_string(p) + " patch of " + name_);
+  const int gh = px.height / p, gw = px.width / p;
+  const int prefix = config_.num_prefix_tokens();
+  const int64_t n64 = prefix + int64_t(gh) * gw;
+  if (n64 > (1 << 20))
+    throw Error("the image gives " + std::to_string(gh) + "x" + std::to_string(gw) + " patches (" + std::to_string(n64) +
+                " tokens): far too many to record; resize it (enable do_resize in preprocessor_config.json)");
+  const int N = int(n64);
+  check_memory(N, options);
+  for (int r : options.logits_rows)
+    if (r < 0 || r >= N) throw Error("logits row " + std::to_string(r) + " is outside the input");
+
+  RecordingMeta meta;
+  meta.model = name_;
+  meta.family = family_name(config_.family);
+  meta.num_layers = config_.num_layers;
+  meta.num_heads = config_.num_heads;
+  meta.num_tokens = N;
+  meta.head_dim = config_.head_dim();
+  meta.causal = false;
+  meta.tokens.push_back("[CLS]");
+  if (config_.family == Family::Deit) meta.tokens.push_back("[DIST]");
+  meta.special.assign(prefix, 1);
+  for (int r = 0; r < gh; ++r)
+    for (int c = 0; c < gw; ++c) meta.tokens.push_back("p(" + std::to_string(r) + "," + std::to_string(c) + ")");
+  meta.special.resize(N, 0);
+  meta.extra["task"] = head_kind_name(config_.head);
+  meta.extra["image_grid"] = std::to_string(gh) + "x" + std::to_string(gw);
+  meta.extra["image_patch_size"] = std::to_string(p);
+  meta.extra["image_input_size"] = std::to_string(px.height) + "x" + std::to_string(px.width);
+  meta.extra["image_size"] = std::to_string(image.source_height) + "x" + std::to_string(image.source_width);
+  meta.extra["image_crop"] = nlohmann::json::array({image.crop.left, image.crop.top, image.crop.right, image.crop.bottom}).dump();
+  ForwardResult result;
+  result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores);
+  report_progress(options.progress, 0.0, "embeddings");
+  run_image(px, options, result);
   report_progress(options.progress, 1.0, "done");
   return result;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// A loaded model: config, tokenizer and weights of a Hugging Face folder, and a forward pass
-// that records every layer's and head's attention. Loading checks every tensor's name and
+// A loaded model: config, tokenizer (or, for image models, image preprocessing) and weights
+// of a Hugging Face folder, and a forward pass that records every layer's and head's
+// attention. Loading checks every tensor's name and
 // shape up front. forward() is const and may run from a worker thread; it is synchronous and
 // reports progress per layer through RunOptions::progress, which can cancel it.
 #include <filesystem>
@@ -9,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "image/preprocess.h"
 #include "model/model_config.h"
 #include "model/tensor_types.h"
 #include "model/weights.h"
 #include "record/recording.h"
 #include "tokenize/tokenizer.h"
+#include "util/memory.h"
 #include "util/progress.h"
 
 namespace attn {
@@ -29,7 +32,13 @@ struct RunOptions {
   // disabled_heads[layer] lists heads switched off (their attention multiplied by zero).
   std::vector<std::vector<int>> disabled_heads;
   ProgressFn progress;
+  // The memory guard: a run whose estimate (estimate_memory) exceeds this many bytes is
+  // refused before anything is allocated. 0 = memory_budget() (util/memory.h); use
+  // kNoMemoryLimit to force a run.
+  uint64_t memory_budget = 0;
 };
+
+inline constexpr uint64_t kNoMemoryLimit = ~uint64_t(0);
 
 struct ForwardResult {
   std::shared_ptr<AttentionRecording> recording;
@@ -46,7 +55,10 @@ class Model {
   static std::unique_ptr<Model> load(const std::filesystem::path& dir);
 
   const ModelConfig& config() const { return config_; }
-  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  // Image models (vit, deit) take pictures through forward_image() and have no tokenizer.
+  bool takes_images() const { return config_.is_vision(); }
+  // Throws attn::Error for image models.
+  const Tokenizer& tokenizer() const;
   const std::string& name() const { return name_; }
   const std::filesystem::path& dir() const { return dir_; }
   int64_t parameter_count() const { return parameter_count_; }
@@ -60,17 +72,41 @@ class Model {
   // The string shown for a token in views and recordings ("##ing", " world").
   std::string display_token(int32_t id, const std::string& vocab_token) const;
 
+  // What a run over `tokens` tokens with `options` will need (util/memory.h).
+  MemoryEstimate estimate_memory(int tokens, const RunOptions& options) const;
+  // Throws attn::Error with the estimate, the budget and what to do when a run would exceed
+  // options.memory_budget.
+  void check_memory(int tokens, const RunOptions& options) const;
+
   // Runs the model on `enc`. Throws attn::Error for empty input, ids outside the vocabulary or
   // more tokens than positions; attn::Cancelled when the progress callback says stop.
   ForwardResult forward(const Encoding& enc, const RunOptions& options) const;
+
+  // Image models: how a picture becomes pixel values (preprocessor_config.json, or the
+  // family's defaults when the folder has none). Throws attn::Error for text models.
+  const ImageProcessorConfig& image_processor() const;
+  // image_processor() applied to RGB8 pixels. Throws attn::Error for an empty image.
+  PreprocessedImage preprocess(const Rgb8View& image) const;
+  // Runs an image model on pixel values (3, H, W). The tokens are [CLS] ([DIST] for DeiT)
+  // and one "p(row,col)" per patch; position embeddings are interpolated (bicubic, as
+  // Hugging Face's interpolate_pos_encoding) when the patch grid differs from training.
+  // The recording's metadata gets image_grid "HxW" (patches) and, from a PreprocessedImage,
+  // the source size and crop box (see docs/recording-format.md); image_path is the caller's.
+  // Throws attn::Error for text models, fewer pixels than one patch, a grid too large to
+  // record, or wrong channel counts; attn::Cancelled as forward().
+  ForwardResult forward_image(const PreprocessedImage& image, const RunOptions& options) const;
+  ForwardResult forward_image(const PixelValues& pixels, const RunOptions& options) const;
 
  protected:
   Model() = default;
   // The family's forward pass: fills result.recording (already allocated), logits, hidden.
   virtual void run(const Encoding& enc, const RunOptions& options, ForwardResult& result) const = 0;
+  // The same for image models; the default throws.
+  virtual void run_image(const PixelValues& pixels, const RunOptions& options, ForwardResult& result) const;
 
   ModelConfig config_;
-  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<Tokenizer> tokenizer_;  // null for image models
+  std::optional<ImageProcessorConfig> image_processor_;  // image models only
   WeightStore weights_;
   std::string name_;
   std::filesystem::path dir_;
@@ -79,6 +115,7 @@ class Model {
 
   friend std::unique_ptr<Model> make_encoder_model(const ModelConfig&, WeightStore&);
   friend std::unique_ptr<Model> make_gpt2_model(const ModelConfig&, WeightStore&);
+  friend std::unique_ptr<Model> make_vit_model(const ModelConfig&, WeightStore&);
 };
 
 }  // namespace attn

@@ -47,12 +47,6 @@ int parse_int(const std::map<std::string, std::string>& md, const std::string& k
 
 }  // namespace
 
-uint64_t AttentionRecording::estimate_bytes(int layers, int heads, int tokens, int head_dim, bool with_qkv, bool with_scores) {
-  const uint64_t per_layer_nn = uint64_t(heads) * tokens * tokens * sizeof(float);
-  const uint64_t per_layer_nd = uint64_t(heads) * tokens * head_dim * sizeof(float);
-  return uint64_t(layers) * (per_layer_nn * (with_scores ? 2 : 1) + (with_qkv ? 3 * per_layer_nd : 0));
-}
-
 std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta meta, bool with_qkv, bool with_scores) {
   auto r = std::make_shared<AttentionRecording>();
   r->meta_ = std::move(meta);

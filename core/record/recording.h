@@ -74,9 +74,6 @@ class AttentionRecording {
   // Writes the recording (atomic replace). F16 halves the size; values are rounded.
   void save(const std::filesystem::path& path, DType dtype = DType::F32) const;
 
-  // Bytes an in-memory recording of this shape needs (attention, plus Q/K/V and scores).
-  static uint64_t estimate_bytes(int layers, int heads, int tokens, int head_dim, bool with_qkv, bool with_scores);
-
  private:
   struct Block {  // one (part, layer): (H, N, N) or (H, N, d) floats
     mutable std::vector<float> data;     // owned values (in memory, or converted from F16)

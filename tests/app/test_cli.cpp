@@ -2,13 +2,11 @@
 // checks its answers against the PyTorch reference values.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include "io/safetensors.h"
 #include "record/recording.h"
+#include "cli_runner.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -16,33 +14,9 @@ using nlohmann::json;
 
 namespace {
 
-struct RunResult {
-  int code;
-  std::string out;
-  std::string err;
-};
+using attn::test::RunResult;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-RunResult run(const std::vector<std::string>& args) {
-  const auto err_path = fs::temp_directory_path() / ("attn_cli_err_" + std::to_string(::getpid()));
-  std::string cmd = quote(ATTNSCOPE_EXE);
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " 2>" + quote(err_path.string());
-  RunResult r{};
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = attn::test::read_file(err_path);
-  return r;
-}
+RunResult run(const std::vector<std::string>& args) { return attn::test::run_attnscope(args); }
 
 std::string fixture(const std::string& name) { return (attn::test::fixtures_dir() / "models" / name).string(); }
 

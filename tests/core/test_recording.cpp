@@ -129,8 +129,3 @@ TEST(Recording, RejectsFilesThatAreNotRecordingsOrDisagree) {
   md["num_tokens"] = "9";
   EXPECT_NE(rewrite(md, {2, 4, 4}).find("says 9 tokens but lists 4"), std::string::npos);
 }
-
-TEST(Recording, EstimatesMemory) {
-  EXPECT_EQ(AttentionRecording::estimate_bytes(12, 12, 512, 64, false, false), 12ull * 12 * 512 * 512 * 4);
-  EXPECT_EQ(AttentionRecording::estimate_bytes(1, 2, 10, 8, true, true), 2ull * 10 * 10 * 4 * 2 + 3ull * 2 * 10 * 8 * 4);
-}

@@ -1,0 +1,45 @@
+#include "image/attention_grid.h"
+
+#include <string>
+
+#include "util/error.h"
+
+namespace attn {
+
+std::optional<ImagePatchGrid> image_patch_grid(const RecordingMeta& meta) {
+  const auto it = meta.extra.find("image_grid");
+  if (it == meta.extra.end()) return std::nullopt;
+  const std::string& s = it->second;
+  const auto bad = [&] { return Error("recording metadata image_grid = '" + s + "' is not HxW (patch rows x columns)"); };
+  const size_t x = s.find('x');
+  if (x == std::string::npos || x == 0 || x + 1 == s.size()) throw bad();
+  ImagePatchGrid g;
+  try {
+    size_t used = 0;
+    g.height = std::stoi(s.substr(0, x), &used);
+    if (used != x) throw bad();
+    g.width = std::stoi(s.substr(x + 1), &used);
+    if (used != s.size() - x - 1) throw bad();
+  } catch (const std::logic_error&) {
+    throw bad();
+  }
+  if (g.height <= 0 || g.width <= 0 || int64_t(g.height) * g.width > meta.num_tokens)
+    throw Error("recording metadata image_grid = '" + s + "' does not fit its " + std::to_string(meta.num_tokens) + " tokens");
+  g.first_patch = meta.num_tokens - g.height * g.width;
+  return g;
+}
+
+RowMatrix image_attention_grid(const AttentionRecording& rec, int layer, int head_or_mean, int query_token) {
+  const auto grid = image_patch_grid(rec.meta());
+  if (!grid) throw Error("the recording has no image_grid: it is not of an image model");
+  if (layer < 0 || layer >= rec.num_layers()) throw Error("layer " + std::to_string(layer) + " out of range");
+  if (head_or_mean < -1 || head_or_mean >= rec.num_heads()) throw Error("head " + std::to_string(head_or_mean) + " out of range");
+  if (query_token < 0 || query_token >= rec.num_tokens()) throw Error("token " + std::to_string(query_token) + " out of range");
+  Eigen::RowVectorXf row = Eigen::RowVectorXf::Zero(grid->height * grid->width);
+  const int h0 = head_or_mean < 0 ? 0 : head_or_mean, h1 = head_or_mean < 0 ? rec.num_heads() : head_or_mean + 1;
+  for (int h = h0; h < h1; ++h) row += rec.head(layer, h).row(query_token).segment(grid->first_patch, row.size());
+  row /= float(h1 - h0);
+  return Eigen::Map<const RowMatrix>(row.data(), grid->height, grid->width);
+}
+
+}  // namespace attn
