@@ -17,7 +17,7 @@ if [[ ! -f "$build/CMakeCache.txt" ]]; then
 fi
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(fuzz_safetensors fuzz_recording fuzz_config fuzz_tokenizer_files fuzz_tokenize)
+  targets=(fuzz_safetensors fuzz_recording fuzz_config fuzz_tokenizer_files fuzz_tokenize fuzz_preprocessor_config fuzz_image_decode)
 fi
 cmake --build "$build" --parallel "${ATTN_JOBS:-$(nproc)}" --target "${targets[@]}"
 mkdir -p "$build/artifacts"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Renders screenshots of every view (main window after a run, heatmap with a hover, model view,
+# head view, rollout, statistics, dark theme, high-DPI, exported figures) into screenshots/,
+# with a real window under Xvfb. Uses the bundled GPT-2 model when present, else the fixture.
+#   ATTN_BUILD_DIR=/tmp/gui-build scripts/screenshots.sh [MODEL_DIR] [TEXT]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${ATTN_BUILD_DIR:-$root/build}
+out=${ATTN_SCREENSHOTS_DIR:-$root/screenshots}
+cmake --build "$build" --target attnscope_screenshots attnscope --parallel "${ATTN_JOBS:-2}" >/dev/null
+model=${1:-}
+if [[ -z "$model" ]]; then
+  for m in "$root/resources/models/attnscope-gpt2-small" "$root/tests/fixtures/models/gpt2"; do
+    if [[ -f "$m/config.json" ]]; then model=$m; break; fi
+  done
+fi
+text=${2:-"Once upon a time, there was a little cat. The cat sat on the mat because it was tired, and then the cat slept."}
+tour="$build/ui/attnscope_screenshots"
+mkdir -p "$out"
+export XDG_CONFIG_HOME=$(mktemp -d)  # fresh settings: no state from the user's sessions
+trap 'rm -rf "$XDG_CONFIG_HOME"' EXIT
+echo "model: $model"
+xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$model" --text "$text" --out "$out"
+# High-DPI: the same window at twice the scale.
+QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 3200x2000x24" "$tour" --model "$model" --text "$text" --out "$out" --prefix hidpi-
+# The command line's headless export, for comparison.
+"$build/app/attnscope" export --model "$model" --text "$text" --view model --size 1200x1000 --out "$out/cli-model.png"
+"$build/app/attnscope" export --model "$model" --text "$text" --view heatmap --layer -1 --head mean --colormap magma --out "$out/cli-heatmap.svg"
+echo "screenshots in $out"
