@@ -1,14 +1,90 @@
 // attnscope: the desktop application and its command line, one binary.
-//   attnscope                 start the GUI (when built with it)
-//   attnscope COMMAND ...     run a command-line subcommand (see --help)
+//   attnscope                              start the GUI
+//   attnscope --model DIR [--text STR]     start the GUI with that model (and run the text)
+//   attnscope FILE.safetensors             start the GUI with a recording (or a model folder)
+//   attnscope COMMAND ...                  run a command-line subcommand (see --help)
 #include <cstring>
 #include <iostream>
+#include <string>
 
 #include "commands.h"
 
+#ifdef ATTN_WITH_GUI
+#include <QApplication>
+#include <QFileInfo>
+#include <QTimer>
+
+#include "window/main_window.h"
+#include "window/model_panel.h"
+
+namespace {
+
+struct GuiArgs {
+  QString model, text, pair, path;
+  bool dark = false, light = false;
+};
+
+// Parses the GUI's own options; false (with a message) for anything else.
+bool parse_gui_args(int argc, char** argv, GuiArgs* out) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* name) -> QString {
+      if (i + 1 >= argc) throw std::string("attnscope: ") + name + " needs a value";
+      return QString::fromLocal8Bit(argv[++i]);
+    };
+    try {
+      if (a == "--model") out->model = value("--model");
+      else if (a == "--text") out->text = value("--text");
+      else if (a == "--pair") out->pair = value("--pair");
+      else if (a == "--dark") out->dark = true;
+      else if (a == "--light") out->light = true;
+      else if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
+        const auto eq = a.find('=');
+        const std::string name = a.substr(0, eq), v = a.substr(eq + 1);
+        if (name == "--model") out->model = QString::fromLocal8Bit(v.c_str());
+        else if (name == "--text") out->text = QString::fromLocal8Bit(v.c_str());
+        else if (name == "--pair") out->pair = QString::fromLocal8Bit(v.c_str());
+        else throw std::string("attnscope: unknown option '") + name + "'";
+      } else if (a[0] != '-' && out->path.isEmpty()) out->path = QString::fromLocal8Bit(argv[i]);
+      else if (a.rfind("-platform", 0) == 0 || a.rfind("-style", 0) == 0) ++i;  // Qt's own options
+      else throw std::string("attnscope: unknown option '") + a + "'";
+    } catch (const std::string& message) {
+      std::cerr << message << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+int run_gui(int argc, char** argv, const GuiArgs& args) {
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName(QStringLiteral("AttnScope"));
+  QApplication::setApplicationName(QStringLiteral("AttnScope"));
+  QApplication::setApplicationVersion(QStringLiteral(ATTN_VERSION));
+  attn::ui::MainWindow window;
+  if (args.dark) window.set_dark(true);
+  if (args.light) window.set_dark(false);
+  window.show();
+  if (!args.path.isEmpty()) {
+    window.open_path(args.path);
+  } else if (!args.model.isEmpty()) {
+    window.choose_model(args.model);
+    if (!args.text.isEmpty()) window.run_text(args.text, args.pair);
+  } else if (!window.panel()->model_dir().isEmpty()) {
+    window.choose_model(window.panel()->model_dir());
+  }
+  return app.exec();
+}
+
+}  // namespace
+#endif
+
 int main(int argc, char** argv) {
   if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
-    std::cout << "Usage: attnscope [COMMAND] [OPTIONS]\nSee what transformer models attend to.\n\n" << attn::cli::commands_help();
+    std::cout << "Usage: attnscope [COMMAND] [OPTIONS]\n"
+                 "       attnscope [--model DIR [--text STR [--pair STR]]] [--dark] [RECORDING | MODEL_DIR]\n"
+                 "See what transformer models attend to. Without a command, starts the desktop application.\n\n"
+              << attn::cli::commands_help();
     return 0;
   }
   if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
@@ -17,10 +93,20 @@ int main(int argc, char** argv) {
   }
   const int code = attn::cli::run_command(argc, argv);
   if (code >= 0) return code;
+#ifdef ATTN_WITH_GUI
+  GuiArgs args;
+  if (!parse_gui_args(argc, argv, &args)) return 2;
+  if (!args.path.isEmpty() && !QFileInfo::exists(args.path)) {
+    std::cerr << "attnscope: '" << args.path.toStdString() << "' is neither a command nor an existing file or folder\n\n" << attn::cli::commands_help();
+    return 2;
+  }
+  return run_gui(argc, argv, args);
+#else
   if (argc >= 2 && argv[1][0] != '-') {
     std::cerr << "attnscope: unknown command '" << argv[1] << "'\n\n" << attn::cli::commands_help();
     return 2;
   }
-  std::cerr << "attnscope: the GUI is not built yet; use a command.\n\n" << attn::cli::commands_help();
+  std::cerr << "attnscope: built without the GUI; use a command.\n\n" << attn::cli::commands_help();
   return 2;
+#endif
 }

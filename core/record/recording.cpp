@@ -121,9 +121,10 @@ RowMatrix AttentionRecording::layer_max(int layer) const {
   return m;
 }
 
-void AttentionRecording::save(const std::filesystem::path& path, DType dtype) const {
+void AttentionRecording::save(const std::filesystem::path& path, DType dtype, const std::map<std::string, std::string>& extra) const {
   if (dtype != DType::F32 && dtype != DType::F16) throw Error(path.string() + ": recordings are saved as F32 or F16");
   std::map<std::string, std::string> md = meta_.extra;
+  for (const auto& [k, v] : extra) md[k] = v;  // the format's own keys below win
   md["format"] = kFormat;
   md["version"] = std::to_string(kVersion);
   md["model"] = meta_.model;

@@ -72,7 +72,9 @@ class AttentionRecording {
   void set_logits(RowMatrix logits) { logits_ = std::move(logits); }
 
   // Writes the recording (atomic replace). F16 halves the size; values are rounded.
-  void save(const std::filesystem::path& path, DType dtype = DType::F32) const;
+  // `extra` adds metadata to this file only (e.g. the viewer's state); it cannot replace the
+  // keys the format defines.
+  void save(const std::filesystem::path& path, DType dtype = DType::F32, const std::map<std::string, std::string>& extra = {}) const;
 
  private:
   struct Block {  // one (part, layer): (H, N, N) or (H, N, d) floats

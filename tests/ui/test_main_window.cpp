@@ -1,0 +1,233 @@
+// The main window driven like a user: choose a fixture model, run, cancel, open and save
+// recordings, keyboard navigation, errors.
+#include <gtest/gtest.h>
+
+#include <QApplication>
+#include <QFile>
+#include <QKeyEvent>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTabWidget>
+#include <QTemporaryDir>
+
+#include "ui/ui_test_support.h"
+#include "views/heatmap_view.h"
+#include "views/matrix_plot.h"
+#include "views/model_view.h"
+#include "window/main_window.h"
+#include "window/model_panel.h"
+#include "window/view_state.h"
+
+using namespace attn;
+using namespace attn::ui;
+
+namespace {
+
+const QString kText = QStringLiteral("The cat sat on the mat because it was tired.");
+
+void close_error_dialogs(QWidget& w) {
+  for (auto* box : w.findChildren<QMessageBox*>(QStringLiteral("ErrorDialog"))) box->close();
+}
+
+}  // namespace
+
+TEST(MainWindow, RunsAModelAndFillsEveryView) {
+  MainWindow w;
+  w.show();
+  QSignalSpy loaded(w.runs(), &RunController::model_loaded);
+  QSignalSpy tokens(w.runs(), &RunController::tokens_ready);
+  QSignalSpy recording(w.runs(), &RunController::recording_ready);
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
+  // Stages arrive in order: model, tokens, recording, analysis.
+  EXPECT_GE(loaded.count(), 1);
+  ASSERT_EQ(tokens.count(), 1);
+  ASSERT_EQ(recording.count(), 1);
+  const auto& rec = w.state()->recording();
+  EXPECT_EQ(tokens.first().first().toStringList().size(), rec->num_tokens());
+  EXPECT_EQ(rec->num_layers(), 2);
+  EXPECT_EQ(rec->num_heads(), 3);
+  EXPECT_EQ(rec->meta().text, kText.toStdString());
+  EXPECT_EQ(w.model_view()->cell_count(), 2 * 3);
+  // The heatmap shows the recording's numbers.
+  w.state()->select(1, 2);
+  w.show_tab(MainWindow::HeatmapTab);
+  for (int i = 0; i < rec->num_tokens(); i += 3)
+    for (int j = 0; j <= i; ++j) ASSERT_FLOAT_EQ(float(w.heatmap_view()->plot()->shown_value(i, j)), rec->head(1, 2)(i, j));
+  EXPECT_FALSE(w.panel()->cancel_button()->isEnabled());
+  EXPECT_TRUE(w.windowTitle().contains(QStringLiteral("gpt2")));
+}
+
+TEST(MainWindow, RunsSentencePairsOnBert) {
+  MainWindow w;
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("bert_mlm"), QStringLiteral("the cat sat"), QStringLiteral("it was tired")));
+  const auto& meta = w.state()->recording()->meta();
+  EXPECT_EQ(meta.tokens.front(), "[CLS]");
+  EXPECT_EQ(std::count(meta.tokens.begin(), meta.tokens.end(), "[SEP]"), 2);
+  EXPECT_EQ(meta.pair, "it was tired");
+}
+
+TEST(MainWindow, CancelLeavesTheWindowUsable) {
+  MainWindow w;
+  w.show();
+  w.choose_model(test::fixture_model("gpt2"));
+  QSignalSpy cancelled(w.runs(), &RunController::cancelled);
+  w.run_text(kText);
+  EXPECT_TRUE(w.panel()->cancel_button()->isEnabled());
+  w.cancel();  // before the worker starts the run: it must stop, not deliver
+  ASSERT_TRUE(cancelled.wait(10000));
+  EXPECT_FALSE(w.runs()->busy());
+  EXPECT_FALSE(w.state()->recording());
+  EXPECT_FALSE(w.panel()->cancel_button()->isEnabled());
+  EXPECT_EQ(w.panel()->progress_bar()->value(), 0);
+  // Usable: the next run completes.
+  w.run_text(kText);
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  EXPECT_EQ(w.model_view()->cell_count(), 6);
+}
+
+TEST(MainWindow, ANewerRunSupersedesAnOlderOne) {
+  MainWindow w;
+  w.choose_model(test::fixture_model("gpt2"));
+  w.run_text(QStringLiteral("first text, which must never be shown"));
+  w.run_text(QStringLiteral("second"));
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  EXPECT_EQ(w.state()->recording()->meta().text, "second");
+}
+
+TEST(MainWindow, CorruptRecordingShowsAnErrorNamingTheFile) {
+  QTemporaryDir dir;
+  const QString path = dir.filePath(QStringLiteral("corrupt.safetensors"));
+  QFile f(path);
+  ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+  f.write("\x10\x00\x00\x00\x00\x00\x00\x00{not json at all", 24);
+  f.close();
+  MainWindow w;
+  w.show();
+  QSignalSpy errors(&w, &MainWindow::error_shown);
+  w.open_recording(path);
+  ASSERT_TRUE(errors.wait(10000));
+  const QString message = errors.first().first().toString();
+  EXPECT_TRUE(message.contains(path)) << message.toStdString();
+  auto boxes = w.findChildren<QMessageBox*>(QStringLiteral("ErrorDialog"));
+  ASSERT_EQ(boxes.size(), 1);
+  EXPECT_TRUE(boxes.first()->isVisible());
+  EXPECT_EQ(boxes.first()->text(), message);
+  close_error_dialogs(w);
+  EXPECT_FALSE(w.runs()->busy());
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
+}
+
+TEST(MainWindow, ABadModelFolderIsReportedOnce) {
+  QTemporaryDir dir;
+  QFile cfg(dir.filePath(QStringLiteral("config.json")));
+  ASSERT_TRUE(cfg.open(QIODevice::WriteOnly));
+  cfg.write("{\"model_type\": \"gpt2\"}");
+  cfg.close();
+  MainWindow w;
+  QSignalSpy errors(&w, &MainWindow::error_shown);
+  w.choose_model(dir.path());
+  ASSERT_TRUE(errors.wait(10000));
+  EXPECT_TRUE(errors.first().first().toString().contains(QStringLiteral("config.json"))) << errors.first().first().toString().toStdString();
+  close_error_dialogs(w);
+}
+
+TEST(MainWindow, SavedRecordingReopensExactlyWithoutTheModel) {
+  QTemporaryDir dir;
+  const QString path = dir.filePath(QStringLiteral("session.safetensors"));
+  RecordingPtr original;
+  {
+    MainWindow w;
+    ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
+    original = w.state()->recording();
+    w.state()->select(1, 2);
+    w.state()->set_query(4);
+    w.show_tab(MainWindow::RolloutTab);
+    ColorSettings c;
+    c.map = ColorMapId::Magma;
+    c.scaling = Scaling::Power;
+    c.gamma = 0.7;
+    w.state()->set_colors(c);
+    QSignalSpy saved(&w, &MainWindow::recording_saved);
+    w.save_recording(path);
+    ASSERT_TRUE(saved.wait(10000));
+  }
+  MainWindow w;
+  w.open_recording(path);
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  const auto& rec = w.state()->recording();
+  EXPECT_EQ(rec->meta().tokens, original->meta().tokens);
+  EXPECT_EQ(rec->meta().text, original->meta().text);
+  EXPECT_EQ(w.panel()->text(), kText);
+  for (int l = 0; l < rec->num_layers(); ++l)
+    for (int h = 0; h < rec->num_heads(); ++h) EXPECT_TRUE(rec->head(l, h) == original->head(l, h)) << l << "," << h;
+  EXPECT_EQ(w.state()->source(), path);
+  // The view comes back as it was saved.
+  EXPECT_EQ(w.state()->layer(), 1);
+  EXPECT_EQ(w.state()->head(), 2);
+  EXPECT_EQ(w.state()->query(), 4);
+  EXPECT_EQ(w.tabs()->currentIndex(), int(MainWindow::RolloutTab));
+  EXPECT_EQ(w.state()->colors().map, ColorMapId::Magma);
+  EXPECT_EQ(w.state()->colors().scaling, Scaling::Power);
+  EXPECT_DOUBLE_EQ(w.state()->colors().gamma, 0.7);
+  EXPECT_TRUE(w.windowTitle().contains(QStringLiteral("session.safetensors")));
+}
+
+TEST(MainWindow, OpenPathTakesModelFoldersAndRecordings) {
+  MainWindow w;
+  QSignalSpy loaded(w.runs(), &RunController::model_loaded);
+  w.open_path(test::fixture_model("bert_mlm") + "/config.json");
+  ASSERT_TRUE(loaded.wait(10000));
+  EXPECT_EQ(loaded.first().first().value<ModelPtr>()->name(), "bert_mlm");
+}
+
+TEST(MainWindow, ArrowKeysMoveBetweenHeadsAndLayers) {
+  MainWindow w;
+  w.show();
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
+  w.show_tab(MainWindow::HeatmapTab);
+  w.state()->select(0, 0);
+  auto press = [&](int key) {
+    QKeyEvent e(QEvent::KeyPress, key, Qt::NoModifier);
+    QApplication::sendEvent(w.heatmap_view()->plot(), &e);  // unhandled there: goes up to the window
+  };
+  press(Qt::Key_Right);
+  EXPECT_EQ(w.state()->head(), 1);
+  press(Qt::Key_Right);
+  press(Qt::Key_Right);  // past the last head: next layer
+  EXPECT_EQ(w.state()->layer(), 1);
+  EXPECT_EQ(w.state()->head(), 0);
+  press(Qt::Key_Up);
+  EXPECT_EQ(w.state()->layer(), 0);
+  press(Qt::Key_Left);
+  EXPECT_EQ(w.state()->layer(), 0);
+  EXPECT_EQ(w.state()->head(), 0);
+}
+
+TEST(MainWindow, ClickingAModelViewCellOpensTheHeatmap) {
+  MainWindow w;
+  w.resize(1300, 900);
+  w.show();
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
+  w.show_tab(MainWindow::ModelTab);
+  const QPoint p = w.model_view()->cell_rect(1, 2).center();
+  QMouseEvent press(QEvent::MouseButtonPress, QPointF(p), QPointF(w.model_view()->mapToGlobal(p)), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(w.model_view(), &press);
+  EXPECT_EQ(w.tabs()->currentIndex(), int(MainWindow::HeatmapTab));
+  EXPECT_EQ(w.state()->layer(), 1);
+  EXPECT_EQ(w.state()->head(), 2);
+  EXPECT_TRUE(w.heatmap_view()->plot()->content().title.contains(QStringLiteral("layer 1 · head 2")));
+}
+
+TEST(MainWindow, DarkThemeRecoloursPlots) {
+  MainWindow w;
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
+  w.set_dark(true);
+  const QColor bg = w.heatmap_view()->plot()->axisRect()->backgroundBrush().color();
+  EXPECT_LT(bg.lightness(), 80);
+  EXPECT_GT(w.heatmap_view()->plot()->xAxis->tickLabelColor().lightness(), 170);
+  EXPECT_LT(QApplication::palette().color(QPalette::Window).lightness(), 80);
+  w.set_dark(false);
+  EXPECT_GT(w.heatmap_view()->plot()->axisRect()->backgroundBrush().color().lightness(), 200);
+}

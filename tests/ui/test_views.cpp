@@ -1,0 +1,255 @@
+// Each view against the numbers it shows, on synthetic recordings (no model needed).
+#include <gtest/gtest.h>
+
+#include <QApplication>
+#include <QMouseEvent>
+#include <QSignalSpy>
+#include <cmath>
+
+#include "analysis/head_stats.h"
+#include "ui/ui_test_support.h"
+#include "views/head_lines.h"
+#include "views/head_view.h"
+#include "views/heatmap_view.h"
+#include "views/matrix_plot.h"
+#include "views/model_view.h"
+#include "views/rollout_view.h"
+#include "views/stats_view.h"
+#include "window/view_state.h"
+
+using namespace attn;
+using namespace attn::ui;
+
+namespace {
+
+struct ViewsFixture {
+  ViewState state;
+  std::shared_ptr<AttentionRecording> rec;
+  ViewsFixture(int L, int H, int N, bool causal) : rec(test::synthetic_recording(L, H, N, causal)) {
+    state.set_recording(rec);
+    state.set_analysis(rec, analyze(*rec));
+  }
+};
+
+void send_mouse(QWidget* w, QEvent::Type type, QPoint pos, Qt::MouseButton button = Qt::NoButton) {
+  QMouseEvent ev(type, QPointF(pos), QPointF(w->mapToGlobal(pos)), button, type == QEvent::MouseMove ? Qt::NoButton : button, Qt::NoModifier);
+  QApplication::sendEvent(w, &ev);
+}
+
+void click(QWidget* w, QPoint pos) {
+  send_mouse(w, QEvent::MouseButtonPress, pos, Qt::LeftButton);
+  send_mouse(w, QEvent::MouseButtonRelease, pos, Qt::LeftButton);
+}
+
+}  // namespace
+
+TEST(HeatmapView, EveryCellEqualsTheRecording) {
+  ViewsFixture s(3, 4, 37, true);
+  HeatmapView view(&s.state);
+  view.resize(900, 800);
+  view.show();
+  s.state.select(2, 3);
+  MatrixPlot* plot = view.plot();
+  ASSERT_EQ(plot->pool_factor(), 1);
+  const ConstMatrixMap a = s.rec->head(2, 3);
+  for (int i = 0; i < 37; ++i)
+    for (int j = 0; j < 37; ++j) ASSERT_FLOAT_EQ(float(plot->shown_value(i, j)), a(i, j)) << i << "," << j;
+  // First query at the top: row 0's cell centre is above row 1's.
+  EXPECT_LT(plot->cell_center(0, 0).y(), plot->cell_center(1, 0).y());
+  EXPECT_LT(plot->cell_center(0, 0).x(), plot->cell_center(0, 1).x());
+  EXPECT_FALSE(plot->color_map()->interpolate());
+}
+
+TEST(HeatmapView, MeanAndMaxOverHeads) {
+  ViewsFixture s(2, 3, 20, false);
+  HeatmapView view(&s.state);
+  view.resize(800, 700);
+  s.state.select(1, kHeadMean);
+  const RowMatrix mean = s.rec->layer_mean(1);
+  EXPECT_NEAR(view.plot()->shown_value(4, 7), mean(4, 7), 1e-6);
+  s.state.select(1, kHeadMax);
+  const float mx = std::max({float(s.rec->head(1, 0)(5, 2)), float(s.rec->head(1, 1)(5, 2)), float(s.rec->head(1, 2)(5, 2))});
+  EXPECT_FLOAT_EQ(float(view.plot()->shown_value(5, 2)), mx);
+}
+
+TEST(HeatmapView, HoverNamesBothTokensAndTheExactWeight) {
+  ViewsFixture s(1, 2, 12, false);
+  HeatmapView view(&s.state);
+  view.resize(800, 700);
+  view.show();
+  view.plot()->replot();
+  QSignalSpy hovered(view.plot(), &MatrixPlot::hovered);
+  send_mouse(view.plot(), QEvent::MouseMove, view.plot()->cell_center(3, 7));
+  ASSERT_EQ(hovered.count(), 1);
+  EXPECT_EQ(hovered.first().at(0).toInt(), 3);
+  EXPECT_EQ(hovered.first().at(1).toInt(), 7);
+  const QString text = hovered.first().at(2).toString();
+  EXPECT_TRUE(text.startsWith(QStringLiteral("“·tok3” (3) → “·tok7” (7): "))) << text.toStdString();
+  const float shown = text.section(QStringLiteral(": "), 1).toFloat();
+  EXPECT_EQ(shown, s.rec->head(0, 0)(3, 7)) << "the hover shows the exact stored weight";
+}
+
+TEST(HeatmapView, ClickingACellSelectsItsQuery) {
+  ViewsFixture s(1, 1, 10, false);
+  HeatmapView view(&s.state);
+  view.resize(700, 600);
+  view.show();
+  view.plot()->replot();
+  click(view.plot(), view.plot()->cell_center(6, 2));
+  EXPECT_EQ(s.state.query(), 6);
+}
+
+TEST(HeatmapView, ZoomedOutLongInputsKeepSingleStrongCellsVisible) {
+  // 3,000 tokens: far more than pixels; one strong cell in an otherwise faint head.
+  const int N = 3000;
+  auto owner = std::make_shared<RowMatrix>(RowMatrix::Constant(N, N, 1e-4f));
+  (*owner)(1234, 2345) = 0.97f;
+  MatrixPlot plot;
+  plot.resize(900, 800);
+  plot.show();
+  MatrixPlot::Content c;
+  c.matrix = ConstMatrixMap(owner->data(), N, N);
+  c.owner = owner;
+  c.range = {0.0, 1.0};
+  plot.set_content(c);
+  EXPECT_GT(plot.pool_factor(), 1);
+  EXPECT_FLOAT_EQ(float(plot.shown_value(1234, 2345)), 0.97f);  // the pooled block shows its max
+  EXPECT_LT(plot.color_map()->data()->keySize(), 1000);
+  const QString text = plot.hover_text(1234, 2345);
+  EXPECT_TRUE(text.contains(QStringLiteral(": 0.97\n"))) << text.toStdString();
+  EXPECT_TRUE(plot.hover_text(10, 10).contains(QStringLiteral(": 0.0001"))) << plot.hover_text(10, 10).toStdString();
+  // Zoomed into 40 tokens: full resolution again, real values in the cells.
+  plot.xAxis->setRange(1220, 1260);
+  plot.yAxis->setRange(1220, 1260);
+  EXPECT_EQ(plot.pool_factor(), 1);
+  EXPECT_FLOAT_EQ(float(plot.shown_value(1234, 1240)), 1e-4f);
+}
+
+TEST(ModelView, HasACellPerHeadAndClickingOneOpensIt) {
+  ViewsFixture s(4, 6, 50, true);
+  ModelView view(&s.state);
+  view.resize(900, 700);
+  view.show();
+  EXPECT_EQ(view.cell_count(), 4 * 6);
+  QSignalSpy activated(&view, &ModelView::head_activated);
+  const QRect cell = view.cell_rect(2, 5);
+  EXPECT_GT(cell.width(), 20);
+  EXPECT_EQ(cell.width(), cell.height());
+  click(&view, cell.center());
+  ASSERT_EQ(activated.count(), 1);
+  EXPECT_EQ(s.state.layer(), 2);
+  EXPECT_EQ(s.state.head(), 5);
+}
+
+TEST(ModelView, ThumbnailsOf144HeadsAtN512AreFast) {
+  auto rec = test::synthetic_recording(12, 12, 512, true);
+  QElapsedTimer t;
+  t.start();
+  const AnalysisPtr a = analyze(*rec);
+  ViewState state;
+  state.set_recording(rec);
+  state.set_analysis(rec, a);
+  ModelView view(&state);
+  view.resize(1200, 1000);
+  const QImage shot = view.grab().toImage();
+  const qint64 ms = t.elapsed();
+  EXPECT_EQ(view.cell_count(), 144);
+  EXPECT_LT(ms, 1000) << "analysis + colouring + painting took " << ms << " ms";
+  // A strong cell of head (3, 4) survives max-pooling into its thumbnail.
+  EXPECT_EQ(a->thumbs.factor, 6);
+  const float* thumb = a->thumbs.head(3, 4);
+  float best = 0;
+  for (int i = 0; i < a->thumbs.size * a->thumbs.size; ++i) best = std::max(best, thumb[i]);
+  EXPECT_FLOAT_EQ(best, rec->head(3, 4).maxCoeff());
+}
+
+TEST(HeadView, HoveringATokenShowsOnlyItsLines) {
+  ViewsFixture s(2, 3, 8, false);
+  HeadView view(&s.state);
+  view.resize(800, 500);
+  view.show();
+  s.state.select(1, kHeadMean);  // all heads
+  HeadLines* lines = view.lines();
+  int all = 0;
+  for (int h = 0; h < 3; ++h) all += int((s.rec->head(1, h).array() >= 0.01f).count());
+  EXPECT_EQ(lines->visible_line_count(), all);
+  int token = -1, side = -1;
+  // Hover the left token 4: only its lines (from query 4), for each head.
+  QPoint left;
+  for (int y = 0; y < lines->height() && token != 4; ++y)
+    for (int x = 0; x < lines->width() / 2 && token != 4; x += 4)
+      if (lines->token_at(QPointF(x, y), &token, &side) && side == 0 && token == 4) left = QPoint(x, y);
+  ASSERT_EQ(token, 4);
+  send_mouse(lines, QEvent::MouseMove, left);
+  EXPECT_EQ(lines->focus_token(), 4);
+  int row = 0;
+  for (int h = 0; h < 3; ++h) row += int((s.rec->head(1, h).row(4).array() >= 0.01f).count());
+  EXPECT_EQ(lines->visible_line_count(), row);
+  // Toggling heads off removes their lines; one head selected shows only it.
+  s.state.select(1, 2);
+  EXPECT_EQ(lines->heads(), (std::vector<bool>{false, false, true}));
+}
+
+TEST(RolloutView, EqualsAnIndependentRollout) {
+  ViewsFixture s(4, 3, 16, false);
+  RolloutView view(&s.state);
+  view.resize(900, 900);
+  QSignalSpy computed(&view, &RolloutView::computed);
+  view.show();  // computes when shown
+  ASSERT_TRUE(computed.count() > 0 || computed.wait(10000));
+  ASSERT_TRUE(view.rollout());
+  // Abnar & Zuidema: average heads, add the identity, normalise rows, multiply through layers.
+  const int N = 16;
+  Eigen::MatrixXd r = Eigen::MatrixXd::Identity(N, N);
+  for (int l = 0; l < 4; ++l) {
+    Eigen::MatrixXd a = Eigen::MatrixXd::Zero(N, N);
+    for (int h = 0; h < 3; ++h) a += s.rec->head(l, h).cast<double>();
+    a = a / 3.0 + Eigen::MatrixXd::Identity(N, N);
+    for (int i = 0; i < N; ++i) a.row(i) /= a.row(i).sum();
+    r = a * r;
+  }
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j) {
+      ASSERT_NEAR((*view.rollout())(i, j), r(i, j), 1e-5) << i << "," << j;
+      ASSERT_NEAR(view.plot()->shown_value(i, j), r(i, j), 1e-5);
+    }
+  // The bars show the chosen query's row ([CLS], token 0, for an encoder by default).
+  s.state.set_query(5);
+  EXPECT_EQ(view.query(), 5);
+  ASSERT_EQ(view.bars()->data()->size(), N);
+  for (int j = 0; j < N; ++j) EXPECT_NEAR((view.bars()->data()->begin() + j)->value, r(5, j), 1e-5);
+}
+
+TEST(StatsView, PlotsCoreStatisticsAndClickingAPointOpensTheHead) {
+  ViewsFixture s(3, 4, 24, true);
+  StatsView view(&s.state);
+  view.resize(900, 600);
+  view.show();
+  view.set_metric(StatsView::Metric::PreviousShare);
+  view.plot()->replot();
+  const HeadStats expected = head_stats(s.rec->head(2, 1), s.rec->meta().special);
+  EXPECT_FLOAT_EQ(float(view.value(2, 1)), expected.previous_share);
+  QSignalSpy activated(&view, &StatsView::head_activated);
+  const QPoint p = view.point_pixel(2, 1);
+  QMouseEvent press(QEvent::MouseButtonPress, QPointF(p), QPointF(view.plot()->mapToGlobal(p)), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(view.plot(), &press);
+  ASSERT_EQ(activated.count(), 1);
+  EXPECT_EQ(s.state.layer(), 2);
+  EXPECT_EQ(s.state.head(), 1);
+}
+
+TEST(ViewState, ArrowStepsWrapIntoNeighbouringLayers) {
+  ViewsFixture s(3, 4, 5, false);
+  s.state.select(0, 3);
+  s.state.step_head(+1);
+  EXPECT_EQ(s.state.layer(), 1);
+  EXPECT_EQ(s.state.head(), 0);
+  s.state.step_head(-1);
+  EXPECT_EQ(s.state.layer(), 0);
+  EXPECT_EQ(s.state.head(), 3);
+  s.state.step_layer(+5);
+  EXPECT_EQ(s.state.layer(), 2);
+  s.state.select(2, kHeadMean);
+  s.state.step_head(+1);
+  EXPECT_EQ(s.state.head(), 0);
+}

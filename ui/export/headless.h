@@ -1,0 +1,32 @@
+#pragma once
+// `attnscope export` without a window: builds the requested view on a recording and writes
+// it with the same code as the GUI (PNG / SVG / PDF), or writes the view's numbers (CSV /
+// NPY). Needs a QApplication (offscreen is fine). Throws attn::Error naming the problem.
+#include <QSize>
+#include <QString>
+#include <QStringList>
+
+#include "colormap/colormap.h"
+#include "qt_convert.h"
+
+namespace attn::ui {
+
+struct HeadlessRequest {
+  QString view = QStringLiteral("heatmap");  // model | heatmap | head | rollout | stats
+  int layer = 0;                             // -1: the last layer
+  int head = 0;                              // a head, kHeadMean or kHeadMax
+  int query = -1;                            // rollout / head view: a token, or -1
+  ColorSettings colors;
+  QSize size;                                // empty: the view's default
+  double dpi = 96;
+  QString stat = QStringLiteral("entropy");  // stats view: entropy | distance | special | previous | self
+  bool dark = false;
+  QString out;                               // .png .svg .pdf .csv .npy
+};
+
+// The views `view` may name.
+QStringList headless_views();
+// Writes the export; returns the files written (several for the model view as NPY).
+QStringList export_headless(const RecordingPtr& recording, const HeadlessRequest& request);
+
+}  // namespace attn::ui

@@ -1,0 +1,37 @@
+#pragma once
+// The one place where core types become Qt types: strings, paths, tokens for display, and
+// the shared, immutable values (recording, analysis) that cross from workers into the UI.
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "record/recording.h"
+
+namespace attn::ui {
+
+using RecordingPtr = std::shared_ptr<const AttentionRecording>;
+
+inline QString qstr(const std::string& s) { return QString::fromStdString(s); }
+inline std::string stdstr(const QString& s) { return s.toStdString(); }
+inline QString qpath(const std::filesystem::path& p) { return QString::fromStdString(p.string()); }
+inline std::filesystem::path fspath(const QString& s) { return std::filesystem::path(s.toStdString()); }
+
+// A token as shown on an axis: spaces at the ends become "·", newlines "⏎", tabs "⇥";
+// empty tokens show as "∅"; anything over `max_chars` is elided with "…".
+QString token_label(const std::string& token, int max_chars = 14);
+// The labels of every token of a recording, with their index when `numbered` ("3 cat").
+QStringList token_labels(const RecordingMeta& meta, int max_chars = 14);
+// A token quoted for tooltips: “ cat” with its index: "“·cat” (3)".
+QString token_quoted(const RecordingMeta& meta, int index);
+
+// The head selector's special values: one head (>= 0), or the mean / max over a layer's heads.
+constexpr int kHeadMean = -1;
+constexpr int kHeadMax = -2;
+QString head_name(int head);  // "head 3", "mean of heads", "max of heads"
+
+}  // namespace attn::ui
+
+Q_DECLARE_METATYPE(attn::ui::RecordingPtr)

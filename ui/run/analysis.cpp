@@ -1,0 +1,50 @@
+#include "run/analysis.h"
+
+#include <algorithm>
+
+namespace attn::ui {
+
+RowMatrix max_pool(const Eigen::Ref<const RowMatrix>& m, int r0, int r1, int c0, int c1, int factor) {
+  factor = std::max(1, factor);
+  const int rows = (r1 - r0 + factor - 1) / factor, cols = (c1 - c0 + factor - 1) / factor;
+  RowMatrix out = RowMatrix::Constant(rows, cols, -std::numeric_limits<float>::infinity());
+  for (int i = r0; i < r1; ++i) {
+    const float* src = m.data() + size_t(i) * m.outerStride();
+    float* dst = out.data() + size_t((i - r0) / factor) * cols;
+    for (int j = c0; j < c1; ++j) {
+      float& d = dst[(j - c0) / factor];
+      d = std::max(d, src[j]);
+    }
+  }
+  return out;
+}
+
+AnalysisPtr analyze(const AttentionRecording& rec, const ProgressFn& progress) {
+  auto a = std::make_shared<Analysis>();
+  const int L = rec.num_layers(), H = rec.num_heads(), N = rec.num_tokens();
+  a->num_layers = L;
+  a->num_heads = H;
+  a->stats.resize(size_t(L) * H);
+  a->head_max.resize(size_t(L) * H);
+  Thumbnails& t = a->thumbs;
+  t.factor = std::max(1, (N + kThumbnailMax - 1) / kThumbnailMax);
+  t.size = (N + t.factor - 1) / t.factor;
+  t.heads = H;
+  t.values.resize(size_t(L) * H * t.size * t.size);
+  for (int l = 0; l < L; ++l) {
+    report_progress(progress, double(l) / L, "analysing layer " + std::to_string(l));
+#pragma omp parallel for schedule(dynamic)
+    for (int h = 0; h < H; ++h) {
+      const ConstMatrixMap m = rec.head(l, h);
+      a->stats[size_t(l) * H + h] = head_stats(m, rec.meta().special);
+      a->head_max[size_t(l) * H + h] = N > 0 ? m.maxCoeff() : 0.0f;
+      const RowMatrix pooled = max_pool(m, 0, N, 0, N, t.factor);
+      std::copy(pooled.data(), pooled.data() + pooled.size(), t.values.begin() + (size_t(l) * H + h) * t.size * t.size);
+    }
+  }
+  a->shared_max = a->head_max.empty() ? 0.0f : *std::max_element(a->head_max.begin(), a->head_max.end());
+  report_progress(progress, 1.0, "analysis done");
+  return a;
+}
+
+}  // namespace attn::ui

@@ -1,0 +1,44 @@
+#pragma once
+// What the views need beyond the raw recording, computed once per recording in the worker
+// (the "details" stage after the recording itself): per-head statistics and maxima, and every
+// head max-pooled into a small thumbnail for the model view. Immutable once made; shared.
+#include <memory>
+#include <vector>
+
+#include "analysis/head_stats.h"
+#include "model/tensor_types.h"
+#include "record/recording.h"
+#include "util/progress.h"
+
+namespace attn::ui {
+
+// Max-pools the block rows [r0, r1) × cols [c0, c1) of `m` by `factor` in both directions
+// into (ceil(rows / factor), ceil(cols / factor)): a single strong cell stays visible.
+RowMatrix max_pool(const Eigen::Ref<const RowMatrix>& m, int r0, int r1, int c0, int c1, int factor);
+
+struct Thumbnails {
+  int size = 0;    // each head is (size, size)
+  int factor = 1;  // tokens per thumbnail pixel
+  int heads = 0;
+  std::vector<float> values;  // (L, H, size, size), max-pooled attention
+  const float* head(int layer, int head) const { return values.data() + (size_t(layer) * heads + head) * size * size; }
+};
+
+struct Analysis {
+  int num_layers = 0, num_heads = 0;
+  std::vector<HeadStats> stats;  // (L, H)
+  std::vector<float> head_max;   // (L, H): largest weight of each head
+  float shared_max = 0;          // largest weight of the recording
+  Thumbnails thumbs;
+  const HeadStats& stat(int layer, int head) const { return stats[size_t(layer) * num_heads + head]; }
+  float max_of(int layer, int head) const { return head_max[size_t(layer) * num_heads + head]; }
+};
+using AnalysisPtr = std::shared_ptr<const Analysis>;
+
+// The largest thumbnail side (pixels) the model view uses.
+constexpr int kThumbnailMax = 96;
+
+// Computes everything above; reports progress per layer (and may be cancelled through it).
+AnalysisPtr analyze(const AttentionRecording& recording, const ProgressFn& progress = {});
+
+}  // namespace attn::ui

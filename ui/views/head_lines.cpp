@@ -1,0 +1,185 @@
+#include "views/head_lines.h"
+
+#include <QMouseEvent>
+#include <QPainter>
+#include <QToolTip>
+#include <algorithm>
+#include <cmath>
+
+#include "window/theme.h"
+#include "window/view_state.h"
+
+namespace attn::ui {
+
+namespace {
+
+constexpr double kRowHeight = 20.0;
+constexpr double kTitleHeight = 34.0;
+constexpr float kMinWeight = 0.01f;  // lines fainter than this are not drawn
+
+}  // namespace
+
+HeadLines::HeadLines(ViewState* state, QWidget* parent) : QWidget(parent), state_(state) {
+  setMouseTracking(true);
+  setFocusPolicy(Qt::ClickFocus);
+  connect(state_, &ViewState::selection_changed, this, qOverload<>(&HeadLines::update));
+  connect(state_, &ViewState::query_changed, this, qOverload<>(&HeadLines::update));
+  connect(state_, &ViewState::theme_changed, this, qOverload<>(&HeadLines::update));
+  connect(state_, &ViewState::recording_changed, this, [this] {
+    hover_token_ = -1;
+    updateGeometry();
+    update();
+  });
+}
+
+void HeadLines::set_heads(const std::vector<bool>& enabled) {
+  enabled_ = enabled;
+  update();
+}
+
+QSize HeadLines::sizeHint() const {
+  const int n = state_->recording() ? state_->recording()->num_tokens() : 10;
+  return {700, int(kTitleHeight + n * kRowHeight + 20)};
+}
+
+QSize HeadLines::minimumSizeHint() const { return {300, sizeHint().height()}; }
+
+HeadLines::Geometry HeadLines::geometry(const QSize& size, bool fit, double title_h) const {
+  Geometry g;
+  const auto& rec = state_->recording();
+  const int n = rec ? std::max(1, rec->num_tokens()) : 1;
+  g.top = title_h + 6;
+  g.row_h = fit ? std::min(kRowHeight * 1.5, (size.height() - g.top - 10) / n) : kRowHeight;
+  const QFontMetricsF fm(font());
+  double widest = 40;
+  if (rec)
+    for (const auto& t : rec->meta().tokens) widest = std::max(widest, fm.horizontalAdvance(token_label(t, 24)));
+  g.col_w = std::min(widest + 16, size.width() * 0.3);
+  const double margin = std::max(12.0, (size.width() - 2 * g.col_w - 560) / 2);  // lines at most ~560 wide
+  g.left_x = margin + g.col_w;
+  g.right_x = size.width() - margin - g.col_w;
+  return g;
+}
+
+int HeadLines::focus_token() const { return hover_token_ >= 0 ? hover_token_ : state_->query(); }
+int HeadLines::focus_side() const { return hover_token_ >= 0 ? hover_side_ : 0; }
+
+template <class Fn>
+void HeadLines::for_each_line(int focus, int side, Fn&& fn) const {
+  const auto& rec = state_->recording();
+  if (!rec) return;
+  const int N = rec->num_tokens();
+  for (int h = 0; h < rec->num_heads(); ++h) {
+    if (h < int(enabled_.size()) && !enabled_[h]) continue;
+    const ConstMatrixMap a = rec->head(state_->layer(), h);
+    for (int i = 0; i < N; ++i) {
+      if (focus >= 0 && side == 0 && i != focus) continue;
+      for (int j = 0; j < N; ++j) {
+        if (focus >= 0 && side == 1 && j != focus) continue;
+        const float w = a(i, j);
+        if (w >= kMinWeight) fn(h, i, j, w);
+      }
+    }
+  }
+}
+
+int HeadLines::visible_line_count() const {
+  int count = 0;
+  for_each_line(focus_token(), focus_side(), [&](int, int, int, float) { ++count; });
+  return count;
+}
+
+void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& title) const {
+  const Theme& t = theme(state_->dark());
+  p.fillRect(QRect(QPoint(0, 0), size), t.background);
+  const auto& rec = state_->recording();
+  p.setPen(t.foreground);
+  if (!rec) {
+    p.drawText(QRect(QPoint(0, 0), size), Qt::AlignCenter, QStringLiteral("Run a model or open a recording."));
+    return;
+  }
+  const double title_h = title.isEmpty() ? 0.0 : kTitleHeight;
+  const Geometry g = geometry(size, fit, title_h);
+  if (!title.isEmpty()) {
+    QFont bold = font();
+    bold.setBold(true);
+    bold.setPointSizeF(bold.pointSizeF() + 2);
+    p.setFont(bold);
+    p.drawText(QRectF(0, 0, size.width(), title_h), Qt::AlignCenter, title);
+  }
+  QFont f = font();
+  if (g.row_h < kRowHeight * 0.8) f.setPixelSize(std::max(4, int(g.row_h * 0.75)));
+  p.setFont(f);
+
+  const int focus = focus_token(), side = focus_side();
+  const int H = rec->num_heads(), N = rec->num_tokens();
+  // Token backgrounds: the focused token, and on the other side how much each token gets.
+  if (focus >= 0) {
+    const double x = side == 0 ? g.left_x - g.col_w : g.right_x;
+    p.fillRect(QRectF(x, g.y(focus) - g.row_h / 2, g.col_w, g.row_h), t.grid);
+    for_each_line(focus, side, [&](int h, int i, int j, float w) {
+      QColor c = head_color(h, H);
+      c.setAlphaF(std::min(1.0f, w) * 0.55f);
+      const int other = side == 0 ? j : i;
+      const double ox = side == 0 ? g.right_x : g.left_x - g.col_w;
+      p.fillRect(QRectF(ox, g.y(other) - g.row_h / 2, g.col_w, g.row_h), c);
+    });
+  }
+  p.setRenderHint(QPainter::Antialiasing, true);
+  const double x1 = g.left_x + 4, x2 = g.right_x - 4;
+  const double scale = focus >= 0 ? 1.0 : 0.85;
+  for_each_line(focus, side, [&](int h, int i, int j, float w) {
+    QColor c = head_color(h, H);
+    c.setAlphaF(std::min(1.0f, w) * scale);
+    p.setPen(QPen(c, focus >= 0 ? 2.0 : 1.5));
+    p.drawLine(QPointF(x1, g.y(i)), QPointF(x2, g.y(j)));
+  });
+  p.setPen(t.foreground);
+  for (int i = 0; i < N; ++i) {
+    const QString label = token_label(rec->meta().tokens[size_t(i)], 24);
+    p.drawText(QRectF(g.left_x - g.col_w, g.y(i) - g.row_h / 2, g.col_w - 6, g.row_h), Qt::AlignRight | Qt::AlignVCenter, label);
+    p.drawText(QRectF(g.right_x + 6, g.y(i) - g.row_h / 2, g.col_w - 6, g.row_h), Qt::AlignLeft | Qt::AlignVCenter, label);
+  }
+}
+
+void HeadLines::paintEvent(QPaintEvent*) {
+  QPainter p(this);
+  paint(p, size(), false, QString());
+}
+
+bool HeadLines::token_at(const QPointF& pos, int* token, int* side) const {
+  const auto& rec = state_->recording();
+  if (!rec) return false;
+  const Geometry g = geometry(size(), false, 0.0);
+  const int i = int(std::floor((pos.y() - g.top) / g.row_h));
+  if (i < 0 || i >= rec->num_tokens()) return false;
+  if (pos.x() >= g.left_x - g.col_w && pos.x() <= g.left_x + 4) *side = 0;
+  else if (pos.x() >= g.right_x - 4 && pos.x() <= g.right_x + g.col_w) *side = 1;
+  else return false;
+  *token = i;
+  return true;
+}
+
+void HeadLines::mouseMoveEvent(QMouseEvent* event) {
+  int token = -1, side = 0;
+  if (!token_at(event->position(), &token, &side)) token = -1;
+  if (token != hover_token_ || side != hover_side_) {
+    hover_token_ = token;
+    hover_side_ = side;
+    update();
+  }
+}
+
+void HeadLines::mousePressEvent(QMouseEvent* event) {
+  int token, side;
+  if (event->button() != Qt::LeftButton) return;
+  if (token_at(event->position(), &token, &side) && side == 0) state_->set_query(state_->query() == token ? -1 : token);
+  else if (!token_at(event->position(), &token, &side)) state_->set_query(-1);
+}
+
+void HeadLines::leaveEvent(QEvent*) {
+  hover_token_ = -1;
+  update();
+}
+
+}  // namespace attn::ui

@@ -1,0 +1,50 @@
+#include "views/heatmap_view.h"
+
+#include <QVBoxLayout>
+
+#include "window/theme.h"
+#include "window/view_state.h"
+
+namespace attn::ui {
+
+MatrixPlot::Content heatmap_content(const ViewState& state) {
+  MatrixPlot::Content c;
+  const RecordingPtr& rec = state.recording();
+  if (!rec) return c;
+  c.matrix = state.current_matrix();
+  c.owner = rec;
+  c.row_labels = c.col_labels = token_labels(rec->meta());
+  for (int i = 0; i < rec->num_tokens(); ++i) c.row_names << token_quoted(rec->meta(), i);
+  c.col_names = c.row_names;
+  c.title = state.selection_title();
+  c.row_axis = QStringLiteral("query (attending token)");
+  c.col_axis = QStringLiteral("key (attended-to token)");
+  c.value_name = state.head() == kHeadMean ? QStringLiteral("mean attention")
+                 : state.head() == kHeadMax ? QStringLiteral("max attention")
+                                            : QStringLiteral("attention");
+  c.range = state.current_range();
+  return c;
+}
+
+HeatmapView::HeatmapView(ViewState* state, QWidget* parent) : QWidget(parent), state_(state), plot_(new MatrixPlot(this)) {
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(plot_);
+  connect(state_, &ViewState::recording_changed, this, &HeatmapView::update_content);
+  connect(state_, &ViewState::selection_changed, this, &HeatmapView::update_content);
+  connect(state_, &ViewState::analysis_changed, this, &HeatmapView::update_content);
+  connect(state_, &ViewState::colors_changed, this, [this] {
+    plot_->set_colors(state_->colors());
+    update_content();
+  });
+  connect(state_, &ViewState::theme_changed, this, [this] { plot_->set_theme(theme(state_->dark())); });
+  connect(plot_, &MatrixPlot::hovered, this, [this](int, int, const QString& text) { Q_EMIT hovered(text); });
+  connect(plot_, &MatrixPlot::cell_clicked, this, [this](int row, int) { state_->set_query(row); });
+  plot_->set_colors(state_->colors());
+  plot_->set_theme(theme(state_->dark()));
+  update_content();
+}
+
+void HeatmapView::update_content() { plot_->set_content(heatmap_content(*state_)); }
+
+}  // namespace attn::ui

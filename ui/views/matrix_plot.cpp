@@ -1,0 +1,294 @@
+#include "views/matrix_plot.h"
+
+#include <QToolTip>
+#include <algorithm>
+#include <cmath>
+
+#include "run/analysis.h"
+#include "views/matrix_ticks.h"
+#include "views/plot_style.h"
+#include "window/theme.h"
+
+namespace attn::ui {
+
+namespace {
+
+// Whole matrices up to this many cells are kept at full resolution (no re-windowing on pan).
+constexpr qint64 kFullResolutionCells = 1024 * 1024;
+
+// The shortest decimal that reads back as the same float: the exact stored weight.
+QString format_value(double v) {
+  for (int digits = 6; digits < 9; ++digits) {
+    const QString s = QString::number(v, 'g', digits);
+    if (float(s.toDouble()) == float(v)) return s;
+  }
+  return QString::number(v, 'g', 9);
+}
+
+}  // namespace
+
+MatrixPlot::MatrixPlot(QWidget* parent) : QCustomPlot(parent) {
+  setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  axisRect()->setRangeZoomFactor(0.8);
+  setMouseTracking(true);
+  setFocusPolicy(Qt::ClickFocus);
+
+  title_ = new QCPTextElement(this, QString(), QFont(font().family(), font().pointSize() + 2, QFont::Bold));
+  plotLayout()->insertRow(0);
+  plotLayout()->addElement(0, 0, title_);
+
+  map_ = new QCPColorMap(xAxis, yAxis);
+  map_->setInterpolate(false);
+  map_->setTightBoundary(false);
+  scale_ = new QCPColorScale(this);
+  scale_->setType(QCPAxis::atRight);
+  scale_->setBarWidth(14);
+  plotLayout()->addElement(1, 1, scale_);
+  map_->setColorScale(scale_);
+  auto* group = new QCPMarginGroup(this);
+  axisRect()->setMarginGroup(QCP::msTop | QCP::msBottom, group);
+  scale_->setMarginGroup(QCP::msTop | QCP::msBottom, group);
+
+  yAxis->setRangeReversed(true);
+  x_ticks_.reset(new QCPAxisTickerText);
+  y_ticks_.reset(new QCPAxisTickerText);
+  xAxis->setTicker(x_ticks_);
+  yAxis->setTicker(y_ticks_);
+  xAxis->setTickLabelRotation(-90);
+  xAxis->setSubTicks(false);
+  yAxis->setSubTicks(false);
+  xAxis->grid()->setVisible(false);
+  yAxis->grid()->setVisible(false);
+  xAxis->setTickLength(0, 3);
+  yAxis->setTickLength(0, 3);
+  xAxis2->setVisible(true);
+  yAxis2->setVisible(true);
+  xAxis2->setTicks(false);
+  yAxis2->setTicks(false);
+
+  connect(xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, &MatrixPlot::on_range_changed);
+  connect(yAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, &MatrixPlot::on_range_changed);
+  connect(this, &QCustomPlot::plottableClick, this, [this](QCPAbstractPlottable*, int, QMouseEvent* event) {
+    int row, col;
+    if (cell_at(event->position(), &row, &col)) Q_EMIT cell_clicked(row, col);
+  });
+  set_theme(theme(false));
+  apply_colors();
+}
+
+void MatrixPlot::set_content(Content content) {
+  const bool same_shape = content.matrix.rows() == content_.matrix.rows() && content.matrix.cols() == content_.matrix.cols();
+  content_ = std::move(content);
+  title_->setText(content_.title);
+  xAxis->setLabel(content_.col_axis);
+  yAxis->setLabel(content_.row_axis);
+  scale_->axis()->setLabel(content_.value_name);
+  if (!same_shape) {
+    refreshing_ = true;
+    xAxis->setRange(-0.5, double(content_.matrix.cols()) - 0.5);
+    yAxis->setRange(-0.5, double(content_.matrix.rows()) - 0.5);
+    refreshing_ = false;
+  }
+  apply_colors();
+  refresh(true);
+  replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MatrixPlot::clear_content() { set_content(Content{}); }
+
+void MatrixPlot::set_colors(const ColorSettings& colors) {
+  colors_ = colors;
+  apply_colors();
+  refresh(true);
+  replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MatrixPlot::set_theme(const Theme& t) {
+  style_plot(this, t);
+  replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MatrixPlot::apply_colors() {
+  map_->setGradient(make_gradient(colors_));
+  const bool log = colors_.scaling == Scaling::Log;
+  const ValueMapper mapper(colors_, content_.range);
+  const QCPRange range(log ? mapper.log_floor() : mapper.range().lo, mapper.range().hi);
+  scale_->setDataScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+  map_->setDataScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+  if (log) {
+    QSharedPointer<QCPAxisTickerLog> ticker(new QCPAxisTickerLog);
+    scale_->axis()->setTicker(ticker);
+    scale_->axis()->setNumberFormat(QStringLiteral("eb"));
+    scale_->axis()->setNumberPrecision(0);
+  } else {
+    scale_->axis()->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    scale_->axis()->setNumberFormat(QStringLiteral("g"));
+    scale_->axis()->setNumberPrecision(3);
+  }
+  map_->setDataRange(range);
+  scale_->setDataRange(range);
+}
+
+void MatrixPlot::reset_zoom() {
+  refreshing_ = true;
+  xAxis->setRange(-0.5, double(content_.matrix.cols()) - 0.5);
+  yAxis->setRange(-0.5, double(content_.matrix.rows()) - 0.5);
+  refreshing_ = false;
+  refresh(false);
+  replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MatrixPlot::on_range_changed() {
+  if (refreshing_) return;
+  refresh(false);
+}
+
+void MatrixPlot::refresh(bool force_data) {
+  refreshing_ = true;
+  clamp_ranges();
+  update_ticks();
+  update_data(force_data);
+  refreshing_ = false;
+}
+
+void MatrixPlot::clamp_ranges() {
+  auto clamp = [](QCPAxis* axis, int n) {
+    if (n <= 0) return;
+    const double lo = -0.5, hi = n - 0.5;
+    QCPRange r = axis->range();
+    double width = std::clamp(r.size(), std::min(2.0, hi - lo), hi - lo);
+    double center = std::clamp(r.center(), lo + width / 2, hi - width / 2);
+    const QCPRange want(center - width / 2, center + width / 2);
+    if (std::abs(want.lower - r.lower) > 1e-9 || std::abs(want.upper - r.upper) > 1e-9) axis->setRange(want);
+  };
+  clamp(xAxis, int(content_.matrix.cols()));
+  clamp(yAxis, int(content_.matrix.rows()));
+}
+
+void MatrixPlot::update_ticks() {
+  const double label_px = QFontMetricsF(xAxis->tickLabelFont()).height() * 1.15;
+  const QCPRange xr = xAxis->range(), yr = yAxis->range();
+  x_ticks_->setTicks(thinned_ticks(content_.col_labels, xr.lower, xr.upper, axisRect()->width(), label_px));
+  y_ticks_->setTicks(thinned_ticks(content_.row_labels, yr.lower, yr.upper, axisRect()->height(), label_px));
+}
+
+void MatrixPlot::update_data(bool force) {
+  const int rows = int(content_.matrix.rows()), cols = int(content_.matrix.cols());
+  if (rows == 0 || cols == 0) {
+    map_->data()->clear();
+    data_r0_ = data_r1_ = data_c0_ = data_c1_ = 0;
+    return;
+  }
+  const QCPRange xr = xAxis->range(), yr = yAxis->range();
+  int c0 = std::clamp(int(std::floor(xr.lower + 0.5)), 0, cols - 1), c1 = std::clamp(int(std::ceil(xr.upper + 0.5)), c0 + 1, cols);
+  int r0 = std::clamp(int(std::floor(yr.lower + 0.5)), 0, rows - 1), r1 = std::clamp(int(std::ceil(yr.upper + 0.5)), r0 + 1, rows);
+  // A hidden plot has no real size yet (its data is redone when shown): assume a large one.
+  const double ratio = devicePixelRatioF(), least = isVisible() || rendering_ ? 16.0 : 1024.0;
+  const double px_w = std::max(least, axisRect()->width() * ratio), px_h = std::max(least, axisRect()->height() * ratio);
+  const int factor = std::max(1, int(std::ceil(std::max((c1 - c0) / px_w, (r1 - r0) / px_h) - 1e-9)));
+  const bool full = factor == 1 && qint64(rows) * cols <= kFullResolutionCells;
+  if (!force && factor == factor_ && c0 >= data_c0_ && c1 <= data_c1_ && r0 >= data_r0_ && r1 <= data_r1_) return;
+  if (full) {
+    c0 = r0 = 0, c1 = cols, r1 = rows;
+  } else {  // the visible window plus half of it on each side, aligned to the pooling factor
+    const int mc = (c1 - c0) / 2, mr = (r1 - r0) / 2;
+    c0 = std::max(0, c0 - mc) / factor * factor, c1 = std::min(cols, c1 + mc);
+    r0 = std::max(0, r0 - mr) / factor * factor, r1 = std::min(rows, r1 + mr);
+  }
+  factor_ = factor;
+  data_r0_ = r0, data_r1_ = r1, data_c0_ = c0, data_c1_ = c1;
+
+  const bool log = colors_.scaling == Scaling::Log;
+  const double floor = ValueMapper(colors_, content_.range).log_floor();
+  RowMatrix pooled;
+  if (factor > 1) pooled = max_pool(content_.matrix.map(), r0, r1, c0, c1, factor);
+  const int nr = factor > 1 ? int(pooled.rows()) : r1 - r0, nc = factor > 1 ? int(pooled.cols()) : c1 - c0;
+  auto value = [&](int i, int j) -> double {
+    const double v = factor > 1 ? pooled(i, j) : content_.matrix(r0 + i, c0 + j);
+    return log ? std::max(v, floor) : v;
+  };
+  // QCustomPlot places cell centres from the first to the last coordinate of the range; a
+  // single cell would get no width, so it is stored twice at a quarter cell either side.
+  const int kr = std::max(nr, 2), kc = std::max(nc, 2);
+  auto axis_range = [factor](int first, int n) {
+    const double c = first + (factor - 1) / 2.0;
+    return n == 1 ? QCPRange(c - factor / 4.0, c + factor / 4.0) : QCPRange(c, c + double(n - 1) * factor);
+  };
+  auto* data = new QCPColorMapData(kc, kr, axis_range(c0, nc), axis_range(r0, nr));
+  for (int i = 0; i < kr; ++i)
+    for (int j = 0; j < kc; ++j) data->setCell(j, i, value(std::min(i, nr - 1), std::min(j, nc - 1)));
+  map_->setData(data, false);
+  apply_colors();
+}
+
+double MatrixPlot::shown_value(int row, int col) const { return map_->data()->data(double(col), double(row)); }
+
+QString MatrixPlot::hover_text(int row, int col) const {
+  if (row < 0 || col < 0 || row >= content_.matrix.rows() || col >= content_.matrix.cols()) return {};
+  auto name = [](const QStringList& names, int i) { return i < names.size() ? names[i] : QString::number(i); };
+  QString text = QStringLiteral("%1 → %2: %3")
+                     .arg(name(content_.row_names, row), name(content_.col_names, col), format_value(content_.matrix(row, col)));
+  if (factor_ > 1)
+    text += QStringLiteral("\n(zoomed out: each cell shows the max of %1×%1 tokens, here %2)").arg(factor_).arg(format_value(shown_value(row, col)));
+  return text;
+}
+
+QPoint MatrixPlot::cell_center(int row, int col) const {
+  return QPoint(int(std::lround(xAxis->coordToPixel(col))), int(std::lround(yAxis->coordToPixel(row))));
+}
+
+bool MatrixPlot::cell_at(const QPointF& pixel, int* row, int* col) const {
+  if (!axisRect()->rect().contains(pixel.toPoint())) return false;
+  const int c = int(std::lround(xAxis->pixelToCoord(pixel.x()))), r = int(std::lround(yAxis->pixelToCoord(pixel.y())));
+  if (r < 0 || c < 0 || r >= content_.matrix.rows() || c >= content_.matrix.cols()) return false;
+  *row = r;
+  *col = c;
+  return true;
+}
+
+void MatrixPlot::mouseMoveEvent(QMouseEvent* event) {
+  QCustomPlot::mouseMoveEvent(event);
+  int row, col;
+  if (cell_at(event->position(), &row, &col)) {
+    const QString text = hover_text(row, col);
+    QToolTip::showText(event->globalPosition().toPoint(), text, this);
+    Q_EMIT hovered(row, col, text);
+  } else {
+    QToolTip::hideText();
+    Q_EMIT hovered(-1, -1, QString());
+  }
+}
+
+void MatrixPlot::leaveEvent(QEvent* event) {
+  QCustomPlot::leaveEvent(event);
+  Q_EMIT hovered(-1, -1, QString());
+}
+
+void MatrixPlot::resizeEvent(QResizeEvent* event) {
+  QCustomPlot::resizeEvent(event);  // replots at once, with the old ticks
+  updateLayout();
+  refresh(false);
+  replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MatrixPlot::mouseDoubleClickEvent(QMouseEvent* event) {
+  QCustomPlot::mouseDoubleClickEvent(event);
+  reset_zoom();
+}
+
+void MatrixPlot::render(QCPPainter& painter, const QSize& size) {
+  const QRect old = viewport();
+  rendering_ = true;
+  setViewport(QRect(QPoint(0, 0), size));
+  updateLayout();
+  refresh(true);  // ticks and pooling for the export size
+  updateLayout();
+  update_ticks();
+  toPainter(&painter, size.width(), size.height());
+  rendering_ = false;
+  setViewport(old);
+  updateLayout();
+  refresh(true);
+}
+
+}  // namespace attn::ui

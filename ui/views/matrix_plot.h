@@ -1,0 +1,103 @@
+#pragma once
+// A QCustomPlot showing one matrix as crisp cells: rows (queries) down the left with the
+// first at the top, columns (keys) along the bottom, token text as thinned, rotated tick
+// labels, a colour scale, wheel zoom and drag pan (double-click resets), and a hover text
+// with both tokens and the exact value. When there are more cells than pixels the visible
+// window is max-pooled, so single strong cells stay visible; hover always reads the real
+// value. Used by the heatmap and rollout views.
+#include <memory>
+#include <qcustomplot.h>
+
+#include "colormap/colormap.h"
+#include "colormap/value_mapper.h"
+#include "export/renderable.h"
+#include "model/tensor_types.h"
+
+namespace attn::ui {
+
+struct Theme;
+
+// A non-owning, assignable view of a contiguous row-major (rows, cols) float matrix.
+class MatrixRef {
+ public:
+  MatrixRef() = default;
+  MatrixRef(const ConstMatrixMap& m) : data_(m.data()), rows_(m.rows()), cols_(m.cols()) {}
+  Eigen::Index rows() const { return rows_; }
+  Eigen::Index cols() const { return cols_; }
+  float operator()(Eigen::Index i, Eigen::Index j) const { return data_[i * cols_ + j]; }
+  ConstMatrixMap map() const { return ConstMatrixMap(data_, rows_, cols_); }
+
+ private:
+  const float* data_ = nullptr;
+  Eigen::Index rows_ = 0, cols_ = 0;
+};
+
+class MatrixPlot : public QCustomPlot, public Renderable {
+  Q_OBJECT
+ public:
+  struct Content {
+    MatrixRef matrix;                      // (rows, cols)
+    std::shared_ptr<const void> owner;     // keeps the matrix's storage alive
+    QStringList row_labels, col_labels;    // tick labels, one per row / column
+    QStringList row_names, col_names;      // for hover text, one per row / column
+    QString title;
+    QString row_axis = QStringLiteral("query");
+    QString col_axis = QStringLiteral("key");
+    QString value_name = QStringLiteral("attention");
+    ValueRange range;
+  };
+
+  explicit MatrixPlot(QWidget* parent = nullptr);
+
+  // Shows `content`; the zoom is kept when the shape is unchanged, else reset.
+  void set_content(Content content);
+  void clear_content();
+  const Content& content() const { return content_; }
+  void set_colors(const ColorSettings& colors);
+  void set_theme(const Theme& theme);
+  void reset_zoom();
+
+  QCPColorMap* color_map() const { return map_; }
+  QCPColorScale* color_scale() const { return scale_; }
+  int pool_factor() const { return factor_; }
+  // The value drawn where (row, col) is: the matrix value, or its pooled block's maximum.
+  double shown_value(int row, int col) const;
+  QString hover_text(int row, int col) const;
+  // The widget pixel at the centre of cell (row, col), and the cell under a pixel.
+  QPoint cell_center(int row, int col) const;
+  bool cell_at(const QPointF& pixel, int* row, int* col) const;
+
+  QString render_title() const override { return content_.title; }
+  void render(QCPPainter& painter, const QSize& size) override;
+
+ Q_SIGNALS:
+  void hovered(int row, int col, const QString& text);  // (-1, -1, "") when the mouse leaves
+  void cell_clicked(int row, int col);
+
+ protected:
+  void mouseMoveEvent(QMouseEvent* event) override;
+  void leaveEvent(QEvent* event) override;
+  void resizeEvent(QResizeEvent* event) override;
+  void mouseDoubleClickEvent(QMouseEvent* event) override;
+
+ private:
+  void on_range_changed();
+  void refresh(bool force_data);
+  void clamp_ranges();
+  void update_ticks();
+  void update_data(bool force);
+  void apply_colors();
+
+  QCPColorMap* map_ = nullptr;
+  QCPColorScale* scale_ = nullptr;
+  QCPTextElement* title_ = nullptr;
+  QSharedPointer<QCPAxisTickerText> x_ticks_, y_ticks_;
+  Content content_;
+  ColorSettings colors_;
+  int factor_ = 1;
+  int data_r0_ = 0, data_r1_ = 0, data_c0_ = 0, data_c1_ = 0;  // token window the data covers
+  bool refreshing_ = false;
+  bool rendering_ = false;  // inside render(): size the data for the export
+};
+
+}  // namespace attn::ui

@@ -1,0 +1,205 @@
+#include "views/model_view.h"
+
+#include <QMouseEvent>
+#include <QPainter>
+#include <QToolTip>
+#include <algorithm>
+#include <qcustomplot.h>
+
+#include "colormap/value_mapper.h"
+#include "window/theme.h"
+#include "window/view_state.h"
+
+namespace attn::ui {
+
+ModelView::ModelView(ViewState* state, QWidget* parent) : QWidget(parent), state_(state) {
+  setMouseTracking(true);
+  setFocusPolicy(Qt::ClickFocus);
+  setMinimumSize(200, 160);
+  connect(state_, &ViewState::recording_changed, this, &ModelView::rebuild_images);
+  connect(state_, &ViewState::analysis_changed, this, &ModelView::rebuild_images);
+  connect(state_, &ViewState::colors_changed, this, &ModelView::rebuild_images);
+  connect(state_, &ViewState::selection_changed, this, qOverload<>(&ModelView::update));
+  connect(state_, &ViewState::theme_changed, this, qOverload<>(&ModelView::update));
+  rebuild_images();
+}
+
+void ModelView::rebuild_images() {
+  images_.clear();
+  const auto& rec = state_->recording();
+  const auto& a = state_->analysis();
+  if (rec && a) {
+    const Thumbnails& t = a->thumbs;
+    images_.reserve(size_t(a->num_layers) * a->num_heads);
+    for (int l = 0; l < a->num_layers; ++l)
+      for (int h = 0; h < a->num_heads; ++h) {
+        const ValueMapper mapper(state_->colors(), state_->head_range(l, h));
+        QImage img(t.size, t.size, QImage::Format_RGB32);
+        const float* v = t.head(l, h);
+        for (int y = 0; y < t.size; ++y) {
+          auto* line = reinterpret_cast<QRgb*>(img.scanLine(y));
+          for (int x = 0; x < t.size; ++x) line[x] = mapper.rgb(v[y * t.size + x]);
+        }
+        images_.push_back(std::move(img));
+      }
+  }
+  update();
+}
+
+ModelView::Grid ModelView::grid_for(const QSize& size) const {
+  Grid g;
+  const auto& rec = state_->recording();
+  if (!rec) return g;
+  g.layers = rec->num_layers();
+  g.heads = rec->num_heads();
+  const QFontMetricsF fm(font());
+  g.title_h = fm.height() * 2.0;
+  g.label_w = fm.horizontalAdvance(QStringLiteral("L00")) + 10;
+  g.label_h = fm.height() + 6;
+  g.legend_h = fm.height() * 2.6;
+  const double w = size.width() - g.label_w - 12, h = size.height() - g.title_h - g.label_h - g.legend_h - 6;
+  const double pitch = std::max(4.0, std::min(w / g.heads, h / g.layers));
+  g.gap = std::clamp(pitch * 0.08, 1.0, 6.0);
+  g.cell = pitch - g.gap;
+  const double grid_w = g.heads * pitch - g.gap;
+  g.origin = QPointF(g.label_w + std::max(0.0, (w - grid_w) / 2), g.title_h + g.label_h);
+  return g;
+}
+
+QRect ModelView::cell_rect(int layer, int head) const { return grid_for(size()).cell_rect(layer, head).toRect(); }
+
+bool ModelView::hit(const QPointF& pos, int* layer, int* head) const {
+  const Grid g = grid_for(size());
+  if (g.layers == 0 || images_.empty()) return false;
+  const double pitch = g.cell + g.gap;
+  const int h = int(std::floor((pos.x() - g.origin.x()) / pitch)), l = int(std::floor((pos.y() - g.origin.y()) / pitch));
+  if (l < 0 || h < 0 || l >= g.layers || h >= g.heads || !g.cell_rect(l, h).contains(pos)) return false;
+  *layer = l;
+  *head = h;
+  return true;
+}
+
+QString ModelView::render_title() const {
+  const auto& rec = state_->recording();
+  if (!rec) return QStringLiteral("Model view");
+  return QStringLiteral("%1 · all %2 layers × %3 heads · %4 tokens")
+      .arg(qstr(rec->meta().model))
+      .arg(rec->num_layers())
+      .arg(rec->num_heads())
+      .arg(rec->num_tokens());
+}
+
+QSize ModelView::render_size() const {
+  const auto& rec = state_->recording();
+  if (!rec) return {1000, 1000};
+  const int pitch = 80;
+  return {std::max(600, rec->num_heads() * pitch + 80), rec->num_layers() * pitch + 160};
+}
+
+void ModelView::paint(QPainter& p, const QSize& size, bool interactive) const {
+  const Theme& t = theme(state_->dark());
+  p.fillRect(QRect(QPoint(0, 0), size), t.background);
+  p.setPen(t.foreground);
+  const auto& rec = state_->recording();
+  if (!rec) {
+    p.drawText(QRect(QPoint(0, 0), size), Qt::AlignCenter, QStringLiteral("Run a model or open a recording to see every head."));
+    return;
+  }
+  const Grid g = grid_for(size);
+  QFont bold = p.font();
+  bold.setBold(true);
+  bold.setPointSizeF(bold.pointSizeF() + 2);
+  p.setFont(bold);
+  p.drawText(QRectF(0, 0, size.width(), g.title_h), Qt::AlignCenter, render_title());
+  p.setFont(font());
+  p.setPen(t.muted);
+  const bool every_label = g.cell >= QFontMetricsF(font()).horizontalAdvance(QStringLiteral("H00"));
+  for (int h = 0; h < g.heads; ++h)
+    if (every_label || h % 2 == 0)
+      p.drawText(QRectF(g.cell_rect(0, h).x() - g.gap, g.title_h, g.cell + 2 * g.gap, g.label_h), Qt::AlignCenter, QStringLiteral("H%1").arg(h));
+  for (int l = 0; l < g.layers; ++l) {
+    const QRectF c = g.cell_rect(l, 0);
+    p.drawText(QRectF(0, c.y(), g.origin.x() - 6, c.height()), Qt::AlignRight | Qt::AlignVCenter, QStringLiteral("L%1").arg(l));
+  }
+  p.setRenderHint(QPainter::SmoothPixmapTransform, false);
+  for (int l = 0; l < g.layers; ++l)
+    for (int h = 0; h < g.heads; ++h) {
+      const QRectF c = g.cell_rect(l, h);
+      const size_t i = size_t(l) * g.heads + h;
+      if (i < images_.size()) p.drawImage(c, images_[i]);
+      else p.fillRect(c, t.grid);
+    }
+  if (images_.empty()) {
+    p.setPen(t.foreground);
+    p.drawText(QRectF(g.origin, QSizeF(g.heads * (g.cell + g.gap), g.layers * (g.cell + g.gap))), Qt::AlignCenter,
+               QStringLiteral("computing thumbnails…"));
+  }
+  p.setBrush(Qt::NoBrush);
+  if (state_->head() >= 0) {
+    p.setPen(QPen(t.accent, 2.5));
+    p.drawRect(g.cell_rect(state_->layer(), state_->head()).adjusted(-1.5, -1.5, 1.5, 1.5));
+  } else {
+    p.setPen(QPen(t.accent, 2.0));
+    const QRectF a = g.cell_rect(state_->layer(), 0), b = g.cell_rect(state_->layer(), g.heads - 1);
+    p.drawRect(a.united(b).adjusted(-2, -2, 2, 2));
+  }
+  if (interactive && hover_layer_ >= 0) {
+    p.setPen(QPen(t.hover, 2.0));
+    p.drawRect(g.cell_rect(hover_layer_, hover_head_).adjusted(-1, -1, 1, 1));
+  }
+  // Colour legend: a bar from 0 to each head's own maximum (or the shared one).
+  const double bar_w = std::min(260.0, size.width() * 0.4);
+  const QRectF bar((size.width() - bar_w) / 2, size.height() - g.legend_h + 4, bar_w, g.legend_h * 0.28);
+  const auto& table = colormap_table(state_->colors().map);
+  for (int i = 0; i < int(bar.width()); ++i)
+    p.fillRect(QRectF(bar.x() + i, bar.y(), 1.5, bar.height()), QColor(table[std::min(255, i * 256 / int(bar.width()))]));
+  p.setPen(t.muted);
+  const QString top = state_->colors().shared_range && state_->analysis()
+                          ? QString::number(state_->analysis()->shared_max, 'g', 3)
+                          : QStringLiteral("each head's max");
+  const QString scale = state_->colors().scaling == Scaling::Linear ? QString() : QStringLiteral(" (%1)").arg(scaling_name(state_->colors().scaling));
+  p.drawText(QRectF(0, bar.bottom() + 2, size.width(), g.legend_h * 0.6), Qt::AlignHCenter | Qt::AlignTop,
+             QStringLiteral("0 → %1%2").arg(top, scale));
+}
+
+void ModelView::paintEvent(QPaintEvent*) {
+  QPainter p(this);
+  paint(p, size(), true);
+}
+
+void ModelView::render(QCPPainter& painter, const QSize& size) { paint(painter, size, false); }
+
+void ModelView::mouseMoveEvent(QMouseEvent* event) {
+  int l = -1, h = -1;
+  if (!hit(event->position(), &l, &h)) l = h = -1;
+  if (l != hover_layer_ || h != hover_head_) {
+    hover_layer_ = l;
+    hover_head_ = h;
+    update();
+  }
+  if (l >= 0 && state_->analysis()) {
+    const auto& s = state_->analysis()->stat(l, h);
+    QToolTip::showText(event->globalPosition().toPoint(),
+                       QStringLiteral("layer %1, head %2\nentropy %3 nats · mean distance %4 tokens\nspecial-token share %5 · previous-token share %6")
+                           .arg(l).arg(h).arg(s.entropy, 0, 'f', 3).arg(s.mean_distance, 0, 'f', 2)
+                           .arg(s.special_share, 0, 'f', 3).arg(s.previous_share, 0, 'f', 3),
+                       this);
+  } else {
+    QToolTip::hideText();
+  }
+}
+
+void ModelView::mousePressEvent(QMouseEvent* event) {
+  int l, h;
+  if (event->button() == Qt::LeftButton && hit(event->position(), &l, &h)) {
+    state_->select(l, h);
+    Q_EMIT head_activated(l, h);
+  }
+}
+
+void ModelView::leaveEvent(QEvent*) {
+  hover_layer_ = hover_head_ = -1;
+  update();
+}
+
+}  // namespace attn::ui

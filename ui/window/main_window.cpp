@@ -1,0 +1,413 @@
+#include "window/main_window.h"
+
+#include <QApplication>
+#include <algorithm>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDockWidget>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QKeyEvent>
+#include <QLabel>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QVBoxLayout>
+
+#include "export/raw_export.h"
+#include "views/head_view.h"
+#include "views/heatmap_view.h"
+#include "views/model_view.h"
+#include "views/rollout_view.h"
+#include "views/stats_view.h"
+#include "window/export_all_heads.h"
+#include "window/model_panel.h"
+#include "window/selector_bar.h"
+#include "window/theme.h"
+#include "window/view_state.h"
+
+namespace attn::ui {
+
+namespace {
+constexpr int kMaxRecent = 8;
+// Recording metadata key holding what the window showed when it was saved.
+const char* const kViewKey = "attnscope.view";
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent)
+    : QMainWindow(parent), state_(new ViewState(this)), runs_(new RunController(this)), io_(new JobRunner(this)) {
+  setObjectName(QStringLiteral("MainWindow"));
+  setAcceptDrops(true);
+  build_views();
+  build_menus();
+  connect_runs();
+  restore_settings();
+  update_title();
+  update_summary();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::build_views() {
+  panel_ = new ModelPanel(this);
+  auto* dock = new QDockWidget(tr("Model and input"), this);
+  dock->setObjectName(QStringLiteral("ModelDock"));
+  dock->setWidget(panel_);
+  dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+  addDockWidget(Qt::LeftDockWidgetArea, dock);
+
+  auto* central = new QWidget(this);
+  auto* layout = new QVBoxLayout(central);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->setSpacing(0);
+  selectors_ = new SelectorBar(state_, central);
+  tabs_ = new QTabWidget(central);
+  tabs_->setDocumentMode(true);
+  model_view_ = new ModelView(state_, tabs_);
+  heatmap_view_ = new HeatmapView(state_, tabs_);
+  head_view_ = new HeadView(state_, tabs_);
+  rollout_view_ = new RolloutView(state_, tabs_);
+  stats_view_ = new StatsView(state_, tabs_);
+  tabs_->addTab(model_view_, tr("Model"));
+  tabs_->addTab(heatmap_view_, tr("Heatmap"));
+  tabs_->addTab(head_view_, tr("Head view"));
+  tabs_->addTab(rollout_view_, tr("Rollout"));
+  tabs_->addTab(stats_view_, tr("Head statistics"));
+  layout->addWidget(selectors_);
+  layout->addWidget(tabs_, 1);
+  setCentralWidget(central);
+
+  hover_label_ = new QLabel(this);
+  summary_label_ = new QLabel(this);
+  statusBar()->addPermanentWidget(hover_label_, 1);
+  statusBar()->addPermanentWidget(summary_label_);
+
+  auto open_head = [this] { show_tab(HeatmapTab); };
+  connect(model_view_, &ModelView::head_activated, this, open_head);
+  connect(stats_view_, &StatsView::head_activated, this, open_head);
+  connect(heatmap_view_, &HeatmapView::hovered, hover_label_, &QLabel::setText);
+  connect(rollout_view_, &RolloutView::hovered, hover_label_, &QLabel::setText);
+  connect(rollout_view_, &RolloutView::failed, this, &MainWindow::show_error);
+  connect(state_, &ViewState::recording_changed, this, [this] {
+    update_title();
+    update_summary();
+  });
+  connect(state_, &ViewState::selection_changed, this, &MainWindow::update_summary);
+  connect(state_, &ViewState::theme_changed, this, [this] { apply_app_theme(state_->dark()); });
+}
+
+void MainWindow::connect_runs() {
+  connect(panel_, &ModelPanel::model_chosen, this, &MainWindow::choose_model);
+  connect(panel_, &ModelPanel::open_model_requested, this, &MainWindow::ask_open_model);
+  connect(panel_, &ModelPanel::run_requested, this, &MainWindow::run);
+  connect(panel_, &ModelPanel::cancel_requested, this, &MainWindow::cancel);
+  connect(runs_, &RunController::model_loaded, this, [this](const ModelPtr& model) {
+    panel_->set_model_info(model);
+    add_recent(qpath(model->dir()));
+    if (model->non_finite_weights() > 0)
+      statusBar()->showMessage(tr("Warning: %1 has %2 NaN or infinite weights").arg(qstr(model->name())).arg(model->non_finite_weights()));
+  });
+  connect(runs_, &RunController::tokens_ready, this, [this](const QStringList& tokens, bool truncated) {
+    statusBar()->showMessage(truncated ? tr("%1 tokens (the text was cut to the model's length)").arg(tokens.size())
+                                       : tr("%1 tokens").arg(tokens.size()));
+  });
+  connect(runs_, &RunController::progress, panel_, &ModelPanel::set_progress);
+  connect(runs_, &RunController::busy_changed, this, [this](bool busy) {
+    panel_->set_busy(busy);
+    cancel_action_->setEnabled(busy);
+  });
+  connect(runs_, &RunController::recording_ready, this, [this](const RecordingPtr& rec, const QString& source) {
+    state_->set_recording(rec, source);
+    if (!source.isEmpty()) {
+      restore_view(*rec);
+      panel_->set_text(qstr(rec->meta().text), qstr(rec->meta().pair));
+      if (!runs_->model() || runs_->model()->name() != rec->meta().model)
+        panel_->set_recording_info(tr("<b>%1</b> (recording)<br>%2 · %3 layers × %4 heads · %5 tokens<br>%6")
+                                       .arg(qstr(rec->meta().model).toHtmlEscaped(), qstr(rec->meta().family))
+                                       .arg(rec->num_layers()).arg(rec->num_heads()).arg(rec->num_tokens())
+                                       .arg(QFileInfo(source).fileName().toHtmlEscaped()));
+    }
+  });
+  connect(runs_, &RunController::analysis_ready, state_, &ViewState::set_analysis);
+  connect(runs_, &RunController::finished, this, [this] {
+    const auto& rec = state_->recording();
+    if (rec) statusBar()->showMessage(tr("Done: %1 layers × %2 heads × %3 tokens in %4 ms")
+                                          .arg(rec->num_layers()).arg(rec->num_heads()).arg(rec->num_tokens())
+                                          .arg(QDateTime::currentMSecsSinceEpoch() - run_started_), 8000);
+  });
+  connect(runs_, &RunController::cancelled, this, [this] { statusBar()->showMessage(tr("Cancelled"), 5000); });
+  connect(runs_, &RunController::failed, this, &MainWindow::show_error);
+  connect(io_, &JobRunner::failed, this, [this](int, const QString& m) { show_error(m); });
+}
+
+void MainWindow::show_error(const QString& message) {
+  last_error_ = message;
+  statusBar()->showMessage(message, 15000);
+  auto* box = new QMessageBox(QMessageBox::Warning, tr("AttnScope"), message, QMessageBox::Ok, this);
+  box->setObjectName(QStringLiteral("ErrorDialog"));
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->open();  // window-modal, does not block the event loop
+  Q_EMIT error_shown(message);
+}
+
+void MainWindow::choose_model(const QString& dir) {
+  if (dir.isEmpty()) return;
+  if (!is_model_folder(dir)) {
+    show_error(tr("%1: not a model folder (it has no config.json); choose a Hugging Face model folder").arg(dir));
+    return;
+  }
+  const QString canon = QFileInfo(dir).canonicalFilePath();
+  refresh_models();
+  panel_->set_models(find_bundled_models(), recent_, canon);
+  panel_->set_model_info(nullptr);
+  runs_->load_model(canon);
+  update_title();
+}
+
+void MainWindow::run() { run_text(panel_->text(), panel_->pair()); }
+
+void MainWindow::run_text(const QString& text, const QString& pair) {
+  if (panel_->model_dir().isEmpty()) {
+    show_error(tr("Choose a model first (Model ▸ Open model folder…)"));
+    return;
+  }
+  if (panel_->text() != text || panel_->pair() != pair) panel_->set_text(text, pair);
+  run_started_ = QDateTime::currentMSecsSinceEpoch();
+  runs_->run(RunRequest{panel_->model_dir(), text, pair, panel_->truncate()});
+}
+
+void MainWindow::cancel() { runs_->cancel(); }
+
+void MainWindow::open_recording(const QString& path) {
+  run_started_ = QDateTime::currentMSecsSinceEpoch();
+  last_dir_ = QFileInfo(path).absolutePath();
+  runs_->open_recording(path);
+}
+
+void MainWindow::save_recording(const QString& path) {
+  const RecordingPtr rec = state_->recording();
+  if (!rec) {
+    show_error(tr("Nothing to save yet: run a model first"));
+    return;
+  }
+  statusBar()->showMessage(tr("Saving %1…").arg(path));
+  const std::map<std::string, std::string> extra{{kViewKey, saved_view()}};
+  io_->start([this, rec, path, extra](JobContext& ctx) {
+    rec->save(fspath(path), DType::F32, extra);
+    ctx.post([this, path] {
+      statusBar()->showMessage(tr("Saved %1").arg(path), 8000);
+      Q_EMIT recording_saved(path);
+    });
+  });
+}
+
+std::string MainWindow::saved_view() const {
+  const ColorSettings& c = state_->colors();
+  const QJsonObject o{{"layer", state_->layer()},
+                      {"head", state_->head()},
+                      {"query", state_->query()},
+                      {"tab", tabs_->currentIndex()},
+                      {"colormap", colormap_name(c.map)},
+                      {"scaling", scaling_name(c.scaling)},
+                      {"gamma", c.gamma},
+                      {"shared_range", c.shared_range}};
+  return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
+}
+
+void MainWindow::restore_view(const AttentionRecording& rec) {
+  const auto it = rec.meta().extra.find(kViewKey);
+  if (it == rec.meta().extra.end()) return;
+  const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(it->second)).object();
+  if (o.isEmpty()) return;  // unreadable: keep the current view
+  ColorSettings c = state_->colors();
+  c.map = colormap_from_name(o.value("colormap").toString()).value_or(c.map);
+  c.scaling = scaling_from_name(o.value("scaling").toString()).value_or(c.scaling);
+  c.gamma = std::clamp(o.value("gamma").toDouble(c.gamma), 0.1, 3.0);
+  c.shared_range = o.value("shared_range").toBool(c.shared_range);
+  state_->set_colors(c);
+  state_->select(o.value("layer").toInt(0), o.value("head").toInt(0));
+  state_->set_query(o.value("query").toInt(-1));
+  const int tab = o.value("tab").toInt(-1);
+  if (tab >= 0 && tab < tabs_->count()) tabs_->setCurrentIndex(tab);
+}
+
+void MainWindow::open_path(const QString& path) {
+  const QString model = model_folder_for(path);
+  if (!model.isEmpty()) choose_model(model);
+  else if (QFileInfo(path).isFile()) open_recording(path);
+  else show_error(tr("%1: neither a model folder (with config.json) nor a recording file").arg(path));
+}
+
+Renderable* MainWindow::current_renderable() const {
+  switch (tabs_->currentIndex()) {
+    case ModelTab: return model_view_;
+    case HeatmapTab: return heatmap_view_;
+    case HeadTab: return head_view_;
+    case RolloutTab: return rollout_view_;
+    case StatsTab: return stats_view_;
+  }
+  return heatmap_view_;
+}
+
+bool MainWindow::export_view(const QString& path, const ImageOptions& options) {
+  try {
+    export_image(*current_renderable(), path, options);
+    statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
+    return true;
+  } catch (const std::exception& e) {
+    show_error(QString::fromStdString(e.what()));
+    return false;
+  }
+}
+
+bool MainWindow::export_matrix(const QString& path) {
+  const auto& rec = state_->recording();
+  try {
+    if (!rec) throw Error(path.toStdString() + ": nothing to export yet");
+    const bool rollout = tabs_->currentIndex() == RolloutTab && rollout_view_->rollout();
+    const RowMatrix m = rollout ? *rollout_view_->rollout() : RowMatrix(state_->current_matrix());
+    std::vector<std::string> labels;
+    for (size_t i = 0; i < rec->meta().tokens.size(); ++i) labels.push_back(std::to_string(i) + ":" + rec->meta().tokens[i]);
+    if (QFileInfo(path).suffix().toLower() == QLatin1String("csv")) write_matrix_csv(fspath(path), m, labels, labels);
+    else write_npy(fspath(path), m);
+    statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
+    return true;
+  } catch (const std::exception& e) {
+    show_error(QString::fromStdString(e.what()));
+    return false;
+  }
+}
+
+bool MainWindow::export_recording_npy(const QString& dir) {
+  try {
+    if (!state_->recording()) throw Error(dir.toStdString() + ": nothing to export yet");
+    const auto files = write_recording_npy(*state_->recording(), fspath(dir));
+    statusBar()->showMessage(tr("Wrote %1 files to %2").arg(files.size()).arg(dir), 8000);
+    return true;
+  } catch (const std::exception& e) {
+    show_error(QString::fromStdString(e.what()));
+    return false;
+  }
+}
+
+void MainWindow::set_dark(bool dark) {
+  state_->set_dark(dark);
+  if (dark_action_ && dark_action_->isChecked() != dark) dark_action_->setChecked(dark);
+}
+
+void MainWindow::show_tab(Tab tab) { tabs_->setCurrentIndex(int(tab)); }
+
+void MainWindow::keyPressEvent(QKeyEvent* event) {
+  switch (event->key()) {
+    case Qt::Key_Left: state_->step_head(-1); break;
+    case Qt::Key_Right: state_->step_head(+1); break;
+    case Qt::Key_Up: state_->step_layer(-1); break;
+    case Qt::Key_Down: state_->step_layer(+1); break;
+    default: QMainWindow::keyPressEvent(event); return;
+  }
+  event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  const auto urls = event->mimeData()->urls();
+  if (!urls.isEmpty() && urls.first().isLocalFile()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  const auto urls = event->mimeData()->urls();
+  if (urls.isEmpty() || !urls.first().isLocalFile()) return;
+  event->acceptProposedAction();
+  open_path(urls.first().toLocalFile());
+}
+
+void MainWindow::refresh_models() {
+  QStringList kept;
+  for (const QString& r : recent_)
+    if (is_model_folder(r) && !kept.contains(r)) kept << r;
+  recent_ = kept.mid(0, kMaxRecent);
+  if (recent_menu_) {
+    recent_menu_->clear();
+    for (const QString& dir : recent_)
+      connect(recent_menu_->addAction(QFileInfo(dir).fileName() + QStringLiteral("  —  ") + dir), &QAction::triggered, this,
+              [this, dir] { choose_model(dir); });
+    recent_menu_->setEnabled(!recent_.isEmpty());
+  }
+}
+
+void MainWindow::add_recent(const QString& dir) {
+  recent_.removeAll(dir);
+  recent_.prepend(dir);
+  refresh_models();
+}
+
+void MainWindow::update_title() {
+  QString title = QStringLiteral("AttnScope");
+  if (const auto& rec = state_->recording()) {
+    title += QStringLiteral(" — ") + qstr(rec->meta().model);
+    if (!state_->source().isEmpty()) title += QStringLiteral(" — ") + QFileInfo(state_->source()).fileName();
+  } else if (!panel_->model_dir().isEmpty()) {
+    title += QStringLiteral(" — ") + QFileInfo(panel_->model_dir()).fileName();
+  }
+  setWindowTitle(title);
+}
+
+void MainWindow::update_summary() {
+  const auto& rec = state_->recording();
+  summary_label_->setText(rec ? tr("%1 tokens · %2 layers × %3 heads · layer %4, %5")
+                                    .arg(rec->num_tokens()).arg(rec->num_layers()).arg(rec->num_heads())
+                                    .arg(state_->layer()).arg(head_name(state_->head()))
+                              : tr("no recording"));
+}
+
+void MainWindow::restore_settings() {
+  QSettings s;
+  restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
+  restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+  if (!s.contains(QStringLiteral("window/geometry"))) resize(1400, 900);
+  ColorSettings c;
+  c.map = colormap_from_name(s.value(QStringLiteral("colors/map"), QStringLiteral("viridis")).toString()).value_or(ColorMapId::Viridis);
+  c.scaling = scaling_from_name(s.value(QStringLiteral("colors/scaling"), QStringLiteral("linear")).toString()).value_or(Scaling::Linear);
+  c.gamma = s.value(QStringLiteral("colors/gamma"), 0.5).toDouble();
+  c.shared_range = s.value(QStringLiteral("colors/shared_range"), false).toBool();
+  state_->set_colors(c);
+  set_dark(s.value(QStringLiteral("view/dark"), false).toBool());
+  apply_app_theme(state_->dark());
+  tabs_->setCurrentIndex(s.value(QStringLiteral("view/tab"), 0).toInt());
+  recent_ = s.value(QStringLiteral("models/recent")).toStringList();
+  refresh_models();
+  panel_->set_text(s.value(QStringLiteral("input/text"), tr("The cat sat on the mat because it was tired.")).toString(),
+                   s.value(QStringLiteral("input/pair")).toString());
+  const QString last = s.value(QStringLiteral("models/last")).toString();
+  const auto bundled = find_bundled_models();
+  panel_->set_models(bundled, recent_, is_model_folder(last) ? last : QString());
+  last_dir_ = s.value(QStringLiteral("files/last_dir")).toString();
+}
+
+void MainWindow::save_settings() const {
+  QSettings s;
+  s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+  s.setValue(QStringLiteral("window/state"), saveState());
+  const ColorSettings& c = state_->colors();
+  s.setValue(QStringLiteral("colors/map"), colormap_name(c.map));
+  s.setValue(QStringLiteral("colors/scaling"), scaling_name(c.scaling));
+  s.setValue(QStringLiteral("colors/gamma"), c.gamma);
+  s.setValue(QStringLiteral("colors/shared_range"), c.shared_range);
+  s.setValue(QStringLiteral("view/dark"), state_->dark());
+  s.setValue(QStringLiteral("view/tab"), tabs_->currentIndex());
+  s.setValue(QStringLiteral("models/recent"), recent_);
+  s.setValue(QStringLiteral("models/last"), panel_->model_dir());
+  s.setValue(QStringLiteral("input/text"), panel_->text());
+  s.setValue(QStringLiteral("input/pair"), panel_->pair());
+  s.setValue(QStringLiteral("files/last_dir"), last_dir_);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  save_settings();
+  runs_->cancel();
+  event->accept();
+}
+
+}  // namespace attn::ui

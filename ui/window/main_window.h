@@ -1,0 +1,125 @@
+#pragma once
+// The AttnScope main window: model panel (left), shared layer / head / colour selectors,
+// the five views as tabs, menus, drag and drop, settings. Long work runs through the
+// RunController (and a JobRunner for saving); every error reaches show_error(), which puts it
+// in the status bar and in one non-blocking message box.
+#include <QMainWindow>
+#include <QStringList>
+#include <memory>
+
+#include "export/render_export.h"
+#include "run/run_controller.h"
+
+class QTabWidget;
+class QLabel;
+class QAction;
+class QMenu;
+
+namespace attn::ui {
+
+class ViewState;
+class ModelPanel;
+class SelectorBar;
+class ModelView;
+class HeatmapView;
+class HeadView;
+class RolloutView;
+class StatsView;
+class Renderable;
+class ExportAllHeads;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  enum Tab { ModelTab, HeatmapTab, HeadTab, RolloutTab, StatsTab };
+
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Entry points shared by menus, the command line, drag and drop and tests.
+  void choose_model(const QString& dir);  // selects and loads it in the background
+  void run();                             // the panel's text with the chosen model
+  void run_text(const QString& text, const QString& pair = {});
+  void cancel();
+  void open_recording(const QString& path);
+  void save_recording(const QString& path);
+  void open_path(const QString& path);  // a model folder or a recording file
+  bool export_view(const QString& path, const ImageOptions& options);  // the current tab
+  bool export_matrix(const QString& path);                           // .csv or .npy
+  bool export_recording_npy(const QString& dir);
+  void set_dark(bool dark);
+  void show_tab(Tab tab);
+  void show_error(const QString& message);
+
+  ViewState* state() const { return state_; }
+  RunController* runs() const { return runs_; }
+  ModelPanel* panel() const { return panel_; }
+  SelectorBar* selectors() const { return selectors_; }
+  QTabWidget* tabs() const { return tabs_; }
+  ModelView* model_view() const { return model_view_; }
+  HeatmapView* heatmap_view() const { return heatmap_view_; }
+  HeadView* head_view() const { return head_view_; }
+  RolloutView* rollout_view() const { return rollout_view_; }
+  StatsView* stats_view() const { return stats_view_; }
+  Renderable* current_renderable() const;
+  const QString& last_error() const { return last_error_; }
+
+ Q_SIGNALS:
+  void error_shown(const QString& message);
+  void recording_saved(const QString& path);
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+  void keyPressEvent(QKeyEvent* event) override;
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+
+ private:
+  void build_views();
+  void build_menus();  // main_window_menus.cpp
+  void connect_runs();
+  void restore_settings();
+  void save_settings() const;
+  void refresh_models();
+  void add_recent(const QString& dir);
+  void update_title();
+  void update_summary();
+  // The view (selection, tab, colours) stored in saved recordings, and its restoring.
+  std::string saved_view() const;
+  void restore_view(const AttentionRecording& recording);
+  // Menu actions (main_window_menus.cpp).
+  void ask_open_model();
+  void ask_open_recording();
+  void ask_save_recording();
+  void ask_export_view();
+  void ask_export_matrix();
+  void ask_export_recording_npy();
+  void ask_export_all_heads();
+  void show_shortcuts();
+  void show_about();
+  QString suggested_name(const QString& suffix) const;
+
+  ViewState* state_;
+  RunController* runs_;
+  JobRunner* io_;
+  ModelPanel* panel_;
+  SelectorBar* selectors_;
+  QTabWidget* tabs_;
+  ModelView* model_view_;
+  HeatmapView* heatmap_view_;
+  HeadView* head_view_;
+  RolloutView* rollout_view_;
+  StatsView* stats_view_;
+  QLabel* hover_label_;
+  QLabel* summary_label_;
+  QMenu* recent_menu_ = nullptr;
+  QAction* dark_action_ = nullptr;
+  QAction* cancel_action_ = nullptr;
+  std::unique_ptr<ExportAllHeads> export_all_;
+  QStringList recent_;
+  QString last_error_;
+  QString last_dir_;
+  qint64 run_started_ = 0;
+};
+
+}  // namespace attn::ui

@@ -1,0 +1,173 @@
+// MainWindow's menus and the file dialogs behind them.
+#include <QAction>
+#include <QApplication>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QShortcut>
+#include <QStatusBar>
+#include <QTabWidget>
+
+#include "views/heatmap_view.h"
+#include "views/matrix_plot.h"
+#include "views/rollout_view.h"
+#include "window/export_all_heads.h"
+#include "window/export_dialog.h"
+#include "window/main_window.h"
+#include "window/model_panel.h"
+#include "window/view_state.h"
+
+namespace attn::ui {
+
+void MainWindow::build_menus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("Open &model folder…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::ask_open_model);
+  recent_menu_ = file->addMenu(tr("Recent models"));
+  file->addSeparator();
+  file->addAction(tr("&Open recording…"), QKeySequence::Open, this, &MainWindow::ask_open_recording);
+  file->addAction(tr("&Save recording…"), QKeySequence::Save, this, &MainWindow::ask_save_recording);
+  file->addSeparator();
+  file->addAction(tr("&Export view as image…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::ask_export_view);
+  file->addAction(tr("Export matrix as CSV / NPY…"), this, &MainWindow::ask_export_matrix);
+  file->addAction(tr("Export recording as NPY (one file per layer)…"), this, &MainWindow::ask_export_recording_npy);
+  file->addAction(tr("Export all heads…"), this, &MainWindow::ask_export_all_heads);
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* run = menuBar()->addMenu(tr("&Run"));
+  QAction* run_action = run->addAction(tr("&Run"), this, &MainWindow::run);
+  run_action->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+  run_action->setShortcutContext(Qt::WindowShortcut);
+  cancel_action_ = run->addAction(tr("&Cancel"), this, &MainWindow::cancel);
+  cancel_action_->setShortcut(QKeySequence(Qt::Key_Escape));
+  cancel_action_->setEnabled(false);
+
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  const QStringList names = {tr("Model"), tr("Heatmap"), tr("Head view"), tr("Rollout"), tr("Head statistics")};
+  for (int i = 0; i < names.size(); ++i)
+    view->addAction(names[i], QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)), this, [this, i] { show_tab(Tab(i)); });
+  view->addSeparator();
+  view->addAction(tr("Reset zoom"), QKeySequence(tr("Ctrl+0")), this, [this] {
+    heatmap_view_->plot()->reset_zoom();
+    rollout_view_->plot()->reset_zoom();
+  });
+  dark_action_ = view->addAction(tr("&Dark theme"));
+  dark_action_->setCheckable(true);
+  dark_action_->setChecked(state_->dark());
+  connect(dark_action_, &QAction::toggled, this, &MainWindow::set_dark);
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("Keyboard shortcuts"), this, &MainWindow::show_shortcuts);
+  help->addAction(tr("About AttnScope"), this, &MainWindow::show_about);
+}
+
+QString MainWindow::suggested_name(const QString& suffix) const {
+  QString base = QStringLiteral("attention");
+  if (const auto& rec = state_->recording()) {
+    base = qstr(rec->meta().model);
+    if (tabs_->currentIndex() == HeatmapTab) base += QStringLiteral("-L%1-%2").arg(state_->layer()).arg(state_->head() >= 0 ? QStringLiteral("H%1").arg(state_->head()) : head_name(state_->head()).section(' ', 0, 0));
+    else base += QLatin1Char('-') + tabs_->tabText(tabs_->currentIndex()).toLower().replace(' ', '-');
+  }
+  const QString dir = last_dir_.isEmpty() ? QDir::homePath() : last_dir_;
+  return QDir(dir).filePath(base + suffix);
+}
+
+void MainWindow::ask_open_model() {
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), last_dir_);
+  if (dir.isEmpty()) return;
+  last_dir_ = QFileInfo(dir).absolutePath();
+  choose_model(dir);
+}
+
+void MainWindow::ask_open_recording() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open recording"), last_dir_, tr("AttnScope recordings (*.safetensors);;All files (*)"));
+  if (!path.isEmpty()) open_recording(path);
+}
+
+void MainWindow::ask_save_recording() {
+  if (!state_->recording()) {
+    show_error(tr("Nothing to save yet: run a model first"));
+    return;
+  }
+  QString suggestion = suggested_name(QStringLiteral(".safetensors"));
+  suggestion = QFileInfo(suggestion).absolutePath() + QStringLiteral("/") + qstr(state_->recording()->meta().model) + QStringLiteral("-recording.safetensors");
+  const QString path = QFileDialog::getSaveFileName(this, tr("Save recording"), suggestion, tr("AttnScope recordings (*.safetensors)"));
+  if (path.isEmpty()) return;
+  last_dir_ = QFileInfo(path).absolutePath();
+  save_recording(path);
+}
+
+void MainWindow::ask_export_view() {
+  if (!state_->recording()) {
+    show_error(tr("Nothing to export yet: run a model or open a recording"));
+    return;
+  }
+  Renderable* view = current_renderable();
+  ExportDialog dialog(tabs_->tabText(tabs_->currentIndex()), suggested_name(QStringLiteral(".png")), view->render_size(), this);
+  if (dialog.exec() != QDialog::Accepted) return;
+  last_dir_ = QFileInfo(dialog.path()).absolutePath();
+  export_view(dialog.path(), dialog.options());
+}
+
+void MainWindow::ask_export_matrix() {
+  if (!state_->recording()) {
+    show_error(tr("Nothing to export yet: run a model or open a recording"));
+    return;
+  }
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export the current matrix"), suggested_name(QStringLiteral(".csv")),
+                                                    tr("CSV with token labels (*.csv);;NumPy array (*.npy)"));
+  if (path.isEmpty()) return;
+  last_dir_ = QFileInfo(path).absolutePath();
+  export_matrix(path);
+}
+
+void MainWindow::ask_export_recording_npy() {
+  if (!state_->recording()) {
+    show_error(tr("Nothing to export yet: run a model or open a recording"));
+    return;
+  }
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder for layer_NN.npy files"), last_dir_);
+  if (!dir.isEmpty()) export_recording_npy(dir);
+}
+
+void MainWindow::ask_export_all_heads() {
+  const auto& rec = state_->recording();
+  if (!rec || !state_->analysis()) {
+    show_error(tr("Nothing to export yet: run a model or open a recording"));
+    return;
+  }
+  ExportAllOptions options;
+  options.dir = QDir(last_dir_.isEmpty() ? QDir::homePath() : last_dir_).filePath(qstr(rec->meta().model) + QStringLiteral("-heads"));
+  if (!ask_export_all_options(this, rec->num_layers(), state_->layer(), &options)) return;
+  export_all_ = std::make_unique<ExportAllHeads>(rec, state_->analysis(), state_->colors(), state_->dark(), options, this);
+  connect(export_all_.get(), &ExportAllHeads::finished, this,
+          [this](int n, const QString& dir) { statusBar()->showMessage(tr("Exported %1 heads to %2").arg(n).arg(dir), 10000); });
+  connect(export_all_.get(), &ExportAllHeads::failed, this, &MainWindow::show_error);
+  export_all_->start();
+}
+
+void MainWindow::show_shortcuts() {
+  QMessageBox::information(this, tr("Keyboard shortcuts"),
+                           tr("<table>"
+                              "<tr><td><b>Ctrl+Enter</b></td><td>Run the model on the text</td></tr>"
+                              "<tr><td><b>Esc</b></td><td>Cancel the run</td></tr>"
+                              "<tr><td><b>← →</b></td><td>Previous / next head (into the neighbouring layer)</td></tr>"
+                              "<tr><td><b>↑ ↓</b></td><td>Previous / next layer</td></tr>"
+                              "<tr><td><b>Ctrl+1 … 5</b></td><td>Model, heatmap, head view, rollout, statistics</td></tr>"
+                              "<tr><td><b>Wheel, drag</b></td><td>Zoom and pan a heatmap; double-click resets</td></tr>"
+                              "<tr><td><b>Ctrl+E</b></td><td>Export the view</td></tr>"
+                              "<tr><td><b>Ctrl+O / Ctrl+S</b></td><td>Open / save a recording</td></tr>"
+                              "</table>"));
+}
+
+void MainWindow::show_about() {
+  QMessageBox::about(this, tr("About AttnScope"),
+                     tr("<b>AttnScope</b><br>See what transformer models attend to.<br><br>"
+                        "Colour maps viridis, magma and inferno by Stéfan van der Walt and Nathaniel Smith (CC0); "
+                        "cividis by Jamie R. Nuñez, Christopher R. Anderton and Ryan S. Renslow. "
+                        "Plots by QCustomPlot."));
+}
+
+}  // namespace attn::ui

@@ -1,0 +1,70 @@
+#pragma once
+// The side panel: model chooser (bundled models, recent models, "Open model folder…") with
+// the model's facts, the input text (and second sentence for BERT-style pairs), examples,
+// and Run / Cancel with progress.
+#include <QList>
+#include <QWidget>
+
+#include "run/run_controller.h"
+#include "window/bundled_models.h"
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QCheckBox;
+class QToolButton;
+
+namespace attn::ui {
+
+class ModelPanel : public QWidget {
+  Q_OBJECT
+ public:
+  explicit ModelPanel(QWidget* parent = nullptr);
+
+  // Fills the chooser; `current` (a folder) is selected, added when not listed.
+  void set_models(const QList<BundledModel>& bundled, const QStringList& recent, const QString& current);
+  QString model_dir() const;
+  void set_model_info(const ModelPtr& model);  // null: "not loaded"
+  void set_recording_info(const QString& text);  // when a recording stands without its model
+
+  QString text() const;
+  QString pair() const;  // empty when not used
+  void set_text(const QString& text, const QString& pair = {});
+  bool truncate() const;
+  QPlainTextEdit* text_edit() const { return text_; }
+  QPushButton* run_button() const { return run_; }
+  QPushButton* cancel_button() const { return cancel_; }
+  QProgressBar* progress_bar() const { return progress_; }
+
+  void set_busy(bool busy);
+  void set_progress(double fraction, const QString& stage);
+
+ Q_SIGNALS:
+  void model_chosen(const QString& dir);
+  void open_model_requested();
+  void run_requested();
+  void cancel_requested();
+
+ private:
+  void on_choice(int index);
+  void set_examples(const QList<Example>& examples);
+
+  QComboBox* chooser_;
+  QLabel* info_;
+  QPlainTextEdit* text_;
+  QLabel* pair_label_;
+  QLineEdit* pair_;
+  QToolButton* examples_;
+  QCheckBox* truncate_;
+  QPushButton* run_;
+  QPushButton* cancel_;
+  QProgressBar* progress_;
+  QLabel* stage_;
+  QString current_;
+  bool pairs_supported_ = false;
+};
+
+}  // namespace attn::ui

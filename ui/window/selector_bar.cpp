@@ -1,0 +1,111 @@
+#include "window/selector_bar.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPainter>
+#include <QSpinBox>
+
+#include "window/view_state.h"
+
+namespace attn::ui {
+
+namespace {
+
+QIcon colormap_icon(ColorMapId id) {
+  QImage img(48, 12, QImage::Format_RGB32);
+  const auto& t = colormap_table(id);
+  for (int x = 0; x < img.width(); ++x)
+    for (int y = 0; y < img.height(); ++y) img.setPixel(x, y, t[x * 255 / (img.width() - 1)]);
+  return QIcon(QPixmap::fromImage(img));
+}
+
+}  // namespace
+
+SelectorBar::SelectorBar(ViewState* state, QWidget* parent) : QWidget(parent), state_(state) {
+  auto* l = new QHBoxLayout(this);
+  l->setContentsMargins(6, 2, 6, 2);
+  layer_ = new QSpinBox(this);
+  layer_->setToolTip(tr("Layer (Up / Down arrows in a view)"));
+  head_ = new QComboBox(this);
+  head_->setToolTip(tr("Head, or the mean / max over the layer's heads (Left / Right arrows in a view)"));
+  head_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  colormap_ = new QComboBox(this);
+  colormap_->setIconSize(QSize(48, 12));
+  for (auto id : all_colormaps()) colormap_->addItem(colormap_icon(id), colormap_name(id));
+  scaling_ = new QComboBox(this);
+  scaling_->addItems({tr("linear"), tr("log"), tr("power")});
+  scaling_->setToolTip(tr("How weights map to colours: linear, logarithmic (four decades) or a power t^γ"));
+  gamma_ = new QDoubleSpinBox(this);
+  gamma_->setRange(0.1, 3.0);
+  gamma_->setSingleStep(0.1);
+  gamma_->setPrefix(QStringLiteral("γ "));
+  gamma_->setToolTip(tr("Exponent of the power scale: below 1 brightens weak attention"));
+  range_ = new QComboBox(this);
+  range_->addItems({tr("per-head range"), tr("shared range")});
+  range_->setToolTip(tr("Colour each head from 0 to its own maximum, or all heads on one scale"));
+  l->addWidget(new QLabel(tr("Layer"), this));
+  l->addWidget(layer_);
+  l->addWidget(new QLabel(tr("Head"), this));
+  l->addWidget(head_);
+  l->addSpacing(16);
+  l->addWidget(new QLabel(tr("Colours"), this));
+  l->addWidget(colormap_);
+  l->addWidget(scaling_);
+  l->addWidget(gamma_);
+  l->addWidget(range_);
+  l->addStretch(1);
+
+  connect(layer_, &QSpinBox::valueChanged, this, [this](int v) {
+    if (!syncing_) state_->set_layer(v);
+  });
+  connect(head_, &QComboBox::currentIndexChanged, this, [this](int i) {
+    if (!syncing_ && i >= 0) state_->set_head(head_->itemData(i).toInt());
+  });
+  for (QComboBox* box : {colormap_, scaling_, range_})
+    connect(box, &QComboBox::currentIndexChanged, this, [this] { push_colors(); });
+  connect(gamma_, &QDoubleSpinBox::valueChanged, this, [this] { push_colors(); });
+  connect(state_, &ViewState::recording_changed, this, &SelectorBar::sync_from_state);
+  connect(state_, &ViewState::selection_changed, this, &SelectorBar::sync_from_state);
+  connect(state_, &ViewState::colors_changed, this, &SelectorBar::sync_from_state);
+  sync_from_state();
+}
+
+void SelectorBar::sync_from_state() {
+  syncing_ = true;
+  const auto& rec = state_->recording();
+  const int L = rec ? rec->num_layers() : 1, H = rec ? rec->num_heads() : 0;
+  layer_->setRange(0, L - 1);
+  layer_->setValue(state_->layer());
+  layer_->setSuffix(rec ? tr(" of %1").arg(L) : QString());
+  if (head_->count() != H + 2) {
+    head_->clear();
+    for (int h = 0; h < H; ++h) head_->addItem(QString::number(h), h);
+    head_->addItem(tr("mean"), kHeadMean);
+    head_->addItem(tr("max"), kHeadMax);
+  }
+  head_->setCurrentIndex(head_->findData(state_->head()));
+  layer_->setEnabled(bool(rec));
+  head_->setEnabled(bool(rec));
+  const ColorSettings& c = state_->colors();
+  colormap_->setCurrentIndex(int(c.map));
+  scaling_->setCurrentIndex(int(c.scaling));
+  gamma_->setValue(c.gamma);
+  gamma_->setVisible(c.scaling == Scaling::Power);
+  range_->setCurrentIndex(c.shared_range ? 1 : 0);
+  syncing_ = false;
+}
+
+void SelectorBar::push_colors() {
+  if (syncing_) return;
+  ColorSettings c;
+  c.map = ColorMapId(colormap_->currentIndex());
+  c.scaling = Scaling(scaling_->currentIndex());
+  c.gamma = gamma_->value();
+  c.shared_range = range_->currentIndex() == 1;
+  gamma_->setVisible(c.scaling == Scaling::Power);
+  state_->set_colors(c);
+}
+
+}  // namespace attn::ui

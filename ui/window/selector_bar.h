@@ -1,0 +1,38 @@
+#pragma once
+// The toolbar every view shares: layer, head (or mean / max), colour map, scaling and colour
+// range. It mirrors the ViewState both ways.
+#include <QWidget>
+
+class QComboBox;
+class QDoubleSpinBox;
+class QSpinBox;
+class QLabel;
+
+namespace attn::ui {
+
+class ViewState;
+
+class SelectorBar : public QWidget {
+  Q_OBJECT
+ public:
+  explicit SelectorBar(ViewState* state, QWidget* parent = nullptr);
+
+  QSpinBox* layer_box() const { return layer_; }
+  QComboBox* head_box() const { return head_; }
+  QComboBox* colormap_box() const { return colormap_; }
+
+ private:
+  void sync_from_state();
+  void push_colors();
+
+  ViewState* state_;
+  QSpinBox* layer_;
+  QComboBox* head_;
+  QComboBox* colormap_;
+  QComboBox* scaling_;
+  QDoubleSpinBox* gamma_;
+  QComboBox* range_;
+  bool syncing_ = false;
+};
+
+}  // namespace attn::ui

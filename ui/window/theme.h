@@ -1,0 +1,24 @@
+#pragma once
+// Light and dark themes: the application palette (Fusion style) and the colours the custom
+// painted views and QCustomPlot plots use, so both render alike.
+#include <QColor>
+
+namespace attn::ui {
+
+struct Theme {
+  bool dark = false;
+  QColor background;  // plot and view background
+  QColor foreground;  // text, axes
+  QColor muted;       // secondary text, grid
+  QColor grid;
+  QColor accent;      // selection
+  QColor hover;
+};
+
+const Theme& theme(bool dark);
+// Sets the Fusion style and the light or dark palette on the running QApplication.
+void apply_app_theme(bool dark);
+// A distinct colour for head `h` of `count` (the head view's lines, the statistics' points).
+QColor head_color(int h, int count);
+
+}  // namespace attn::ui

@@ -1,0 +1,104 @@
+#include "window/view_state.h"
+
+#include <algorithm>
+
+namespace attn::ui {
+
+void ViewState::set_recording(const RecordingPtr& recording, const QString& source) {
+  recording_ = recording;
+  analysis_.reset();
+  source_ = source;
+  fused_layer_ = -1;
+  fused_ = RowMatrix();
+  if (recording_) {
+    layer_ = std::clamp(layer_, 0, recording_->num_layers() - 1);
+    if (head_ >= recording_->num_heads()) head_ = 0;
+    if (query_ >= recording_->num_tokens()) query_ = -1;
+  }
+  Q_EMIT recording_changed();
+  Q_EMIT analysis_changed();
+  Q_EMIT selection_changed();
+  Q_EMIT query_changed();
+}
+
+void ViewState::set_analysis(const RecordingPtr& recording, const AnalysisPtr& analysis) {
+  if (recording != recording_) return;
+  analysis_ = analysis;
+  Q_EMIT analysis_changed();
+}
+
+void ViewState::select(int layer, int head) {
+  if (!recording_) return;
+  layer = std::clamp(layer, 0, recording_->num_layers() - 1);
+  if (head != kHeadMean && head != kHeadMax) head = std::clamp(head, 0, recording_->num_heads() - 1);
+  if (layer == layer_ && head == head_) return;
+  layer_ = layer;
+  head_ = head;
+  Q_EMIT selection_changed();
+}
+
+void ViewState::set_query(int token) {
+  if (recording_) token = std::clamp(token, -1, recording_->num_tokens() - 1);
+  if (token == query_) return;
+  query_ = token;
+  Q_EMIT query_changed();
+}
+
+void ViewState::step_head(int delta) {
+  if (!recording_) return;
+  const int H = recording_->num_heads(), L = recording_->num_layers();
+  if (head_ < 0) {  // from mean/max, arrows enter the layer's heads
+    select(layer_, delta > 0 ? 0 : H - 1);
+    return;
+  }
+  const int flat = std::clamp(layer_ * H + head_ + delta, 0, L * H - 1);
+  select(flat / H, flat % H);
+}
+
+void ViewState::step_layer(int delta) { select(layer_ + delta, head_); }
+
+void ViewState::set_colors(const ColorSettings& colors) {
+  if (colors == colors_) return;
+  colors_ = colors;
+  Q_EMIT colors_changed();
+}
+
+void ViewState::set_dark(bool dark) {
+  if (dark == dark_) return;
+  dark_ = dark;
+  Q_EMIT theme_changed();
+}
+
+ConstMatrixMap ViewState::current_matrix() const {
+  if (!recording_) return ConstMatrixMap(nullptr, 0, 0);
+  if (head_ >= 0) return recording_->head(layer_, head_);
+  if (fused_layer_ != layer_ || fused_head_ != head_) {
+    fused_ = head_ == kHeadMean ? recording_->layer_mean(layer_) : recording_->layer_max(layer_);
+    fused_layer_ = layer_;
+    fused_head_ = head_;
+  }
+  return ConstMatrixMap(fused_.data(), fused_.rows(), fused_.cols());
+}
+
+double ViewState::shared_max() const { return analysis_ ? analysis_->shared_max : 1.0; }
+
+ValueRange ViewState::head_range(int layer, int head) const {
+  double m = 1.0;
+  if (analysis_) m = analysis_->max_of(layer, head);
+  else if (recording_) m = recording_->head(layer, head).maxCoeff();
+  return attention_range(m, shared_max(), colors_.shared_range);
+}
+
+ValueRange ViewState::current_range() const {
+  if (!recording_) return {};
+  if (head_ >= 0) return head_range(layer_, head_);
+  const ConstMatrixMap m = current_matrix();
+  return attention_range(m.size() ? m.maxCoeff() : 1.0, shared_max(), colors_.shared_range);
+}
+
+QString ViewState::selection_title() const {
+  if (!recording_) return {};
+  return QStringLiteral("%1 · layer %2 · %3").arg(qstr(recording_->meta().model)).arg(layer_).arg(head_name(head_));
+}
+
+}  // namespace attn::ui

@@ -1,0 +1,73 @@
+#pragma once
+// What every view shows: the recording (and its analysis), the selected layer, head and query
+// token, and how attention is coloured. Views observe it; selectors and clicks change it.
+// GUI thread only.
+#include <QObject>
+#include <QString>
+
+#include "colormap/colormap.h"
+#include "colormap/value_mapper.h"
+#include "qt_convert.h"
+#include "run/analysis.h"
+
+namespace attn::ui {
+
+class ViewState : public QObject {
+  Q_OBJECT
+ public:
+  explicit ViewState(QObject* parent = nullptr) : QObject(parent) {}
+
+  // A new recording keeps the selection where it still fits; analysis is cleared.
+  void set_recording(const RecordingPtr& recording, const QString& source = {});
+  // Ignored unless it belongs to the current recording.
+  void set_analysis(const RecordingPtr& recording, const AnalysisPtr& analysis);
+  const RecordingPtr& recording() const { return recording_; }
+  const AnalysisPtr& analysis() const { return analysis_; }
+  const QString& source() const { return source_; }  // the file it came from, or empty
+
+  int layer() const { return layer_; }
+  int head() const { return head_; }  // a head, kHeadMean or kHeadMax
+  int query() const { return query_; }  // a token, or -1
+  void select(int layer, int head);
+  void set_layer(int layer) { select(layer, head_); }
+  void set_head(int head) { select(layer_, head); }
+  void set_query(int token);
+  // Arrow keys: the next/previous head (wrapping into the neighbouring layer), the next layer.
+  void step_head(int delta);
+  void step_layer(int delta);
+
+  const ColorSettings& colors() const { return colors_; }
+  void set_colors(const ColorSettings& colors);
+  bool dark() const { return dark_; }
+  void set_dark(bool dark);
+
+  // The selected matrix (N, N): one head, or the mean / max over the layer's heads (cached).
+  ConstMatrixMap current_matrix() const;
+  // The colour range of the selection, or of any head, under the current settings.
+  ValueRange current_range() const;
+  ValueRange head_range(int layer, int head) const;
+  // "gpt2 · layer 3 · head 5".
+  QString selection_title() const;
+
+ Q_SIGNALS:
+  void recording_changed();
+  void analysis_changed();
+  void selection_changed();
+  void query_changed();
+  void colors_changed();
+  void theme_changed();
+
+ private:
+  double shared_max() const;
+
+  RecordingPtr recording_;
+  AnalysisPtr analysis_;
+  QString source_;
+  int layer_ = 0, head_ = 0, query_ = -1;
+  ColorSettings colors_;
+  bool dark_ = false;
+  mutable RowMatrix fused_;  // mean / max of (fused_layer_, fused_head_)
+  mutable int fused_layer_ = -1, fused_head_ = 0;
+};
+
+}  // namespace attn::ui
