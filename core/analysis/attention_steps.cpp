@@ -1,0 +1,100 @@
+#include "analysis/attention_steps.h"
+
+#include <cmath>
+#include <string>
+
+#include "util/error.h"
+
+namespace attn {
+
+namespace {
+
+void check(bool ok, const std::string& what) {
+  if (!ok) throw Error("attention steps: " + what);
+}
+
+std::string shape(Eigen::Index r, Eigen::Index c) { return std::to_string(r) + "×" + std::to_string(c); }
+
+float step_factor(Eigen::Index d, const StepOptions& o) {
+  check(o.temperature > 0 && std::isfinite(o.temperature), "the temperature must be a positive number");
+  const double scale = o.scale ? 1.0 / std::sqrt(double(d)) : 1.0;
+  return float(scale / o.temperature);
+}
+
+}  // namespace
+
+Vector masked_softmax(const Eigen::Ref<const Vector>& x) {
+  Vector p = Vector::Zero(x.size());
+  double m = -std::numeric_limits<double>::infinity();
+  for (Eigen::Index j = 0; j < x.size(); ++j)
+    if (x[j] != kMasked) m = std::max(m, double(x[j]));
+  if (!std::isfinite(m)) {  // nothing visible: uniform, like the engine's softmax_rows
+    p.setConstant(x.size() ? 1.0f / float(x.size()) : 0.0f);
+    return p;
+  }
+  double sum = 0;
+  for (Eigen::Index j = 0; j < x.size(); ++j)
+    if (x[j] != kMasked) sum += std::exp(double(x[j]) - m);
+  for (Eigen::Index j = 0; j < x.size(); ++j)
+    if (x[j] != kMasked) p[j] = float(std::exp(double(x[j]) - m) / sum);
+  return p;
+}
+
+QuerySteps query_steps(const Eigen::Ref<const Vector>& q, const Eigen::Ref<const RowMatrix>& keys,
+                       const Eigen::Ref<const RowMatrix>& values, int query, const StepOptions& options) {
+  const Eigen::Index N = keys.rows(), d = q.size();
+  check(N > 0, "there are no keys");
+  check(keys.cols() == d, "the keys are " + shape(N, keys.cols()) + " but the query has length " + std::to_string(d));
+  check(values.rows() == N, "there are " + std::to_string(N) + " keys but " + std::to_string(values.rows()) + " values");
+  check(query >= 0 && query < N, "query " + std::to_string(query) + " is outside the " + std::to_string(N) + " tokens");
+
+  QuerySteps s;
+  s.query = query;
+  s.factor = step_factor(d, options);
+  s.dots.resize(N);
+  s.scaled.resize(N);
+  s.masked.resize(N);
+  for (Eigen::Index j = 0; j < N; ++j) {
+    double dot = 0;
+    for (Eigen::Index c = 0; c < d; ++c) dot += double(q[c]) * double(keys(j, c));
+    s.dots[j] = float(dot);
+    s.scaled[j] = float(dot * double(s.factor));
+    s.masked[j] = options.causal && j > query ? kMasked : s.scaled[j];
+  }
+  s.probs = masked_softmax(s.masked);
+  s.output = Vector::Zero(values.cols());
+  for (Eigen::Index c = 0; c < values.cols(); ++c) {
+    double sum = 0;
+    for (Eigen::Index j = 0; j < N; ++j) sum += double(s.probs[j]) * double(values(j, c));
+    s.output[c] = float(sum);
+  }
+  return s;
+}
+
+HeadSteps head_steps(const Eigen::Ref<const RowMatrix>& queries, const Eigen::Ref<const RowMatrix>& keys,
+                     const Eigen::Ref<const RowMatrix>& values, const StepOptions& options) {
+  const Eigen::Index Nq = queries.rows(), N = keys.rows();
+  check(!options.causal || Nq == N, "a causal mask needs as many queries as keys (" + std::to_string(Nq) + " vs " + std::to_string(N) + ")");
+  check(queries.cols() == keys.cols(), "queries are " + shape(Nq, queries.cols()) + " but keys " + shape(N, keys.cols()));
+  HeadSteps h;
+  h.factor = step_factor(queries.cols(), options);
+  h.dots.resize(Nq, N);
+  h.scaled.resize(Nq, N);
+  h.masked.resize(Nq, N);
+  h.probs.resize(Nq, N);
+  h.output.resize(Nq, values.cols());
+  for (Eigen::Index i = 0; i < Nq; ++i) {
+    // Without a mask the query's position does not matter; keep it inside [0, N).
+    const int position = options.causal ? int(i) : 0;
+    const Vector q = queries.row(i).transpose();
+    const QuerySteps s = query_steps(q, keys, values, position, options);
+    h.dots.row(i) = s.dots.transpose();
+    h.scaled.row(i) = s.scaled.transpose();
+    h.masked.row(i) = s.masked.transpose();
+    h.probs.row(i) = s.probs.transpose();
+    h.output.row(i) = s.output.transpose();
+  }
+  return h;
+}
+
+}  // namespace attn

@@ -1,0 +1,177 @@
+// Attention taken apart step by step (analysis/attention_steps.h): hand-checked toy numbers,
+// and live numbers recomputed from a fixture model's recorded Q/K/V that must equal the
+// engine's scores, attention and context.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "analysis/attention_steps.h"
+#include "nn/model.h"
+#include "test_support.h"
+#include "util/error.h"
+
+using namespace attn;
+using Part = AttentionRecording::Part;
+
+namespace {
+
+// The worked example, d = 4 so √d = 2, three tokens:
+//   q  = [1 0 1 0]
+//   k0 = [1 1 0 0]   q·k0 = 1·1 + 0·1 + 1·0 + 0·0 = 1
+//   k1 = [2 0 2 0]   q·k1 = 1·2 + 0   + 1·2 + 0   = 4
+//   k2 = [0 1 0 1]   q·k2 = 0   + 0   + 0   + 0   = 0
+//   v0 = [1 0], v1 = [0 1], v2 = [2 2]
+struct Worked {
+  Vector q{{1, 0, 1, 0}};
+  RowMatrix K{{1, 1, 0, 0}, {2, 0, 2, 0}, {0, 1, 0, 1}};
+  RowMatrix V{{1, 0}, {0, 1}, {2, 2}};
+};
+
+void expect_vec(const Vector& got, std::initializer_list<double> want, double tol, const char* what) {
+  ASSERT_EQ(got.size(), Eigen::Index(want.size())) << what;
+  Eigen::Index j = 0;
+  for (double w : want) {
+    if (std::isinf(w)) {
+      EXPECT_EQ(got[j], float(w)) << what << " [" << j << "]";
+    } else {
+      EXPECT_NEAR(got[j], w, tol) << what << " [" << j << "]";
+    }
+    ++j;
+  }
+}
+
+}  // namespace
+
+TEST(AttentionSteps, WorkedExampleByHand) {
+  Worked w;
+  const QuerySteps s = query_steps(w.q, w.K, w.V, 2);
+  EXPECT_FLOAT_EQ(s.factor, 0.5f);                               // 1/√4
+  expect_vec(s.dots, {1, 4, 0}, 0, "dots");                       // exact integers
+  expect_vec(s.scaled, {0.5, 2, 0}, 0, "scaled");                 // ÷ 2
+  expect_vec(s.masked, {0.5, 2, 0}, 0, "masked");                 // no mask
+  // softmax: e^0.5 = 1.648721, e^2 = 7.389056, e^0 = 1; sum = 10.037777
+  //   p = [1.648721 / 10.037777, 7.389056 / 10.037777, 1 / 10.037777]
+  expect_vec(s.probs, {0.164252, 0.736125, 0.099624}, 2e-6, "probs");
+  // output = 0.164252·[1 0] + 0.736125·[0 1] + 0.099624·[2 2]
+  //        = [0.164252 + 0.199247, 0.736125 + 0.199247] = [0.363499, 0.935372]
+  expect_vec(s.output, {0.363499, 0.935372}, 2e-6, "output");
+}
+
+TEST(AttentionSteps, CausalMaskHidesLaterKeys) {
+  Worked w;
+  // Query at position 1 under a causal mask: key 2 is in its future.
+  const QuerySteps s = query_steps(w.q, w.K, w.V, 1, {.scale = true, .causal = true});
+  expect_vec(s.scaled, {0.5, 2, 0}, 0, "scaled");  // scaling is unchanged by the mask
+  expect_vec(s.masked, {0.5, 2, -INFINITY}, 0, "masked");
+  // softmax over [0.5, 2]: p0 = 1 / (1 + e^1.5) = 1 / 5.481689 = 0.182426, p1 = 0.817574
+  expect_vec(s.probs, {0.182426, 0.817574, 0}, 2e-6, "probs");
+  EXPECT_EQ(s.probs[2], 0.0f);  // exactly zero, not tiny
+  // output = 0.182426·[1 0] + 0.817574·[0 1]
+  expect_vec(s.output, {0.182426, 0.817574}, 2e-6, "output");
+  // The query at position 0 sees only key 0: all its attention goes there.
+  const QuerySteps first = query_steps(w.q, w.K, w.V, 0, {.scale = true, .causal = true});
+  expect_vec(first.probs, {1, 0, 0}, 0, "first probs");
+  expect_vec(first.output, {1, 0}, 0, "first output");
+}
+
+TEST(AttentionSteps, ScalingAndTemperature) {
+  Worked w;
+  // Without scaling the scores are the raw dots [1, 4, 0]: e^1 = 2.718282, e^4 = 54.598150,
+  // e^0 = 1, sum 58.316432 → p = [0.046613, 0.936240, 0.017148]: sharper than with ÷√d.
+  const QuerySteps raw = query_steps(w.q, w.K, w.V, 2, {.scale = false});
+  EXPECT_FLOAT_EQ(raw.factor, 1.0f);
+  expect_vec(raw.scaled, {1, 4, 0}, 0, "raw scaled");
+  expect_vec(raw.probs, {0.046613, 0.936240, 0.017148}, 2e-6, "raw probs");
+  // Temperature 0.5 with scaling: [0.5, 2, 0] / 0.5 = [1, 4, 0], the same numbers.
+  const QuerySteps sharp = query_steps(w.q, w.K, w.V, 2, {.scale = true, .causal = false, .temperature = 0.5f});
+  EXPECT_FLOAT_EQ(sharp.factor, 1.0f);
+  EXPECT_TRUE(sharp.probs.isApprox(raw.probs, 1e-6f));
+  // A very high temperature flattens towards uniform (1/3 each).
+  const QuerySteps flat = query_steps(w.q, w.K, w.V, 2, {.temperature = 1000.0f});
+  for (int j = 0; j < 3; ++j) EXPECT_NEAR(flat.probs[j], 1.0 / 3.0, 1e-3);
+}
+
+TEST(AttentionSteps, EqualScoresShareEqually) {
+  // q = [1 1], k0 = [1 0], k1 = [0 1]: both dots are 1, so p = [1/2, 1/2] whatever the
+  // scaling, and the output is the mean of the values: ([2 4] + [6 0]) / 2 = [4 2].
+  const Vector q{{1, 1}};
+  const RowMatrix K{{1, 0}, {0, 1}}, V{{2, 4}, {6, 0}};
+  const QuerySteps s = query_steps(q, K, V, 1);
+  expect_vec(s.dots, {1, 1}, 0, "dots");
+  EXPECT_NEAR(s.scaled[0], 1 / std::sqrt(2.0), 1e-7);
+  expect_vec(s.probs, {0.5, 0.5}, 0, "probs");
+  expect_vec(s.output, {4, 2}, 0, "output");
+}
+
+TEST(AttentionSteps, WholeHeadEqualsEachQuery) {
+  // Q: three queries, the worked q among them; causal: query i sees keys 0..i.
+  Worked w;
+  const RowMatrix Q{{1, 0, 0, 0}, {0, 0, 1, 1}, {1, 0, 1, 0}};
+  const HeadSteps h = head_steps(Q, w.K, w.V, {.scale = true, .causal = true});
+  for (int i = 0; i < 3; ++i) {
+    const QuerySteps s = query_steps(Q.row(i).transpose(), w.K, w.V, i, {.scale = true, .causal = true});
+    EXPECT_TRUE(h.probs.row(i).transpose().isApprox(s.probs)) << i;
+    EXPECT_TRUE(h.output.row(i).transpose().isApprox(s.output)) << i;
+    EXPECT_NEAR(h.probs.row(i).sum(), 1.0f, 1e-6f);
+    for (int j = i + 1; j < 3; ++j) EXPECT_EQ(h.probs(i, j), 0.0f) << i << "," << j;
+  }
+  // Row 1: q = [0 0 1 1] · k0 = 0, · k1 = 2, · k2 = 1 → scaled [0, 1, 0.5], key 2 masked.
+  EXPECT_FLOAT_EQ(h.scaled(1, 1), 1.0f);
+  EXPECT_EQ(h.masked(1, 2), kMasked);
+  // Row 2 is the worked example, no key masked.
+  EXPECT_NEAR(h.probs(2, 1), 0.736125, 2e-6);
+}
+
+TEST(AttentionSteps, RejectsBadShapes) {
+  Worked w;
+  EXPECT_THROW(query_steps(Vector::Ones(3), w.K, w.V, 0), Error);       // d mismatch
+  EXPECT_THROW(query_steps(w.q, w.K, w.V.topRows(2), 0), Error);        // N mismatch
+  EXPECT_THROW(query_steps(w.q, w.K, w.V, 3), Error);                   // query outside
+  EXPECT_THROW(query_steps(w.q, w.K, w.V, 0, {.temperature = 0}), Error);
+  EXPECT_THROW(head_steps(RowMatrix::Ones(2, 4), w.K, w.V, {.causal = true}), Error);
+}
+
+namespace {
+
+// Every (layer, head, query) of a real forward pass, recomputed from the recorded Q/K/V.
+void expect_live_equals_engine(const char* fixture, const char* text) {
+  const auto model = Model::load(test::fixtures_dir() / "models" / fixture);
+  RunOptions opt;
+  opt.record_qkv = opt.record_scores = true;
+  const auto rec = model->forward(model->encode(text), opt).recording;
+  ASSERT_TRUE(rec->has_qkv() && rec->has_scores());
+  const int N = rec->num_tokens();
+  ASSERT_GE(N, 4);
+  const StepOptions so{.scale = true, .causal = rec->meta().causal};
+  for (int l = 0; l < rec->num_layers(); ++l)
+    for (int h = 0; h < rec->num_heads(); ++h) {
+      const ConstMatrixMap Q = rec->matrix(Part::Query, l, h), K = rec->matrix(Part::Key, l, h), V = rec->matrix(Part::Value, l, h);
+      const ConstMatrixMap scores = rec->matrix(Part::Scores, l, h), attention = rec->head(l, h);
+      ASSERT_EQ(Q.cols(), rec->meta().head_dim);
+      // The context the model computed for this head: attention × values (N, d).
+      const RowMatrix context = attention * V;
+      for (int i = 0; i < N; ++i) {
+        const QuerySteps s = query_steps(Q.row(i).transpose(), K, V, i, so);
+        for (int j = 0; j < N; ++j) {
+          // Scores are recorded before the mask: compare the scaled dots everywhere.
+          EXPECT_NEAR(s.scaled[j], scores(i, j), 1e-6 * std::max(1.0f, std::abs(scores(i, j)))) << l << "," << h << "," << i << "," << j;
+          EXPECT_NEAR(s.dots[j] * s.factor, scores(i, j), 1e-6 * std::max(1.0f, std::abs(scores(i, j))));
+          EXPECT_NEAR(s.probs[j], attention(i, j), 1e-6) << l << "," << h << "," << i << "," << j;
+          if (rec->meta().causal && j > i) {
+            EXPECT_EQ(s.probs[j], 0.0f);
+          }
+        }
+        for (int c = 0; c < V.cols(); ++c) EXPECT_NEAR(s.output[c], context(i, c), 1e-5) << l << "," << h << "," << i << "," << c;
+      }
+    }
+}
+
+}  // namespace
+
+TEST(AttentionSteps, LiveNumbersEqualTheGpt2Recording) {
+  expect_live_equals_engine("gpt2", "The quick brown fox jumps over the lazy dog.");
+}
+
+TEST(AttentionSteps, LiveNumbersEqualTheBertRecording) {
+  expect_live_equals_engine("bert_mlm", "the cat sat on the mat [SEP] a dog ran");
+}

@@ -1,0 +1,262 @@
+#include "teaching/guided_tab.h"
+
+#include <QButtonGroup>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QVBoxLayout>
+
+#include "teaching/step_panel.h"
+#include "teaching/teaching_plots.h"
+#include "views/matrix_plot.h"
+#include "window/bundled_models.h"
+
+namespace attn::ui {
+
+namespace {
+
+// What to look for in the heatmap, by kind.
+QString picture_hint(GuidedExample::Kind kind) {
+  switch (kind) {
+    case GuidedExample::Kind::PreviousToken:
+      return QObject::tr("In the heatmap the bright cells sit just left of the diagonal: each row (a token) looks one "
+                         "column back.");
+    case GuidedExample::Kind::Induction:
+      return QObject::tr("The syllables are said twice. In the second half a bright stripe runs parallel to the diagonal: "
+                         "each syllable looks at the one that followed it the first time — which is what comes next.");
+    case GuidedExample::Kind::Parking:
+      return QObject::tr("The bright columns are the special tokens: most rows pile their attention onto them.");
+  }
+  return {};
+}
+
+HeadFinding measure(GuidedExample::Kind kind, const AttentionRecording& rec) {
+  switch (kind) {
+    case GuidedExample::Kind::PreviousToken: return find_previous_token_head(rec);
+    case GuidedExample::Kind::Induction: return find_induction_head(rec);
+    case GuidedExample::Kind::Parking: return find_parking_head(rec);
+  }
+  return {};
+}
+
+}  // namespace
+
+QString repeated_syllables(int count, uint32_t seed) {
+  static const char consonants[] = "bdfgklmnprstvz", vowels[] = "aeiou";
+  QStringList syllables;
+  for (const char* c = consonants; *c; ++c)
+    for (const char* v = vowels; *v; ++v) syllables << QString(QLatin1Char(*c)) + QLatin1Char(*v);
+  QStringList words;
+  for (int32_t k : repeated_random_sequence(count, 2, 0, int32_t(syllables.size()), seed)) words << syllables[k];
+  return words.join(QLatin1Char(' '));
+}
+
+const std::array<GuidedExample, 3>& guided_examples() {
+  static const std::array<GuidedExample, 3> examples{{
+      {GuidedExample::Kind::PreviousToken, QObject::tr("A previous-token head"), QStringLiteral("attnscope-gpt2-small"),
+       QStringLiteral("The cat sat on the mat because it was warm, and the dog slept by the door."), QString(),
+       QObject::tr("Some heads simply look at the token just before: the simplest way to know the word order.")},
+      {GuidedExample::Kind::Induction, QObject::tr("An induction head"), QStringLiteral("attnscope-induction-toy"),
+       repeated_syllables(), QString(),
+       QObject::tr("When a sequence repeats, an induction head looks at what came after the same token last time, so the "
+                   "model can copy it: in-context learning in its simplest form.")},
+      {GuidedExample::Kind::Parking, QObject::tr("A head that parks on [CLS] / [SEP]"), QStringLiteral("attnscope-bert-mini"),
+       QStringLiteral("the cat sat on the mat."), QStringLiteral("it was warm and soft."),
+       QObject::tr("Attention must add up to 1. A head with nothing to do puts it on a token that carries little: the "
+                   "separator or the first token.")},
+  }};
+  return examples;
+}
+
+GuidedTab::GuidedTab(QWidget* parent) : QWidget(parent) {
+  auto* h = new QHBoxLayout(this);
+  auto* left = new QVBoxLayout;
+  buttons_ = new QButtonGroup(this);
+  buttons_->setExclusive(true);
+  left->addWidget(new QLabel(tr("<b>Choose an example</b>"), this));
+  for (int i = 0; i < int(guided_examples().size()); ++i) {
+    auto* b = new QPushButton(guided_examples()[size_t(i)].title, this);
+    b->setCheckable(true);
+    b->setToolTip(guided_examples()[size_t(i)].intro);
+    buttons_->addButton(b, i);
+    left->addWidget(b);
+  }
+  intro_ = new QLabel(this);
+  intro_->setWordWrap(true);
+  left->addWidget(intro_);
+  left->addStretch(1);
+  auto* left_widget = new QWidget(this);
+  left_widget->setLayout(left);
+  left_widget->setFixedWidth(280);
+  h->addWidget(left_widget);
+
+  auto* right = new QVBoxLayout;
+  status_ = new QLabel(this);
+  status_->setWordWrap(true);
+  explanation_ = new QLabel(this);
+  explanation_->setWordWrap(true);
+  explanation_->setTextFormat(Qt::PlainText);
+  heatmap_ = new MatrixPlot(this);
+  heatmap_->setMinimumHeight(320);
+  scores_ = new BarPlot(this);
+  scores_->set_value_labels(false);
+  scores_->setMinimumHeight(170);
+  scores_->setMaximumHeight(220);
+  open_button_ = new QPushButton(tr("Open this head in the main window"), this);
+  open_button_->setEnabled(false);
+  right->addWidget(status_);
+  right->addWidget(explanation_);
+  right->addWidget(heatmap_, 1);
+  right->addWidget(scores_);
+  auto* buttons_row = new QHBoxLayout;
+  buttons_row->addStretch(1);
+  buttons_row->addWidget(open_button_);
+  right->addLayout(buttons_row);
+  h->addLayout(right, 1);
+
+  connect(buttons_, &QButtonGroup::idClicked, this, &GuidedTab::show_example);
+  connect(open_button_, &QPushButton::clicked, this, [this] {
+    if (current_ < 0 || !finding_.found()) return;
+    const GuidedExample& e = guided_examples()[size_t(current_)];
+    Q_EMIT open_example_requested(model_dir(current_), e.text, e.pair);
+    Q_EMIT open_head_requested(finding_.layer, finding_.head);
+  });
+  connect(&runner_, &JobRunner::failed, this, [this](int, const QString& message) {
+    show_message(tr("Could not run this example: %1").arg(message));
+    Q_EMIT example_failed(current_, message);
+  });
+  show_message(tr("Pick an example on the left. Each one loads a small bundled model, runs a fixed input and measures "
+                  "every head to find the one with the pattern."));
+}
+
+GuidedTab::~GuidedTab() = default;
+
+void GuidedTab::set_model_dir(int index, const QString& dir) {
+  if (index >= 0 && index < int(dir_overrides_.size())) dir_overrides_[size_t(index)] = dir;
+}
+
+QString GuidedTab::model_dir(int index) const {
+  if (index < 0 || index >= int(guided_examples().size())) return {};
+  if (!dir_overrides_[size_t(index)].isEmpty()) return dir_overrides_[size_t(index)];
+  for (const BundledModel& m : find_bundled_models())
+    if (m.name == guided_examples()[size_t(index)].model) return m.dir;
+  return {};
+}
+
+bool GuidedTab::busy() const { return runner_.busy(); }
+
+void GuidedTab::show_example(int index) {
+  if (index < 0 || index >= int(guided_examples().size())) return;
+  current_ = index;
+  if (QAbstractButton* b = buttons_->button(index)) b->setChecked(true);
+  const GuidedExample& e = guided_examples()[size_t(index)];
+  intro_->setText(e.intro);
+  recording_.reset();
+  finding_ = HeadFinding{};
+  heatmap_->clear_content();
+  scores_->set_bars(Vector(), {});
+  explanation_->clear();
+  open_button_->setEnabled(false);
+  const QString dir = model_dir(index);
+  if (dir.isEmpty()) {
+    runner_.cancel();
+    show_message(tr("The bundled model %1 is not installed (looked in: %2). It is trained by tools/train and shipped "
+                    "in resources/models.")
+                     .arg(e.model, model_roots().join(QStringLiteral(", "))));
+    Q_EMIT example_failed(index, status_->text());
+    return;
+  }
+  show_message(tr("Loading %1 and running “%2”…").arg(e.model, e.text.left(60)));
+  const auto cached = models_.find(dir);
+  ModelPtr model = cached != models_.end() ? cached->second : nullptr;
+  const std::string text = stdstr(e.text), pair = stdstr(e.pair);
+  const auto kind = e.kind;
+  runner_.start([this, index, dir, model, text, pair, kind](JobContext& ctx) {
+    Result r;
+    r.index = index;
+    r.model = model ? model : ModelPtr(Model::load(fspath(dir)));
+    if (ctx.cancelled()) return;
+    const Encoding enc = r.model->encode(text, pair.empty() ? std::nullopt : std::optional<std::string_view>(pair), true);
+    RunOptions options;
+    options.progress = ctx.progress_fn(0, 1);
+    auto rec = r.model->forward(enc, options).recording;
+    rec->meta_mutable().text = text;
+    rec->meta_mutable().pair = pair;
+    r.finding = measure(kind, *rec);
+    r.recording = std::move(rec);
+    ctx.post([this, r, dir] {
+      models_[dir] = r.model;
+      show_result(r);
+    });
+  });
+}
+
+void GuidedTab::show_result(const Result& r) {
+  if (r.index != current_) return;
+  recording_ = r.recording;
+  finding_ = r.finding;
+  const GuidedExample& e = guided_examples()[size_t(r.index)];
+  const RecordingMeta& meta = recording_->meta();
+  if (!finding_.found()) {
+    show_message(qstr(finding_.explanation));
+    Q_EMIT example_failed(r.index, qstr(finding_.explanation));
+    return;
+  }
+  show_message(tr("%1 · %2 tokens · every one of its %3 heads measured").arg(qstr(meta.model)).arg(meta.num_tokens).arg(finding_.scores.size()));
+  explanation_->setText(explanation());
+
+  MatrixPlot::Content c;
+  c.matrix = recording_->head(finding_.layer, finding_.head);
+  c.owner = recording_;
+  c.row_labels = c.col_labels = token_labels(meta);
+  for (int i = 0; i < meta.num_tokens; ++i) c.row_names << token_quoted(meta, i);
+  c.col_names = c.row_names;
+  c.title = tr("%1 · layer %2 · head %3").arg(qstr(meta.model)).arg(finding_.layer).arg(finding_.head);
+  c.row_axis = tr("query (attending token)");
+  c.col_axis = tr("key (attended-to token)");
+  c.range = ValueRange{0.0, std::max(1e-6, double(c.matrix.map().maxCoeff()))};
+  heatmap_->set_content(std::move(c));
+
+  const int H = meta.num_heads;
+  Vector scores(Eigen::Index(finding_.scores.size()));
+  QStringList labels;
+  for (size_t k = 0; k < finding_.scores.size(); ++k) {
+    scores[Eigen::Index(k)] = finding_.scores[k];
+    labels << QStringLiteral("L%1 H%2").arg(int(k) / H).arg(int(k) % H);
+  }
+  scores_->set_axis_label(e.kind == GuidedExample::Kind::PreviousToken ? tr("to previous")
+                          : e.kind == GuidedExample::Kind::Induction   ? tr("induction")
+                                                                       : tr("parked"));
+  scores_->set_bars(scores, labels, finding_.layer * H + finding_.head, true);
+  scores_->add_reference(finding_.chance, tr("evenly spread attention"));
+  open_button_->setEnabled(true);
+  Q_EMIT example_ready(r.index);
+}
+
+void GuidedTab::show_message(const QString& message) { status_->setText(message); }
+
+QString GuidedTab::explanation() const {
+  if (current_ < 0 || !finding_.found()) return {};
+  // The picture hint describes the pattern; it would mislead when even the best head is weak.
+  const QString hint = finding_.clear ? QLatin1Char(' ') + picture_hint(guided_examples()[size_t(current_)].kind) : QString();
+  return qstr(finding_.explanation) + hint + tr(" The bars below score every head the same way; the highlighted one was chosen.");
+}
+
+QString GuidedTab::render_title() const {
+  if (current_ < 0) return tr("Guided examples");
+  return guided_examples()[size_t(current_)].title + (recording_ ? QStringLiteral(" — ") + heatmap_->render_title() : QString());
+}
+
+void GuidedTab::render(QCPPainter& painter, const QSize& size) {
+  QList<FigureCell> cells;
+  FigureCell map;  // the heatmap has its own title
+  map.draw = [this](QCPPainter& p, const QSize& s) { heatmap_->render(p, s); };
+  map.weight = 3;
+  FigureCell bars;
+  bars.heading = tr("Every head, measured");
+  bars.draw = plot_drawer(scores_);
+  cells << map << bars;
+  draw_figure(painter, size, render_title(), cells, 1, recording_ ? explanation() : status_->text());
+}
+
+}  // namespace attn::ui
