@@ -110,6 +110,21 @@ void Model::check_memory(int tokens, const RunOptions& options) const {
               ", or force the run (--force) if you are sure");
 }
 
+RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
+  for (int r : options.logits_rows)
+    if (r < 0 || r >= N) throw Error("logits row " + std::to_string(r) + " is outside the input");
+  check_memory(N, options);
+  RecordingMeta meta;
+  meta.model = name_;
+  meta.family = family_name(config_.family);
+  meta.num_layers = config_.num_layers;
+  meta.num_heads = config_.num_heads;
+  meta.num_tokens = N;
+  meta.head_dim = config_.head_dim();
+  meta.causal = config_.family == Family::Gpt2;
+  return meta;
+}
+
 ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) const {
   tokenizer();  // throws for image models
   const int N = int(enc.size());
@@ -123,18 +138,7 @@ ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) con
   if (!enc.type_ids.empty() && config_.type_vocab_size > 0)
     for (int32_t t : enc.type_ids)
       if (t < 0 || t >= config_.type_vocab_size) throw Error("token type id " + std::to_string(t) + " is outside the model's type vocabulary");
-  for (int r : options.logits_rows)
-    if (r < 0 || r >= N) throw Error("logits row " + std::to_string(r) + " is outside the input");
-  check_memory(N, options);
-
-  RecordingMeta meta;
-  meta.model = name_;
-  meta.family = family_name(config_.family);
-  meta.num_layers = config_.num_layers;
-  meta.num_heads = config_.num_heads;
-  meta.num_tokens = N;
-  meta.head_dim = config_.head_dim();
-  meta.causal = config_.family == Family::Gpt2;
+  RecordingMeta meta = recording_meta(N, options);
   for (int i = 0; i < N; ++i) {
     meta.tokens.push_back(display_token(enc.ids[i], i < int(enc.tokens.size()) ? enc.tokens[i] : tokenizer_->id_to_token(enc.ids[i])));
     meta.special.push_back(i < int(enc.special.size()) ? enc.special[i] : 0);
@@ -185,18 +189,7 @@ ForwardResult Model::forward_image(const PreprocessedImage& image, const RunOpti
     throw Error("the image gives " + std::to_string(gh) + "x" + std::to_string(gw) + " patches (" + std::to_string(n64) +
                 " tokens): far too many to record; resize it (enable do_resize in preprocessor_config.json)");
   const int N = int(n64);
-  check_memory(N, options);
-  for (int r : options.logits_rows)
-    if (r < 0 || r >= N) throw Error("logits row " + std::to_string(r) + " is outside the input");
-
-  RecordingMeta meta;
-  meta.model = name_;
-  meta.family = family_name(config_.family);
-  meta.num_layers = config_.num_layers;
-  meta.num_heads = config_.num_heads;
-  meta.num_tokens = N;
-  meta.head_dim = config_.head_dim();
-  meta.causal = false;
+  RecordingMeta meta = recording_meta(N, options);
   meta.tokens.push_back("[CLS]");
   if (config_.family == Family::Deit) meta.tokens.push_back("[DIST]");
   meta.special.assign(prefix, 1);

@@ -101,6 +101,9 @@ class Model {
   Model() = default;
   // The family's forward pass: fills result.recording (already allocated), logits, hidden.
   virtual void run(const Encoding& enc, const RunOptions& options, ForwardResult& result) const = 0;
+  // Checks a run over N tokens (logits rows, memory guard) and fills the metadata every
+  // recording of this model shares; the caller adds tokens and the rest.
+  RecordingMeta recording_meta(int N, const RunOptions& options) const;
   // The same for image models; the default throws.
   virtual void run_image(const PixelValues& pixels, const RunOptions& options, ForwardResult& result) const;
 

@@ -193,23 +193,13 @@ Encoding ByteLevelBpeTokenizer::encode(std::string_view text,
   return out;
 }
 
-void ByteLevelBpeTokenizer::push(Encoding& out, int32_t id, std::pair<size_t, size_t> span,
-                                 int8_t sequence, bool special) const {
-  out.ids.push_back(id);
-  out.tokens.push_back(id_to_token(id));
-  out.offsets.push_back(span);
-  out.type_ids.push_back(0);
-  out.sequence_ids.push_back(sequence);
-  out.special.push_back(special ? 1 : 0);
-}
-
 void ByteLevelBpeTokenizer::encode_sequence(std::string_view text, int8_t sequence,
                                             Encoding& out) const {
   // Validates first, naming the byte offset of a bad sequence.
   unicode::decode_utf8(text, sequence == 0 ? "text" : "pair text");
   for (const TextPiece& piece : split_on_added_tokens(text, config_.added_tokens)) {
     if (piece.token) {
-      push(out, piece.token->id, {piece.begin, piece.end}, sequence, piece.token->special);
+      out.push(piece.token->id, id_to_token(piece.token->id), {piece.begin, piece.end}, sequence, piece.token->special);
       continue;
     }
     const auto chars = unicode::decode_utf8(text.substr(piece.begin, piece.end - piece.begin));
@@ -286,7 +276,7 @@ void ByteLevelBpeTokenizer::encode_word(std::vector<Symbol> word, int8_t sequenc
     }
   }
   for (const Symbol& s : word) {
-    if (s.id >= 0) push(out, s.id, {s.begin, s.end}, sequence, false);
+    if (s.id >= 0) out.push(s.id, id_to_token(s.id), {s.begin, s.end}, sequence, false);
   }
 }
 

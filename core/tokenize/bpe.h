@@ -66,8 +66,6 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
   };
   void encode_sequence(std::string_view text, int8_t sequence, Encoding& out) const;
   void encode_word(std::vector<Symbol> word, int8_t sequence, Encoding& out) const;
-  void push(Encoding& out, int32_t id, std::pair<size_t, size_t> span, int8_t sequence,
-            bool special) const;
   static uint64_t pair_key(int32_t a, int32_t b);
 
   BpeConfig config_;  // options; vocab and merges are cleared once indexed

@@ -24,6 +24,16 @@ struct Encoding {
   std::vector<uint8_t> special;      // 1 for special tokens ([CLS], [SEP], <|endoftext|>, ...)
 
   size_t size() const { return ids.size(); }
+
+  // Appends one token to every per-token list (type id 0; callers set pairs' type ids).
+  void push(int32_t id, std::string token, std::pair<size_t, size_t> span, int8_t sequence, bool is_special) {
+    ids.push_back(id);
+    tokens.push_back(std::move(token));
+    offsets.push_back(span);
+    type_ids.push_back(0);
+    sequence_ids.push_back(sequence);
+    special.push_back(is_special ? 1 : 0);
+  }
 };
 
 class Tokenizer {

@@ -149,27 +149,17 @@ std::string WordPieceTokenizer::decode(const std::vector<int32_t>& ids) const {
 Encoding WordPieceTokenizer::encode(std::string_view text,
                                     std::optional<std::string_view> pair) const {
   Encoding out;
-  if (config_.add_special_tokens) push(out, cls_id_, {0, 0}, -1, true);
+  if (config_.add_special_tokens) out.push(cls_id_, id_to_token(cls_id_), {0, 0}, -1, true);
   encode_sequence(text, 0, out);
-  if (config_.add_special_tokens) push(out, sep_id_, {0, 0}, -1, true);
+  if (config_.add_special_tokens) out.push(sep_id_, id_to_token(sep_id_), {0, 0}, -1, true);
   if (pair) {
     const size_t first_pair_token = out.size();
     encode_sequence(*pair, 1, out);
-    if (config_.add_special_tokens) push(out, sep_id_, {0, 0}, -1, true);
+    if (config_.add_special_tokens) out.push(sep_id_, id_to_token(sep_id_), {0, 0}, -1, true);
     std::fill(out.type_ids.begin() + static_cast<std::ptrdiff_t>(first_pair_token),
               out.type_ids.end(), 1);
   }
   return out;
-}
-
-void WordPieceTokenizer::push(Encoding& out, int32_t id, std::pair<size_t, size_t> span,
-                              int8_t sequence, bool special) const {
-  out.ids.push_back(id);
-  out.tokens.push_back(id_to_token(id));
-  out.offsets.push_back(span);
-  out.type_ids.push_back(0);
-  out.sequence_ids.push_back(sequence);
-  out.special.push_back(special ? 1 : 0);
 }
 
 void WordPieceTokenizer::encode_sequence(std::string_view text, int8_t sequence,
@@ -178,7 +168,7 @@ void WordPieceTokenizer::encode_sequence(std::string_view text, int8_t sequence,
   unicode::decode_utf8(text, sequence == 0 ? "text" : "pair text");
   for (const TextPiece& piece : split_on_added_tokens(text, config_.added_tokens)) {
     if (piece.token) {
-      push(out, piece.token->id, {piece.begin, piece.end}, sequence, piece.token->special);
+      out.push(piece.token->id, id_to_token(piece.token->id), {piece.begin, piece.end}, sequence, piece.token->special);
       continue;
     }
     const NormChars chars = normalize(text, piece.begin, piece.end);
@@ -242,7 +232,7 @@ void WordPieceTokenizer::encode_word(const NormChars& chars, size_t begin, size_
     return std::pair<size_t, size_t>{b, e};
   };
   if (end - begin > config_.max_input_chars_per_word) {
-    push(out, unk_id_, span_of(begin, end), sequence, false);
+    out.push(unk_id_, id_to_token(unk_id_), span_of(begin, end), sequence, false);
     return;
   }
   // UTF-8 of the word, with the byte position of every character in it.
@@ -270,13 +260,13 @@ void WordPieceTokenizer::encode_word(const NormChars& chars, size_t begin, size_
       }
     }
     if (!found) {  // no piece matches: the whole word is unknown
-      push(out, unk_id_, span_of(begin, end), sequence, false);
+      out.push(unk_id_, id_to_token(unk_id_), span_of(begin, end), sequence, false);
       return;
     }
     pieces.push_back({*found, span_of(begin + start, begin + stop)});
     start = stop;
   }
-  for (const auto& [id, span] : pieces) push(out, id, span, sequence, false);
+  for (const auto& [id, span] : pieces) out.push(id, id_to_token(id), span, sequence, false);
 }
 
 }  // namespace attn

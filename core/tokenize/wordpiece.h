@@ -63,8 +63,6 @@ class WordPieceTokenizer final : public Tokenizer {
   NormChars normalize(std::string_view text, size_t begin, size_t end) const;
   void encode_word(const NormChars& chars, size_t begin, size_t end, int8_t sequence,
                    Encoding& out) const;
-  void push(Encoding& out, int32_t id, std::pair<size_t, size_t> span, int8_t sequence,
-            bool special) const;
 
   WordPieceConfig config_;  // options; its vocab is moved into id_to_token_
   std::vector<std::string> id_to_token_;
