@@ -72,6 +72,20 @@ fs::path make_recording(const fs::path& dir) {
   return out;
 }
 
+// A BMP file header (BITMAPINFOHEADER, 24 bits) declaring width × height and no pixels.
+std::string bmp_header(int32_t width, int32_t height) {
+  std::string h(54, '\0');
+  auto put32 = [&](size_t at, uint32_t v) { std::memcpy(h.data() + at, &v, 4); };
+  h[0] = 'B', h[1] = 'M';
+  put32(2, 54), put32(10, 54), put32(14, 40), put32(18, uint32_t(width)), put32(22, uint32_t(height));
+  h[26] = 1, h[28] = 24;
+  return h;
+}
+
+std::vector<std::string> predict_image(const fs::path& image) {
+  return {"predict", "--model", fixture("vit_cls").string(), "--image", image.string()};
+}
+
 std::vector<Case> cases() {
   const std::string W = "model.safetensors";
   return {
@@ -149,6 +163,13 @@ std::vector<Case> cases() {
        {"gpt2/" + W, "not an AttnScope recording"}},
       {"RecordingTruncated", [=](auto d) { auto r = make_recording(d); auto s = read(r); write(r, s.substr(0, s.size() / 2));
          return std::vector<std::string>{"info", "--recording", r.string()}; }, {"$DIR/rec.safetensors", "truncated"}},
+      {"ImageThatIsNotAnImage", [=](auto d) { write(d / "photo.png", "this is text, not a PNG"); return predict_image(d / "photo.png"); },
+       {"$DIR/photo.png", "not an image"}},
+      {"ImageOfZeroPixels", [=](auto d) { write(d / "empty.bmp", bmp_header(0, 0)); return predict_image(d / "empty.bmp"); },
+       {"$DIR/empty.bmp"}},
+      {"ImageTooLarge", [=](auto) { return predict_image(attn::test::fixtures_dir() / "images" / "huge_header.png"); },
+       {"huge_header.png", "20000x20000 pixels is too large"}},
+      {"ImageMissing", [=](auto d) { return predict_image(d / "nowhere.jpg"); }, {"$DIR/nowhere.jpg"}},
       {"BadOptionValue", [=](auto) { auto a = predict(fixture("gpt2"), "a"); a.insert(a.end(), {"--top", "zero"}); return a; },
        {"--top must be a whole number"}, 2},
   };
