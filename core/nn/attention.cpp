@@ -7,8 +7,8 @@
 
 namespace attn {
 
-RowMatrix multi_head_attention(const RowMatrix& q, const RowMatrix& k, const RowMatrix& v, int num_heads, bool causal,
-                               const LayerCapture& capture) {
+RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
+                               const Eigen::Ref<const RowMatrix>& v, int num_heads, bool causal, const LayerCapture& capture) {
   using Part = AttentionRecording::Part;
   const Eigen::Index N = q.rows();
   const int d = int(q.cols()) / num_heads;
@@ -22,7 +22,7 @@ RowMatrix multi_head_attention(const RowMatrix& q, const RowMatrix& k, const Row
     const auto kh = k.middleCols(h * d, d);
     const auto vh = v.middleCols(h * d, d);
     MatrixMap probs = rec.mutable_matrix(Part::Attention, capture.layer, h);
-    probs.noalias() = (qh * kh.transpose()) * scale;  // (N, N)
+    probs.noalias() = (scale * qh) * kh.transpose();  // (N, N); the scale folded into the GEMM
     if (rec.has_scores()) rec.mutable_matrix(Part::Scores, capture.layer, h) = probs;
     if (rec.has_qkv()) {
       rec.mutable_matrix(Part::Query, capture.layer, h) = qh;

@@ -19,7 +19,7 @@ struct LayerCapture {
 // q, k, v: (N, H·d) projections with heads side by side. Returns the context (N, H·d).
 // Writes attention (H, N, N) and, when the recording has them, scores (pre-mask Q·Kᵀ/√d)
 // and per-head Q/K/V (H, N, d). `causal` masks keys after each query.
-RowMatrix multi_head_attention(const RowMatrix& q, const RowMatrix& k, const RowMatrix& v, int num_heads, bool causal,
-                               const LayerCapture& capture);
+RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
+                               const Eigen::Ref<const RowMatrix>& v, int num_heads, bool causal, const LayerCapture& capture);
 
 }  // namespace attn

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <unsupported/Eigen/SpecialFunctions>
+
 #include "util/error.h"
 
 namespace attn {
@@ -35,20 +37,19 @@ RowMatrix layer_norm(const ConstMatrixRef& x, const Eigen::Ref<const Vector>& ga
 
 void gelu_erf(RowMatrix& x) {
   const float inv_sqrt2 = 0.70710678118654752f;
-  float* p = x.data();
-  const Eigen::Index n = x.size();
-#pragma omp parallel for if (n > 65536)
-  for (Eigen::Index i = 0; i < n; ++i) p[i] = 0.5f * p[i] * (1.0f + std::erf(p[i] * inv_sqrt2));
+#pragma omp parallel for if (x.size() > 65536)
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    auto r = x.row(i).array();
+    r = 0.5f * r * (1.0f + (r * inv_sqrt2).erf());
+  }
 }
 
 void gelu_tanh(RowMatrix& x) {
   const float k = 0.79788456080286536f;  // sqrt(2 / pi)
-  float* p = x.data();
-  const Eigen::Index n = x.size();
-#pragma omp parallel for if (n > 65536)
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const float v = p[i];
-    p[i] = 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
+#pragma omp parallel for if (x.size() > 65536)
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    auto r = x.row(i).array();
+    r = 0.5f * r * (1.0f + (k * (r + 0.044715f * r.cube())).tanh());
   }
 }
 

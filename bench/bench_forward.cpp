@@ -1,0 +1,178 @@
+// Google Benchmark of the engine on BERT-base and GPT-2-small shaped models with random
+// weights: loading the Hugging Face folder, a forward pass with every layer's and head's
+// attention recorded, and one layer's attention capture alone. scripts/bench.sh runs it
+// and compares the forward pass with PyTorch (bench/torch_peer.py).
+#include <benchmark/benchmark.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <Eigen/Core>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+
+#include "nn/attention.h"
+#include "nn/model.h"
+#include "random_model.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+using namespace attn;
+using attn::bench::ModelShape;
+
+namespace {
+
+// The random model folders, written on first use into one temporary folder per process
+// (removed at exit), and the models loaded from them.
+class ModelCache {
+ public:
+  static ModelCache& get() {
+    static ModelCache cache;
+    return cache;
+  }
+  ~ModelCache() {
+    models_.clear();
+    std::error_code ec;
+    if (!root_.empty()) fs::remove_all(root_, ec);
+  }
+
+  const fs::path& folder(const ModelShape& shape) {
+    auto it = folders_.find(shape.name);
+    if (it != folders_.end()) return it->second;
+    if (root_.empty()) root_ = fs::temp_directory_path() / ("attnscope-bench-" + std::to_string(::getpid()));
+    const fs::path dir = root_ / shape.name;
+    attn::bench::write_random_model(shape, dir);
+    return folders_.emplace(shape.name, dir).first->second;
+  }
+
+  const Model& model(const ModelShape& shape) {
+    auto& m = models_[shape.name];
+    if (!m) m = Model::load(folder(shape));
+    return *m;
+  }
+
+ private:
+  fs::path root_;
+  std::map<std::string, fs::path> folders_;
+  std::map<std::string, std::unique_ptr<Model>> models_;
+};
+
+// N random ids; BERT-style inputs get a sentence pair's token types (first half 0, then 1).
+Encoding random_encoding(const ModelConfig& c, int n) {
+  std::mt19937 gen(42);
+  std::uniform_int_distribution<int32_t> id(0, c.vocab_size - 1);
+  Encoding enc;
+  for (int i = 0; i < n; ++i) enc.ids.push_back(id(gen));
+  if (c.type_vocab_size > 0)
+    for (int i = 0; i < n; ++i) enc.type_ids.push_back(i < n / 2 ? 0 : 1);
+  return enc;
+}
+
+double attention_bytes(int layers, int heads, int64_t n) { return double(layers) * heads * n * n * sizeof(float); }
+
+void BM_Load(benchmark::State& state, ModelShape shape) {
+  fs::path dir;
+  try {
+    dir = ModelCache::get().folder(shape);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  for (auto _ : state) {
+    auto model = Model::load(dir);
+    benchmark::DoNotOptimize(model.get());
+  }
+  state.counters["weight_bytes"] = double(fs::file_size(dir / "model.safetensors"));
+}
+
+// One forward pass with attention recorded for every layer and head, and LM logits for one
+// position as `attnscope predict` computes them (GPT-2: the last token; BERT: a mask in the
+// middle). Items are tokens.
+void BM_Forward(benchmark::State& state, ModelShape shape) {
+  const int n = int(state.range(0));
+  const Model* model = nullptr;
+  try {
+    model = &ModelCache::get().model(shape);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  const ModelConfig& c = model->config();
+  const Encoding enc = random_encoding(c, n);
+  RunOptions opt;
+  opt.logits_rows = {shape.gpt2 ? n - 1 : n / 2};
+
+  static std::set<std::pair<std::string, int>> warmed;  // one untimed pass per shape and N
+  if (warmed.insert({shape.name, n}).second) benchmark::DoNotOptimize(model->forward(enc, opt).recording.get());
+
+  for (auto _ : state) {
+    ForwardResult r = model->forward(enc, opt);
+    benchmark::DoNotOptimize(r.recording.get());
+    benchmark::DoNotOptimize(r.logits.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.counters["attention_bytes"] = attention_bytes(c.num_layers, c.num_heads, n);
+}
+
+// multi_head_attention alone: one layer of 12 heads (d = 64) writing its (H, N, N)
+// probabilities into a recording allocated once, outside the timing.
+void BM_AttentionCapture(benchmark::State& state) {
+  const int n = int(state.range(0)), heads = 12, hidden = 768;
+  const bool causal = state.range(1) != 0;
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  auto random = [&] { return RowMatrix(RowMatrix::NullaryExpr(n, hidden, [&] { return u(gen); })); };
+  const RowMatrix q = random(), k = random(), v = random();  // (N, H·d)
+  RecordingMeta meta;
+  meta.num_layers = 1, meta.num_heads = heads, meta.num_tokens = n, meta.head_dim = hidden / heads;
+  auto rec = AttentionRecording::create(meta, /*with_qkv=*/false, /*with_scores=*/false);
+  const LayerCapture capture{rec.get(), 0, nullptr};
+  for (auto _ : state) {
+    RowMatrix ctx = multi_head_attention(q, k, v, heads, causal, capture);
+    benchmark::DoNotOptimize(ctx.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.counters["attention_bytes"] = attention_bytes(1, heads, n);
+}
+
+// What a forward pass spends on allocating (and zero-filling) its recording, BERT-base shape.
+void BM_RecordingCreate(benchmark::State& state) {
+  RecordingMeta meta;
+  meta.num_layers = 12, meta.num_heads = 12, meta.num_tokens = int(state.range(0)), meta.head_dim = 64;
+  for (auto _ : state) {
+    auto rec = AttentionRecording::create(meta, false, false);
+    benchmark::DoNotOptimize(rec.get());
+  }
+  state.counters["attention_bytes"] = attention_bytes(12, 12, state.range(0));
+}
+
+// Forward passes take 0.1–1 s: the median of 5 repetitions, each of at least 1 s.
+void forward_settings(benchmark::internal::Benchmark* b) {
+  b->Arg(128)->Arg(512)->ArgName("N")->Unit(benchmark::kMillisecond)->MinTime(1.0)->Repetitions(5)->ReportAggregatesOnly(true);
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(BM_Load, bert_base, attn::bench::bert_base())->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Load, gpt2_small, attn::bench::gpt2_small())->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Forward, bert_base, attn::bench::bert_base())->Apply(forward_settings);
+BENCHMARK_CAPTURE(BM_Forward, gpt2_small, attn::bench::gpt2_small())->Apply(forward_settings);
+BENCHMARK(BM_AttentionCapture)
+    ->ArgsProduct({{512, 2048}, {0, 1}})
+    ->ArgNames({"N", "causal"})
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true);
+BENCHMARK(BM_RecordingCreate)->Arg(128)->Arg(512)->ArgName("N")->Unit(benchmark::kMillisecond);
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
+  benchmark::AddCustomContext("eigen_threads", std::to_string(Eigen::nbThreads()));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

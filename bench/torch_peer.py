@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""PyTorch peer of bench/bench_forward.cpp: times a float32 forward pass of BERT-base and
+GPT-2-small shaped models with random weights, keeping every layer's attention probabilities
+(as Hugging Face's output_attentions=True does), under several thread configurations.
+
+Run with Debian's PyTorch: /usr/bin/python3 bench/torch_peer.py [--json FILE]. It needs
+libopenblas0-pthread (without it torch falls back to the reference BLAS, ~30x slower).
+
+The models are tools/reference/ (Hugging Face module and parameter names) with the work
+PyTorch users actually run put back in: torch.softmax, F.layer_norm, F.gelu and addmm instead
+of the reference's formula-by-formula ops, and LM logits for one position only (GPT-2: the
+last token; BERT: a mask in the middle), as the engine's `predict` computes them.
+
+Each thread configuration runs in its own process (OpenBLAS reads its thread count at
+start): torch.set_num_threads(T) for PyTorch's own kernels, OPENBLAS_NUM_THREADS=B for the
+GEMMs. Per shape: warm-up runs, then the median of several timed runs (wall clock, and the
+process's CPU time, which for the 1x1 configuration is the work done whatever else the
+machine runs); the best configuration is reported.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SHAPES = {
+    # name: (family, vocab, positions)
+    "bert-base": ("bert", 30522, 512),
+    "gpt2-small": ("gpt2", 50257, 1024),
+}
+LAYERS, HEADS, HIDDEN, INTERMEDIATE = 12, 12, 768, 3072
+DEFAULT_CONFIGS = ["1x2", "1x1", "2x1", "2x2"]  # torch threads x OpenBLAS threads
+
+
+def patch_reference():
+    """Swaps the reference's formula-level ops for PyTorch's fused ones (same results)."""
+    import torch
+    import torch.nn.functional as F
+    from tools.reference import bert, common, gpt2
+
+    common.ACTIVATIONS["gelu"] = F.gelu
+    common.ACTIVATIONS["gelu_new"] = lambda x: F.gelu(x, approximate="tanh")
+    common.LayerNorm.forward = lambda self, x: F.layer_norm(x, x.shape[-1:], self.weight, self.bias, self.eps)
+    gpt2.Conv1D.forward = lambda self, x: torch.addmm(self.bias, x, self.weight)
+
+    def attention(q, k, v, causal, trace):
+        # (H, N, d) each; probabilities (H, N, N) kept, as output_attentions=True keeps them.
+        scores = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-1, -2))
+        if causal:
+            scores.masked_fill_(common.causal_mask(scores.shape[-1]), float("-inf"))
+        probs = torch.softmax(scores, dim=-1)
+        trace.attentions.append(probs)
+        return common.merge_heads(torch.matmul(probs, v))
+
+    bert.attention = attention
+    gpt2.attention = attention
+
+
+def build(name):
+    import torch
+    from tools.reference import bert, gpt2
+
+    family, vocab, positions = SHAPES[name]
+    torch.manual_seed(0)
+    if family == "bert":
+        cfg = bert.config(vocab, HIDDEN, LAYERS, HEADS, INTERMEDIATE, "BertForMaskedLM", positions)
+        model = bert.BertForMaskedLM(cfg)
+    else:
+        model = gpt2.GPT2LMHeadModel(gpt2.config(vocab, HIDDEN, LAYERS, HEADS, positions))
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if p.dim() >= 2:
+                p.uniform_(-0.05, 0.05)  # as the C++ benchmark's random models
+    model.eval()
+    return family, vocab, model
+
+
+def make_forward(family, model):
+    """forward(ids, types) -> (attentions, logits), the work the engine's benchmark times."""
+    import torch
+
+    if family == "bert":
+        wte = model.bert.embeddings.word_embeddings.weight
+
+        def forward(ids, types):
+            trace = model.bert(ids, types)
+            row = ids.shape[0] // 2
+            logits = model.cls.predictions(trace.hidden_states[-1][row:row + 1], wte)
+            return trace.attentions, logits
+    else:
+        wte = model.transformer.wte.weight
+
+        def forward(ids, types):
+            trace = model.transformer(ids)
+            logits = trace.hidden_states[-1][-1:] @ wte.T
+            return trace.attentions, logits
+
+    return forward
+
+
+def worker(args):
+    """Times every shape under one thread configuration; prints JSON on stdout."""
+    import torch
+
+    torch.set_num_threads(args.torch_threads)
+    sys.path.insert(0, ROOT)
+    patch_reference()
+    results = {}
+    for name in args.models:
+        family, vocab, model = build(name)
+        forward = make_forward(family, model)
+        for n in args.lengths:
+            gen = torch.Generator().manual_seed(42)
+            ids = torch.randint(0, vocab, (n,), generator=gen)
+            types = (torch.arange(n) >= n // 2).long()
+            wall, cpu = [], []
+            with torch.no_grad():
+                for i in range(args.warmup + args.reps):
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    attentions, logits = forward(ids, types)
+                    dt, dc = time.perf_counter() - t0, time.process_time() - c0
+                    assert len(attentions) == LAYERS and attentions[0].shape == (HEADS, n, n)
+                    del attentions, logits
+                    if i >= args.warmup:
+                        wall.append(dt * 1000)
+                        cpu.append(dc * 1000)
+            results[f"{name}/{n}"] = {"wall_ms": statistics.median(wall), "cpu_ms": statistics.median(cpu)}
+        del model, forward
+    json.dump(results, sys.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    ap.add_argument("--lengths", nargs="+", type=int, default=[128, 512])
+    ap.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS,
+                    help="TxB: torch.set_num_threads(T), OPENBLAS_NUM_THREADS=B (default: %(default)s)")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--json", help="write {shape/N: {config: {wall_ms, cpu_ms}}, ...} here")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--torch-threads", type=int, default=1, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        return worker(args)
+
+    table = {}  # "shape/N" -> {config: {"wall_ms": median, "cpu_ms": median of process CPU time}}
+    for config in args.configs:
+        t, b = (int(x) for x in config.split("x"))
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(b), OMP_NUM_THREADS=str(t))
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--torch-threads", str(t),
+               "--warmup", str(args.warmup), "--reps", str(args.reps),
+               "--models", *args.models, "--lengths", *map(str, args.lengths)]
+        print(f"torch_peer: torch threads {t}, OpenBLAS threads {b} ...", file=sys.stderr, flush=True)
+        out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
+        for key, times in json.loads(out).items():
+            table.setdefault(key, {})[config] = times
+
+    print("median wall ms per configuration (torch threads x OpenBLAS threads)")
+    print(f"{'shape':<12} {'N':>5}  " + "  ".join(f"{c:>8}" for c in args.configs) + "   best")
+    for key, by_config in table.items():
+        name, n = key.split("/")
+        wall = {c: t["wall_ms"] for c, t in by_config.items()}
+        best = min(wall, key=wall.get)
+        cells = "  ".join(f"{wall.get(c, float('nan')):8.1f}" for c in args.configs)
+        print(f"{name:<12} {n:>5}  {cells}   {wall[best]:.1f} ({best})")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(table, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
