@@ -119,7 +119,9 @@ TEST_P(Golden, TokenizerReproducesReferenceIds) {
     std::vector<int64_t> types(enc.type_ids.begin(), enc.type_ids.end());
     EXPECT_EQ(types, expected->to_i64(*tt));
   }
-  if (md.count("tokens")) EXPECT_EQ(nlohmann::json(enc.tokens), nlohmann::json::parse(md.at("tokens")));
+  if (md.count("tokens")) {
+    EXPECT_EQ(nlohmann::json(enc.tokens), nlohmann::json::parse(md.at("tokens")));
+  }
 }
 
 std::string case_name(const ::testing::TestParamInfo<GoldenCase>& info) { return info.param.model + "_" + info.param.name; }
