@@ -322,8 +322,10 @@ const std::vector<Command>& commands() {
        {kModel, kText, kPair, kImage, {"top", true, "K", "how many predictions to show (default 5)"}, kJson, kTruncate, kForce}, cmd_predict},
 #ifdef ATTN_WITH_GUI
       {"export", "render a view to PNG, SVG or PDF, or write its numbers to CSV or NPY (headless)",
-       "attnscope export --recording FILE [--model DIR --text STR] [--view model|heatmap|head|rollout|stats] [--layer L]\n"
-       "                        [--head H|mean|max] [--colormap NAME] [--size WxH] [--dpi N] --out FILE.png|svg|pdf|csv|npy",
+       "attnscope export (--recording FILE | --model DIR (--text STR | --image FILE))\n"
+       "                        [--view model|heatmap|head|rollout|stats|overlay|overlay-heads|image-rollout|prediction]\n"
+       "                        [--layer L] [--head H|mean|max] [--query I|ROW,COL] [--colormap NAME] [--size WxH] [--dpi N]\n"
+       "                        --out FILE.png|svg|pdf|csv|npy",
        export_options(), [](const Args& a) { return cmd_export(a, g_argc, g_argv); }},
 #endif
   };

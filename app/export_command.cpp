@@ -1,13 +1,16 @@
 #include "export_command.h"
 
 #include <QApplication>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
 #include "export/headless.h"
+#include "image_input.h"
 #include "nn/model.h"
+#include "run/predictions.h"
 #include "util/error.h"
 
 namespace attn::cli {
@@ -51,20 +54,70 @@ int parse_int(const std::string& name, const std::string& s) {
   throw UsageError("--" + name + " must be a whole number, not '" + s + "'");
 }
 
-ui::RecordingPtr record(const Args& a) {
-  if (const auto path = a.get("recording")) {
-    if (a.get("model") || a.get("text")) throw UsageError("give either --recording or --model with --text, not both");
-    return AttentionRecording::open(*path);
+double parse_double(const std::string& name, const std::string& s, double lo, double hi) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(s, &used);
+    if (used == s.size() && v >= lo && v <= hi) return v;
+  } catch (const std::exception&) {
   }
-  if (!a.get("model")) throw UsageError("--recording FILE (or --model DIR --text STR) is required");
+  throw UsageError("--" + name + " must be a number from " + std::to_string(lo).substr(0, 4) + " to " + std::to_string(hi).substr(0, 4) + ", not '" + s + "'");
+}
+
+// --query: a token number, or ROW,COL for a patch of an image recording.
+void parse_query(const std::string& s, ui::HeadlessRequest* req) {
+  const auto comma = s.find(',');
+  if (comma == std::string::npos) {
+    req->query = parse_int("query", s);
+    return;
+  }
+  try {
+    size_t used = 0;
+    req->patch_row = std::stoi(s.substr(0, comma), &used);
+    if (used != comma) throw std::invalid_argument(s);
+    req->patch_col = std::stoi(s.substr(comma + 1), &used);
+    if (used != s.size() - comma - 1) throw std::invalid_argument(s);
+  } catch (const std::exception&) {
+    throw UsageError("--query must be a token number or a patch ROW,COL (e.g. 3,4), not '" + s + "'");
+  }
+}
+
+// Runs --model on --text or --image, keeping the predictions (for --view prediction).
+ui::RecordingPtr run_model(const Args& a) {
   const auto model = Model::load(a.require("model"));
+  const auto image = a.get("image");
+  if (model->takes_images()) {
+    if (!image) throw UsageError(model->name() + " is an image model: give it a picture with --image FILE");
+    if (a.get("text") || a.get("pair")) throw UsageError("give either --image or --text, not both");
+    const Rgb8Image rgb = decode_image_file(*image);
+    ForwardResult r = model->forward_image(model->preprocess(rgb.view()), RunOptions{});
+    r.recording->meta_mutable().extra["image_path"] = QFileInfo(QString::fromStdString(*image)).absoluteFilePath().toStdString();
+    if (const auto target = ui::prediction_target(*model, nullptr))
+      if (const auto j = ui::predictions_json(*model, r, *target); !j.empty()) r.recording->meta_mutable().extra[ui::kPredictionsKey] = j;
+    return r.recording;
+  }
+  if (image) throw UsageError(model->name() + " is a text model: give it --text, not --image");
   const std::string text = a.require("text");
   const auto pair = a.get("pair");
   const Encoding enc = model->encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt, a.flag("truncate"));
-  ForwardResult r = model->forward(enc, RunOptions{});
+  RunOptions options;
+  const auto target = ui::prediction_target(*model, &enc);
+  if (target && target->position >= 0) options.logits_rows = {target->position};
+  ForwardResult r = model->forward(enc, options);
   r.recording->meta_mutable().text = text;
   if (pair) r.recording->meta_mutable().pair = *pair;
+  if (target)
+    if (const auto j = ui::predictions_json(*model, r, *target); !j.empty()) r.recording->meta_mutable().extra[ui::kPredictionsKey] = j;
   return r.recording;
+}
+
+ui::RecordingPtr record(const Args& a) {
+  if (const auto path = a.get("recording")) {
+    if (a.get("model") || a.get("text") || a.get("image")) throw UsageError("give either --recording or --model with --text / --image, not both");
+    return AttentionRecording::open(*path);
+  }
+  if (!a.get("model")) throw UsageError("--recording FILE (or --model DIR with --text STR or --image FILE) is required");
+  return run_model(a);
 }
 
 }  // namespace
@@ -72,14 +125,21 @@ ui::RecordingPtr record(const Args& a) {
 const std::vector<OptionSpec>& export_options() {
   static const std::vector<OptionSpec> specs = {
       {"recording", true, "FILE", "recording to show (from 'attnscope record' or File > Save recording)"},
-      {"model", true, "DIR", "instead of a recording: run this model folder on --text"},
+      {"model", true, "DIR", "instead of a recording: run this model folder on --text (or --image)"},
       {"text", true, "STR", "input text (with --model)"},
+      {"image", true, "FILE", "input picture (PNG, JPEG, BMP) for an image model (with --model)"},
       {"pair", true, "STR", "second sentence (with --model, BERT-style pairs)"},
       {"truncate", false, "", "cut text longer than the model's positions"},
-      {"view", true, "NAME", "model, heatmap, head, rollout or stats (default heatmap)"},
+      {"view", true, "NAME",
+       "model, heatmap, head, rollout, stats; for image recordings overlay, overlay-heads, image-rollout; prediction (default heatmap)"},
       {"layer", true, "L", "layer to show (default 0; negative counts from the last)"},
       {"head", true, "H|mean|max", "head to show, or the mean / max over the layer's heads (default 0)"},
-      {"query", true, "I", "rollout / head view: the query token to follow"},
+      {"query", true, "I|R,C", "rollout / head view / overlays: the query token, or a patch ROW,COL (default [CLS])"},
+      {"overlay", true, "MODE", "overlays: blocks (one per patch, default) or smooth (bilinear)"},
+      {"opacity", true, "A", "overlays: opacity of the attention over the picture, 0 to 1 (default 0.6)"},
+      {"picture", true, "WHICH", "overlays: original (default) or input (as the model saw it)"},
+      {"fusion", true, "NAME", "rollout: how heads are fused, mean, max or min (default mean)"},
+      {"discard", true, "R", "rollout: share of the weakest weights dropped per layer, 0 to 0.95 (default 0)"},
       {"stat", true, "NAME", "stats view: entropy, distance, special, previous or self (default entropy)"},
       {"colormap", true, "NAME", "viridis, magma, inferno, cividis or grey (default viridis)"},
       {"scaling", true, "NAME", "linear, log or power (default linear)"},
@@ -97,10 +157,28 @@ int cmd_export(const Args& a, int argc, char** argv) {
   ui::HeadlessRequest req;
   req.out = QString::fromStdString(a.require("out"));
   req.view = QString::fromStdString(a.get("view").value_or("heatmap"));
-  if (!ui::headless_views().contains(req.view)) throw UsageError("--view must be model, heatmap, head, rollout or stats");
+  if (!ui::headless_views().contains(req.view))
+    throw UsageError("--view must be one of " + ui::headless_views().join(", ").toStdString());
   if (const auto s = a.get("layer")) req.layer = parse_int("layer", *s);
   if (const auto s = a.get("head")) req.head = parse_head(*s);
-  if (const auto s = a.get("query")) req.query = parse_int("query", *s);
+  if (const auto s = a.get("query")) parse_query(*s, &req);
+  if (const auto s = a.get("overlay")) {
+    if (*s != "smooth" && *s != "blocks" && *s != "blocky") throw UsageError("--overlay must be blocks or smooth");
+    req.smooth = *s == "smooth";
+  }
+  if (const auto s = a.get("opacity")) req.opacity = parse_double("opacity", *s, 0.0, 1.0);
+  if (const auto s = a.get("picture")) {
+    if (*s != "original" && *s != "input") throw UsageError("--picture must be original or input");
+    req.input_resolution = *s == "input";
+  }
+  if (const auto s = a.get("fusion")) {
+    if (*s == "mean") req.rollout.fusion = HeadFusion::Mean;
+    else if (*s == "max") req.rollout.fusion = HeadFusion::Max;
+    else if (*s == "min") req.rollout.fusion = HeadFusion::Min;
+    else throw UsageError("--fusion must be mean, max or min");
+  }
+  if (const auto s = a.get("discard")) req.rollout.discard_ratio = float(parse_double("discard", *s, 0.0, 0.95));
+  if (const auto s = a.get("recording")) req.recording_dir = QFileInfo(QString::fromStdString(*s)).absolutePath();
   if (const auto s = a.get("stat")) req.stat = QString::fromStdString(*s);
   if (const auto s = a.get("colormap")) {
     const auto map = ui::colormap_from_name(QString::fromStdString(*s));

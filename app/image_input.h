@@ -1,5 +1,6 @@
 #pragma once
-// Decoding picture files for the image models, in the front end: the core takes RGB8 pixels
+// Decoding picture files for the image models, in the front ends (the command line and the
+// GUI both link this as attn_image_input): the core takes RGB8 pixels
 // and never decodes files (nor links Qt). Uses Qt's QImageReader when the build has Qt 6 Gui.
 #include <filesystem>
 

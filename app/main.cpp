@@ -1,6 +1,7 @@
 // attnscope: the desktop application and its command line, one binary.
 //   attnscope                              start the GUI
 //   attnscope --model DIR [--text STR]     start the GUI with that model (and run the text)
+//   attnscope --model DIR --image FILE     start the GUI with an image model on a picture
 //   attnscope FILE.safetensors             start the GUI with a recording (or a model folder)
 //   attnscope COMMAND ...                  run a command-line subcommand (see --help)
 #include <cstring>
@@ -20,7 +21,7 @@
 namespace {
 
 struct GuiArgs {
-  QString model, text, pair, path;
+  QString model, text, pair, image, path;
   bool dark = false, light = false;
 };
 
@@ -36,6 +37,7 @@ bool parse_gui_args(int argc, char** argv, GuiArgs* out) {
       if (a == "--model") out->model = value("--model");
       else if (a == "--text") out->text = value("--text");
       else if (a == "--pair") out->pair = value("--pair");
+      else if (a == "--image") out->image = value("--image");
       else if (a == "--dark") out->dark = true;
       else if (a == "--light") out->light = true;
       else if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
@@ -44,6 +46,7 @@ bool parse_gui_args(int argc, char** argv, GuiArgs* out) {
         if (name == "--model") out->model = QString::fromLocal8Bit(v.c_str());
         else if (name == "--text") out->text = QString::fromLocal8Bit(v.c_str());
         else if (name == "--pair") out->pair = QString::fromLocal8Bit(v.c_str());
+        else if (name == "--image") out->image = QString::fromLocal8Bit(v.c_str());
         else throw std::string("attnscope: unknown option '") + name + "'";
       } else if (a[0] != '-' && out->path.isEmpty()) out->path = QString::fromLocal8Bit(argv[i]);
       else if (a.rfind("-platform", 0) == 0 || a.rfind("-style", 0) == 0) ++i;  // Qt's own options
@@ -69,7 +72,10 @@ int run_gui(int argc, char** argv, const GuiArgs& args) {
     window.open_path(args.path);
   } else if (!args.model.isEmpty()) {
     window.choose_model(args.model);
-    if (!args.text.isEmpty()) window.run_text(args.text, args.pair);
+    if (!args.image.isEmpty()) window.run_image(args.image);
+    else if (!args.text.isEmpty()) window.run_text(args.text, args.pair);
+  } else if (!args.image.isEmpty()) {
+    window.open_picture(args.image);
   } else if (!window.panel()->model_dir().isEmpty()) {
     window.choose_model(window.panel()->model_dir());
   }
@@ -82,7 +88,7 @@ int run_gui(int argc, char** argv, const GuiArgs& args) {
 int main(int argc, char** argv) {
   if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
     std::cout << "Usage: attnscope [COMMAND] [OPTIONS]\n"
-                 "       attnscope [--model DIR [--text STR [--pair STR]]] [--dark] [RECORDING | MODEL_DIR]\n"
+                 "       attnscope [--model DIR [--text STR [--pair STR] | --image FILE]] [--dark] [RECORDING | MODEL_DIR | PICTURE]\n"
                  "See what transformer models attend to. Without a command, starts the desktop application.\n\n"
               << attn::cli::commands_help();
     return 0;

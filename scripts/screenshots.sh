@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Renders screenshots of every view (main window after a run, heatmap with a hover, model view,
-# head view, rollout, statistics, dark theme, high-DPI, exported figures) into screenshots/,
-# with a real window under Xvfb. Uses the bundled GPT-2 model when present, else the fixture.
-#   ATTN_BUILD_DIR=/tmp/gui-build scripts/screenshots.sh [MODEL_DIR] [TEXT]
+# head view, rollout, statistics, teaching window, dark theme, high-DPI, exported figures) into
+# screenshots/, with a real window under Xvfb. Uses the bundled GPT-2 model when present, else
+# the fixture. Then the image views (overlay, hovered and clicked patch, head grid, image
+# rollout, prediction panel) on the bundled ViT (attnscope-vit-fashion) with one of its
+# pictures, else the vit_cls fixture with a fixture picture.
+#   ATTN_BUILD_DIR=/tmp/gui-build scripts/screenshots.sh [MODEL_DIR] [TEXT] [IMAGE_MODEL_DIR] [IMAGE]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTN_BUILD_DIR:-$root/build}
@@ -26,4 +29,22 @@ QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 3200x2000x24" "$tour" --model "$mode
 # The command line's headless export, for comparison.
 "$build/app/attnscope" export --model "$model" --text "$text" --view model --size 1200x1000 --out "$out/cli-model.png"
 "$build/app/attnscope" export --model "$model" --text "$text" --view heatmap --layer -1 --head mean --colormap magma --out "$out/cli-heatmap.svg"
+
+# The image views.
+image_model=${3:-}
+image=${4:-}
+if [[ -z "$image_model" ]]; then
+  for m in "$root/resources/models/attnscope-vit-fashion" "$root/tests/fixtures/models/vit_cls"; do
+    if [[ -f "$m/config.json" && -f "$m/model.safetensors" ]]; then image_model=$m; break; fi
+  done
+fi
+if [[ -z "$image" ]]; then
+  image=$(find "$image_model" -maxdepth 2 \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.bmp' \) 2>/dev/null | sort | head -n 1)
+  [[ -n "$image" ]] || image="$root/tests/fixtures/images/shapes.png"
+fi
+echo "image model: $image_model, picture: $image"
+xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$image_model" --image "$image" --out "$out"
+"$build/app/attnscope" export --model "$image_model" --image "$image" --view overlay --overlay smooth --layer -1 --head mean --out "$out/cli-overlay.png"
+"$build/app/attnscope" export --model "$image_model" --image "$image" --view overlay-heads --layer -1 --out "$out/cli-overlay-heads.svg"
+"$build/app/attnscope" export --model "$image_model" --image "$image" --view image-rollout --discard 0.9 --fusion max --out "$out/cli-image-rollout.pdf"
 echo "screenshots in $out"

@@ -34,4 +34,12 @@ QString head_name(int head) {
   return QStringLiteral("head %1").arg(head);
 }
 
+QString format_weight(double v) {
+  for (int digits = 6; digits < 9; ++digits) {
+    const QString s = QString::number(v, 'g', digits);
+    if (float(s.toDouble()) == float(v)) return s;
+  }
+  return QString::number(v, 'g', 9);
+}
+
 }  // namespace attn::ui

@@ -32,6 +32,9 @@ constexpr int kHeadMean = -1;
 constexpr int kHeadMax = -2;
 QString head_name(int head);  // "head 3", "mean of heads", "max of heads"
 
+// The shortest decimal that reads back as the same float: the exact stored weight.
+QString format_weight(double v);
+
 }  // namespace attn::ui
 
 Q_DECLARE_METATYPE(attn::ui::RecordingPtr)

@@ -10,8 +10,11 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTabWidget>
+#include <QAction>
 #include <QTemporaryDir>
 
+#include "teaching/live_tab.h"
+#include "teaching/teaching_window.h"
 #include "ui/ui_test_support.h"
 #include "views/heatmap_view.h"
 #include "views/matrix_plot.h"
@@ -230,4 +233,61 @@ TEST(MainWindow, DarkThemeRecoloursPlots) {
   EXPECT_LT(QApplication::palette().color(QPalette::Window).lightness(), 80);
   w.set_dark(false);
   EXPECT_GT(w.heatmap_view()->plot()->axisRect()->backgroundBrush().color().lightness(), 200);
+}
+
+TEST(MainWindow, TeachingActionOpensTheTeachingWindowWhichGetsRecordingsWithQkv) {
+  MainWindow w;
+  w.show();
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
+  EXPECT_FALSE(w.state()->recording()->has_qkv());  // runs record Q/K/V only for the teaching window
+  ASSERT_TRUE(w.teaching_action());
+  EXPECT_EQ(w.teaching_action()->shortcut(), QKeySequence(QStringLiteral("Ctrl+T")));
+  w.teaching_action()->trigger();
+  TeachingWindow* t = w.teaching();
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->isVisible());
+  EXPECT_TRUE(t->isWindow());
+  // The recording had no Q/K/V: the text runs again with them and the teaching window gets it.
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  const auto& rec = w.state()->recording();
+  ASSERT_TRUE(rec->has_qkv());
+  EXPECT_EQ(rec->meta().text, kText.toStdString());
+  EXPECT_EQ(t->live()->recording(), rec);
+  EXPECT_TRUE(t->live()->ready());
+  // Every later run goes to it too; opening it again makes no second window.
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), QStringLiteral("A second sentence.")));
+  EXPECT_EQ(t->live()->recording(), w.state()->recording());
+  EXPECT_TRUE(w.state()->recording()->has_qkv());
+  w.teaching_action()->trigger();
+  EXPECT_EQ(w.teaching(), t);
+  EXPECT_EQ(w.findChildren<TeachingWindow*>().size(), 1);
+  // Closed, runs stop recording Q/K/V.
+  t->close();
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
+  EXPECT_FALSE(w.state()->recording()->has_qkv());
+}
+
+TEST(MainWindow, GuidedExampleRequestsRunTheTextAndOpenTheHead) {
+  MainWindow w;
+  w.show();
+  w.open_teaching();
+  TeachingWindow* t = w.teaching();
+  ASSERT_TRUE(t);
+  w.show_tab(MainWindow::ModelTab);
+  Q_EMIT t->open_example_requested(test::fixture_model("bert_mlm"), QStringLiteral("the cat sat"), QStringLiteral("it was tired"));
+  Q_EMIT t->open_head_requested(1, 1);
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  const auto& rec = w.state()->recording();
+  EXPECT_EQ(rec->meta().model, "bert_mlm");
+  EXPECT_EQ(rec->meta().text, "the cat sat");
+  EXPECT_EQ(rec->meta().pair, "it was tired");
+  EXPECT_EQ(w.state()->layer(), 1);
+  EXPECT_EQ(w.state()->head(), 1);
+  EXPECT_EQ(w.tabs()->currentIndex(), int(MainWindow::HeatmapTab));
+  EXPECT_EQ(t->live()->recording(), rec);
+  // The request is used once: the next run keeps the user's selection.
+  w.state()->select(0, 0);
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("bert_mlm"), QStringLiteral("a dog ran")));
+  EXPECT_EQ(w.state()->layer(), 0);
+  EXPECT_EQ(w.state()->head(), 0);
 }

@@ -6,16 +6,25 @@
 #include <QString>
 #include <QStringList>
 
+#include "analysis/rollout.h"
 #include "colormap/colormap.h"
 #include "qt_convert.h"
 
 namespace attn::ui {
 
 struct HeadlessRequest {
-  QString view = QStringLiteral("heatmap");  // model | heatmap | head | rollout | stats
+  // model | heatmap | head | rollout | stats, and for image recordings overlay |
+  // overlay-heads | image-rollout; prediction for recordings that hold predictions
+  QString view = QStringLiteral("heatmap");
   int layer = 0;                             // -1: the last layer
   int head = 0;                              // a head, kHeadMean or kHeadMax
-  int query = -1;                            // rollout / head view: a token, or -1
+  int query = -1;                            // rollout / head view / overlays: a token, or -1
+  int patch_row = -1, patch_col = -1;        // overlays: the query as a patch (wins over query)
+  bool smooth = false;                       // overlays: bilinear, else one block per patch
+  double opacity = 0.6;                      // overlays: of the attention over the picture
+  bool input_resolution = false;             // overlays: the picture as the model saw it
+  RolloutOptions rollout;                    // rollout, image-rollout
+  QString recording_dir;                     // where to look for a picture that moved
   ColorSettings colors;
   QSize size;                                // empty: the view's default
   double dpi = 96;

@@ -64,6 +64,12 @@ void write_npy(const std::filesystem::path& path, const Eigen::Ref<const RowMatr
   write_npy(path, dense.data(), {dense.rows(), dense.cols()});
 }
 
+std::vector<std::string> numbered_labels(const std::string& prefix, int count) {
+  std::vector<std::string> out;
+  for (int i = 0; i < count; ++i) out.push_back(std::string(prefix).append(std::to_string(i)));
+  return out;
+}
+
 void write_csv(const std::filesystem::path& path, const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
   auto out = open_out(path);
   auto line = [&](const std::vector<std::string>& cells) {

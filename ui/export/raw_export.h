@@ -17,6 +17,8 @@ void write_npy(const std::filesystem::path& path, const Eigen::Ref<const RowMatr
 // quoting); values with 9 significant digits, enough to read back the float exactly.
 void write_matrix_csv(const std::filesystem::path& path, const Eigen::Ref<const RowMatrix>& m, const std::vector<std::string>& row_labels,
                       const std::vector<std::string>& col_labels, const std::string& corner = "query\\key");
+// "r0", "r1", …: labels for the rows or columns of a grid.
+std::vector<std::string> numbered_labels(const std::string& prefix, int count);
 // A table: header, then rows of cells (already formatted).
 void write_csv(const std::filesystem::path& path, const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 // The whole recording as one (H, N, N) file per layer: DIR/layer_00.npy, ..., and

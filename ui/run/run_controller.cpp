@@ -2,6 +2,8 @@
 
 #include <QFileInfo>
 
+#include "image_input.h"
+#include "run/predictions.h"
 #include "util/error.h"
 
 namespace attn::ui {
@@ -35,8 +37,11 @@ void RunController::deliver_model(const JobContext& ctx, const ModelPtr& model) 
   });
 }
 
-void RunController::deliver_recording(const JobContext& ctx, const RecordingPtr& rec, const QString& source) {
-  ctx.post([this, rec, source] { Q_EMIT recording_ready(rec, source); });
+void RunController::deliver_recording(const JobContext& ctx, const RecordingPtr& rec, const QString& source, const PicturePtr& picture) {
+  ctx.post([this, rec, source, picture] {
+    Q_EMIT recording_ready(rec, source);
+    if (picture) Q_EMIT picture_ready(rec, picture);
+  });
   const AnalysisPtr analysis = analyze(*rec, ctx.progress_fn(0.85, 1.0));
   ctx.post([this, rec, analysis] { Q_EMIT analysis_ready(rec, analysis); });
 }
@@ -62,33 +67,75 @@ void RunController::run(const RunRequest& req) {
       model = Model::load(fspath(req.model_dir));
       deliver_model(ctx, model);
     }
-    if (model->takes_images())
-      throw Error(model->name() + " is an image model (" + family_name(model->config().family) +
-                  "): run it on a picture with 'attnscope record --image', then open the recording here");
-    ctx.report(0.02, QStringLiteral("tokenizing"));
-    const std::string text = stdstr(req.text), pair = stdstr(req.pair);
-    const auto pair_view = req.pair.isEmpty() ? std::nullopt : std::optional<std::string_view>(pair);
-    const size_t full = req.truncate ? model->tokenizer().encode(text, pair_view).size() : 0;
-    const Encoding enc = model->encode(text, pair_view, req.truncate);
-    QStringList tokens;
-    for (size_t i = 0; i < enc.size(); ++i) tokens << qstr(model->display_token(enc.ids[i], enc.tokens[i]));
-    const bool truncated = full > enc.size();
-    ctx.post([this, tokens, truncated] { Q_EMIT tokens_ready(tokens, truncated); });
-
-    RunOptions options;
-    options.progress = ctx.progress_fn(0.05, 0.85);
-    ForwardResult result = model->forward(enc, options);
-    result.recording->meta_mutable().text = text;
-    result.recording->meta_mutable().pair = pair;
-    deliver_recording(ctx, result.recording, QString());
+    PicturePtr picture;
+    const auto rec = model->takes_images() ? run_image(ctx, *model, req, &picture) : run_text(ctx, *model, req);
+    deliver_recording(ctx, rec, QString(), picture);
   });
+}
+
+std::shared_ptr<AttentionRecording> RunController::run_text(const JobContext& ctx, const Model& model, const RunRequest& req) {
+  if (!req.image.isEmpty())
+    throw Error(model.name() + " is a text model (" + family_name(model.config().family) + "): type a text for it, or choose an image model (ViT, DeiT) for " +
+                QFileInfo(req.image).fileName().toStdString());
+  ctx.report(0.02, QStringLiteral("tokenizing"));
+  const std::string text = stdstr(req.text), pair = stdstr(req.pair);
+  const auto pair_view = req.pair.isEmpty() ? std::nullopt : std::optional<std::string_view>(pair);
+  const size_t full = req.truncate ? model.tokenizer().encode(text, pair_view).size() : 0;
+  const Encoding enc = model.encode(text, pair_view, req.truncate);
+  QStringList tokens;
+  for (size_t i = 0; i < enc.size(); ++i) tokens << qstr(model.display_token(enc.ids[i], enc.tokens[i]));
+  const bool truncated = full > enc.size();
+  ctx.post([this, tokens, truncated] { Q_EMIT tokens_ready(tokens, truncated); });
+
+  RunOptions options;
+  options.record_qkv = options.record_scores = req.record_qkv;
+  options.progress = ctx.progress_fn(0.05, 0.85);
+  const auto target = prediction_target(model, &enc);
+  if (target && target->position >= 0) options.logits_rows = {target->position};
+  ForwardResult result = model.forward(enc, options);
+  result.recording->meta_mutable().text = text;
+  result.recording->meta_mutable().pair = pair;
+  if (target)
+    if (const std::string j = predictions_json(model, result, *target); !j.empty()) result.recording->meta_mutable().extra[kPredictionsKey] = j;
+  return result.recording;
+}
+
+std::shared_ptr<AttentionRecording> RunController::run_image(const JobContext& ctx, const Model& model, const RunRequest& req,
+                                                             PicturePtr* picture) {
+  if (req.image.isEmpty())
+    throw Error(model.name() + " is an image model (" + family_name(model.config().family) +
+                "): open a picture for it (Open image… or drop a PNG, JPEG or BMP file on the window)");
+  const QString path = QFileInfo(req.image).absoluteFilePath();
+  ctx.report(0.01, QStringLiteral("decoding %1").arg(QFileInfo(path).fileName()));
+  const Rgb8Image rgb = cli::decode_image_file(fspath(path));
+  if (ctx.cancelled()) throw Cancelled();
+  ctx.report(0.03, QStringLiteral("preprocessing"));
+  const PreprocessedImage input = model.preprocess(rgb.view());
+  RunOptions options;
+  options.record_qkv = options.record_scores = req.record_qkv;
+  options.progress = ctx.progress_fn(0.05, 0.85);
+  ForwardResult result = model.forward_image(input, options);
+  RecordingMeta& meta = result.recording->meta_mutable();
+  meta.extra["image_path"] = stdstr(path);
+  QStringList tokens;  // [CLS] ([DIST]) and one per patch
+  for (const auto& t : meta.tokens) tokens << qstr(t);
+  ctx.post([this, tokens] { Q_EMIT tokens_ready(tokens, false); });
+  if (const auto target = prediction_target(model, nullptr))
+    if (const std::string j = predictions_json(model, result, *target); !j.empty()) meta.extra[kPredictionsKey] = j;
+  *picture = make_recording_picture(rgb.view(), meta);
+  return result.recording;
 }
 
 void RunController::open_recording(const QString& path) {
   runner_.start([this, path](JobContext& ctx) {
     ctx.report(0.0, QStringLiteral("opening %1").arg(QFileInfo(path).fileName()));
     RecordingPtr rec = AttentionRecording::open(fspath(path));
-    deliver_recording(ctx, rec, path);
+    PicturePtr picture;
+    if (patch_layout(rec->meta())) {
+      ctx.report(0.05, QStringLiteral("loading the picture"));
+      picture = load_recording_picture(rec->meta(), QFileInfo(path).absolutePath());
+    }
+    deliver_recording(ctx, rec, path, picture);
   });
 }
 

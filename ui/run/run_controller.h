@@ -1,6 +1,7 @@
 #pragma once
-// Loads models, runs them and opens recordings through one JobRunner, delivering results in
-// stages: model → tokens → progress per layer → recording → analysis → finished. A newer
+// Loads models, runs them (on text, or on a picture for image models) and opens recordings
+// through one JobRunner, delivering results in stages: model → tokens → progress per layer →
+// recording (with the picture of an image recording) → analysis → finished. A newer
 // request supersedes an older one; every failure arrives as failed(message), naming the file
 // and the problem (attn::Error's message).
 #include <QObject>
@@ -8,6 +9,7 @@
 #include <QStringList>
 #include <memory>
 
+#include "image/picture.h"
 #include "nn/model.h"
 #include "qt_convert.h"
 #include "run/analysis.h"
@@ -21,7 +23,9 @@ struct RunRequest {
   QString model_dir;
   QString text;
   QString pair;           // empty: none
+  QString image;          // image models: the picture file (PNG, JPEG, BMP) instead of text
   bool truncate = true;   // cut input longer than the model's positions
+  bool record_qkv = false;  // also record per-head Q/K/V and scores (teaching mode)
 };
 
 class RunController : public QObject {
@@ -43,6 +47,9 @@ class RunController : public QObject {
   void progress(double fraction, const QString& stage);
   // `source`: the recording file, or empty for a fresh run.
   void recording_ready(const attn::ui::RecordingPtr& recording, const QString& source);
+  // Right after recording_ready, for image recordings: the picture the model saw (or why it
+  // is missing, for a recording whose picture cannot be found).
+  void picture_ready(const attn::ui::RecordingPtr& recording, const attn::ui::PicturePtr& picture);
   void analysis_ready(const attn::ui::RecordingPtr& recording, const attn::ui::AnalysisPtr& analysis);
   void finished();
   void cancelled();
@@ -52,7 +59,10 @@ class RunController : public QObject {
  private:
   ModelPtr cached_model(const QString& dir) const;
   void deliver_model(const JobContext& ctx, const ModelPtr& model);
-  void deliver_recording(const JobContext& ctx, const RecordingPtr& rec, const QString& source);
+  void deliver_recording(const JobContext& ctx, const RecordingPtr& rec, const QString& source, const PicturePtr& picture);
+  // The worker's part of a run: text through the tokenizer, or a picture file.
+  std::shared_ptr<AttentionRecording> run_text(const JobContext& ctx, const Model& model, const RunRequest& req);
+  std::shared_ptr<AttentionRecording> run_image(const JobContext& ctx, const Model& model, const RunRequest& req, PicturePtr* picture);
 
   JobRunner runner_;
   ModelPtr model_;

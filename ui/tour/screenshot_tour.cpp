@@ -1,6 +1,8 @@
 // attnscope_screenshots: drives the real main window through every view and saves what a
 // person would see (scripts/screenshots.sh runs it under xvfb-run). Not installed.
-//   attnscope_screenshots --model DIR --text STR [--pair STR] --out DIR [--prefix NAME] [--dark]
+//   attnscope_screenshots --model DIR (--text STR [--pair STR] | --image FILE) --out DIR [--prefix NAME] [--dark]
+// With --text it also opens the teaching window; with --image (a ViT / DeiT model) it shows
+// the overlay, a clicked patch, the head grid, the image rollout and the prediction panel.
 #include <QApplication>
 #include <QCursor>
 #include <QDir>
@@ -11,10 +13,16 @@
 #include <QToolTip>
 #include <QWindow>
 #include <cstdio>
+#include <functional>
 
 #include "export/render_export.h"
+#include "teaching/live_tab.h"
+#include "teaching/teaching_window.h"
 #include "views/heatmap_view.h"
+#include "views/image_overlay.h"
 #include "views/matrix_plot.h"
+#include "views/overlay_view.h"
+#include "views/prediction_panel.h"
 #include "views/rollout_view.h"
 #include "window/main_window.h"
 #include "window/view_state.h"
@@ -39,13 +47,108 @@ QImage shoot(QWidget& w, bool whole_screen = false) {
   return w.grab().toImage();
 }
 
+// Waits (through the event loop) until the window's runs are idle.
+void wait_idle(MainWindow& w) {
+  if (!w.runs()->busy()) return;
+  QEventLoop loop;
+  QObject::connect(w.runs(), &RunController::busy_changed, &loop, [&](bool busy) {
+    if (!busy) loop.quit();
+  });
+  loop.exec();
+}
+
+void click(QWidget* target, const QPoint& at) {
+  QMouseEvent press(QEvent::MouseButtonPress, QPointF(at), QPointF(target->mapToGlobal(at)), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(target, &press);
+  QMouseEvent release(QEvent::MouseButtonRelease, QPointF(at), QPointF(target->mapToGlobal(at)), Qt::LeftButton, Qt::NoButton, Qt::NoModifier);
+  QApplication::sendEvent(target, &release);
+}
+
+void hover(QWidget* target, const QPoint& at) {
+  QCursor::setPos(target->mapToGlobal(at));
+  QMouseEvent move(QEvent::MouseMove, QPointF(at), QPointF(target->mapToGlobal(at)), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+  QApplication::sendEvent(target, &move);
+}
+
+using Save = std::function<void(const QImage&, const QString&)>;
+
+// The image views: overlay (from [CLS], from a clicked patch, smooth), the head grid, the
+// image rollout, the prediction panel; and their exports.
+void image_tour(MainWindow& w, const Save& save, const QString& out, const QString& prefix) {
+  const auto& rec = w.state()->recording();
+  const auto layout = w.state()->patch_layout();
+  if (!layout) {
+    std::fprintf(stderr, "the recording has no patch grid: not an image model\n");
+    return;
+  }
+  OverlayView* overlay = w.overlay_view();
+  w.state()->select(rec->num_layers() - 1, 0);
+  w.show_tab(MainWindow::OverlayTab);
+  settle(300);
+  save(shoot(w), QStringLiteral("10-overlay"));
+  // Hovering a patch shows its weight; clicking one makes it the query.
+  ImageOverlay* single = overlay->overlay();
+  const int r = layout->rows / 2, c = layout->cols / 3;
+  hover(single, single->patch_center(r, c));
+  settle(600);
+  save(shoot(w, true), QStringLiteral("11-overlay-hover"));
+  QToolTip::hideText();
+  click(single, single->patch_center(r, c));
+  overlay->set_smooth(true);
+  settle(300);
+  save(shoot(w), QStringLiteral("12-overlay-patch-smooth"));
+  w.state()->set_query(-1);
+  overlay->set_smooth(false);
+  overlay->set_show_heads(true);
+  settle(300);
+  save(shoot(w), QStringLiteral("13-overlay-head-grid"));
+  overlay->set_show_heads(false);
+  w.show_tab(MainWindow::RolloutTab);
+  settle(800);
+  save(shoot(w), QStringLiteral("14-image-rollout"));
+  save(w.prediction_panel()->grab().toImage(), QStringLiteral("15-prediction-panel"));
+  w.show_tab(MainWindow::OverlayTab);
+  overlay->set_source(OverlayView::Source::Rollout);
+  settle(600);
+  save(shoot(w), QStringLiteral("16-overlay-rollout"));
+  overlay->set_source(OverlayView::Source::Head);
+  // Figures as exported.
+  const struct {
+    Renderable* view;
+    const char* name;
+    QSize size;
+  } figures[] = {{overlay, "overlay", {1000, 860}}, {w.rollout_view(), "image-rollout", {1700, 820}}, {w.prediction_panel(), "prediction", {700, 360}}};
+  for (const auto& f : figures) {
+    const QString path = QDir(out).filePath(prefix + QStringLiteral("export-") + QString::fromLatin1(f.name) + QStringLiteral(".png"));
+    if (w.export_renderable(*f.view, path, ImageOptions{f.size, 96})) std::printf("%s\n", qPrintable(path));
+  }
+  overlay->set_show_heads(true);
+  const QString grid = QDir(out).filePath(prefix + QStringLiteral("export-overlay-heads.png"));
+  if (w.export_renderable(*overlay, grid, ImageOptions{QSize(1200, 900), 96})) std::printf("%s\n", qPrintable(grid));
+  overlay->set_show_heads(false);
+}
+
+// Teaching mode opened from the main window: it re-runs the text with Q/K/V and shows it.
+void teaching_tour(MainWindow& w, const Save& save) {
+  w.open_teaching();
+  wait_idle(w);
+  TeachingWindow* t = w.teaching();
+  t->resize(1280, 900);
+  const auto& rec = w.state()->recording();
+  t->select(rec->num_layers() - 1, 0, rec->num_tokens() - 1);
+  settle(500);
+  save(shoot(*t), QStringLiteral("9-teaching-window"));
+  t->close();
+  settle(100);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("AttnScopeScreenshots"));
   QApplication::setApplicationName(QStringLiteral("AttnScopeScreenshots"));
-  QString model, text, pair, out = QStringLiteral("screenshots"), prefix;
+  QString model, text, pair, image, out = QStringLiteral("screenshots"), prefix;
   bool dark_only = false;
   const QStringList args = app.arguments();
   for (int i = 1; i < args.size(); ++i) {
@@ -53,12 +156,13 @@ int main(int argc, char** argv) {
     if (args[i] == QLatin1String("--model")) model = next();
     else if (args[i] == QLatin1String("--text")) text = next();
     else if (args[i] == QLatin1String("--pair")) pair = next();
+    else if (args[i] == QLatin1String("--image")) image = next();
     else if (args[i] == QLatin1String("--out")) out = next();
     else if (args[i] == QLatin1String("--prefix")) prefix = next();
     else if (args[i] == QLatin1String("--dark")) dark_only = true;
   }
-  if (model.isEmpty() || text.isEmpty()) {
-    std::fprintf(stderr, "usage: attnscope_screenshots --model DIR --text STR [--pair STR] --out DIR [--prefix NAME] [--dark]\n");
+  if (model.isEmpty() || (text.isEmpty() == image.isEmpty())) {
+    std::fprintf(stderr, "usage: attnscope_screenshots --model DIR (--text STR [--pair STR] | --image FILE) --out DIR [--prefix NAME] [--dark]\n");
     return 2;
   }
   QDir().mkpath(out);
@@ -77,16 +181,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error shown: %s\n", qPrintable(m));
     ++failures;
   });
-  {
-    QEventLoop loop;
-    QObject::connect(w.runs(), &RunController::busy_changed, &loop, [&](bool busy) {
-      if (!busy) loop.quit();
-    });
-    w.choose_model(model);
-    w.run_text(text, pair);
-    loop.exec();
-  }
+  w.choose_model(model);
+  if (image.isEmpty()) w.run_text(text, pair);
+  else w.run_image(image);
+  wait_idle(w);
   if (!w.state()->recording()) return 1;
+  if (!image.isEmpty()) {
+    settle(300);
+    image_tour(w, save, out, prefix);
+    return failures ? 1 : 0;
+  }
   const auto& rec = w.state()->recording();
   w.state()->select(rec->num_layers() / 2, 1 % rec->num_heads());
   settle(300);
@@ -130,6 +234,7 @@ int main(int argc, char** argv) {
     }
     w.set_dark(false);
   }
+  if (!dark_only) teaching_tour(w, save);
   // Figures as exported (the same code as File ▸ Export and `attnscope export`).
   for (const auto& t : tabs) {
     w.show_tab(t.tab);

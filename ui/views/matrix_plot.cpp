@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "qt_convert.h"
 #include "run/analysis.h"
 #include "views/matrix_ticks.h"
 #include "views/plot_style.h"
@@ -15,15 +16,6 @@ namespace {
 
 // Whole matrices up to this many cells are kept at full resolution (no re-windowing on pan).
 constexpr qint64 kFullResolutionCells = 1024 * 1024;
-
-// The shortest decimal that reads back as the same float: the exact stored weight.
-QString format_value(double v) {
-  for (int digits = 6; digits < 9; ++digits) {
-    const QString s = QString::number(v, 'g', digits);
-    if (float(s.toDouble()) == float(v)) return s;
-  }
-  return QString::number(v, 'g', 9);
-}
 
 }  // namespace
 
@@ -227,9 +219,9 @@ QString MatrixPlot::hover_text(int row, int col) const {
   if (row < 0 || col < 0 || row >= content_.matrix.rows() || col >= content_.matrix.cols()) return {};
   auto name = [](const QStringList& names, int i) { return i < names.size() ? names[i] : QString::number(i); };
   QString text = QStringLiteral("%1 → %2: %3")
-                     .arg(name(content_.row_names, row), name(content_.col_names, col), format_value(content_.matrix(row, col)));
+                     .arg(name(content_.row_names, row), name(content_.col_names, col), format_weight(content_.matrix(row, col)));
   if (factor_ > 1)
-    text += QStringLiteral("\n(zoomed out: each cell shows the max of %1×%1 tokens, here %2)").arg(factor_).arg(format_value(shown_value(row, col)));
+    text += QStringLiteral("\n(zoomed out: each cell shows the max of %1×%1 tokens, here %2)").arg(factor_).arg(format_weight(shown_value(row, col)));
   return text;
 }
 

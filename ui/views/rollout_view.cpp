@@ -1,16 +1,20 @@
 #include "views/rollout_view.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
-#include "run/job_runner.h"
+#include "run/rollout_cache.h"
+#include "views/image_overlay.h"
 #include "views/matrix_plot.h"
 #include "views/matrix_ticks.h"
+#include "views/overlay_view.h"
 #include "views/plot_style.h"
 #include "window/theme.h"
 #include "window/view_state.h"
@@ -18,7 +22,7 @@
 namespace attn::ui {
 
 RolloutView::RolloutView(ViewState* state, QWidget* parent)
-    : QWidget(parent), state_(state), runner_(new JobRunner(this)), plot_(new MatrixPlot(this)), bars_plot_(new QCustomPlot(this)) {
+    : QWidget(parent), state_(state), plot_(new MatrixPlot(this)), bars_plot_(new QCustomPlot(this)), overlay_(new ImageOverlay(this)) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(4, 4, 4, 0);
   auto* bar = new QHBoxLayout;
@@ -28,10 +32,13 @@ RolloutView::RolloutView(ViewState* state, QWidget* parent)
   discard_ = new QDoubleSpinBox(this);
   discard_->setRange(0.0, 0.95);
   discard_->setSingleStep(0.05);
-  discard_->setToolTip(tr("Share of the weakest fused weights set to zero in each layer (never the first token's)"));
+  discard_->setToolTip(tr("Share of the weakest fused weights set to zero in each layer, as vit-explain does (never the first token's)"));
   query_ = new QComboBox(this);
   query_->setMinimumContentsLength(16);
   query_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  smooth_ = new QCheckBox(tr("Smooth"), this);
+  smooth_->setChecked(true);
+  smooth_->setToolTip(tr("Picture overlay: bilinear between patch centres, or one block per patch"));
   status_ = new QLabel(this);
   bar->addWidget(new QLabel(tr("Head fusion"), this));
   bar->addWidget(fusion_);
@@ -40,15 +47,19 @@ RolloutView::RolloutView(ViewState* state, QWidget* parent)
   bar->addSpacing(12);
   bar->addWidget(new QLabel(tr("Query token"), this));
   bar->addWidget(query_);
+  bar->addWidget(smooth_);
   bar->addStretch(1);
   bar->addWidget(status_);
   layout->addLayout(bar);
-  auto* split = new QSplitter(Qt::Vertical, this);
-  split->addWidget(plot_);
-  split->addWidget(bars_plot_);
-  split->setStretchFactor(0, 3);
-  split->setStretchFactor(1, 2);
-  layout->addWidget(split, 1);
+  split_ = new QSplitter(Qt::Vertical, this);
+  below_ = new QStackedWidget(this);  // the bars (text) or the picture (images)
+  below_->addWidget(bars_plot_);
+  below_->addWidget(overlay_);
+  split_->addWidget(plot_);
+  split_->addWidget(below_);
+  split_->setStretchFactor(0, 3);
+  split_->setStretchFactor(1, 2);
+  layout->addWidget(split_, 1);
 
   bars_ = new QCPBars(bars_plot_->xAxis, bars_plot_->yAxis);
   bars_->setWidth(0.8);
@@ -64,37 +75,66 @@ RolloutView::RolloutView(ViewState* state, QWidget* parent)
   bars_plot_->axisRect()->setRangeDrag(Qt::Horizontal);
   bars_plot_->axisRect()->setRangeZoom(Qt::Horizontal);
 
+  RolloutCache* cache = state_->rollout();
   connect(fusion_, &QComboBox::currentIndexChanged, this, [this](int i) {
-    RolloutOptions o = options_;
+    if (syncing_) return;
+    RolloutOptions o = state_->rollout()->options();
     o.fusion = HeadFusion(i);
     set_options(o);
   });
   connect(discard_, &QDoubleSpinBox::valueChanged, this, [this](double v) {
-    RolloutOptions o = options_;
+    if (syncing_) return;
+    RolloutOptions o = state_->rollout()->options();
     o.discard_ratio = float(v);
     set_options(o);
   });
+  connect(smooth_, &QCheckBox::toggled, this, &RolloutView::update_overlay);
   connect(query_, &QComboBox::activated, this, [this](int i) { state_->set_query(i); });
   connect(state_, &ViewState::recording_changed, this, &RolloutView::invalidate);
-  connect(state_, &ViewState::query_changed, this, &RolloutView::update_bars);
+  connect(state_, &ViewState::query_changed, this, [this] {
+    update_bars();
+    update_overlay();
+  });
+  connect(state_, &ViewState::picture_changed, this, &RolloutView::update_overlay);
   connect(state_, &ViewState::colors_changed, this, [this] {
     plot_->set_colors(state_->colors());
     show_rollout();
   });
-  connect(state_, &ViewState::theme_changed, this, &RolloutView::apply_theme);
-  connect(plot_, &MatrixPlot::cell_clicked, this, [this](int row, int) { state_->set_query(row); });
-  connect(plot_, &MatrixPlot::hovered, this, [this](int, int, const QString& t) { Q_EMIT hovered(t); });
-  connect(bars_plot_, &QCustomPlot::beforeReplot, this, &RolloutView::update_bar_ticks);  // labels fit the current size
-  connect(runner_, &JobRunner::failed, this, [this](int, const QString& m) {
+  connect(state_, &ViewState::theme_changed, this, [this] {
+    apply_theme();
+    update_overlay();
+  });
+  connect(cache, &RolloutCache::changed, this, [this] {
+    sync_options();
+    if (isVisible()) state_->rollout()->request();
+    show_rollout();
+  });
+  connect(cache, &RolloutCache::computed, this, [this] {
+    show_rollout();
+    Q_EMIT computed();
+  });
+  connect(cache, &RolloutCache::failed, this, [this](const QString& m) {
     status_->setText(tr("rollout failed"));
     Q_EMIT failed(m);
   });
+  connect(plot_, &MatrixPlot::cell_clicked, this, [this](int row, int) { state_->set_query(row); });
+  connect(plot_, &MatrixPlot::hovered, this, [this](int, int, const QString& t) { Q_EMIT hovered(t); });
+  connect(overlay_, &ImageOverlay::patch_clicked, this, [this](int r, int c) {
+    if (const auto& l = state_->patch_layout()) state_->set_query(l->token(r, c));
+  });
+  connect(overlay_, &ImageOverlay::hovered, this, &RolloutView::hovered);
+  connect(bars_plot_, &QCustomPlot::beforeReplot, this, &RolloutView::update_bar_ticks);  // labels fit the current size
   plot_->set_colors(state_->colors());
   apply_theme();
+  sync_options();
   invalidate();
 }
 
 RolloutView::~RolloutView() = default;
+
+const std::shared_ptr<const RowMatrix>& RolloutView::rollout() const { return state_->rollout()->result(); }
+
+bool RolloutView::showing_image() const { return state_->is_image(); }
 
 void RolloutView::apply_theme() {
   const Theme& t = theme(state_->dark());
@@ -105,77 +145,65 @@ void RolloutView::apply_theme() {
   bars_plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-void RolloutView::set_options(const RolloutOptions& options) {
-  options_ = options;
-  invalidate();
+void RolloutView::set_options(const RolloutOptions& options) { state_->rollout()->set_options(options); }
+
+void RolloutView::sync_options() {
+  syncing_ = true;
+  const RolloutOptions& o = state_->rollout()->options();
+  fusion_->setCurrentIndex(int(o.fusion));
+  discard_->setValue(o.discard_ratio);
+  syncing_ = false;
 }
 
 void RolloutView::invalidate() {
-  stale_ = true;
-  rollout_.reset();
   query_->clear();
-  if (const auto& rec = state_->recording())
+  const auto& rec = state_->recording();
+  if (rec)
     for (int i = 0; i < rec->num_tokens(); ++i) query_->addItem(token_quoted(rec->meta(), i));
+  const bool image = state_->is_image();
+  if ((split_->orientation() == Qt::Horizontal) != image) {
+    split_->setOrientation(image ? Qt::Horizontal : Qt::Vertical);
+    const int total = image ? split_->width() : split_->height();
+    split_->setSizes(image ? QList<int>{total / 2, total / 2} : QList<int>{total * 3 / 5, total * 2 / 5});
+  }
+  below_->setCurrentIndex(image ? 1 : 0);
+  smooth_->setVisible(image);
   if (isVisible()) compute();
   else show_rollout();
 }
 
 void RolloutView::showEvent(QShowEvent* event) {
   QWidget::showEvent(event);
-  if (stale_) compute();
+  state_->rollout()->request();
 }
 
-void RolloutView::compute() {
-  const RecordingPtr rec = state_->recording();
-  stale_ = false;
-  if (!rec) {
-    show_rollout();
-    return;
-  }
-  status_->setText(tr("computing…"));
-  const RolloutOptions options = options_;
-  runner_->start([this, rec, options](JobContext& ctx) {
-    auto result = std::make_shared<const RowMatrix>(attention_rollout(*rec, options));
-    ctx.post([this, rec, result] {
-      if (rec != state_->recording()) return;
-      rollout_ = result;
-      status_->clear();
-      show_rollout();
-      Q_EMIT computed();
-    });
-  });
-}
+void RolloutView::compute() { state_->rollout()->request(); }
 
-void RolloutView::set_rollout(std::shared_ptr<const RowMatrix> rollout) {
-  runner_->cancel();
-  stale_ = false;
-  rollout_ = std::move(rollout);
-  status_->clear();
-  show_rollout();
-}
+void RolloutView::set_rollout(std::shared_ptr<const RowMatrix> rollout) { state_->rollout()->set_result(std::move(rollout)); }
 
 int RolloutView::query() const {
   const auto& rec = state_->recording();
   if (!rec) return -1;
   if (state_->query() >= 0) return state_->query();
-  return rec->meta().causal ? rec->num_tokens() - 1 : 0;  // GPT-2: the last token; BERT: [CLS]
+  return rec->meta().causal ? rec->num_tokens() - 1 : 0;  // GPT-2: the last token; BERT, ViT: [CLS]
 }
 
 QString RolloutView::render_title() const {
   const auto& rec = state_->recording();
   if (!rec) return tr("Attention rollout");
-  static const char* fusion[] = {"mean", "max", "min"};
-  QString t = QStringLiteral("%1 · attention rollout (%2 of heads").arg(qstr(rec->meta().model), QLatin1String(fusion[int(options_.fusion)]));
-  if (options_.discard_ratio > 0) t += QStringLiteral(", discard %1").arg(options_.discard_ratio);
-  return t + QStringLiteral(")");
+  return QStringLiteral("%1 · %2").arg(qstr(rec->meta().model), rollout_name(state_->rollout()->options()));
 }
+
+QSize RolloutView::render_size() const { return state_->is_image() ? QSize(1700, 820) : QSize(1000, 1200); }
 
 void RolloutView::show_rollout() {
   MatrixPlot::Content c;
   const auto& rec = state_->recording();
-  if (rec && rollout_) {
-    c.matrix = ConstMatrixMap(rollout_->data(), rollout_->rows(), rollout_->cols());
-    c.owner = rollout_;
+  const auto& rollout = state_->rollout()->result();
+  status_->setText(rec && !rollout ? tr("computing…") : QString());
+  if (rec && rollout) {
+    c.matrix = ConstMatrixMap(rollout->data(), rollout->rows(), rollout->cols());
+    c.owner = rollout;
     c.row_labels = c.col_labels = token_labels(rec->meta());
     for (int i = 0; i < rec->num_tokens(); ++i) c.row_names << token_quoted(rec->meta(), i);
     c.col_names = c.row_names;
@@ -183,18 +211,31 @@ void RolloutView::show_rollout() {
     c.row_axis = tr("position at the last layer");
     c.col_axis = tr("input token");
     c.value_name = tr("rollout");
-    const double m = rollout_->size() ? double(rollout_->maxCoeff()) : 1.0;
+    const double m = rollout->size() ? double(rollout->maxCoeff()) : 1.0;
     c.range = {0.0, m > 0 ? m : 1.0};
   }
   plot_->set_content(c);
   update_bars();
+  update_overlay();
+}
+
+void RolloutView::update_overlay() {
+  const auto& rollout = state_->rollout()->result();
+  if (!state_->is_image() || !rollout) {
+    overlay_->set_content(OverlayContent{});
+    return;
+  }
+  OverlayOptions options;
+  options.smooth = smooth_->isChecked();
+  overlay_->set_content(overlay_content(*state_, options, query(), rollout.get()));
 }
 
 void RolloutView::update_bars() {
   const auto& rec = state_->recording();
+  const auto& rollout = state_->rollout()->result();
   const int q = query();
   auto* title = qobject_cast<QCPTextElement*>(bars_plot_->plotLayout()->element(0, 0));
-  if (!rec || !rollout_ || q < 0 || q >= rollout_->rows()) {
+  if (!rec || !rollout || q < 0 || q >= rollout->rows()) {
     bars_->data()->clear();
     title->setText(QString());
     bars_plot_->replot(QCustomPlot::rpQueuedReplot);
@@ -202,13 +243,13 @@ void RolloutView::update_bars() {
   }
   if (query_->currentIndex() != q) query_->setCurrentIndex(q);
   QVector<double> keys, values;
-  for (int j = 0; j < rollout_->cols(); ++j) {
+  for (int j = 0; j < rollout->cols(); ++j) {
     keys << j;
-    values << (*rollout_)(q, j);
+    values << (*rollout)(q, j);
   }
   bars_->setData(keys, values, true);
   title->setText(tr("Rollout into %1: how much each input token contributes").arg(token_quoted(rec->meta(), q)));
-  bars_plot_->xAxis->setRange(-0.7, rollout_->cols() - 0.3);
+  bars_plot_->xAxis->setRange(-0.7, rollout->cols() - 0.3);
   double top = 0;
   for (double v : values) top = std::max(top, v);
   bars_plot_->yAxis->setRange(0, top > 0 ? top * 1.08 : 1.0);
@@ -225,6 +266,15 @@ void RolloutView::update_bar_ticks() {
 }
 
 void RolloutView::render(QCPPainter& painter, const QSize& size) {
+  if (state_->is_image()) {  // heatmap | the query's row over the picture
+    const int left = int(size.width() * 0.5);
+    plot_->render(painter, QSize(left, size.height()));
+    painter.save();
+    painter.translate(left, 0);
+    overlay_->render(painter, QSize(size.width() - left, size.height()));
+    painter.restore();
+    return;
+  }
   const int top = int(size.height() * 0.62);
   plot_->render(painter, QSize(size.width(), top));
   painter.save();

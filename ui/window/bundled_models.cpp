@@ -49,26 +49,63 @@ QList<BundledModel> find_bundled_models() {
   return out;
 }
 
+namespace {
+
+bool looks_like_picture(const QString& s) {
+  static const QStringList suffixes = {"png", "jpg", "jpeg", "bmp"};
+  return suffixes.contains(QFileInfo(s).suffix().toLower());
+}
+
+// A picture path of attnscope.json, relative to the model folder; empty when it is missing.
+QString picture_in(const QDir& dir, const QString& relative) {
+  const QString path = QFileInfo(dir.filePath(relative)).absoluteFilePath();
+  return QFileInfo(path).isFile() ? path : QString();
+}
+
+}  // namespace
+
 QList<Example> read_examples(const QString& model_dir) {
   QList<Example> out;
-  QFile f(QDir(model_dir).filePath(QStringLiteral("attnscope.json")));
-  if (!f.open(QIODevice::ReadOnly)) return out;
-  const QJsonDocument doc = QJsonDocument::fromJson(f.readAll());
-  for (const QJsonValue& v : doc.object().value(QStringLiteral("examples")).toArray()) {
-    Example e;
-    if (v.isString()) {
-      e.text = v.toString();
-    } else if (v.isObject()) {
-      const QJsonObject o = v.toObject();
-      e.title = o.value(QStringLiteral("title")).toString();
-      e.text = o.value(QStringLiteral("text")).toString();
-      e.pair = o.value(QStringLiteral("pair")).toString();
+  const QDir dir(model_dir);
+  const bool images = folder_takes_images(model_dir);
+  QFile f(dir.filePath(QStringLiteral("attnscope.json")));
+  if (f.open(QIODevice::ReadOnly)) {
+    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll());
+    for (const QJsonValue& v : doc.object().value(QStringLiteral("examples")).toArray()) {
+      Example e;
+      if (v.isString()) {
+        if (images && looks_like_picture(v.toString())) e.image = picture_in(dir, v.toString());
+        else e.text = v.toString();
+      } else if (v.isObject()) {
+        const QJsonObject o = v.toObject();
+        e.title = o.value(QStringLiteral("title")).toString();
+        e.text = o.value(QStringLiteral("text")).toString();
+        e.pair = o.value(QStringLiteral("pair")).toString();
+        for (const char* key : {"image", "path", "file"})
+          if (e.image.isEmpty() && o.value(QLatin1String(key)).isString()) e.image = picture_in(dir, o.value(QLatin1String(key)).toString());
+        if (!e.image.isEmpty()) e.text.clear();
+      }
+      if (images != !e.image.isEmpty()) continue;  // a picture for an image model, a text for a text model
+      if (!images && e.text.isEmpty()) continue;
+      if (e.title.isEmpty())
+        e.title = images ? QFileInfo(e.image).completeBaseName() : e.text.size() > 60 ? e.text.left(59) + QStringLiteral("…") : e.text;
+      out.push_back(e);
     }
-    if (e.text.isEmpty()) continue;
-    if (e.title.isEmpty()) e.title = e.text.size() > 60 ? e.text.left(59) + QStringLiteral("…") : e.text;
-    out.push_back(e);
   }
+  if (images && out.isEmpty())
+    for (const QString& sub : {QStringLiteral("images"), QStringLiteral("examples")}) {
+      const QDir d(dir.filePath(sub));
+      for (const QString& name : d.entryList(QDir::Files, QDir::Name))
+        if (looks_like_picture(name)) out.push_back({QFileInfo(name).completeBaseName(), {}, {}, d.absoluteFilePath(name)});
+    }
   return out;
+}
+
+bool folder_takes_images(const QString& dir) {
+  QFile f(QDir(dir).filePath(QStringLiteral("config.json")));
+  if (!f.open(QIODevice::ReadOnly)) return false;
+  const QString type = QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("model_type")).toString().toLower();
+  return type == QLatin1String("vit") || type == QLatin1String("deit");
 }
 
 bool is_model_folder(const QString& path) { return QFileInfo(QDir(path).filePath(QStringLiteral("config.json"))).isFile(); }

@@ -8,9 +8,10 @@
 namespace attn::ui {
 
 struct Example {
-  QString title;  // short name for the menu (the text itself when absent)
+  QString title;  // short name for the menu (the text itself, or the picture's name, when absent)
   QString text;
   QString pair;   // second sentence, may be empty
+  QString image;  // image models: an absolute picture path instead of text
 };
 
 struct BundledModel {
@@ -25,10 +26,15 @@ QStringList model_roots();
 // Every model folder (one with a config.json) under the roots, by name, without duplicates.
 QList<BundledModel> find_bundled_models();
 // The examples a model folder suggests in its attnscope.json ({"examples": [...]}, each a
-// string or {"title", "text", "pair"}); empty when there is none or it cannot be read.
+// string or {"title", "text", "pair"}, or for image models {"title", "image"} / a picture
+// path, relative to the folder); empty when there is none or it cannot be read. An image
+// model without listed examples offers the pictures in its images/ or examples/ folder.
 QList<Example> read_examples(const QString& model_dir);
 
 bool is_model_folder(const QString& path);   // has config.json
+// Whether a model folder holds an image model (config.json's model_type vit or deit), read
+// without loading it.
+bool folder_takes_images(const QString& dir);
 // A model folder the path belongs to: the folder itself, or the folder of its config.json /
 // model.safetensors; empty when neither.
 QString model_folder_for(const QString& path);

@@ -18,12 +18,16 @@
 #include <QVBoxLayout>
 
 #include "export/raw_export.h"
+#include "teaching/teaching_window.h"
 #include "views/head_view.h"
 #include "views/heatmap_view.h"
 #include "views/model_view.h"
+#include "views/overlay_view.h"
+#include "views/prediction_panel.h"
 #include "views/rollout_view.h"
 #include "views/stats_view.h"
 #include "window/export_all_heads.h"
+#include "window/image_drop_area.h"
 #include "window/model_panel.h"
 #include "window/selector_bar.h"
 #include "window/theme.h"
@@ -58,6 +62,16 @@ void MainWindow::build_views() {
   dock->setWidget(panel_);
   dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
   addDockWidget(Qt::LeftDockWidgetArea, dock);
+  prediction_panel_ = new PredictionPanel(state_, this);
+  auto* prediction_dock = new QDockWidget(tr("Prediction"), this);
+  prediction_dock->setObjectName(QStringLiteral("PredictionDock"));
+  prediction_dock->setWidget(prediction_panel_);
+  prediction_dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable | QDockWidget::DockWidgetClosable);
+  addDockWidget(Qt::LeftDockWidgetArea, prediction_dock);
+  prediction_panel_->setContextMenuPolicy(Qt::ActionsContextMenu);
+  auto* export_prediction = new QAction(tr("Export as image…"), prediction_panel_);
+  connect(export_prediction, &QAction::triggered, this, [this] { ask_export(prediction_panel_, tr("prediction")); });
+  prediction_panel_->addAction(export_prediction);
 
   auto* central = new QWidget(this);
   auto* layout = new QVBoxLayout(central);
@@ -71,11 +85,14 @@ void MainWindow::build_views() {
   head_view_ = new HeadView(state_, tabs_);
   rollout_view_ = new RolloutView(state_, tabs_);
   stats_view_ = new StatsView(state_, tabs_);
+  overlay_view_ = new OverlayView(state_, tabs_);
   tabs_->addTab(model_view_, tr("Model"));
   tabs_->addTab(heatmap_view_, tr("Heatmap"));
   tabs_->addTab(head_view_, tr("Head view"));
   tabs_->addTab(rollout_view_, tr("Rollout"));
   tabs_->addTab(stats_view_, tr("Head statistics"));
+  tabs_->addTab(overlay_view_, tr("Overlay"));
+  tabs_->setTabVisible(OverlayTab, false);  // image recordings only
   layout->addWidget(selectors_);
   layout->addWidget(tabs_, 1);
   setCentralWidget(central);
@@ -90,6 +107,7 @@ void MainWindow::build_views() {
   connect(stats_view_, &StatsView::head_activated, this, open_head);
   connect(heatmap_view_, &HeatmapView::hovered, hover_label_, &QLabel::setText);
   connect(rollout_view_, &RolloutView::hovered, hover_label_, &QLabel::setText);
+  connect(overlay_view_, &OverlayView::hovered, hover_label_, &QLabel::setText);
   connect(rollout_view_, &RolloutView::failed, this, &MainWindow::show_error);
   connect(state_, &ViewState::recording_changed, this, [this] {
     update_title();
@@ -104,6 +122,7 @@ void MainWindow::connect_runs() {
   connect(panel_, &ModelPanel::open_model_requested, this, &MainWindow::ask_open_model);
   connect(panel_, &ModelPanel::run_requested, this, &MainWindow::run);
   connect(panel_, &ModelPanel::cancel_requested, this, &MainWindow::cancel);
+  connect(panel_, &ModelPanel::image_chosen, this, &MainWindow::run_image);
   connect(runs_, &RunController::model_loaded, this, [this](const ModelPtr& model) {
     panel_->set_model_info(model);
     add_recent(qpath(model->dir()));
@@ -119,18 +138,8 @@ void MainWindow::connect_runs() {
     panel_->set_busy(busy);
     cancel_action_->setEnabled(busy);
   });
-  connect(runs_, &RunController::recording_ready, this, [this](const RecordingPtr& rec, const QString& source) {
-    state_->set_recording(rec, source);
-    if (!source.isEmpty()) {
-      restore_view(*rec);
-      panel_->set_text(qstr(rec->meta().text), qstr(rec->meta().pair));
-      if (!runs_->model() || runs_->model()->name() != rec->meta().model)
-        panel_->set_recording_info(tr("<b>%1</b> (recording)<br>%2 · %3 layers × %4 heads · %5 tokens<br>%6")
-                                       .arg(qstr(rec->meta().model).toHtmlEscaped(), qstr(rec->meta().family))
-                                       .arg(rec->num_layers()).arg(rec->num_heads()).arg(rec->num_tokens())
-                                       .arg(QFileInfo(source).fileName().toHtmlEscaped()));
-    }
-  });
+  connect(runs_, &RunController::recording_ready, this, &MainWindow::on_recording);
+  connect(runs_, &RunController::picture_ready, state_, &ViewState::set_picture);
   connect(runs_, &RunController::analysis_ready, state_, &ViewState::set_analysis);
   connect(runs_, &RunController::finished, this, [this] {
     const auto& rec = state_->recording();
@@ -138,9 +147,42 @@ void MainWindow::connect_runs() {
                                           .arg(rec->num_layers()).arg(rec->num_heads()).arg(rec->num_tokens())
                                           .arg(QDateTime::currentMSecsSinceEpoch() - run_started_), 8000);
   });
-  connect(runs_, &RunController::cancelled, this, [this] { statusBar()->showMessage(tr("Cancelled"), 5000); });
-  connect(runs_, &RunController::failed, this, &MainWindow::show_error);
+  connect(runs_, &RunController::cancelled, this, [this] {
+    pending_head_.reset();
+    statusBar()->showMessage(tr("Cancelled"), 5000);
+  });
+  connect(runs_, &RunController::failed, this, [this](const QString& message) {
+    pending_head_.reset();
+    show_error(message);
+  });
   connect(io_, &JobRunner::failed, this, [this](int, const QString& m) { show_error(m); });
+}
+
+void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
+  const bool was_image = state_->is_image();
+  state_->set_recording(rec, source);
+  const bool image = state_->is_image();
+  tabs_->setTabVisible(OverlayTab, image);
+  if (image && !was_image) show_tab(OverlayTab);
+  else if (!image && tabs_->currentIndex() == OverlayTab) show_tab(HeatmapTab);
+  if (!source.isEmpty()) {
+    restore_view(*rec);
+    if (!image) panel_->set_text(qstr(rec->meta().text), qstr(rec->meta().pair));
+    else if (const auto it = rec->meta().extra.find("image_path"); it != rec->meta().extra.end()) panel_->set_image(qstr(it->second));
+    if (!runs_->model() || runs_->model()->name() != rec->meta().model)
+      panel_->set_recording_info(tr("<b>%1</b> (recording)<br>%2 · %3 layers × %4 heads · %5 tokens<br>%6")
+                                     .arg(qstr(rec->meta().model).toHtmlEscaped(), qstr(rec->meta().family))
+                                     .arg(rec->num_layers()).arg(rec->num_heads()).arg(rec->num_tokens())
+                                     .arg(QFileInfo(source).fileName().toHtmlEscaped()));
+  }
+  if (teaching_open()) teaching_->set_recording(rec);
+  if (pending_head_) {  // a guided example asked for this head
+    state_->select(pending_head_->first, pending_head_->second);
+    pending_head_.reset();
+    show_tab(HeatmapTab);
+    raise();
+    activateWindow();
+  }
 }
 
 void MainWindow::show_error(const QString& message) {
@@ -167,7 +209,15 @@ void MainWindow::choose_model(const QString& dir) {
   update_title();
 }
 
-void MainWindow::run() { run_text(panel_->text(), panel_->pair()); }
+void MainWindow::run() {
+  if (!panel_->image_mode()) {
+    run_text(panel_->text(), panel_->pair());
+  } else if (panel_->image_path().isEmpty()) {
+    show_error(tr("Open a picture first: File ▸ Open image…, or drop a PNG, JPEG or BMP file on the window"));
+  } else {
+    run_image(panel_->image_path());
+  }
+}
 
 void MainWindow::run_text(const QString& text, const QString& pair) {
   if (panel_->model_dir().isEmpty()) {
@@ -176,7 +226,13 @@ void MainWindow::run_text(const QString& text, const QString& pair) {
   }
   if (panel_->text() != text || panel_->pair() != pair) panel_->set_text(text, pair);
   run_started_ = QDateTime::currentMSecsSinceEpoch();
-  runs_->run(RunRequest{panel_->model_dir(), text, pair, panel_->truncate()});
+  RunRequest req;
+  req.model_dir = panel_->model_dir();
+  req.text = text;
+  req.pair = pair;
+  req.truncate = panel_->truncate();
+  req.record_qkv = teaching_open();
+  runs_->run(req);
 }
 
 void MainWindow::cancel() { runs_->cancel(); }
@@ -237,6 +293,7 @@ void MainWindow::restore_view(const AttentionRecording& rec) {
 void MainWindow::open_path(const QString& path) {
   const QString model = model_folder_for(path);
   if (!model.isEmpty()) choose_model(model);
+  else if (is_picture_file(path)) open_picture(path);
   else if (QFileInfo(path).isFile()) open_recording(path);
   else show_error(tr("%1: neither a model folder (with config.json) nor a recording file").arg(path));
 }
@@ -248,13 +305,16 @@ Renderable* MainWindow::current_renderable() const {
     case HeadTab: return head_view_;
     case RolloutTab: return rollout_view_;
     case StatsTab: return stats_view_;
+    case OverlayTab: return overlay_view_;
   }
   return heatmap_view_;
 }
 
-bool MainWindow::export_view(const QString& path, const ImageOptions& options) {
+bool MainWindow::export_view(const QString& path, const ImageOptions& options) { return export_renderable(*current_renderable(), path, options); }
+
+bool MainWindow::export_renderable(Renderable& view, const QString& path, const ImageOptions& options) {
   try {
-    export_image(*current_renderable(), path, options);
+    export_image(view, path, options);
     statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
     return true;
   } catch (const std::exception& e) {
@@ -267,6 +327,15 @@ bool MainWindow::export_matrix(const QString& path) {
   const auto& rec = state_->recording();
   try {
     if (!rec) throw Error(path.toStdString() + ": nothing to export yet");
+    if (tabs_->currentIndex() == OverlayTab) {  // the patch grid shown over the picture
+      const RowMatrix& grid = overlay_view_->grid();
+      if (grid.size() == 0) throw Error(path.toStdString() + ": the overlay shows nothing yet");
+      if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
+        write_matrix_csv(fspath(path), grid, numbered_labels("r", int(grid.rows())), numbered_labels("c", int(grid.cols())), "row\\col");
+      else write_npy(fspath(path), grid);
+      statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
+      return true;
+    }
     const bool rollout = tabs_->currentIndex() == RolloutTab && rollout_view_->rollout();
     const RowMatrix m = rollout ? *rollout_view_->rollout() : RowMatrix(state_->current_matrix());
     std::vector<std::string> labels;
@@ -298,7 +367,9 @@ void MainWindow::set_dark(bool dark) {
   if (dark_action_ && dark_action_->isChecked() != dark) dark_action_->setChecked(dark);
 }
 
-void MainWindow::show_tab(Tab tab) { tabs_->setCurrentIndex(int(tab)); }
+void MainWindow::show_tab(Tab tab) {
+  if (tabs_->isTabVisible(int(tab))) tabs_->setCurrentIndex(int(tab));  // the overlay only for images
+}
 
 void MainWindow::keyPressEvent(QKeyEvent* event) {
   switch (event->key()) {
@@ -375,7 +446,8 @@ void MainWindow::restore_settings() {
   state_->set_colors(c);
   set_dark(s.value(QStringLiteral("view/dark"), false).toBool());
   apply_app_theme(state_->dark());
-  tabs_->setCurrentIndex(s.value(QStringLiteral("view/tab"), 0).toInt());
+  const int tab = s.value(QStringLiteral("view/tab"), 0).toInt();
+  tabs_->setCurrentIndex(tab == OverlayTab ? int(ModelTab) : tab);  // no recording yet: no overlay
   recent_ = s.value(QStringLiteral("models/recent")).toStringList();
   refresh_models();
   panel_->set_text(s.value(QStringLiteral("input/text"), tr("The cat sat on the mat because it was tired.")).toString(),
@@ -407,6 +479,7 @@ void MainWindow::save_settings() const {
 void MainWindow::closeEvent(QCloseEvent* event) {
   save_settings();
   runs_->cancel();
+  if (teaching_) teaching_->close();
   event->accept();
 }
 

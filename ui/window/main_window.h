@@ -1,11 +1,13 @@
 #pragma once
-// The AttnScope main window: model panel (left), shared layer / head / colour selectors,
-// the five views as tabs, menus, drag and drop, settings. Long work runs through the
-// RunController (and a JobRunner for saving); every error reaches show_error(), which puts it
-// in the status bar and in one non-blocking message box.
+// The AttnScope main window: model panel and prediction panel (left), shared layer / head /
+// colour selectors, the views as tabs (the overlay tab only for image recordings), menus,
+// drag and drop (model folders, recordings, pictures), settings, and the teaching window.
+// Long work runs through the RunController (and a JobRunner for saving); every error reaches
+// show_error(), which puts it in the status bar and in one non-blocking message box.
 #include <QMainWindow>
 #include <QStringList>
 #include <memory>
+#include <optional>
 
 #include "export/render_export.h"
 #include "run/run_controller.h"
@@ -25,13 +27,16 @@ class HeatmapView;
 class HeadView;
 class RolloutView;
 class StatsView;
+class OverlayView;
+class PredictionPanel;
+class TeachingWindow;
 class Renderable;
 class ExportAllHeads;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
-  enum Tab { ModelTab, HeatmapTab, HeadTab, RolloutTab, StatsTab };
+  enum Tab { ModelTab, HeatmapTab, HeadTab, RolloutTab, StatsTab, OverlayTab };
 
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
@@ -40,16 +45,24 @@ class MainWindow : public QMainWindow {
   void choose_model(const QString& dir);  // selects and loads it in the background
   void run();                             // the panel's text with the chosen model
   void run_text(const QString& text, const QString& pair = {});
+  void run_image(const QString& path);    // the chosen (image) model on a picture file
+  // A picture from a drop, the command line or "Open image…": runs the chosen image model on
+  // it, or the first bundled image model when the chosen model takes text.
+  void open_picture(const QString& path);
   void cancel();
   void open_recording(const QString& path);
   void save_recording(const QString& path);
-  void open_path(const QString& path);  // a model folder or a recording file
+  void open_path(const QString& path);  // a model folder, a recording file or a picture
   bool export_view(const QString& path, const ImageOptions& options);  // the current tab
+  bool export_renderable(Renderable& view, const QString& path, const ImageOptions& options);
   bool export_matrix(const QString& path);                           // .csv or .npy
   bool export_recording_npy(const QString& dir);
   void set_dark(bool dark);
   void show_tab(Tab tab);
   void show_error(const QString& message);
+  // View ▸ Teaching mode…: opens (or raises) the teaching window. While it is open, runs
+  // record Q/K/V; when the current recording has none, its input is run again with them.
+  void open_teaching();
 
   ViewState* state() const { return state_; }
   RunController* runs() const { return runs_; }
@@ -61,6 +74,10 @@ class MainWindow : public QMainWindow {
   HeadView* head_view() const { return head_view_; }
   RolloutView* rollout_view() const { return rollout_view_; }
   StatsView* stats_view() const { return stats_view_; }
+  OverlayView* overlay_view() const { return overlay_view_; }
+  PredictionPanel* prediction_panel() const { return prediction_panel_; }
+  TeachingWindow* teaching() const { return teaching_; }  // null until first opened
+  QAction* teaching_action() const { return teaching_action_; }
   Renderable* current_renderable() const;
   const QString& last_error() const { return last_error_; }
 
@@ -80,6 +97,9 @@ class MainWindow : public QMainWindow {
   void connect_runs();
   void restore_settings();
   void save_settings() const;
+  void on_recording(const RecordingPtr& recording, const QString& source);
+  bool teaching_open() const;
+  void rerun_with_qkv();
   void refresh_models();
   void add_recent(const QString& dir);
   void update_title();
@@ -92,6 +112,8 @@ class MainWindow : public QMainWindow {
   void ask_open_recording();
   void ask_save_recording();
   void ask_export_view();
+  void ask_export(Renderable* view, const QString& what);
+  void ask_open_picture();
   void ask_export_matrix();
   void ask_export_recording_npy();
   void ask_export_all_heads();
@@ -110,6 +132,11 @@ class MainWindow : public QMainWindow {
   HeadView* head_view_;
   RolloutView* rollout_view_;
   StatsView* stats_view_;
+  OverlayView* overlay_view_;
+  PredictionPanel* prediction_panel_;
+  TeachingWindow* teaching_ = nullptr;
+  QAction* teaching_action_ = nullptr;
+  std::optional<std::pair<int, int>> pending_head_;  // a head to show when the next recording arrives
   QLabel* hover_label_;
   QLabel* summary_label_;
   QMenu* recent_menu_ = nullptr;

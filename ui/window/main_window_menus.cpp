@@ -12,6 +12,7 @@
 
 #include "views/heatmap_view.h"
 #include "views/matrix_plot.h"
+#include "views/prediction_panel.h"
 #include "views/rollout_view.h"
 #include "window/export_all_heads.h"
 #include "window/export_dialog.h"
@@ -25,6 +26,7 @@ void MainWindow::build_menus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("Open &model folder…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::ask_open_model);
   recent_menu_ = file->addMenu(tr("Recent models"));
+  file->addAction(tr("Open &image…"), QKeySequence(tr("Ctrl+I")), this, &MainWindow::ask_open_picture);
   file->addSeparator();
   file->addAction(tr("&Open recording…"), QKeySequence::Open, this, &MainWindow::ask_open_recording);
   file->addAction(tr("&Save recording…"), QKeySequence::Save, this, &MainWindow::ask_save_recording);
@@ -33,6 +35,7 @@ void MainWindow::build_menus() {
   file->addAction(tr("Export matrix as CSV / NPY…"), this, &MainWindow::ask_export_matrix);
   file->addAction(tr("Export recording as NPY (one file per layer)…"), this, &MainWindow::ask_export_recording_npy);
   file->addAction(tr("Export all heads…"), this, &MainWindow::ask_export_all_heads);
+  file->addAction(tr("Export prediction as image…"), this, [this] { ask_export(prediction_panel_, tr("prediction")); });
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -45,7 +48,7 @@ void MainWindow::build_menus() {
   cancel_action_->setEnabled(false);
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
-  const QStringList names = {tr("Model"), tr("Heatmap"), tr("Head view"), tr("Rollout"), tr("Head statistics")};
+  const QStringList names = {tr("Model"), tr("Heatmap"), tr("Head view"), tr("Rollout"), tr("Head statistics"), tr("Overlay (images)")};
   for (int i = 0; i < names.size(); ++i)
     view->addAction(names[i], QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)), this, [this, i] { show_tab(Tab(i)); });
   view->addSeparator();
@@ -53,6 +56,8 @@ void MainWindow::build_menus() {
     heatmap_view_->plot()->reset_zoom();
     rollout_view_->plot()->reset_zoom();
   });
+  teaching_action_ = view->addAction(tr("&Teaching mode…"), QKeySequence(tr("Ctrl+T")), this, &MainWindow::open_teaching);
+  teaching_action_->setToolTip(tr("Attention step by step: Q·Kᵀ, scaling, mask, softmax, ·V"));
   dark_action_ = view->addAction(tr("&Dark theme"));
   dark_action_->setCheckable(true);
   dark_action_->setChecked(state_->dark());
@@ -99,16 +104,24 @@ void MainWindow::ask_save_recording() {
   save_recording(path);
 }
 
-void MainWindow::ask_export_view() {
+void MainWindow::ask_export_view() { ask_export(current_renderable(), tabs_->tabText(tabs_->currentIndex())); }
+
+void MainWindow::ask_export(Renderable* view, const QString& what) {
   if (!state_->recording()) {
     show_error(tr("Nothing to export yet: run a model or open a recording"));
     return;
   }
-  Renderable* view = current_renderable();
-  ExportDialog dialog(tabs_->tabText(tabs_->currentIndex()), suggested_name(QStringLiteral(".png")), view->render_size(), this);
+  QString suggestion = suggested_name(QStringLiteral(".png"));
+  if (view == prediction_panel_) suggestion = QFileInfo(suggestion).absolutePath() + QStringLiteral("/") + qstr(state_->recording()->meta().model) + QStringLiteral("-prediction.png");
+  ExportDialog dialog(what, suggestion, view->render_size(), this);
   if (dialog.exec() != QDialog::Accepted) return;
   last_dir_ = QFileInfo(dialog.path()).absolutePath();
-  export_view(dialog.path(), dialog.options());
+  export_renderable(*view, dialog.path(), dialog.options());
+}
+
+void MainWindow::ask_open_picture() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open a picture"), last_dir_, tr("Pictures (*.png *.jpg *.jpeg *.bmp);;All files (*)"));
+  if (!path.isEmpty()) open_picture(path);
 }
 
 void MainWindow::ask_export_matrix() {
@@ -155,7 +168,10 @@ void MainWindow::show_shortcuts() {
                               "<tr><td><b>Esc</b></td><td>Cancel the run</td></tr>"
                               "<tr><td><b>← →</b></td><td>Previous / next head (into the neighbouring layer)</td></tr>"
                               "<tr><td><b>↑ ↓</b></td><td>Previous / next layer</td></tr>"
-                              "<tr><td><b>Ctrl+1 … 5</b></td><td>Model, heatmap, head view, rollout, statistics</td></tr>"
+                              "<tr><td><b>Ctrl+1 … 6</b></td><td>Model, heatmap, head view, rollout, statistics, overlay</td></tr>"
+                              "<tr><td><b>Ctrl+I</b></td><td>Open a picture (image models); or drop one on the window</td></tr>"
+                              "<tr><td><b>Ctrl+T</b></td><td>Teaching mode: attention step by step</td></tr>"
+                              "<tr><td><b>Click a patch</b></td><td>Overlay: show what that patch attends to</td></tr>"
                               "<tr><td><b>Wheel, drag</b></td><td>Zoom and pan a heatmap; double-click resets</td></tr>"
                               "<tr><td><b>Ctrl+E</b></td><td>Export the view</td></tr>"
                               "<tr><td><b>Ctrl+O / Ctrl+S</b></td><td>Open / save a recording</td></tr>"

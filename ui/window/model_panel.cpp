@@ -3,6 +3,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -13,8 +14,11 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QStackedWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
+
+#include "window/image_drop_area.h"
 
 namespace attn::ui {
 
@@ -49,6 +53,10 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
 
   auto* input_box = new QGroupBox(tr("Input"), this);
   auto* input_layout = new QVBoxLayout(input_box);
+  input_stack_ = new QStackedWidget(input_box);
+  auto* text_page = new QWidget(input_stack_);
+  auto* text_layout = new QVBoxLayout(text_page);
+  text_layout->setContentsMargins(0, 0, 0, 0);
   text_ = new QPlainTextEdit(input_box);
   text_->setPlaceholderText(tr("Type a sentence, then Run (Ctrl+Enter)"));
   text_->setTabChangesFocus(true);
@@ -61,9 +69,20 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   examples_->setMenu(new QMenu(examples_));
   truncate_ = new QCheckBox(tr("Cut text longer than the model takes"), input_box);
   truncate_->setChecked(true);
-  input_layout->addWidget(text_, 1);
-  input_layout->addWidget(pair_label_);
-  input_layout->addWidget(pair_);
+  text_layout->addWidget(text_, 1);
+  text_layout->addWidget(pair_label_);
+  text_layout->addWidget(pair_);
+  auto* image_page = new QWidget(input_stack_);
+  auto* image_layout = new QVBoxLayout(image_page);
+  image_layout->setContentsMargins(0, 0, 0, 0);
+  image_area_ = new ImageDropArea(image_page);
+  auto* open_image = new QPushButton(tr("Open image…"), image_page);
+  open_image->setToolTip(tr("Choose a picture (PNG, JPEG, BMP) and run the model on it"));
+  image_layout->addWidget(image_area_, 1);
+  image_layout->addWidget(open_image);
+  input_stack_->addWidget(text_page);
+  input_stack_->addWidget(image_page);
+  input_layout->addWidget(input_stack_, 1);
   auto* options = new QHBoxLayout;
   options->addWidget(truncate_, 1);
   options->addWidget(examples_);
@@ -91,6 +110,12 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   connect(chooser_, &QComboBox::activated, this, &ModelPanel::on_choice);
   connect(run_, &QPushButton::clicked, this, &ModelPanel::run_requested);
   connect(cancel_, &QPushButton::clicked, this, &ModelPanel::cancel_requested);
+  connect(open_image, &QPushButton::clicked, this, &ModelPanel::ask_image);
+  connect(image_area_, &ImageDropArea::clicked, this, &ModelPanel::ask_image);
+  connect(image_area_, &ImageDropArea::dropped, this, [this](const QString& path) {
+    set_image(path);
+    Q_EMIT image_chosen(path);
+  });
   set_model_info(nullptr);
 }
 
@@ -142,7 +167,8 @@ void ModelPanel::set_model_info(const ModelPtr& model) {
     pairs_supported_ = false;
     pair_->setEnabled(false);
     pair_label_->setEnabled(false);
-    set_examples({});
+    set_image_mode(!current_.isEmpty() && folder_takes_images(current_));  // known before loading
+    set_examples(current_.isEmpty() ? QList<Example>() : read_examples(current_));
     return;
   }
   const auto& c = model->config();
@@ -155,6 +181,7 @@ void ModelPanel::set_model_info(const ModelPtr& model) {
                      .arg(compact_count(model->parameter_count()))
                      .arg(c.max_positions));
   info_->setToolTip(qpath(model->dir()));
+  set_image_mode(model->takes_images());
   pairs_supported_ = !model->takes_images() && model->tokenizer().supports_pairs();
   pair_->setEnabled(pairs_supported_);
   pair_label_->setEnabled(pairs_supported_);
@@ -167,9 +194,36 @@ void ModelPanel::set_examples(const QList<Example>& examples) {
   QMenu* menu = examples_->menu();
   menu->clear();
   for (const Example& e : examples)
-    connect(menu->addAction(e.title), &QAction::triggered, this, [this, e] { set_text(e.text, e.pair); });
+    connect(menu->addAction(e.title), &QAction::triggered, this, [this, e] {
+      if (e.image.isEmpty()) {
+        set_text(e.text, e.pair);
+        return;
+      }
+      set_image(e.image);
+      Q_EMIT image_chosen(e.image);
+    });
   examples_->setEnabled(!examples.isEmpty());
-  examples_->setToolTip(examples.isEmpty() ? tr("This model suggests no examples") : tr("Texts this model was made to show"));
+  examples_->setToolTip(examples.isEmpty() ? tr("This model suggests no examples")
+                                           : image_mode_ ? tr("Pictures this model was made to show") : tr("Texts this model was made to show"));
+}
+
+void ModelPanel::set_image_mode(bool images) {
+  image_mode_ = images;
+  input_stack_->setCurrentIndex(images ? 1 : 0);
+  truncate_->setVisible(!images);
+  run_->setToolTip(images ? tr("Run the model on the picture (Ctrl+Enter)") : tr("Run the model on the text (Ctrl+Enter)"));
+}
+
+QString ModelPanel::image_path() const { return image_area_->path(); }
+
+void ModelPanel::set_image(const QString& path) { image_area_->set_path(path); }
+
+void ModelPanel::ask_image() {
+  const QString start = image_path().isEmpty() ? QString() : QFileInfo(image_path()).absolutePath();
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open a picture"), start, tr("Pictures (*.png *.jpg *.jpeg *.bmp);;All files (*)"));
+  if (path.isEmpty()) return;
+  set_image(path);
+  Q_EMIT image_chosen(path);
 }
 
 QString ModelPanel::text() const { return text_->toPlainText(); }

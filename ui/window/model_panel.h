@@ -1,7 +1,8 @@
 #pragma once
 // The side panel: model chooser (bundled models, recent models, "Open model folder…") with
-// the model's facts, the input text (and second sentence for BERT-style pairs), examples,
-// and Run / Cancel with progress.
+// the model's facts, the input — text (and a second sentence for BERT-style pairs), or for
+// image models a picture (drop area, "Open image…") — examples, and Run / Cancel with
+// progress.
 #include <QList>
 #include <QWidget>
 
@@ -16,8 +17,11 @@ class QProgressBar;
 class QPushButton;
 class QCheckBox;
 class QToolButton;
+class QStackedWidget;
 
 namespace attn::ui {
+
+class ImageDropArea;
 
 class ModelPanel : public QWidget {
   Q_OBJECT
@@ -33,10 +37,17 @@ class ModelPanel : public QWidget {
   QString text() const;
   QString pair() const;  // empty when not used
   void set_text(const QString& text, const QString& pair = {});
+  // Image models take a picture instead of text: the input shows a drop area.
+  void set_image_mode(bool images);
+  bool image_mode() const { return image_mode_; }
+  QString image_path() const;
+  void set_image(const QString& path);
   bool truncate() const;
   QPlainTextEdit* text_edit() const { return text_; }
   QPushButton* run_button() const { return run_; }
   QPushButton* cancel_button() const { return cancel_; }
+  QToolButton* examples_button() const { return examples_; }
+  ImageDropArea* image_area() const { return image_area_; }
   QProgressBar* progress_bar() const { return progress_; }
 
   void set_busy(bool busy);
@@ -47,14 +58,19 @@ class ModelPanel : public QWidget {
   void open_model_requested();
   void run_requested();
   void cancel_requested();
+  // A picture was dropped on the input, opened or picked from the examples: run it.
+  void image_chosen(const QString& path);
 
  private:
   void on_choice(int index);
   void set_examples(const QList<Example>& examples);
+  void ask_image();
 
   QComboBox* chooser_;
   QLabel* info_;
+  QStackedWidget* input_stack_;
   QPlainTextEdit* text_;
+  ImageDropArea* image_area_;
   QLabel* pair_label_;
   QLineEdit* pair_;
   QToolButton* examples_;
@@ -65,6 +81,7 @@ class ModelPanel : public QWidget {
   QLabel* stage_;
   QString current_;
   bool pairs_supported_ = false;
+  bool image_mode_ = false;
 };
 
 }  // namespace attn::ui

@@ -2,12 +2,21 @@
 
 #include <algorithm>
 
+#include "run/rollout_cache.h"
+
 namespace attn::ui {
+
+ViewState::ViewState(QObject* parent) : QObject(parent), rollout_(new RolloutCache(this)) {}
+
+ViewState::~ViewState() = default;
 
 void ViewState::set_recording(const RecordingPtr& recording, const QString& source) {
   recording_ = recording;
   analysis_.reset();
   source_ = source;
+  layout_ = recording_ ? ui::patch_layout(recording_->meta()) : std::nullopt;
+  picture_.reset();
+  rollout_->set_recording(recording_);
   fused_layer_ = -1;
   fused_ = RowMatrix();
   if (recording_) {
@@ -19,6 +28,13 @@ void ViewState::set_recording(const RecordingPtr& recording, const QString& sour
   Q_EMIT analysis_changed();
   Q_EMIT selection_changed();
   Q_EMIT query_changed();
+  Q_EMIT picture_changed();
+}
+
+void ViewState::set_picture(const RecordingPtr& recording, const PicturePtr& picture) {
+  if (recording != recording_) return;
+  picture_ = picture;
+  Q_EMIT picture_changed();
 }
 
 void ViewState::set_analysis(const RecordingPtr& recording, const AnalysisPtr& analysis) {

@@ -1,24 +1,38 @@
 #pragma once
-// What every view shows: the recording (and its analysis), the selected layer, head and query
-// token, and how attention is coloured. Views observe it; selectors and clicks change it.
-// GUI thread only.
+// What every view shows: the recording (and its analysis; for image recordings the patch
+// layout and the picture), the selected layer, head and query token, how attention is
+// coloured, and the shared attention rollout. Views observe it; selectors and clicks change
+// it. GUI thread only.
 #include <QObject>
 #include <QString>
+#include <optional>
 
 #include "colormap/colormap.h"
 #include "colormap/value_mapper.h"
+#include "image/picture.h"
 #include "qt_convert.h"
 #include "run/analysis.h"
 
 namespace attn::ui {
 
+class RolloutCache;
+
 class ViewState : public QObject {
   Q_OBJECT
  public:
-  explicit ViewState(QObject* parent = nullptr) : QObject(parent) {}
+  explicit ViewState(QObject* parent = nullptr);
+  ~ViewState() override;
 
-  // A new recording keeps the selection where it still fits; analysis is cleared.
+  // A new recording keeps the selection where it still fits; analysis and picture are cleared.
   void set_recording(const RecordingPtr& recording, const QString& source = {});
+  // Image recordings: where the patches are (nullopt for text), and the picture the model saw
+  // (null until delivered; ignored unless it belongs to the current recording).
+  const std::optional<PatchLayout>& patch_layout() const { return layout_; }
+  bool is_image() const { return layout_.has_value(); }
+  void set_picture(const RecordingPtr& recording, const PicturePtr& picture);
+  const PicturePtr& picture() const { return picture_; }
+  // The rollout of the current recording, shared by the views that show it.
+  RolloutCache* rollout() const { return rollout_; }
   // Ignored unless it belongs to the current recording.
   void set_analysis(const RecordingPtr& recording, const AnalysisPtr& analysis);
   const RecordingPtr& recording() const { return recording_; }
@@ -56,6 +70,7 @@ class ViewState : public QObject {
   void query_changed();
   void colors_changed();
   void theme_changed();
+  void picture_changed();
 
  private:
   double shared_max() const;
@@ -63,6 +78,9 @@ class ViewState : public QObject {
   RecordingPtr recording_;
   AnalysisPtr analysis_;
   QString source_;
+  std::optional<PatchLayout> layout_;
+  PicturePtr picture_;
+  RolloutCache* rollout_;
   int layer_ = 0, head_ = 0, query_ = -1;
   ColorSettings colors_;
   bool dark_ = false;
