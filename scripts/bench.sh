@@ -35,3 +35,10 @@ echo "== Forward pass with every head's attention recorded ($(nproc) cores, load
 echo "   ratio = PyTorch / AttnScope, > 1: AttnScope faster"
 /usr/bin/python3 "$root/bench/compare.py" "$out/attnscope.json" "$out/torch.json" "$out/attnscope-1thread.json" |
   tee "$out/table.md"
+
+if [[ -x "$build/bench/attn_bench_render" ]]; then
+  echo
+  echo "== Rendering (offscreen): model view and heatmap at N = 512 and 4096"
+  QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=2 "$build/bench/attn_bench_render" \
+    --benchmark_out="$out/render.json" --benchmark_out_format=json | tee "$out/render.txt"
+fi

@@ -141,10 +141,10 @@ TEST(ModelView, HasACellPerHeadAndClickingOneOpensIt) {
   EXPECT_EQ(s.state.head(), 5);
 }
 
-TEST(ModelView, ThumbnailsOf144HeadsAtN512AreFast) {
+// How fast this is, is measured by bench/bench_render.cpp, not here (timed unit tests flake
+// on a loaded machine and under sanitizers).
+TEST(ModelView, ThumbnailsOf144HeadsAtN512KeepStrongCells) {
   auto rec = test::synthetic_recording(12, 12, 512, true);
-  QElapsedTimer t;
-  t.start();
   const AnalysisPtr a = analyze(*rec);
   ViewState state;
   state.set_recording(rec);
@@ -152,9 +152,8 @@ TEST(ModelView, ThumbnailsOf144HeadsAtN512AreFast) {
   ModelView view(&state);
   view.resize(1200, 1000);
   const QImage shot = view.grab().toImage();
-  const qint64 ms = t.elapsed();
+  EXPECT_FALSE(shot.isNull());
   EXPECT_EQ(view.cell_count(), 144);
-  EXPECT_LT(ms, 1000) << "analysis + colouring + painting took " << ms << " ms";
   // A strong cell of head (3, 4) survives max-pooling into its thumbnail.
   EXPECT_EQ(a->thumbs.factor, 6);
   const float* thumb = a->thumbs.head(3, 4);

@@ -1,0 +1,91 @@
+// Rendering benchmarks (issue 3): the model view (every layer × head as a thumbnail) and
+// the heatmap of one head, at N = 512 and 4,096 tokens, offscreen. "analysis" is the
+// background work (thumbnails, statistics); "paint" is what the GUI thread does.
+#include <benchmark/benchmark.h>
+
+#include <QApplication>
+#include <QImage>
+#include <cmath>
+#include <random>
+
+#include "record/recording.h"
+#include "run/analysis.h"
+#include "views/heatmap_view.h"
+#include "views/model_view.h"
+#include "window/view_state.h"
+
+namespace {
+
+using namespace attn;
+using namespace attn::ui;
+
+// A GPT-2-small-shaped recording (12 × 12 heads) of peaked causal attention.
+std::shared_ptr<AttentionRecording> recording(int tokens) {
+  static std::map<int, std::shared_ptr<AttentionRecording>> cache;
+  auto& rec = cache[tokens];
+  if (rec) return rec;
+  RecordingMeta meta;
+  meta.model = "bench";
+  meta.family = "gpt2";
+  meta.num_layers = meta.num_heads = 12;
+  meta.num_tokens = tokens;
+  meta.causal = true;
+  for (int i = 0; i < tokens; ++i) meta.tokens.push_back(" tok" + std::to_string(i));
+  rec = AttentionRecording::create(meta, false, false);
+  std::mt19937 rng(1);
+  std::exponential_distribution<float> dist(1.0f);
+  for (int l = 0; l < 12; ++l)
+    for (int h = 0; h < 12; ++h) {
+      MatrixMap m = rec->mutable_matrix(AttentionRecording::Part::Attention, l, h);
+      for (int i = 0; i < tokens; ++i) {
+        float sum = 0;
+        for (int j = 0; j <= i; ++j) sum += (m(i, j) = std::pow(dist(rng), 3.0f));
+        m.row(i).head(i + 1) /= sum;
+      }
+    }
+  return rec;
+}
+
+void BM_ModelViewAnalysis(benchmark::State& state) {
+  const auto rec = recording(int(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(analyze(*rec));
+}
+
+void BM_ModelViewPaint(benchmark::State& state) {
+  const auto rec = recording(int(state.range(0)));
+  ViewState vs;
+  vs.set_recording(rec);
+  vs.set_analysis(rec, analyze(*rec));
+  ModelView view(&vs);
+  view.resize(1200, 1000);
+  for (auto _ : state) benchmark::DoNotOptimize(view.grab().toImage());
+}
+
+void BM_HeatmapPaint(benchmark::State& state) {
+  const auto rec = recording(int(state.range(0)));
+  ViewState vs;
+  vs.set_recording(rec);
+  vs.set_analysis(rec, analyze(*rec));
+  HeatmapView view(&vs);
+  view.resize(1200, 1000);
+  int head = 0;
+  for (auto _ : state) {
+    vs.select(5, head++ % 12);  // a new head each time: no cached picture
+    benchmark::DoNotOptimize(view.grab().toImage());
+  }
+}
+
+BENCHMARK(BM_ModelViewAnalysis)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_ModelViewPaint)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HeatmapPaint)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (!qEnvironmentVariableIsSet("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+  QApplication app(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
