@@ -1,0 +1,237 @@
+#!/usr/bin/python3
+"""Trains attnscope-induction-toy: a 2-layer attention-only transformer in GPT-2 clothing.
+
+    /usr/bin/python3 tools/train/train_induction.py [--out DIR] [--steps N]
+
+The model is a GPT2LMHeadModel (tools/reference/gpt2.py, Hugging Face names) whose MLPs are
+zero and frozen (c_fc / c_proj weights and biases 0, so each block's MLP adds nothing): an
+attention-only transformer that any GPT-2 loader runs unchanged. Tokens are 70 syllables
+(240: 16 consonants x 5 vowels x no coda / "n" / "r": "ba", "ban", "bar", "ko", ...), written
+with a leading space like GPT-2 words.
+Training sequences (128 tokens) are chains of "R [gap] R" segments: a run R of 4-32 random
+syllables, 0-8 random syllables, R again. With run lengths varying, the only thing to learn
+beyond chance is "find the earlier occurrence of the current token and predict what followed
+it": a previous-token head in layer 0 and an induction head in layer 1. One CPU thread, seeded, a few minutes.
+
+Writes config.json, model.safetensors (F32), vocab.json + merges.txt (the 256 byte symbols,
+"Ġ"+consonant(+vowel(+coda)), <|endoftext|>), tokenizer.json and tokenizer_config.json with
+add_prefix_space (so "ba ko" and " ba ko" tokenize alike), attnscope.json. Measures copy
+accuracy on the second half of repeated sequences and names the previous-token and induction
+heads from their attention; checks the saved folder with the reference loader.
+"""
+import argparse
+import sys
+
+import train_common as tc  # first: sets thread limits and sys.path
+import torch
+import torch.nn.functional as F
+
+import batched
+from reference import gpt2, tokenizers
+
+SEED = 777
+CONSONANTS, VOWELS, CODAS = "bdfghjklmnprstvz", "aeiou", ("", "n", "r")
+N_EMBD, N_LAYER, N_HEAD, N_POSITIONS = 128, 2, 4, 128
+BATCH, STEPS, WARMUP = 32, 3000, 200
+PEAK_LR, WEIGHT_DECAY, BETAS = 1e-3, 0.01, (0.9, 0.98)
+RUN_LENGTHS, MAX_GAP = (4, 32), 8
+PERIODIC_SHARE, PERIOD = 0.5, (2, 16)
+PREV_WARMUP_STEPS = 300
+EVAL_EVERY = 100
+SPACE = tokenizers.BYTE_ENCODER[ord(" ")]  # "Ġ"
+EXAMPLES = ["ban ko mir du zen ta ban ko mir du zen ta",
+            "lo pin ra nu sar ko ven da lo pin ra nu sar ko ven da",
+            "mor ti gan fe ru hon mor ti gan fe ru hon mor ti gan fe ru hon",
+            "sa jun bi dor te lo min ra ku sa jun bi dor te lo min ra ku"]
+
+
+def build_vocab():
+    """GPT-2 layout: the 256 byte symbols (so any text tokenizes), then the merged symbols
+    "Ġ"+consonant, "Ġ"+consonant+vowel, "Ġ"+consonant+vowel+coda, then <|endoftext|> last.
+    Returns (vocab: token -> id, merges, ids of the 240 syllables ("ba", "ban", "bar", ...))."""
+    vocab = {c: i for i, c in enumerate(tokenizers.BYTE_ENCODER.values())}
+    merges = [(SPACE, c) for c in CONSONANTS]
+    merges += [(SPACE + c, v) for c in CONSONANTS for v in VOWELS]
+    merges += [(SPACE + c + v, k) for k in CODAS if k for c in CONSONANTS for v in VOWELS]
+    for a, b in merges:
+        vocab[a + b] = len(vocab)
+    vocab[tokenizers.EOT] = len(vocab)
+    syllables = [vocab[SPACE + c + v + k] for k in CODAS for c in CONSONANTS for v in VOWELS]
+    return vocab, merges, syllables
+
+
+def tokenizer_json(vocab, merges):
+    """Hugging Face tokenizers' tokenizer.json for this vocabulary (GPT-2 byte level, with
+    add_prefix_space so the first word gets the same token as later ones)."""
+    byte_level = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                  "use_regex": True}
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": vocab[tokenizers.EOT], "content": tokenizers.EOT,
+                          "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": True, "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": byte_level,
+        "post_processor": dict(byte_level, trim_offsets=False),
+        "decoder": byte_level,
+        "model": {"type": "BPE", "dropout": None, "unk_token": None,
+                  "continuing_subword_prefix": "", "end_of_word_suffix": "", "fuse_unk": False,
+                  "byte_fallback": False, "vocab": vocab,
+                  "merges": [f"{a} {b}" for a, b in merges]},
+    }
+
+
+def repeated_batch(syllables, gen, batch=BATCH, length=N_POSITIONS, periodic_share=None,
+                   period=None):
+    """(B, T) ids. Each row is, with probability PERIODIC_SHARE, one random run R of
+    PERIOD syllables repeated to fill the row ("R R R ..."); otherwise a chain of segments
+    "R [gap] R" with |R| in RUN_LENGTHS and 0..MAX_GAP random syllables between the copies.
+    Run lengths vary, so no fixed offset predicts a copy: beyond period 2 (where the token
+    before the current one is the answer) only induction works."""
+    table = torch.tensor(syllables)
+
+    def rand(n):
+        return torch.randint(len(syllables), (n,), generator=gen)
+
+    def between(lo, hi):
+        return int(torch.randint(lo, hi + 1, (1,), generator=gen))
+
+    rows = []
+    for _ in range(batch):
+        if float(torch.rand(1, generator=gen)) < (periodic_share or PERIODIC_SHARE):
+            run = rand(between(*(period or PERIOD)))
+            row = run.repeat(length // len(run) + 1).tolist()
+        else:
+            row = []
+            while len(row) < length:
+                run = rand(between(*RUN_LENGTHS))
+                row.extend(torch.cat([run, rand(between(0, MAX_GAP)), run]).tolist())
+        rows.append(row[:length])
+    return table[torch.tensor(rows)]
+
+
+def copy_accuracy(model, syllables, gen, prefix, n, count=512):
+    """Accuracy of next-token predictions inside the second copy: at positions
+    dest .. dest+n-2 the next token is determined by the first copy. Sequences are
+    `prefix` random syllables, then R (n syllables), then R again."""
+    table = torch.tensor(syllables)
+    run = table[torch.randint(len(syllables), (count, n), generator=gen)]
+    pre = table[torch.randint(len(syllables), (count, prefix), generator=gen)]
+    ids = torch.cat([pre, run, run], 1)  # (count, prefix + 2n)
+    dest = prefix + n
+    with torch.no_grad():
+        logits, att = batched.gpt2_forward(model.eval(), ids, keep_attentions=True)
+    pred = logits[:, dest:dest + n - 1].argmax(-1)
+    acc = (pred == ids[:, dest + 1:dest + n]).float().mean().item()
+    return acc, ids, att, dest
+
+
+def head_scores(att, prefix, n):
+    """Per (layer, head): previous-token score = mean attention from position i to i-1;
+    induction score = mean attention from a second-copy position to the token that followed
+    the same token in the first copy. att: per layer (B, H, T, T)."""
+    a = torch.stack(att).mean(1)  # (L, H, T, T)
+    t = a.shape[-1]
+    prev = a[:, :, torch.arange(1, t), torch.arange(t - 1)].mean(-1)
+    queries = torch.arange(prefix + n, prefix + 2 * n - 1)
+    induction = a[:, :, queries, queries - n + 1].mean(-1)
+    return prev, induction
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=tc.Path, default=tc.MODELS_DIR / "attnscope-induction-toy")
+    parser.add_argument("--steps", type=int, default=STEPS)
+    args = parser.parse_args()
+    tc.setup(SEED)
+    vocab, merges, syllables = build_vocab()
+
+    cfg = gpt2.config(len(vocab), N_EMBD, N_LAYER, N_HEAD, N_POSITIONS,
+                      eos_token_id=vocab[tokenizers.EOT])
+    cfg.update(attn_pdrop=0.0, embd_pdrop=0.0, resid_pdrop=0.0)
+    model = gpt2.GPT2LMHeadModel(cfg)
+    tc.init_weights(model, residual_layers=N_LAYER)
+    for block in model.transformer.h:  # attention-only: MLP zero and frozen
+        for p in block.mlp.parameters():
+            p.data.zero_()
+            p.requires_grad_(False)
+    tc.log(f"model: {sum(p.numel() for p in model.parameters() if p.requires_grad):,} trained "
+           f"parameters; vocab {len(vocab)} ({len(syllables)} syllables); {cfg}")
+
+    opt = tc.adamw(model, PEAK_LR, WEIGHT_DECAY, BETAS)
+    gen = torch.Generator().manual_seed(SEED)
+    eval_gen = torch.Generator().manual_seed(SEED + 1)
+    model.train()
+    train_start, running = tc.elapsed(), None
+    for step in range(args.steps):
+        for group in opt.param_groups:
+            group["lr"] = tc.cosine_lr(step, args.steps, PEAK_LR, WARMUP)
+        if step < PREV_WARMUP_STEPS:  # "a b a b ...": the token before the current one is next
+            ids = repeated_batch(syllables, gen, periodic_share=1.0, period=(2, 2))
+        else:
+            ids = repeated_batch(syllables, gen)
+        logits, _ = batched.gpt2_forward(model, ids[:, :-1], skip_mlp=True)  # MLPs are 0
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+        if (step + 1) % EVAL_EVERY == 0 or step == 0:
+            acc, _, att, _ = copy_accuracy(model, syllables, eval_gen, 20, 30, count=128)
+            prev, induction = head_scores(att, 20, 30)
+            model.train()
+            tc.log(f"step {step + 1:5d} loss {running:.3f} copy accuracy {acc:.3f}; best "
+                   f"previous-token score per layer {prev.max(1).values.numpy().round(2)}, "
+                   f"induction {induction.max(1).values.numpy().round(2)}")
+    train_minutes = (tc.elapsed() - train_start) / 60
+    assert all(float(p.abs().max()) == 0.0 for b in model.transformer.h for p in b.mlp.parameters())
+
+    eval_gen = torch.Generator().manual_seed(12345)
+    results = {}
+    for prefix, n in ((0, 32), (0, 64), (20, 30), (40, 10), (10, 50)):
+        acc, ids, att, _ = copy_accuracy(model, syllables, eval_gen, prefix, n)
+        results[(prefix, n)] = acc
+        tc.log(f"copy accuracy, {prefix} random + R + R with |R| = {n}: {acc:.4f} "
+               f"(chance {1 / len(syllables):.3f})")
+    _, ids, att, _ = copy_accuracy(model, syllables, eval_gen, 20, 40)
+    prev, induction = head_scores(att, 20, 40)
+    tc.log(f"trained {args.steps} steps in {train_minutes:.1f} min")
+    tc.log(f"previous-token score (layer x head):\n{prev.numpy().round(3)}")
+    tc.log(f"induction score (layer x head):\n{induction.numpy().round(3)}")
+    ph = int(prev[0].argmax())
+    ih = int(induction[1].argmax())
+    tc.log(f"previous-token head: layer 0 head {ph} (score {prev[0, ph]:.3f}); "
+           f"induction head: layer 1 head {ih} (score {induction[1, ih]:.3f})")
+
+    out = args.out
+    size = tc.save_model(out, model, cfg)
+    tokenizers.write_bpe_files(out, vocab, merges)
+    tc.write_json(out / "tokenizer.json", tokenizer_json(vocab, merges))
+    tc.write_json(out / "tokenizer_config.json", {
+        "tokenizer_class": "GPT2Tokenizer", "model_max_length": N_POSITIONS,
+        "add_prefix_space": True, "bos_token": tokenizers.EOT, "eos_token": tokenizers.EOT,
+        "unk_token": tokenizers.EOT})
+    tc.write_json(out / "attnscope.json", {
+        "task": "next-token", "examples": EXAMPLES,
+        "heads": {"previous_token": [0, ph], "induction": [1, ih]}})
+    tc.log(f"saved {out} (model.safetensors {size:,} bytes)")
+    tc.report_sizes(out)
+
+    # Reload with the pure-PyTorch reference loader; logits and tokens must match.
+    ref_model = tc.reload(out, gpt2)
+    ref_enc = tokenizers.read_bpe_files(out)
+    worst = 0.0
+    for text in EXAMPLES:
+        _, ids = ref_enc.encode(" " + text)  # add_prefix_space
+        assert all(i in syllables for i in ids), f"unexpected tokens for {text!r}"
+        mine, _ = batched.gpt2_forward(model.eval(), torch.tensor([ids]))
+        worst = max(worst, (mine[0] - ref_model(torch.tensor(ids)).logits).abs().max().item())
+        pred = mine[0].argmax(-1).tolist()
+        tc.log(f"example {text!r}: predicted next tokens {ref_enc.decode(pred)!r}")
+    tc.log(f"reload check: max |logit difference| = {worst:.2e}")
+    return 0 if worst <= 1e-3 and min(results.values()) > 0.9 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
