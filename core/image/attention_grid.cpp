@@ -1,6 +1,11 @@
 #include "image/attention_grid.h"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "util/error.h"
 
@@ -40,6 +45,35 @@ RowMatrix image_attention_grid(const AttentionRecording& rec, int layer, int hea
   for (int h = h0; h < h1; ++h) row += rec.head(layer, h).row(query_token).segment(grid->first_patch, row.size());
   row /= float(h1 - h0);
   return Eigen::Map<const RowMatrix>(row.data(), grid->height, grid->width);
+}
+
+std::optional<Rgb8Image> recorded_input_image(const AttentionRecording& recording) {
+  const auto& image = recording.image();
+  if (!image || image->height < 1 || image->width < 1 || image->data.size() != size_t(image->channels) * image->height * image->width)
+    return std::nullopt;
+  const auto& extra = recording.meta().extra;
+  auto numbers = [&](const char* key, double fallback) {
+    std::array<double, 3> out{fallback, fallback, fallback};
+    const auto it = extra.find(key);
+    if (it == extra.end()) return out;
+    const auto j = nlohmann::json::parse(it->second, nullptr, false);
+    if (j.is_number()) out.fill(j.get<double>());
+    else if (j.is_array() && j.size() == 3 && std::all_of(j.begin(), j.end(), [](const auto& v) { return v.is_number(); }))
+      for (int c = 0; c < 3; ++c) out[size_t(c)] = j[size_t(c)].get<double>();
+    return out;
+  };
+  const auto mean = numbers("image_mean", 0.0), stdev = numbers("image_std", 1.0), rescale = numbers("image_rescale_factor", 1.0);
+  Rgb8Image out(image->width, image->height);
+  for (int y = 0; y < image->height; ++y) {
+    uint8_t* row = out.row(y);
+    for (int x = 0; x < image->width; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const int from = std::min(c, image->channels - 1);
+        const double level = (image->at(from, y, x) * stdev[size_t(from)] + mean[size_t(from)]) / (rescale[0] != 0 ? rescale[0] : 1.0);
+        row[3 * x + c] = uint8_t(std::clamp(std::lround(std::isfinite(level) ? level : 0.0), 0L, 255L));
+      }
+  }
+  return out;
 }
 
 }  // namespace attn

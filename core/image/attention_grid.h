@@ -23,4 +23,10 @@ std::optional<ImagePatchGrid> image_patch_grid(const RecordingMeta& meta);
 // index out of range.
 RowMatrix image_attention_grid(const AttentionRecording& recording, int layer, int head_or_mean, int query_token);
 
+// The recording's stored input image (the `image` tensor) as 0..255 RGB pixels, undoing the
+// normalisation its image_mean / image_std / image_rescale_factor metadata states (identity
+// for the keys that are absent); one channel becomes grey. nullopt without an image tensor;
+// malformed metadata counts as absent.
+std::optional<Rgb8Image> recorded_input_image(const AttentionRecording& recording);
+
 }  // namespace attn

@@ -202,8 +202,16 @@ ForwardResult Model::forward_image(const PreprocessedImage& image, const RunOpti
   meta.extra["image_input_size"] = std::to_string(px.height) + "x" + std::to_string(px.width);
   meta.extra["image_size"] = std::to_string(image.source_height) + "x" + std::to_string(image.source_width);
   meta.extra["image_crop"] = nlohmann::json::array({image.crop.left, image.crop.top, image.crop.right, image.crop.bottom}).dump();
+  // How the stored `image` tensor maps back to 0..255 pixels: pixel = (v · std + mean) / rescale.
+  const ImageProcessorConfig& ip = image_processor();
+  const auto mean = ip.do_normalize ? ip.image_mean : std::array<double, 3>{0, 0, 0};
+  const auto stdev = ip.do_normalize ? ip.image_std : std::array<double, 3>{1, 1, 1};
+  meta.extra["image_mean"] = nlohmann::json(mean).dump();
+  meta.extra["image_std"] = nlohmann::json(stdev).dump();
+  meta.extra["image_rescale_factor"] = nlohmann::json(ip.do_rescale ? ip.rescale_factor : 1.0).dump();
   ForwardResult result;
   result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores);
+  result.recording->set_image(px);
   report_progress(options.progress, 0.0, "embeddings");
   run_image(px, options, result);
   report_progress(options.progress, 1.0, "done");

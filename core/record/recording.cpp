@@ -160,6 +160,8 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
     add(tensor_name(part, key.second), loaded.view, {H, N, cols(part)});
   }
   if (logits_) tensors.push_back({"logits", DType::F32, {logits_->rows(), logits_->cols()}, std::as_bytes(std::span(logits_->data(), logits_->size()))});
+  if (image_)
+    tensors.push_back({"image", DType::F32, {image_->channels, image_->height, image_->width}, std::as_bytes(std::span(image_->data))});
   write_safetensors(path, tensors, md);
 }
 
@@ -244,6 +246,20 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
     if (lg->shape.size() != 2) throw Error(path.string() + ": tensor 'logits' must have 2 dimensions, has " + lg->shape_string());
     auto values = file->to_f32(*lg);
     r->logits_ = ConstMatrixMap(values.data(), lg->shape[0], lg->shape[1]);
+  }
+  if (const auto* im = file->find("image")) {
+    const auto& s = im->shape;
+    if (s.size() != 3 || (s[0] != 1 && s[0] != 3) || s[1] < 1 || s[2] < 1)
+      throw Error(path.string() + ": tensor 'image' must be [channels (1 or 3), height, width], is " + im->shape_string());
+    if (const auto it = m.extra.find("image_input_size"); it != m.extra.end() && it->second != std::to_string(s[1]) + "x" + std::to_string(s[2]))
+      throw Error(path.string() + ": tensor 'image' is " + std::to_string(s[1]) + "x" + std::to_string(s[2]) +
+                  " pixels but image_input_size says " + it->second);
+    PixelValues px;
+    px.channels = int(s[0]);
+    px.height = int(s[1]);
+    px.width = int(s[2]);
+    px.data = file->to_f32(*im);
+    r->image_ = std::move(px);
   }
   return r;
 }

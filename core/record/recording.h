@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "image/image.h"
 #include "io/safetensors.h"
 #include "model/tensor_types.h"
 
@@ -70,6 +71,10 @@ class AttentionRecording {
   // Optional logits [rows, vocab or labels].
   const std::optional<RowMatrix>& logits() const { return logits_; }
   void set_logits(RowMatrix logits) { logits_ = std::move(logits); }
+  // Optional: an image model's input as it saw it, (channels, H, W) normalised; saved as the
+  // `image` tensor. Its size must be the metadata's image_input_size when that is given.
+  const std::optional<PixelValues>& image() const { return image_; }
+  void set_image(std::optional<PixelValues> image) { image_ = std::move(image); }
 
   // Writes the recording (atomic replace). F16 halves the size; values are rounded.
   // `extra` adds metadata to this file only (e.g. the viewer's state); it cannot replace the
@@ -90,6 +95,7 @@ class AttentionRecording {
   bool has_scores_ = false;
   std::map<std::pair<int, int>, Block> blocks_;  // (part, layer) -> block
   std::optional<RowMatrix> logits_;
+  std::optional<PixelValues> image_;
   std::shared_ptr<const SafetensorsFile> file_;
   std::shared_ptr<std::mutex> mutex_;
 };

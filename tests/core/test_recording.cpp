@@ -129,3 +129,32 @@ TEST(Recording, RejectsFilesThatAreNotRecordingsOrDisagree) {
   md["num_tokens"] = "9";
   EXPECT_NE(rewrite(md, {2, 4, 4}).find("says 9 tokens but lists 4"), std::string::npos);
 }
+
+TEST(Recording, KeepsTheInputImageAndChecksItsShape) {
+  auto r = random_recording(1, 2, 5, 4, false, false);
+  PixelValues px;
+  px.height = 2;
+  px.width = 3;
+  px.data = {0.5f, -1, 1, 0, 0.25f, -0.5f, 1, 1, 1, 0, 0, 0, -1, -1, -1, 0.75f, 0.5f, 0};
+  r->set_image(px);
+  r->meta_mutable().extra["image_input_size"] = "2x3";
+  const auto p = temp_path("img.safetensors");
+  r->save(p, DType::F16);
+  const auto back = AttentionRecording::open(p);
+  ASSERT_TRUE(back->image());
+  EXPECT_EQ(back->image()->channels, 3);
+  EXPECT_EQ(back->image()->height, 2);
+  EXPECT_EQ(back->image()->width, 3);
+  EXPECT_EQ(back->image()->data, px.data);
+  // An image that disagrees with image_input_size, or is not [C, H, W], is refused.
+  r->meta_mutable().extra["image_input_size"] = "3x2";
+  r->save(p);
+  EXPECT_NE(open_error(p).find("tensor 'image' is 2x3 pixels but image_input_size says 3x2"), std::string::npos) << open_error(p);
+  r->meta_mutable().extra.erase("image_input_size");
+  px.channels = 2;
+  px.height = 3;
+  r->set_image(px);
+  r->save(p);
+  EXPECT_NE(open_error(p).find("tensor 'image' must be [channels (1 or 3), height, width], is [2, 3, 3]"), std::string::npos) << open_error(p);
+  fs::remove_all(p.parent_path());
+}

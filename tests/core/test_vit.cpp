@@ -157,6 +157,35 @@ TEST_P(VisionGolden, PreprocessingFromDecodedPixelsIsExact) {
   const auto crop = nlohmann::json::parse(x.at("image_crop"));
   ASSERT_EQ(crop.size(), 4u);
   EXPECT_LT(crop[0].get<double>(), crop[2].get<double>());
+  // The recording keeps the input as the model saw it, and how to map it back to pixels.
+  ASSERT_TRUE(r.recording->image());
+  EXPECT_EQ(r.recording->image()->data, want.data);
+  const auto mean = nlohmann::json::parse(x.at("image_mean")), stdev = nlohmann::json::parse(x.at("image_std"));
+  const double rescale = nlohmann::json::parse(x.at("image_rescale_factor")).get<double>();
+  const auto& ip = m.image_processor();
+  EXPECT_EQ(mean.get<std::vector<double>>(), std::vector<double>(ip.image_mean.begin(), ip.image_mean.end()));
+  EXPECT_EQ(stdev.get<std::vector<double>>(), std::vector<double>(ip.image_std.begin(), ip.image_std.end()));
+  EXPECT_DOUBLE_EQ(rescale, ip.rescale_factor);
+  for (int c = 0; c < 3; ++c) {  // every value de-normalises to a whole 0..255 pixel level
+    const float v = want.at(c, want.height / 2, want.width / 2);
+    const double level = (v * stdev[c].get<double>() + mean[c].get<double>()) / rescale;
+    EXPECT_NEAR(level, std::round(level), 1e-3) << "channel " << c;
+    EXPECT_GE(level, -1e-3);
+    EXPECT_LE(level, 255 + 1e-3);
+  }
+  // recorded_input_image undoes the normalisation: normalising its pixels again gives the tensor.
+  const auto rgb = recorded_input_image(*r.recording);
+  ASSERT_TRUE(rgb);
+  ASSERT_EQ(rgb->width, want.width);
+  ASSERT_EQ(rgb->height, want.height);
+  float worst = 0;
+  for (int y = 0; y < want.height; ++y)
+    for (int x = 0; x < want.width; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const float v = float((float(rgb->view().row(y)[3 * x + c] * rescale) - mean[c].get<double>()) / stdev[c].get<double>());
+        worst = std::max(worst, std::abs(v - want.at(c, y, x)));
+      }
+  EXPECT_LT(worst, 1e-5f);
 }
 
 TEST_P(VisionGolden, AttentionGridIsTheQueryRowOverPatches) {
@@ -259,7 +288,16 @@ TEST(VisionModel, HeadMaskingAndRecordingRoundTrip) {
   EXPECT_EQ(back->meta().extra.at("image_path"), "stripes.bmp");
   EXPECT_EQ(back->meta().extra.at("image_grid"), "4x4");
   EXPECT_EQ(image_attention_grid(*back, 1, 0, 1), image_attention_grid(*r.recording, 1, 0, 1));
+  // The input image travels with the recording, also through a re-save.
+  ASSERT_TRUE(back->image());
+  EXPECT_EQ(back->image()->data, pixel_values(*e).data);
+  const auto again = fs::path(path).replace_extension(".2.safetensors");
+  back->save(again, DType::F16);
+  const auto back2 = AttentionRecording::open(again);
+  ASSERT_TRUE(back2->image());
+  EXPECT_EQ(back2->image()->data, pixel_values(*e).data);  // kept F32, unlike the attention
   fs::remove(path);
+  fs::remove(again);
 }
 
 TEST(VisionModel, MissingOrMisshapenWeightsAreNamed) {

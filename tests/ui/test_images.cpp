@@ -155,6 +155,29 @@ TEST(Overlay, BlockPixelsAtPatchCentresCarryThePatchWeight) {
   expect_patch_colours(QImage(png), *view.overlay(), want, magma, view.range());
 }
 
+// The 50 × 40 fixture picture was squashed to the model's 32 × 32 input: the original is
+// drawn at 5:4 with the patch grid stretched over it, the model's input square.
+TEST(Overlay, TheOriginalPictureKeepsItsShapeAndTheGridFollowsIt) {
+  ImageFixture f;
+  OverlayView view(&f.state);
+  view.resize(900, 800);
+  view.show();
+  view.set_input_resolution(false);
+  QRectF pic = view.overlay()->picture_rect();
+  EXPECT_NEAR(pic.width() / pic.height(), 50.0 / 40.0, 0.01);
+  // Patch (r, c) spans a quarter of the picture's width and height each way.
+  const QPointF centre = view.overlay()->patch_center(3, 1);
+  EXPECT_NEAR(centre.x(), pic.left() + 1.5 * pic.width() / 4, 1.0);
+  EXPECT_NEAR(centre.y(), pic.top() + 3.5 * pic.height() / 4, 1.0);
+  int r = -1, c = -1;
+  ASSERT_TRUE(view.overlay()->patch_at(QPointF(pic.left() + 0.9 * pic.width(), pic.top() + 0.1 * pic.height()), &r, &c));
+  EXPECT_EQ(r, 0);
+  EXPECT_EQ(c, 3);
+  view.set_input_resolution(true);
+  pic = view.overlay()->picture_rect();
+  EXPECT_NEAR(pic.width() / pic.height(), 1.0, 0.01);
+}
+
 TEST(Overlay, SmoothModeAgreesAtPatchCentresAndOpacityShowsThePicture) {
   ImageFixture f;
   OverlayView view(&f.state);
@@ -455,10 +478,34 @@ TEST(ImageExport, EveryImageViewToPngSvgPdfCsvAndNpy) {
   EXPECT_THROW(export_headless(test::synthetic_recording(1, 2, 5, false), req), Error);
 }
 
+TEST(ImageExport, AMovedPictureIsReplacedByTheInputStoredInTheRecording) {
+  ImageFixture f;
+  f.run.rec->meta_mutable().extra["image_path"] = "/nowhere/moved.png";
+  const PicturePtr stored = load_recording_picture(*f.run.rec);
+  ASSERT_TRUE(stored->valid());
+  EXPECT_TRUE(stored->note.contains(QStringLiteral("picture not found: /nowhere/moved.png; showing the model's input"))) << stored->note.toStdString();
+  // The model's 32 × 32 input, drawn in the 50 × 40 source's proportions.
+  EXPECT_EQ(stored->input.size(), QSize(32, 32));
+  EXPECT_NEAR(double(stored->original.width()) / stored->original.height(), 50.0 / 40.0, 0.03);
+  // Its pixels are the input's: the fixture picture as the model saw it, to the level.
+  const QImage want = f.run.picture->input;
+  int worst = 0;
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x) {
+      const QRgb a = stored->input.pixel(x, y), b = want.pixel(x, y);
+      worst = std::max({worst, std::abs(qRed(a) - qRed(b)), std::abs(qGreen(a) - qGreen(b)), std::abs(qBlue(a) - qBlue(b))});
+    }
+  EXPECT_LE(worst, 24) << "the model's resample (Pillow bicubic) and Qt's smooth scaling differ a little, not more";
+  f.state.set_picture(f.run.rec, stored);
+  OverlayView shown(&f.state);
+  EXPECT_TRUE(shown.render_title().contains(QStringLiteral("showing the model's input stored in the recording"))) << shown.render_title().toStdString();
+}
+
 TEST(ImageExport, AMissingPictureIsNamedInTheTitleAndTheGridDrawnAlone) {
   ImageFixture f;
   f.run.rec->meta_mutable().extra["image_path"] = "/nowhere/moved.png";
-  const PicturePtr missing = load_recording_picture(f.run.rec->meta());
+  f.run.rec->set_image(std::nullopt);  // a recording without its input image
+  const PicturePtr missing = load_recording_picture(*f.run.rec);
   ASSERT_FALSE(missing->valid());
   f.state.set_recording(f.run.rec);
   f.state.set_picture(f.run.rec, missing);

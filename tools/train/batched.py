@@ -32,9 +32,10 @@ def _layer_norm(x, ln, eps):
     return F.layer_norm(x, (x.shape[-1],), ln.weight, ln.bias, eps)
 
 
-def gpt2_forward(model, ids, dropout=0.0, keep_attentions=False, skip_mlp=False):
+def gpt2_forward(model, ids, dropout=0.0, keep_attentions=False, skip_mlp=False, n_layers=None):
     """model: reference.gpt2.GPT2LMHeadModel; ids: (B, T) int64. skip_mlp: leave the MLPs
     out (exactly equal when their weights and biases are all zero, as gelu(0) = 0).
+    n_layers: run only the first n blocks (the rest are skipped, as if they added nothing).
     Returns (logits (B, T, V), attentions: per layer (B, H, T, T) if keep_attentions)."""
     cfg, tr = model.cfg, model.transformer
     eps, n_head, training = cfg["layer_norm_epsilon"], cfg["n_head"], model.training
@@ -42,7 +43,7 @@ def gpt2_forward(model, ids, dropout=0.0, keep_attentions=False, skip_mlp=False)
     mask = torch.ones(t, t, dtype=torch.bool).triu(1)  # (T, T) future positions
     x = F.dropout(tr.wte.weight[ids] + tr.wpe.weight[:t], dropout, training)  # (B, T, C)
     attentions = []
-    for block in tr.h:
+    for block in tr.h[:n_layers]:
         a = block.attn
         qkv = _layer_norm(x, block.ln_1, eps) @ a.c_attn.weight + a.c_attn.bias  # (B, T, 3C)
         q, k, v = (_heads(z, n_head) for z in qkv.chunk(3, dim=-1))

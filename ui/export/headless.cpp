@@ -176,7 +176,7 @@ QStringList export_headless(const RecordingPtr& rec, const HeadlessRequest& req)
   state.select(layer, req.head);
   state.set_query(query);
   if (layout && (is_image_view(req.view) || req.view == QLatin1String("rollout")))
-    state.set_picture(rec, load_recording_picture(rec->meta(), req.recording_dir));
+    state.set_picture(rec, load_recording_picture(*rec, req.recording_dir));
   state.rollout()->set_options(req.rollout);
   std::shared_ptr<const RowMatrix> rollout;
   if (req.view == QLatin1String("rollout") || req.view == QLatin1String("image-rollout")) {

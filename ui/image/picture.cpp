@@ -145,15 +145,42 @@ PicturePtr make_recording_picture(const Rgb8View& source, const RecordingMeta& m
   return p;
 }
 
-PicturePtr load_recording_picture(const RecordingMeta& meta, const QString& fallback_dir) {
+namespace {
+
+// The picture when only the recording's own input image is left: the model's input, drawn
+// in the crop region's shape (the source picture's proportions).
+PicturePtr stored_input_picture(const AttentionRecording& rec, const QString& path, const QString& why) {
+  const auto rgb = recorded_input_image(rec);
+  if (!rgb) return missing(path, why);
+  auto p = std::make_shared<RecordingPicture>();
+  p->path = path;
+  p->note = why + QStringLiteral("; showing the model's input stored in the recording");
+  p->input = to_qimage(rgb->view());
+  QSizeF shape(p->input.size());
+  if (const auto it = rec.meta().extra.find("image_crop"); it != rec.meta().extra.end()) {
+    const QJsonArray a = QJsonDocument::fromJson(QByteArray::fromStdString(it->second)).array();
+    if (a.size() == 4 && a[2].toDouble() > a[0].toDouble() && a[3].toDouble() > a[1].toDouble())
+      shape = QSizeF(a[2].toDouble() - a[0].toDouble(), a[3].toDouble() - a[1].toDouble());
+  }
+  // At least the input's resolution along each side, in the crop's proportions.
+  const double k = std::max(p->input.width() / shape.width(), p->input.height() / shape.height());
+  const QSize size(std::clamp(int(std::lround(shape.width() * k)), 1, kMaxPictureSide), std::clamp(int(std::lround(shape.height() * k)), 1, kMaxPictureSide));
+  p->original = p->input.scaled(size, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+  return p;
+}
+
+}  // namespace
+
+PicturePtr load_recording_picture(const AttentionRecording& rec, const QString& fallback_dir) {
+  const RecordingMeta& meta = rec.meta();
   const auto it = meta.extra.find("image_path");
-  if (it == meta.extra.end() || it->second.empty()) return missing({}, QStringLiteral("no picture recorded"));
+  if (it == meta.extra.end() || it->second.empty()) return stored_input_picture(rec, {}, QStringLiteral("no picture recorded"));
   QString path = qstr(it->second);
   if (!QFileInfo(path).isFile() && !fallback_dir.isEmpty()) {
     const QString beside = QDir(fallback_dir).filePath(QFileInfo(path).fileName());
     if (QFileInfo(beside).isFile()) path = beside;
   }
-  if (!QFileInfo(path).isFile()) return missing(qstr(it->second), QStringLiteral("picture not found: %1").arg(qstr(it->second)));
+  if (!QFileInfo(path).isFile()) return stored_input_picture(rec, qstr(it->second), QStringLiteral("picture not found: %1").arg(qstr(it->second)));
   try {
     const Rgb8Image rgb = cli::decode_image_file(fspath(path));
     auto p = make_recording_picture(rgb.view(), meta);
@@ -161,7 +188,7 @@ PicturePtr load_recording_picture(const RecordingMeta& meta, const QString& fall
     copy->path = path;
     return copy;
   } catch (const std::exception& e) {
-    return missing(path, QStringLiteral("picture unreadable: %1").arg(QString::fromStdString(e.what())));
+    return stored_input_picture(rec, path, QStringLiteral("picture unreadable: %1").arg(QString::fromStdString(e.what())));
   }
 }
 

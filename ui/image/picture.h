@@ -48,9 +48,11 @@ using PicturePtr = std::shared_ptr<const RecordingPicture>;
 constexpr int kMaxPictureSide = 2048;
 
 // Decodes the recording's image_path and cuts image_crop out of it. When the path does not
-// exist, the file of the same name in `fallback_dir` (e.g. the recording's folder) is tried.
-// Never throws: a missing or unreadable picture gives a picture with only `note` set.
-PicturePtr load_recording_picture(const RecordingMeta& meta, const QString& fallback_dir = {});
+// exist, the file of the same name in `fallback_dir` (e.g. the recording's folder) is tried;
+// then the input image stored in the recording (its `image` tensor, de-normalised), shown
+// in the crop region's shape, with a `note` saying so. Never throws: with none of these the
+// picture has only `note` set.
+PicturePtr load_recording_picture(const AttentionRecording& recording, const QString& fallback_dir = {});
 // The same from pixels already decoded (a fresh run).
 PicturePtr make_recording_picture(const Rgb8View& source, const RecordingMeta& meta);
 // RGB8 pixels as a QImage (RGB32, a copy).

@@ -133,7 +133,7 @@ void RunController::open_recording(const QString& path) {
     PicturePtr picture;
     if (patch_layout(rec->meta())) {
       ctx.report(0.05, QStringLiteral("loading the picture"));
-      picture = load_recording_picture(rec->meta(), QFileInfo(path).absolutePath());
+      picture = load_recording_picture(*rec, QFileInfo(path).absolutePath());
     }
     deliver_recording(ctx, rec, path, picture);
   });

@@ -15,6 +15,12 @@ QImage overlay_image(const OverlayContent& c) {
   return c.input_resolution ? c.picture->input : c.picture->original;
 }
 
+double overlay_aspect(const OverlayContent& c) {
+  if (!c.input_resolution && c.picture && c.picture->valid() && c.picture->original.height() > 0)
+    return double(c.picture->original.width()) / c.picture->original.height();
+  return c.layout.rows ? c.layout.aspect() : 1.0;
+}
+
 QString patch_weight_text(const OverlayContent& c, int r, int col) {
   if (r < 0 || col < 0 || r >= c.grid.rows() || col >= c.grid.cols()) return {};
   return QStringLiteral("%1 → patch (%2, %3): %4").arg(c.query_name).arg(r).arg(col).arg(format_weight(c.grid(r, col)));
@@ -43,7 +49,7 @@ ImageOverlay::Frame ImageOverlay::frame_for(const QSizeF& size, const QFont& fon
   const double bar_room = color_bar_width(fh);
   const QRectF area(margin, f.title.bottom() + margin / 2, size.width() - 2 * margin - bar_room - margin,
                     size.height() - f.title.bottom() - margin * 1.5);
-  f.picture = fit_rect(area, content_.layout.rows ? content_.layout.aspect() : 1.0);
+  f.picture = fit_rect(area, overlay_aspect(content_));
   const double bar_h = f.picture.height() * 0.8;
   f.bar = QRectF(f.picture.right() + margin * 1.5, f.picture.center().y() - bar_h / 2, std::max(10.0, fh * 0.9), bar_h);
   return f;

@@ -66,6 +66,11 @@ class ImageOverlay : public QWidget, public Renderable {
 
 // The picture an overlay shows, from its content (null when there is none).
 QImage overlay_image(const OverlayContent& content);
+// Width / height the picture is drawn at: the source region's own shape for the original
+// picture (a 50 × 40 photo stays 5:4 though the model saw it squashed to a square), the
+// model input's shape otherwise. The patch grid is stretched to match, as the model's
+// resize stretched the picture.
+double overlay_aspect(const OverlayContent& content);
 // "[CLS] → patch (3, 4): 0.0123" with the exact weight.
 QString patch_weight_text(const OverlayContent& content, int r, int c);
 

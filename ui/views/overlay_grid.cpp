@@ -34,7 +34,7 @@ OverlayGrid::Layout OverlayGrid::layout_for(const QSizeF& size, const QFont& fon
   const double bar_room = color_bar_width(fh) + margin;
   const QRectF area(margin, g.title.bottom() + margin / 2, size.width() - 2 * margin - bar_room, size.height() - g.title.bottom() - margin * 1.5);
   // The column count that makes the cells largest.
-  const double aspect = content_.base.layout.aspect(), gap = margin, label_h = fh * 1.3;
+  const double aspect = overlay_aspect(content_.base), gap = margin, label_h = fh * 1.3;
   double best = 0;
   int best_cols = 1;
   for (int cols = 1; cols <= n; ++cols) {

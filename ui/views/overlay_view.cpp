@@ -26,7 +26,8 @@ ValueRange grid_range(const RowMatrix& grid) { return attention_range(grid.size(
 
 QString picture_note(const ViewState& state) {
   const PicturePtr& p = state.picture();
-  return p && !p->valid() ? QStringLiteral(" — %1, attention alone").arg(p->note) : QString();
+  if (!p || p->note.isEmpty()) return {};
+  return p->valid() ? QStringLiteral(" — %1").arg(p->note) : QStringLiteral(" — %1, attention alone").arg(p->note);
 }
 
 }  // namespace
