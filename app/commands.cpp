@@ -63,6 +63,7 @@ int info_recording(const Args& a, const std::string& path) {
             {"causal", m.causal},      {"has_qkv", rec->has_qkv()},  {"has_scores", rec->has_scores()},
             {"has_logits", rec->logits().has_value()}};
   if (!m.text.empty()) j["text"] = m.text;
+  if (!m.model_layers.empty()) j["model_layers"] = m.model_layers;
   for (const auto& [k, v] : m.extra) j["metadata"][k] = v;
   if (a.flag("json")) {
     j["token_strings"] = m.tokens;
@@ -72,6 +73,7 @@ int info_recording(const Args& a, const std::string& path) {
   std::printf("recording    %s\nmodel        %s (%s)\nlayers       %d\nheads        %d\ntokens       %d%s\nparts        attention%s%s%s\n",
               path.c_str(), m.model.c_str(), m.family.c_str(), m.num_layers, m.num_heads, m.num_tokens, m.causal ? " (causal)" : "",
               rec->has_scores() ? ", scores" : "", rec->has_qkv() ? ", query/key/value" : "", rec->logits() ? ", logits" : "");
+  if (!m.model_layers.empty()) std::printf("model layers %s (only these were recorded)\n", Json(m.model_layers).dump().c_str());
   if (!m.text.empty()) std::printf("text         %s\n", m.text.c_str());
   return 0;
 }
@@ -162,11 +164,35 @@ std::optional<std::string_view> opt_view(const std::optional<std::string>& s) {
   return s ? std::optional<std::string_view>(*s) : std::nullopt;
 }
 
+// "0,3,8-11" → {0, 3, 8, 9, 10, 11} (sorted, distinct). Throws UsageError.
+std::vector<int> parse_layer_list(const std::string& spec) {
+  std::vector<int> out;
+  auto number = [&](const std::string& s) {
+    if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("--layers " + spec + ": expected layer numbers and ranges such as 0,3,8-11");
+    return std::stoi(s);
+  };
+  size_t start = 0;
+  while (start <= spec.size()) {
+    const size_t comma = std::min(spec.find(',', start), spec.size());
+    const std::string item = spec.substr(start, comma - start);
+    const size_t dash = item.find('-');
+    const int lo = number(item.substr(0, dash)), hi = dash == std::string::npos ? lo : number(item.substr(dash + 1));
+    if (hi < lo) throw UsageError("--layers " + spec + ": the range " + item + " runs backwards");
+    for (int l = lo; l <= hi; ++l) out.push_back(l);
+    start = comma + 1;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 // The run options every command shares: what to record, and the memory guard.
 RunOptions run_options(const Args& a) {
   RunOptions opt;
   opt.record_qkv = a.flag("qkv");
   opt.record_scores = a.flag("scores");
+  if (const auto layers = a.get("layers")) opt.layers = parse_layer_list(*layers);
   if (a.flag("force")) opt.memory_budget = kNoMemoryLimit;
   return opt;
 }
@@ -200,7 +226,7 @@ int cmd_record_image(const Args& a, const Model& model, const std::string& out, 
     r.recording->set_logits(std::move(r.logits));
   }
   r.recording->save(out, dtype);
-  std::printf("wrote %s: %d layers x %d heads x %d tokens (%s patches)\n", out.c_str(), model.config().num_layers,
+  std::printf("wrote %s: %d layers x %d heads x %d tokens (%s patches)\n", out.c_str(), r.recording->num_layers(),
               model.config().num_heads, r.recording->num_tokens(), r.recording->meta().extra.at("image_grid").c_str());
   return 0;
 }
@@ -225,7 +251,7 @@ int cmd_record(const Args& a) {
     r.recording->set_logits(std::move(r.logits));
   }
   r.recording->save(out, dtype == "f16" ? DType::F16 : DType::F32);
-  std::printf("wrote %s: %d layers x %d heads x %d tokens\n", out.c_str(), model->config().num_layers, model->config().num_heads,
+  std::printf("wrote %s: %d layers x %d heads x %d tokens\n", out.c_str(), r.recording->num_layers(), model->config().num_heads,
               int(enc.size()));
   return 0;
 }
@@ -308,13 +334,14 @@ const std::vector<Command>& commands() {
       {"tokenize", "show the tokens, ids and character offsets of a text",
        "attnscope tokenize --model DIR --text STR [--pair STR] [--json]", {kModel, kText, kPair, kJson}, cmd_tokenize},
       {"record", "run the model and write every layer's and head's attention to a recording file",
-       "attnscope record --model DIR (--text STR [--pair STR] | --image FILE) --out FILE [--dtype f32|f16] [--qkv] [--scores] [--logits]",
+       "attnscope record --model DIR (--text STR [--pair STR] | --image FILE) --out FILE [--dtype f32|f16] [--layers LIST] [--qkv] [--scores] [--logits]",
        {kModel, kText, kPair, kImage,
         {"out", true, "FILE", "recording to write (.safetensors; replaced atomically)"},
         {"dtype", true, "f32|f16", "precision of the stored attention (default f32)"},
         {"qkv", false, "", "also store each head's query, key and value vectors"},
         {"scores", false, "", "also store the pre-softmax scores Q·Kᵀ/√d"},
         {"logits", false, "", "also store the output logits"},
+        {"layers", true, "LIST", "record only these layers, e.g. 0,5,10-11 (default: all); takes that share of the memory"},
         kTruncate, kForce},
        cmd_record},
       {"predict", "fill the first [MASK], predict the next token, or classify the text or image",

@@ -7,6 +7,16 @@
 
 namespace attn {
 
+LayerCapture capture_for(AttentionRecording* recording, int layer, const std::vector<int>& recorded,
+                         const std::vector<std::vector<int>>& disabled_heads) {
+  LayerCapture c{recording, layer, layer < int(disabled_heads.size()) ? &disabled_heads[size_t(layer)] : nullptr};
+  if (!recorded.empty()) {
+    const auto it = std::lower_bound(recorded.begin(), recorded.end(), layer);
+    c.layer = it != recorded.end() && *it == layer ? int(it - recorded.begin()) : -1;
+  }
+  return c;
+}
+
 RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
                                const Eigen::Ref<const RowMatrix>& v, int num_heads, bool causal, const LayerCapture& capture) {
   using Part = AttentionRecording::Part;
@@ -21,10 +31,13 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
     const auto qh = q.middleCols(h * d, d);
     const auto kh = k.middleCols(h * d, d);
     const auto vh = v.middleCols(h * d, d);
-    MatrixMap probs = rec.mutable_matrix(Part::Attention, capture.layer, h);
+    const bool keep = capture.layer >= 0;
+    RowMatrix scratch;  // an unrecorded layer's probabilities
+    if (!keep) scratch.resize(N, N);
+    MatrixMap probs = keep ? rec.mutable_matrix(Part::Attention, capture.layer, h) : MatrixMap(scratch.data(), N, N);
     probs.noalias() = (scale * qh) * kh.transpose();  // (N, N); the scale folded into the GEMM
-    if (rec.has_scores()) rec.mutable_matrix(Part::Scores, capture.layer, h) = probs;
-    if (rec.has_qkv()) {
+    if (keep && rec.has_scores()) rec.mutable_matrix(Part::Scores, capture.layer, h) = probs;
+    if (keep && rec.has_qkv()) {
       rec.mutable_matrix(Part::Query, capture.layer, h) = qh;
       rec.mutable_matrix(Part::Key, capture.layer, h) = kh;
       rec.mutable_matrix(Part::Value, capture.layer, h) = vh;

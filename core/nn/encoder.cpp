@@ -90,8 +90,7 @@ class EncoderModel final : public Model {
 
     for (int l = 0; l < c.num_layers; ++l) {
       const EncoderLayer& L = layers_[l];
-      const LayerCapture capture{result.recording.get(), l,
-                                 l < int(opt.disabled_heads.size()) ? &opt.disabled_heads[l] : nullptr};
+      const LayerCapture capture = capture_for(result.recording.get(), l, opt.layers, opt.disabled_heads);
       const RowMatrix ctx = multi_head_attention(linear(x, L.query.w, L.query.b), linear(x, L.key.w, L.key.b),
                                                  linear(x, L.value.w, L.value.b), c.num_heads, /*causal=*/false, capture);
       x = layer_norm(x + linear(ctx, L.attn_out.w, L.attn_out.b), L.attn_norm.gamma, L.attn_norm.beta, c.layer_norm_eps);

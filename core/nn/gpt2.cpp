@@ -48,8 +48,7 @@ class Gpt2Model final : public Model {
       const Gpt2Block& B = blocks_[l];
       const RowMatrix a = layer_norm(x, B.ln_1.gamma, B.ln_1.beta, c.layer_norm_eps);
       const RowMatrix qkv = conv1d(a, B.c_attn.w, B.c_attn.b);  // (N, 3C): q | k | v
-      const LayerCapture capture{result.recording.get(), l,
-                                 l < int(opt.disabled_heads.size()) ? &opt.disabled_heads[l] : nullptr};
+      const LayerCapture capture = capture_for(result.recording.get(), l, opt.layers, opt.disabled_heads);
       const RowMatrix ctx = multi_head_attention(qkv.leftCols(C), qkv.middleCols(C, C), qkv.rightCols(C), c.num_heads,
                                                  /*causal=*/true, capture);
       x += conv1d(ctx, B.c_proj.w, B.c_proj.b);

@@ -93,7 +93,7 @@ std::string Model::display_token(int32_t id, const std::string& vocab_token) con
 MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) const {
   const auto& c = config_;
   const int rows = options.all_logits ? tokens : int(options.logits_rows.size()) + 1;
-  return estimate_run_memory(c.num_layers, c.num_heads, c.hidden_size, c.intermediate_size, tokens, rows,
+  return estimate_run_memory(options.layers.empty() ? c.num_layers : int(options.layers.size()), c.num_heads, c.hidden_size, c.intermediate_size, tokens, rows,
                              c.vocab_size > 0 ? c.vocab_size : int(c.labels.size()), options.record_qkv, options.record_scores);
 }
 
@@ -102,22 +102,38 @@ void Model::check_memory(int tokens, const RunOptions& options) const {
   const uint64_t budget = options.memory_budget ? options.memory_budget : memory_budget();
   const MemoryEstimate e = estimate_memory(tokens, options);
   if (e.total() <= budget) return;
-  throw Error("recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total()) + " (" +
-              std::to_string(config_.num_layers) + " layers x " + std::to_string(config_.num_heads) + " heads x " +
+  throw MemoryBudgetError("recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total()) + " (" +
+              std::to_string(options.layers.empty() ? config_.num_layers : int(options.layers.size())) + " layers x " + std::to_string(config_.num_heads) + " heads x " +
               std::to_string(tokens) + "² attention weights" + (options.record_qkv || options.record_scores ? ", plus Q/K/V and scores" : "") +
               "), above the memory budget of " + format_bytes(budget) +
               " (half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise). Use shorter input"
-              ", or force the run (--force) if you are sure");
+              ", record fewer layers (--layers), or force the run (--force) if you are sure",
+              e.total(), budget);
+}
+
+std::vector<int> Model::layers_that_fit(int tokens, RunOptions options, uint64_t budget) const {
+  const int L = config_.num_layers;
+  for (int k = L; k >= 1; --k) {
+    options.layers.clear();
+    for (int i = 0; i < k; ++i)  // spread evenly, first and last included
+      options.layers.push_back(k == 1 ? L - 1 : int((int64_t(i) * (L - 1) + (k - 1) / 2) / (k - 1)));
+    if (estimate_memory(tokens, options).total() <= budget) return k == L ? std::vector<int>{} : options.layers;
+  }
+  return {};
 }
 
 RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
   for (int r : options.logits_rows)
     if (r < 0 || r >= N) throw Error("logits row " + std::to_string(r) + " is outside the input");
+  for (size_t i = 0; i < options.layers.size(); ++i)
+    if (options.layers[i] < 0 || options.layers[i] >= config_.num_layers || (i > 0 && options.layers[i] <= options.layers[i - 1]))
+      throw Error("layers to record must be distinct, ascending and between 0 and " + std::to_string(config_.num_layers - 1) + " for " + name_);
   check_memory(N, options);
   RecordingMeta meta;
   meta.model = name_;
   meta.family = family_name(config_.family);
-  meta.num_layers = config_.num_layers;
+  meta.num_layers = options.layers.empty() ? config_.num_layers : int(options.layers.size());
+  meta.model_layers = options.layers;
   meta.num_heads = config_.num_heads;
   meta.num_tokens = N;
   meta.head_dim = config_.head_dim();

@@ -31,6 +31,10 @@ struct RunOptions {
   std::vector<int> logits_rows;
   // disabled_heads[layer] lists heads switched off (their attention multiplied by zero).
   std::vector<std::vector<int>> disabled_heads;
+  // The model layers whose attention is recorded (ascending, distinct); empty = every layer.
+  // The others are computed but not kept: the recording's layer i is model layer layers[i]
+  // (RecordingMeta::model_layers), and needs that share of the memory.
+  std::vector<int> layers;
   ProgressFn progress;
   // The memory guard: a run whose estimate (estimate_memory) exceeds this many bytes is
   // refused before anything is allocated. 0 = memory_budget() (util/memory.h); use
@@ -76,7 +80,12 @@ class Model {
   MemoryEstimate estimate_memory(int tokens, const RunOptions& options) const;
   // Throws attn::Error with the estimate, the budget and what to do when a run would exceed
   // options.memory_budget.
+  // attn::MemoryBudgetError (util/error.h) when it does.
   void check_memory(int tokens, const RunOptions& options) const;
+  // The most layers (spread evenly over the model, the last always among them) whose run
+  // with `options` fits in `budget` bytes; empty when all fit, or when not even one does
+  // (check estimate_memory to tell which).
+  std::vector<int> layers_that_fit(int tokens, RunOptions options, uint64_t budget) const;
 
   // Runs the model on `enc`. Throws attn::Error for empty input, ids outside the vocabulary or
   // more tokens than positions; attn::Cancelled when the progress callback says stop.

@@ -93,7 +93,7 @@ class VitModel final : public Model {
     for (int l = 0; l < c.num_layers; ++l) {
       const VitLayer& L = layers_[l];
       const RowMatrix a = layer_norm(x, L.ln_before.gamma, L.ln_before.beta, c.layer_norm_eps);
-      const LayerCapture capture{result.recording.get(), l, l < int(opt.disabled_heads.size()) ? &opt.disabled_heads[l] : nullptr};
+      const LayerCapture capture = capture_for(result.recording.get(), l, opt.layers, opt.disabled_heads);
       const RowMatrix ctx = multi_head_attention(linear(a, L.query.w, L.query.b), linear(a, L.key.w, L.key.b),
                                                  linear(a, L.value.w, L.value.b), c.num_heads, /*causal=*/false, capture);
       x += linear(ctx, L.attn_out.w, L.attn_out.b);

@@ -30,7 +30,7 @@ std::string tensor_name(AttentionRecording::Part part, int layer) {
 
 // Metadata keys this class writes itself; everything else round-trips through `extra`.
 const char* const kOwnKeys[] = {"format", "version", "model", "family", "num_layers", "num_heads", "num_tokens",
-                                "head_dim", "tokens", "special_tokens", "causal", "text", "pair"};
+                                "head_dim", "tokens", "special_tokens", "causal", "text", "pair", "layers"};
 
 int parse_int(const std::map<std::string, std::string>& md, const std::string& key, const std::filesystem::path& path) {
   auto it = md.find(key);
@@ -138,6 +138,7 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
   md["causal"] = meta_.causal ? "true" : "false";
   if (!meta_.text.empty()) md["text"] = meta_.text;
   if (!meta_.pair.empty()) md["pair"] = meta_.pair;
+  if (!meta_.model_layers.empty()) md["layers"] = nlohmann::json(meta_.model_layers).dump();
 
   // Converted copies must outlive the write call.
   std::vector<std::vector<uint16_t>> halves;
@@ -207,6 +208,16 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
     throw Error(path.string() + ": 'special_tokens' has " + std::to_string(m.special.size()) + " entries for " +
                 std::to_string(m.num_tokens) + " tokens");
   m.head_dim = md.count("head_dim") ? parse_int(md, "head_dim", path) : 0;
+  if (md.count("layers")) {
+    const auto j = nlohmann::json::parse(md.at("layers"), nullptr, false);
+    bool ok = j.is_array() && int(j.size()) == m.num_layers;
+    for (size_t i = 0; ok && i < j.size(); ++i)
+      ok = j[i].is_number_integer() && j[i].get<int64_t>() >= 0 && j[i].get<int64_t>() < (1 << 24) && (i == 0 || j[i].get<int64_t>() > j[i - 1].get<int64_t>());
+    if (!ok)
+      throw Error(path.string() + ": metadata 'layers' must list " + std::to_string(m.num_layers) +
+                  " ascending model layer numbers, one per recorded layer, is " + md.at("layers"));
+    for (const auto& v : j) m.model_layers.push_back(v.get<int>());
+  }
   for (const auto& [k, v] : md) {
     bool own = false;
     for (const char* o : kOwnKeys) own = own || k == o;

@@ -33,6 +33,10 @@ struct RecordingMeta {
   bool causal = false;
   std::string text;  // the input, when known
   std::string pair;
+  // The model layer each recorded layer is, when only some were recorded; empty = all, in
+  // order. Saved as the `layers` metadata key.
+  std::vector<int> model_layers;
+  int model_layer(int layer) const { return layer >= 0 && layer < int(model_layers.size()) ? model_layers[size_t(layer)] : layer; }
   std::map<std::string, std::string> extra;  // any other metadata, kept on save
 };
 

@@ -12,6 +12,15 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown by the memory guard before a run that would need more than the budget allows; the
+// front end may offer a smaller run (fewer layers, no Q/K/V) or force it.
+class MemoryBudgetError : public Error {
+ public:
+  MemoryBudgetError(const std::string& message, unsigned long long needed, unsigned long long budget)
+      : Error(message), needed(needed), budget(budget) {}
+  unsigned long long needed, budget;  // bytes
+};
+
 // Thrown when a progress callback asks a long operation to stop.
 class Cancelled : public Error {
  public:

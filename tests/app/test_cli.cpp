@@ -110,6 +110,35 @@ TEST(Cli, RecordWritesTheReferenceAttention) {
   for (size_t i = 0; i < nn; ++i) ASSERT_NEAR(got.data()[i], want[nn + i], 1e-4f);
 }
 
+// --layers records a subset: the file holds those layers, labelled with the model's numbers.
+TEST(Cli, RecordKeepsOnlyTheChosenLayers) {
+  const auto e = expected("gpt2", "single");
+  const auto out = fs::temp_directory_path() / ("attn_cli_layers_" + std::to_string(::getpid()) + ".safetensors");
+  const auto r = run({"record", "--model", fixture("gpt2"), "--text", e->metadata().at("text"), "--out", out.string(), "--layers", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 layers x"), std::string::npos) << r.out;
+  const auto rec = attn::AttentionRecording::open(out);
+  ASSERT_EQ(rec->num_layers(), 1);
+  EXPECT_EQ(rec->meta().model_layers, std::vector<int>{1});
+  const auto want = e->to_f32(e->at("attention.layer1"));
+  const auto got = rec->head(0, 1);
+  const size_t nn = size_t(got.size());
+  for (size_t i = 0; i < nn; ++i) ASSERT_NEAR(got.data()[i], want[nn + i], 1e-4f);
+  const auto info = run({"info", "--recording", out.string()});
+  EXPECT_NE(info.out.find("model layers [1] (only these were recorded)"), std::string::npos) << info.out;
+  fs::remove(out);
+  // Malformed lists are usage errors; layers the model lacks are named.
+  for (const char* bad : {"x", "1-", "3-1", ",", "1,,2"}) {
+    const auto b = run({"record", "--model", fixture("gpt2"), "--text", "hi", "--out", out.string(), "--layers", bad});
+    EXPECT_EQ(b.code, 2) << bad << ": " << b.err;
+    EXPECT_NE(b.err.find("--layers"), std::string::npos) << b.err;
+  }
+  const auto missing = run({"record", "--model", fixture("gpt2"), "--text", "hi", "--out", out.string(), "--layers", "0,7"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("between 0 and 1"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST(Cli, ErrorsAreClearAndExitNonZero) {
   auto r = run({"info"});
   EXPECT_EQ(r.code, 2);

@@ -2,6 +2,11 @@
 
 #include <cstdlib>
 
+#include <filesystem>
+#include <unistd.h>
+
+#include "nn/model.h"
+#include "test_support.h"
 #include "util/error.h"
 #include "util/memory.h"
 
@@ -43,4 +48,70 @@ TEST(Memory, BudgetFollowsTheEnvironmentOrThePhysicalMemory) {
   ASSERT_GT(physical, 0u);
   EXPECT_LE(memory_budget(), physical / 2);
   EXPECT_GT(memory_budget(), 0u);
+}
+
+// Recording a subset of layers: the same numbers as a full run for those layers, a share of
+// the memory, the model's layer numbers kept in the file; the GUI's proposal fits the budget.
+TEST(LayerSubset, RecordsOnlyTheChosenLayersExactly) {
+  const auto m = Model::load(test::fixtures_dir() / "models" / "gpt2_sharded");  // 3 layers
+  const Encoding enc = m->encode("a short text to record, layer by layer");
+  RunOptions all;
+  all.all_logits = true;
+  const ForwardResult full = m->forward(enc, all);
+  RunOptions some = all;
+  some.layers = {0, 2};
+  some.record_qkv = true;
+  const ForwardResult part = m->forward(enc, some);
+  ASSERT_EQ(part.recording->num_layers(), 2);
+  EXPECT_EQ(part.recording->meta().model_layers, (std::vector<int>{0, 2}));
+  EXPECT_EQ(part.recording->meta().model_layer(1), 2);
+  EXPECT_EQ(full.recording->meta().model_layer(1), 1);
+  for (int h = 0; h < m->config().num_heads; ++h) {
+    // Equal to the last bits a different buffer alignment may change.
+    EXPECT_LT((part.recording->head(0, h) - full.recording->head(0, h)).cwiseAbs().maxCoeff(), 1e-6f) << h;
+    EXPECT_LT((part.recording->head(1, h) - full.recording->head(2, h)).cwiseAbs().maxCoeff(), 1e-6f) << h;
+  }
+  EXPECT_LT((part.logits - full.logits).cwiseAbs().maxCoeff(), 1e-5f);  // every layer still runs
+  // A third of the attention memory is saved, and the file says which layers it holds.
+  RunOptions one = all;
+  one.layers = {1};
+  EXPECT_EQ(m->estimate_memory(enc.size(), one).recording * 3, m->estimate_memory(enc.size(), all).recording);
+  const auto path = std::filesystem::temp_directory_path() / ("attn_layers_" + std::to_string(::getpid()) + ".safetensors");
+  part.recording->save(path);
+  const auto back = AttentionRecording::open(path);
+  EXPECT_EQ(back->meta().model_layers, (std::vector<int>{0, 2}));
+  EXPECT_EQ(back->head(1, 0), part.recording->head(1, 0));
+  std::filesystem::remove(path);
+  // Layers outside the model, repeated or out of order are refused.
+  for (const std::vector<int>& bad : {std::vector<int>{3}, {-1}, {1, 1}, {2, 0}}) {
+    RunOptions o;
+    o.layers = bad;
+    EXPECT_THROW(m->forward(enc, o), Error);
+  }
+}
+
+TEST(LayerSubset, TheProposalIsTheMostLayersWithinTheBudget) {
+  const auto m = Model::load(test::fixtures_dir() / "models" / "gpt2_sharded");
+  const int N = 40;
+  RunOptions o;
+  const uint64_t full = m->estimate_memory(N, o).total();
+  EXPECT_TRUE(m->layers_that_fit(N, o, full).empty());  // everything fits
+  RunOptions two;
+  two.layers = {0, 2};
+  const uint64_t two_bytes = m->estimate_memory(N, two).total();
+  EXPECT_EQ(m->layers_that_fit(N, o, two_bytes), (std::vector<int>{0, 2}));  // first and last
+  EXPECT_EQ(m->layers_that_fit(N, o, two_bytes - 1), (std::vector<int>{2}));
+  EXPECT_TRUE(m->layers_that_fit(N, o, 1000).empty());  // not even one layer
+  // The guard's refusal is a MemoryBudgetError with the numbers, and mentions --layers.
+  o.memory_budget = two_bytes;
+  const Encoding enc = m->encode(std::string(N * 3, 'x').substr(0, 30));
+  try {
+    RunOptions tight;
+    tight.memory_budget = m->estimate_memory(int(enc.size()), tight).total() - 1;
+    m->forward(enc, tight);
+    FAIL() << "the guard let the run through";
+  } catch (const MemoryBudgetError& e) {
+    EXPECT_EQ(e.budget + 1, e.needed);
+    EXPECT_NE(std::string(e.what()).find("--layers"), std::string::npos);
+  }
 }

@@ -9,10 +9,13 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTabWidget>
 #include <QAction>
 #include <QTemporaryDir>
 
+#include "nn/model.h"
+#include "qt_convert.h"
 #include "teaching/live_tab.h"
 #include "teaching/teaching_window.h"
 #include "ui/ui_test_support.h"
@@ -21,6 +24,7 @@
 #include "views/model_view.h"
 #include "window/main_window.h"
 #include "window/model_panel.h"
+#include "window/selector_bar.h"
 #include "window/view_state.h"
 
 using namespace attn;
@@ -290,4 +294,73 @@ TEST(MainWindow, GuidedExampleRequestsRunTheTextAndOpenTheHead) {
   ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("bert_mlm"), QStringLiteral("a dog ran")));
   EXPECT_EQ(w.state()->layer(), 0);
   EXPECT_EQ(w.state()->head(), 0);
+}
+
+// A run above the memory budget is not started: a dialog offers fewer layers, running
+// anyway or cancelling, and the last recording stays until the user chooses.
+TEST(MainWindow, ARunAboveTheMemoryBudgetOffersFewerLayersOrCancelling) {
+  MainWindow w;
+  w.show();
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2_sharded"), QStringLiteral("short")));
+  const RecordingPtr before = w.state()->recording();
+  const auto model = Model::load(fspath(test::fixture_model("gpt2_sharded")));
+  const int N = int(model->encode(kText.toStdString()).size());
+  RunOptions two;
+  two.layers = {0, 2};
+  two.logits_rows = {N - 1};  // the window asks for the next token's logits
+  const uint64_t budget = model->estimate_memory(N, two).total();  // room for two of the three layers
+  qputenv("ATTNSCOPE_MEMORY_BUDGET", QByteArray::number(qulonglong(budget)));
+  auto dialog = [&] { return w.findChild<QMessageBox*>(QStringLiteral("MemoryDialog")); };
+  auto gone = [] {  // the closed dialog deletes itself
+    QApplication::processEvents();
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+  };
+
+  QSignalSpy offers(w.runs(), &RunController::memory_offer);
+  w.run_text(kText);
+  ASSERT_TRUE(offers.wait(10000));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  ASSERT_TRUE(dialog());
+  EXPECT_TRUE(dialog()->text().contains(QStringLiteral("more than the memory budget"))) << dialog()->text().toStdString();
+  EXPECT_EQ(w.state()->recording(), before);  // nothing replaced yet
+  EXPECT_FALSE(dialog()->findChild<QPushButton*>(QStringLiteral("RecordWithoutQkv")));  // no Q/K/V asked for
+  // Cancel: the window keeps its recording.
+  dialog()->button(QMessageBox::Cancel)->click();
+  gone();
+  EXPECT_FALSE(dialog());
+  EXPECT_EQ(w.state()->recording(), before);
+  EXPECT_FALSE(w.runs()->busy());
+
+  // Fewer layers: layers 0 and 2 are recorded, labelled as the model's layers.
+  w.run_text(kText);
+  ASSERT_TRUE(offers.wait(10000));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  auto* fewer = dialog()->findChild<QPushButton*>(QStringLiteral("RecordFewerLayers"));
+  ASSERT_TRUE(fewer);
+  EXPECT_TRUE(fewer->text().contains(QStringLiteral("layers 0, 2"))) << fewer->text().toStdString();
+  fewer->click();
+  gone();
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  const RecordingPtr part = w.state()->recording();
+  ASSERT_EQ(part->num_layers(), 2) << w.last_error().toStdString() << " | " << w.statusBar()->currentMessage().toStdString() << " | offers " << offers.count();
+  EXPECT_EQ(part->meta().model_layers, (std::vector<int>{0, 2}));
+  EXPECT_EQ(w.model_view()->cell_count(), 2 * part->num_heads());
+  w.state()->select(1, 0);
+  EXPECT_EQ(w.selectors()->layer_box()->text(), QStringLiteral("2 (2 of 2 recorded)"));
+  EXPECT_TRUE(w.state()->selection_title().contains(QStringLiteral("layer 2"))) << w.state()->selection_title().toStdString();
+  RunOptions unlimited;
+  unlimited.memory_budget = kNoMemoryLimit;
+  const ForwardResult full = model->forward(model->encode(kText.toStdString()), unlimited);
+  EXPECT_LT((part->head(1, 1) - full.recording->head(2, 1)).cwiseAbs().maxCoeff(), 1e-6f);
+
+  // Record anyway: every layer, above the budget.
+  w.run_text(kText);
+  ASSERT_TRUE(offers.wait(10000));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  dialog()->findChild<QPushButton*>(QStringLiteral("RecordAnyway"))->click();
+  gone();
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  EXPECT_EQ(w.state()->recording()->num_layers(), 3);
+  EXPECT_TRUE(w.state()->recording()->meta().model_layers.empty());
+  qunsetenv("ATTNSCOPE_MEMORY_BUDGET");
 }

@@ -32,10 +32,12 @@ def _layer_norm(x, ln, eps):
     return F.layer_norm(x, (x.shape[-1],), ln.weight, ln.bias, eps)
 
 
-def gpt2_forward(model, ids, dropout=0.0, keep_attentions=False, skip_mlp=False, n_layers=None):
+def gpt2_forward(model, ids, dropout=0.0, keep_attentions=False, skip_mlp=False, n_layers=None,
+                 residuals=None):
     """model: reference.gpt2.GPT2LMHeadModel; ids: (B, T) int64. skip_mlp: leave the MLPs
     out (exactly equal when their weights and biases are all zero, as gelu(0) = 0).
     n_layers: run only the first n blocks (the rest are skipped, as if they added nothing).
+    residuals: a list to append the residual stream (B, T, C) after each block to.
     Returns (logits (B, T, V), attentions: per layer (B, H, T, T) if keep_attentions)."""
     cfg, tr = model.cfg, model.transformer
     eps, n_head, training = cfg["layer_norm_epsilon"], cfg["n_head"], model.training
@@ -56,6 +58,8 @@ def gpt2_forward(model, ids, dropout=0.0, keep_attentions=False, skip_mlp=False,
             x = x + F.dropout(h @ m.c_proj.weight + m.c_proj.bias, dropout, training)
         if keep_attentions:
             attentions.append(probs.detach())
+        if residuals is not None:
+            residuals.append(x)
     x = _layer_norm(x, tr.ln_f, eps)
     return x @ tr.wte.weight.T, attentions  # tied lm_head
 

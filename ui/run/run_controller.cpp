@@ -3,6 +3,7 @@
 #include <QFileInfo>
 
 #include "image_input.h"
+#include "util/memory.h"
 #include "run/predictions.h"
 #include "util/error.h"
 
@@ -69,8 +70,38 @@ void RunController::run(const RunRequest& req) {
     }
     PicturePtr picture;
     const auto rec = model->takes_images() ? run_image(ctx, *model, req, &picture) : run_text(ctx, *model, req);
-    deliver_recording(ctx, rec, QString(), picture);
+    if (rec) deliver_recording(ctx, rec, QString(), picture);
   });
+}
+
+bool RunController::within_budget(const JobContext& ctx, const Model& model, int tokens, RunOptions& options, const RunRequest& req) {
+  options.layers = req.layers;
+  if (req.force) {
+    options.memory_budget = kNoMemoryLimit;
+    return true;
+  }
+  const uint64_t budget = memory_budget();
+  const uint64_t needed = model.estimate_memory(tokens, options).total();
+  if (needed <= budget) return true;
+  MemoryOffer offer;
+  offer.request = req;
+  offer.model = qstr(model.name());
+  offer.tokens = tokens;
+  offer.needed = needed;
+  offer.budget = budget;
+  offer.layers = model.layers_that_fit(tokens, options, budget);
+  if (!offer.layers.empty()) {
+    RunOptions fewer = options;
+    fewer.layers = offer.layers;
+    offer.layers_needed = model.estimate_memory(tokens, fewer).total();
+  }
+  if (options.record_qkv || options.record_scores) {
+    RunOptions plain = options;
+    plain.record_qkv = plain.record_scores = false;
+    offer.without_qkv_needed = model.estimate_memory(tokens, plain).total();
+  }
+  ctx.post([this, offer] { Q_EMIT memory_offer(offer); });
+  return false;
 }
 
 std::shared_ptr<AttentionRecording> RunController::run_text(const JobContext& ctx, const Model& model, const RunRequest& req) {
@@ -92,6 +123,7 @@ std::shared_ptr<AttentionRecording> RunController::run_text(const JobContext& ct
   options.progress = ctx.progress_fn(0.05, 0.85);
   const auto target = prediction_target(model, &enc);
   if (target && target->position >= 0) options.logits_rows = {target->position};
+  if (!within_budget(ctx, model, int(enc.size()), options, req)) return nullptr;
   ForwardResult result = model.forward(enc, options);
   result.recording->meta_mutable().text = text;
   result.recording->meta_mutable().pair = pair;
@@ -114,6 +146,8 @@ std::shared_ptr<AttentionRecording> RunController::run_image(const JobContext& c
   RunOptions options;
   options.record_qkv = options.record_scores = req.record_qkv;
   options.progress = ctx.progress_fn(0.05, 0.85);
+  const int patches = (input.pixels.height / model.config().patch_size) * (input.pixels.width / model.config().patch_size);
+  if (!within_budget(ctx, model, model.config().num_prefix_tokens() + patches, options, req)) return nullptr;
   ForwardResult result = model.forward_image(input, options);
   RecordingMeta& meta = result.recording->meta_mutable();
   meta.extra["image_path"] = stdstr(path);

@@ -7,7 +7,9 @@
 #include <QObject>
 #include <QString>
 #include <QStringList>
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "image/picture.h"
 #include "nn/model.h"
@@ -26,6 +28,20 @@ struct RunRequest {
   QString image;          // image models: the picture file (PNG, JPEG, BMP) instead of text
   bool truncate = true;   // cut input longer than the model's positions
   bool record_qkv = false;  // also record per-head Q/K/V and scores (teaching mode)
+  std::vector<int> layers;  // model layers to record; empty = all
+  bool force = false;       // run even above the memory budget
+};
+
+// A run the memory guard stopped before it started, and the smaller runs that would fit:
+// the window asks the user which to do (or to cancel).
+struct MemoryOffer {
+  RunRequest request;
+  QString model;
+  int tokens = 0;
+  uint64_t needed = 0, budget = 0;   // bytes
+  std::vector<int> layers;           // the most layers that fit; empty when not even one does
+  uint64_t layers_needed = 0;
+  uint64_t without_qkv_needed = 0;   // when the request records Q/K/V: the run without them
 };
 
 class RunController : public QObject {
@@ -54,13 +70,19 @@ class RunController : public QObject {
   void finished();
   void cancelled();
   void failed(const QString& message);
+  // The run needs more memory than the budget (util/memory.h): nothing was run.
+  void memory_offer(const attn::ui::MemoryOffer& offer);
   void busy_changed(bool busy);
 
  private:
   ModelPtr cached_model(const QString& dir) const;
   void deliver_model(const JobContext& ctx, const ModelPtr& model);
   void deliver_recording(const JobContext& ctx, const RecordingPtr& rec, const QString& source, const PicturePtr& picture);
-  // The worker's part of a run: text through the tokenizer, or a picture file.
+  // Applies the request's layers and force to `options`; when the run would exceed the
+  // memory budget, posts memory_offer and returns false.
+  bool within_budget(const JobContext& ctx, const Model& model, int tokens, RunOptions& options, const RunRequest& req);
+  // The worker's part of a run: text through the tokenizer, or a picture file; null when
+  // the memory guard stopped it.
   std::shared_ptr<AttentionRecording> run_text(const JobContext& ctx, const Model& model, const RunRequest& req);
   std::shared_ptr<AttentionRecording> run_image(const JobContext& ctx, const Model& model, const RunRequest& req, PicturePtr* picture);
 
@@ -71,4 +93,5 @@ class RunController : public QObject {
 }  // namespace attn::ui
 
 Q_DECLARE_METATYPE(attn::ui::ModelPtr)
+Q_DECLARE_METATYPE(attn::ui::MemoryOffer)
 Q_DECLARE_METATYPE(attn::ui::AnalysisPtr)

@@ -119,7 +119,8 @@ void ModelView::paint(QPainter& p, const QSize& size, bool interactive) const {
       p.drawText(QRectF(g.cell_rect(0, h).x() - g.gap, g.title_h, g.cell + 2 * g.gap, g.label_h), Qt::AlignCenter, QStringLiteral("H%1").arg(h));
   for (int l = 0; l < g.layers; ++l) {
     const QRectF c = g.cell_rect(l, 0);
-    p.drawText(QRectF(0, c.y(), g.origin.x() - 6, c.height()), Qt::AlignRight | Qt::AlignVCenter, QStringLiteral("L%1").arg(l));
+    p.drawText(QRectF(0, c.y(), g.origin.x() - 6, c.height()), Qt::AlignRight | Qt::AlignVCenter,
+               QStringLiteral("L%1").arg(state_->recording() ? state_->recording()->meta().model_layer(l) : l));
   }
   p.setRenderHint(QPainter::SmoothPixmapTransform, false);
   for (int l = 0; l < g.layers; ++l)
@@ -181,7 +182,7 @@ void ModelView::mouseMoveEvent(QMouseEvent* event) {
     const auto& s = state_->analysis()->stat(l, h);
     QToolTip::showText(event->globalPosition().toPoint(),
                        QStringLiteral("layer %1, head %2\nentropy %3 nats · mean distance %4 tokens\nspecial-token share %5 · previous-token share %6")
-                           .arg(l).arg(h).arg(s.entropy, 0, 'f', 3).arg(s.mean_distance, 0, 'f', 2)
+                           .arg(state_->recording() ? state_->recording()->meta().model_layer(l) : l).arg(h).arg(s.entropy, 0, 'f', 3).arg(s.mean_distance, 0, 'f', 2)
                            .arg(s.special_share, 0, 'f', 3).arg(s.previous_share, 0, 'f', 3),
                        this);
   } else {

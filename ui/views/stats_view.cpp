@@ -88,7 +88,7 @@ StatsView::StatsView(ViewState* state, QWidget* parent) : QWidget(parent), state
       const auto& s = state_->analysis()->stat(l, h);
       QToolTip::showText(event->globalPosition().toPoint(),
                          tr("layer %1, head %2\nentropy %3 · mean distance %4\nspecial %5 · previous %6 · self %7")
-                             .arg(l).arg(h).arg(s.entropy, 0, 'f', 3).arg(s.mean_distance, 0, 'f', 2).arg(s.special_share, 0, 'f', 3)
+                             .arg(state_->recording() ? state_->recording()->meta().model_layer(l) : l).arg(h).arg(s.entropy, 0, 'f', 3).arg(s.mean_distance, 0, 'f', 2).arg(s.special_share, 0, 'f', 3)
                              .arg(s.previous_share, 0, 'f', 3).arg(s.self_share, 0, 'f', 3),
                          plot_);
     } else {

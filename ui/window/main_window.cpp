@@ -12,6 +12,7 @@
 #include <QLabel>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPushButton>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -143,7 +144,7 @@ void MainWindow::connect_runs() {
   connect(runs_, &RunController::analysis_ready, state_, &ViewState::set_analysis);
   connect(runs_, &RunController::finished, this, [this] {
     const auto& rec = state_->recording();
-    if (rec) statusBar()->showMessage(tr("Done: %1 layers × %2 heads × %3 tokens in %4 ms")
+    if (rec && !findChild<QMessageBox*>(QStringLiteral("MemoryDialog"))) statusBar()->showMessage(tr("Done: %1 layers × %2 heads × %3 tokens in %4 ms")
                                           .arg(rec->num_layers()).arg(rec->num_heads()).arg(rec->num_tokens())
                                           .arg(QDateTime::currentMSecsSinceEpoch() - run_started_), 8000);
   });
@@ -151,6 +152,7 @@ void MainWindow::connect_runs() {
     pending_head_.reset();
     statusBar()->showMessage(tr("Cancelled"), 5000);
   });
+  connect(runs_, &RunController::memory_offer, this, &MainWindow::offer_memory_choice);
   connect(runs_, &RunController::failed, this, [this](const QString& message) {
     pending_head_.reset();
     show_error(message);
@@ -183,6 +185,51 @@ void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
     raise();
     activateWindow();
   }
+}
+
+void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
+  pending_head_.reset();
+  const QString size = qstr(format_bytes(offer.needed)), budget = qstr(format_bytes(offer.budget));
+  QString text = tr("Recording %1 tokens with %2 needs about %3, more than the memory budget of %4 "
+                    "(half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise).")
+                     .arg(offer.tokens).arg(offer.model.toHtmlEscaped(), size, budget);
+  auto* box = new QMessageBox(QMessageBox::Question, tr("AttnScope — not enough memory"), text, QMessageBox::NoButton, this);
+  box->setObjectName(QStringLiteral("MemoryDialog"));
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  QStringList layer_names;
+  for (int l : offer.layers) layer_names << QString::number(l);
+  QPushButton* fewer = nullptr;
+  QPushButton* plain = nullptr;
+  if (!offer.layers.empty()) {
+    fewer = box->addButton(tr("Record layers %1 only (%2)").arg(layer_names.join(QStringLiteral(", ")), qstr(format_bytes(offer.layers_needed))),
+                           QMessageBox::AcceptRole);
+    fewer->setObjectName(QStringLiteral("RecordFewerLayers"));
+  }
+  if (offer.without_qkv_needed > 0 && offer.without_qkv_needed <= offer.budget) {
+    plain = box->addButton(tr("Record without Q/K/V (%1)").arg(qstr(format_bytes(offer.without_qkv_needed))), QMessageBox::AcceptRole);
+    plain->setObjectName(QStringLiteral("RecordWithoutQkv"));
+  }
+  QPushButton* anyway = box->addButton(tr("Record anyway"), QMessageBox::DestructiveRole);
+  anyway->setObjectName(QStringLiteral("RecordAnyway"));
+  QPushButton* cancel = box->addButton(QMessageBox::Cancel);
+  box->setDefaultButton(fewer ? fewer : plain ? plain : cancel);
+  box->setInformativeText(fewer ? tr("Recording fewer layers keeps every layer's computation but stores only their attention. "
+                                     "Shorter input also helps; recording anyway may make this computer swap.")
+                                : tr("Not even one layer fits: shorten the input, or record anyway (this computer may swap)."));
+  connect(box, &QMessageBox::buttonClicked, this, [this, offer, fewer, plain, anyway](QAbstractButton* b) {
+    RunRequest req = offer.request;
+    if (b == fewer) req.layers = offer.layers;
+    else if (b == plain) req.record_qkv = false;
+    else if (b == anyway) req.force = true;
+    else {
+      statusBar()->showMessage(tr("Cancelled: the run would need more memory than the budget"), 8000);
+      return;
+    }
+    run_started_ = QDateTime::currentMSecsSinceEpoch();
+    runs_->run(req);
+  });
+  statusBar()->showMessage(tr("The run needs %1, above the memory budget of %2").arg(size, budget), 15000);
+  box->open();
 }
 
 void MainWindow::show_error(const QString& message) {
@@ -429,7 +476,7 @@ void MainWindow::update_summary() {
   const auto& rec = state_->recording();
   summary_label_->setText(rec ? tr("%1 tokens · %2 layers × %3 heads · layer %4, %5")
                                     .arg(rec->num_tokens()).arg(rec->num_layers()).arg(rec->num_heads())
-                                    .arg(state_->layer()).arg(head_name(state_->head()))
+                                    .arg(rec->meta().model_layer(state_->layer())).arg(head_name(state_->head()))
                               : tr("no recording"));
 }
 

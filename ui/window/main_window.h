@@ -98,6 +98,9 @@ class MainWindow : public QMainWindow {
   void restore_settings();
   void save_settings() const;
   void on_recording(const RecordingPtr& recording, const QString& source);
+  // The memory guard stopped a run: a dialog ("MemoryDialog") offers fewer layers, no Q/K/V,
+  // running anyway, or cancelling; the window and its last recording stay as they were.
+  void offer_memory_choice(const MemoryOffer& offer);
   bool teaching_open() const;
   void rerun_with_qkv();
   void refresh_models();

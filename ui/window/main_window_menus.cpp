@@ -72,7 +72,7 @@ QString MainWindow::suggested_name(const QString& suffix) const {
   QString base = QStringLiteral("attention");
   if (const auto& rec = state_->recording()) {
     base = qstr(rec->meta().model);
-    if (tabs_->currentIndex() == HeatmapTab) base += QStringLiteral("-L%1-%2").arg(state_->layer()).arg(state_->head() >= 0 ? QStringLiteral("H%1").arg(state_->head()) : head_name(state_->head()).section(' ', 0, 0));
+    if (tabs_->currentIndex() == HeatmapTab) base += QStringLiteral("-L%1-%2").arg(state_->recording() ? state_->recording()->meta().model_layer(state_->layer()) : state_->layer()).arg(state_->head() >= 0 ? QStringLiteral("H%1").arg(state_->head()) : head_name(state_->head()).section(' ', 0, 0));
     else base += QLatin1Char('-') + tabs_->tabText(tabs_->currentIndex()).toLower().replace(' ', '-');
   }
   const QString dir = last_dir_.isEmpty() ? QDir::homePath() : last_dir_;

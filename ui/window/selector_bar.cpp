@@ -4,6 +4,7 @@
 #include <QDoubleSpinBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPainter>
 #include <QSpinBox>
 
@@ -21,12 +22,47 @@ QIcon colormap_icon(ColorMapId id) {
   return QIcon(QPixmap::fromImage(img));
 }
 
+// Shows the model's layer numbers when a recording holds only some layers (its value stays
+// the recording's layer index).
+class LayerSpinBox : public QSpinBox {
+ public:
+  using QSpinBox::QSpinBox;
+  std::vector<int> labels;  // model layer of each index; empty = the index itself
+  void refresh_text() { lineEdit()->setText(prefix() + textFromValue(value()) + suffix()); }
+
+ protected:
+  QString textFromValue(int value) const override {
+    return value >= 0 && value < int(labels.size()) ? QString::number(labels[size_t(value)]) : QSpinBox::textFromValue(value);
+  }
+  int valueFromText(const QString& text) const override {
+    if (labels.empty()) return QSpinBox::valueFromText(text);
+    const QString bare = strip(text);
+    for (size_t i = 0; i < labels.size(); ++i)
+      if (QString::number(labels[i]) == bare) return int(i);
+    return value();
+  }
+  QValidator::State validate(QString& text, int& pos) const override {
+    if (labels.empty()) return QSpinBox::validate(text, pos);
+    const QString bare = strip(text);
+    for (int l : labels)
+      if (QString::number(l) == bare) return QValidator::Acceptable;
+    return QValidator::Intermediate;
+  }
+
+ private:
+  QString strip(QString text) const {
+    if (!suffix().isEmpty() && text.endsWith(suffix())) text.chop(suffix().size());
+    if (!prefix().isEmpty() && text.startsWith(prefix())) text.remove(0, prefix().size());
+    return text.trimmed();
+  }
+};
+
 }  // namespace
 
 SelectorBar::SelectorBar(ViewState* state, QWidget* parent) : QWidget(parent), state_(state) {
   auto* l = new QHBoxLayout(this);
   l->setContentsMargins(6, 2, 6, 2);
-  layer_ = new QSpinBox(this);
+  layer_ = new LayerSpinBox(this);
   layer_->setToolTip(tr("Layer (Up / Down arrows in a view)"));
   head_ = new QComboBox(this);
   head_->setToolTip(tr("Head, or the mean / max over the layer's heads (Left / Right arrows in a view)"));
@@ -76,9 +112,15 @@ void SelectorBar::sync_from_state() {
   syncing_ = true;
   const auto& rec = state_->recording();
   const int L = rec ? rec->num_layers() : 1, H = rec ? rec->num_heads() : 0;
+  static_cast<LayerSpinBox*>(layer_)->labels = rec ? rec->meta().model_layers : std::vector<int>{};
+  layer_->setToolTip(rec && !rec->meta().model_layers.empty() ? tr("Layer (only some layers were recorded; Up / Down arrows in a view)")
+                                                               : tr("Layer (Up / Down arrows in a view)"));
   layer_->setRange(0, L - 1);
   layer_->setValue(state_->layer());
-  layer_->setSuffix(rec ? tr(" of %1").arg(L) : QString());
+  // "5 of 12"; with only some layers recorded, "5 (3 of 4 recorded)".
+  if (rec && !rec->meta().model_layers.empty()) layer_->setSuffix(tr(" (%1 of %2 recorded)").arg(state_->layer() + 1).arg(L));
+  else layer_->setSuffix(rec ? tr(" of %1").arg(L) : QString());
+  static_cast<LayerSpinBox*>(layer_)->refresh_text();
   if (head_->count() != H + 2) {
     head_->clear();
     for (int h = 0; h < H; ++h) head_->addItem(QString::number(h), h);

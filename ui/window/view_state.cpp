@@ -114,7 +114,7 @@ ValueRange ViewState::current_range() const {
 
 QString ViewState::selection_title() const {
   if (!recording_) return {};
-  return QStringLiteral("%1 · layer %2 · %3").arg(qstr(recording_->meta().model)).arg(layer_).arg(head_name(head_));
+  return QStringLiteral("%1 · layer %2 · %3").arg(qstr(recording_->meta().model)).arg(recording_->meta().model_layer(layer_)).arg(head_name(head_));
 }
 
 }  // namespace attn::ui
