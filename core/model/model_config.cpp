@@ -201,8 +201,11 @@ ModelConfig ModelConfig::load(const std::filesystem::path& model_dir) {
   if (!std::filesystem::is_directory(model_dir, ec))
     throw Error(model_dir.string() + ": is a file; a model is a folder with config.json, model.safetensors and tokenizer files");
   const auto path = model_dir / "config.json";
-  if (!std::filesystem::exists(path, ec))
+  if (!std::filesystem::exists(path, ec)) {
+    if (ec == std::errc::permission_denied)
+      throw Error(model_dir.string() + ": permission denied: the folder cannot be read (check its permissions)");
     throw Error(path.string() + ": no such file (is " + model_dir.string() + " a Hugging Face model folder?)");
+  }
   return from_json(read_json_file(path), path.string());
 }
 

@@ -2,6 +2,8 @@
 
 #include <fstream>
 #include <limits>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "tokenize/unicode.h"
@@ -11,7 +13,7 @@ namespace attn::tokenizer_files {
 
 std::string read_text_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot open the file for reading");
+  if (!in) throw Error(file.string() + ": cannot open the file for reading: " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw Error(file.string() + ": read error");

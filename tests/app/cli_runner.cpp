@@ -21,9 +21,11 @@ std::string quote(const std::string& s) {
 
 }  // namespace
 
-RunResult run_attnscope(const std::vector<std::string>& args) {
+RunResult run_attnscope(const std::vector<std::string>& args, const std::vector<std::string>& wrapper) {
   const auto err_path = std::filesystem::temp_directory_path() / ("attn_cli_err_" + std::to_string(::getpid()));
-  std::string cmd = quote(ATTNSCOPE_EXE);
+  std::string cmd;
+  for (const auto& w : wrapper) cmd += quote(w) + " ";
+  cmd += quote(ATTNSCOPE_EXE);
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " 2>" + quote(err_path.string()) + " </dev/null";
   RunResult r;
@@ -36,6 +38,8 @@ RunResult run_attnscope(const std::vector<std::string>& args) {
   if (WIFEXITED(status)) r.code = WEXITSTATUS(status);
   r.signaled = WIFSIGNALED(status) || r.code > 128;
   r.err = read_file(err_path);
+  std::error_code ec;
+  std::filesystem::remove(err_path, ec);
   return r;
 }
 

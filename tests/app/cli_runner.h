@@ -13,6 +13,8 @@ struct RunResult {
   std::string err;
 };
 
-RunResult run_attnscope(const std::vector<std::string>& args);
+// `wrapper` goes before the binary, e.g. {"setpriv", "--reuid=65534", ...} to run it as
+// another user.
+RunResult run_attnscope(const std::vector<std::string>& args, const std::vector<std::string>& wrapper = {});
 
 }  // namespace attn::test

@@ -231,3 +231,35 @@ TEST(BadInputMatrix, MemoryGuardRefusesUnlessForced) {
 }
 
 }  // namespace
+
+// A model folder, a config.json and a weights file the user may not read. Root reads
+// everything, so as root (as CI runs) the binary runs as user 65534 through setpriv.
+TEST(BadInputMatrix, UnreadableFolderAndFilesNamePermission) {
+  std::vector<std::string> wrapper;
+  if (::geteuid() == 0) {
+    if (!fs::exists("/usr/bin/setpriv")) GTEST_SKIP() << "running as root without setpriv (util-linux): cannot drop privileges";
+    wrapper = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+    if (attn::test::run_attnscope({"--help"}, wrapper).code != 0)
+      GTEST_SKIP() << "the attnscope binary is not reachable for user 65534 (its build folder is private)";
+  }
+  const auto dir = fs::temp_directory_path() / ("attn_perm_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  const auto m = copy_model("gpt2", dir);
+  auto check = [&](const fs::path& locked, const std::string& want_file) {
+    const auto before = fs::status(locked).permissions();
+    fs::permissions(locked, fs::perms::none);
+    const auto r = attn::test::run_attnscope(info(m), wrapper);
+    fs::permissions(locked, before);
+    EXPECT_FALSE(r.signaled) << r.err;
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find(want_file), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("ermission denied"), std::string::npos) << r.err;
+  };
+  check(m, m.string());
+  check(m / "config.json", (m / "config.json").string());
+  check(m / "model.safetensors", (m / "model.safetensors").string());
+  check(m / "vocab.json", (m / "vocab.json").string());
+  fs::remove_all(dir);
+}
