@@ -193,6 +193,7 @@ RunOptions run_options(const Args& a) {
   opt.record_qkv = a.flag("qkv");
   opt.record_scores = a.flag("scores");
   if (const auto layers = a.get("layers")) opt.layers = parse_layer_list(*layers);
+  if (a.get("dtype").value_or("f32") == "f16") opt.storage = DType::F16;
   if (a.flag("force")) opt.memory_budget = kNoMemoryLimit;
   return opt;
 }
@@ -237,6 +238,7 @@ int cmd_record(const Args& a) {
   const std::string dtype = a.get("dtype").value_or("f32");
   if (dtype != "f32" && dtype != "f16") throw UsageError("--dtype must be f32 or f16");
   if (model->takes_images()) return cmd_record_image(a, *model, a.require("out"), dtype == "f16" ? DType::F16 : DType::F32);
+  // (run_options reads --dtype too: an F16 recording is held as F16 during the run.)
   const std::string text = a.require("text");
   const auto pair = a.get("pair");
   const std::string out = a.require("out");
@@ -337,7 +339,7 @@ const std::vector<Command>& commands() {
        "attnscope record --model DIR (--text STR [--pair STR] | --image FILE) --out FILE [--dtype f32|f16] [--layers LIST] [--qkv] [--scores] [--logits]",
        {kModel, kText, kPair, kImage,
         {"out", true, "FILE", "recording to write (.safetensors; replaced atomically)"},
-        {"dtype", true, "f32|f16", "precision of the stored attention (default f32)"},
+        {"dtype", true, "f32|f16", "precision of the stored attention (default f32); f16 also halves the memory the run needs"},
         {"qkv", false, "", "also store each head's query, key and value vectors"},
         {"scores", false, "", "also store the pre-softmax scores Q·Kᵀ/√d"},
         {"logits", false, "", "also store the output logits"},

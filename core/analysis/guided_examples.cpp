@@ -27,7 +27,8 @@ HeadFinding best_head(const AttentionRecording& rec, const std::function<float(c
   f.scores.reserve(size_t(rec.num_layers()) * size_t(H));
   for (int l = 0; l < rec.num_layers(); ++l)
     for (int h = 0; h < H; ++h) {
-      const ConstMatrixMap a = rec.head(l, h);
+      RowMatrix scratch;
+      const ConstMatrixMap a = rec.head_for_sweep(l, h, scratch);
       f.scores.push_back(score(a));
     }
   for (size_t k = 0; k < f.scores.size(); ++k)

@@ -42,7 +42,10 @@ std::vector<HeadStats> all_head_stats(const AttentionRecording& rec) {
   std::vector<HeadStats> out(size_t(rec.num_layers()) * rec.num_heads());
 #pragma omp parallel for collapse(2) schedule(dynamic)
   for (int l = 0; l < rec.num_layers(); ++l)
-    for (int h = 0; h < rec.num_heads(); ++h) out[size_t(l) * rec.num_heads() + h] = head_stats(rec.head(l, h), rec.meta().special);
+    for (int h = 0; h < rec.num_heads(); ++h) {
+      RowMatrix scratch;
+      out[size_t(l) * rec.num_heads() + h] = head_stats(rec.head_for_sweep(l, h, scratch), rec.meta().special);
+    }
   return out;
 }
 

@@ -32,12 +32,14 @@ RowMatrix attention_rollout(const AttentionRecording& rec, const RolloutOptions&
   if (opt.discard_ratio < 0.0f || opt.discard_ratio >= 1.0f) throw Error("rollout: discard ratio must be in [0, 1)");
   RowMatrix result = RowMatrix::Identity(N, N);
   for (int l = first; l <= last; ++l) {
-    RowMatrix fused = rec.head(l, 0);
+    RowMatrix scratch;
+    RowMatrix fused = rec.head_for_sweep(l, 0, scratch);
     for (int h = 1; h < H; ++h) {
+      const ConstMatrixMap a = rec.head_for_sweep(l, h, scratch);
       switch (opt.fusion) {
-        case HeadFusion::Mean: fused += rec.head(l, h); break;
-        case HeadFusion::Max: fused = fused.cwiseMax(rec.head(l, h)); break;
-        case HeadFusion::Min: fused = fused.cwiseMin(rec.head(l, h)); break;
+        case HeadFusion::Mean: fused += a; break;
+        case HeadFusion::Max: fused = fused.cwiseMax(a); break;
+        case HeadFusion::Min: fused = fused.cwiseMin(a); break;
       }
     }
     if (opt.fusion == HeadFusion::Mean) fused /= float(H);

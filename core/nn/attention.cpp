@@ -32,15 +32,18 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
     const auto kh = k.middleCols(h * d, d);
     const auto vh = v.middleCols(h * d, d);
     const bool keep = capture.layer >= 0;
-    RowMatrix scratch;  // an unrecorded layer's probabilities
-    if (!keep) scratch.resize(N, N);
-    MatrixMap probs = keep ? rec.mutable_matrix(Part::Attention, capture.layer, h) : MatrixMap(scratch.data(), N, N);
+    // F32 recordings are written in place; an unrecorded layer, or an F16 recording, goes
+    // through a scratch matrix (stored, rounded, at the end).
+    const bool in_place = keep && rec.storage() == DType::F32;
+    RowMatrix scratch;
+    if (!in_place) scratch.resize(N, N);
+    MatrixMap probs = in_place ? rec.mutable_matrix(Part::Attention, capture.layer, h) : MatrixMap(scratch.data(), N, N);
     probs.noalias() = (scale * qh) * kh.transpose();  // (N, N); the scale folded into the GEMM
-    if (keep && rec.has_scores()) rec.mutable_matrix(Part::Scores, capture.layer, h) = probs;
+    if (keep && rec.has_scores()) rec.write_matrix(Part::Scores, capture.layer, h, probs);
     if (keep && rec.has_qkv()) {
-      rec.mutable_matrix(Part::Query, capture.layer, h) = qh;
-      rec.mutable_matrix(Part::Key, capture.layer, h) = kh;
-      rec.mutable_matrix(Part::Value, capture.layer, h) = vh;
+      rec.write_matrix(Part::Query, capture.layer, h, qh);
+      rec.write_matrix(Part::Key, capture.layer, h, kh);
+      rec.write_matrix(Part::Value, capture.layer, h, vh);
     }
     if (causal) {
       // Softmax over the keys each query may see; masked keys get exactly zero (Eigen's
@@ -56,6 +59,7 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
         std::find(capture.disabled_heads->begin(), capture.disabled_heads->end(), h) != capture.disabled_heads->end())
       probs.setZero();
     context.middleCols(h * d, d).noalias() = probs * vh;
+    if (keep && !in_place) rec.write_matrix(Part::Attention, capture.layer, h, probs);
   }
   return context;
 }

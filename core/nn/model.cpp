@@ -93,8 +93,14 @@ std::string Model::display_token(int32_t id, const std::string& vocab_token) con
 MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) const {
   const auto& c = config_;
   const int rows = options.all_logits ? tokens : int(options.logits_rows.size()) + 1;
-  return estimate_run_memory(options.layers.empty() ? c.num_layers : int(options.layers.size()), c.num_heads, c.hidden_size, c.intermediate_size, tokens, rows,
-                             c.vocab_size > 0 ? c.vocab_size : int(c.labels.size()), options.record_qkv, options.record_scores);
+  MemoryEstimate e = estimate_run_memory(options.layers.empty() ? c.num_layers : int(options.layers.size()), c.num_heads, c.hidden_size,
+                                         c.intermediate_size, tokens, rows, c.vocab_size > 0 ? c.vocab_size : int(c.labels.size()),
+                                         options.record_qkv, options.record_scores);
+  if (options.storage == DType::F16) {
+    e.recording /= 2;
+    e.working += 2 * uint64_t(tokens) * uint64_t(tokens) * sizeof(float);  // a head's F32 scratch per core
+  }
+  return e;
 }
 
 void Model::check_memory(int tokens, const RunOptions& options) const {
@@ -107,7 +113,7 @@ void Model::check_memory(int tokens, const RunOptions& options) const {
               std::to_string(tokens) + "² attention weights" + (options.record_qkv || options.record_scores ? ", plus Q/K/V and scores" : "") +
               "), above the memory budget of " + format_bytes(budget) +
               " (half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise). Use shorter input"
-              ", record fewer layers (--layers), or force the run (--force) if you are sure",
+              ", record fewer layers (--layers) or at half precision (--dtype f16), or force the run (--force) if you are sure",
               e.total(), budget);
 }
 
@@ -161,7 +167,7 @@ ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) con
   }
   meta.extra["task"] = head_kind_name(config_.head);
   ForwardResult result;
-  result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores);
+  result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores, options.storage);
   report_progress(options.progress, 0.0, "embeddings");
   run(enc, options, result);
   report_progress(options.progress, 1.0, "done");
@@ -226,7 +232,7 @@ ForwardResult Model::forward_image(const PreprocessedImage& image, const RunOpti
   meta.extra["image_std"] = nlohmann::json(stdev).dump();
   meta.extra["image_rescale_factor"] = nlohmann::json(ip.do_rescale ? ip.rescale_factor : 1.0).dump();
   ForwardResult result;
-  result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores);
+  result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores, options.storage);
   result.recording->set_image(px);
   report_progress(options.progress, 0.0, "embeddings");
   run_image(px, options, result);

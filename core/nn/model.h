@@ -35,6 +35,9 @@ struct RunOptions {
   // The others are computed but not kept: the recording's layer i is model layer layers[i]
   // (RecordingMeta::model_layers), and needs that share of the memory.
   std::vector<int> layers;
+  // How the recording holds the attention: F32, or F16 (half the memory; values rounded to
+  // about 3 significant digits). The computation is F32 either way.
+  DType storage = DType::F32;
   ProgressFn progress;
   // The memory guard: a run whose estimate (estimate_memory) exceeds this many bytes is
   // refused before anything is allocated. 0 = memory_budget() (util/memory.h); use

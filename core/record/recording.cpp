@@ -47,8 +47,10 @@ int parse_int(const std::map<std::string, std::string>& md, const std::string& k
 
 }  // namespace
 
-std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta meta, bool with_qkv, bool with_scores) {
+std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage) {
+  if (storage != DType::F32 && storage != DType::F16) throw Error("recordings are held as F32 or F16");
   auto r = std::make_shared<AttentionRecording>();
+  r->storage_ = storage;
   r->meta_ = std::move(meta);
   r->has_qkv_ = with_qkv;
   r->has_scores_ = with_scores;
@@ -60,8 +62,13 @@ std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta met
     if (with_qkv) parts.insert(parts.end(), {Part::Query, Part::Key, Part::Value});
     for (Part p : parts) {
       Block& b = r->blocks_[{int(p), l}];
-      b.data.assign(size_t(r->meta_.num_heads) * r->meta_.num_tokens * r->cols(p), 0.0f);
-      b.view = b.data.data();
+      const size_t n = size_t(r->meta_.num_heads) * r->meta_.num_tokens * r->cols(p);
+      if (storage == DType::F16) {
+        b.half.assign(n, 0);
+      } else {
+        b.data.assign(n, 0.0f);
+        b.view = b.data.data();
+      }
     }
   }
   return r;
@@ -78,7 +85,11 @@ const AttentionRecording::Block& AttentionRecording::block(Part part, int layer)
   const Block& b = it->second;
   if (!b.view) {
     std::lock_guard lock(*mutex_);
-    if (!b.view) {
+    if (!b.view && !b.half.empty()) {
+      b.data.resize(b.half.size());
+      for (size_t i = 0; i < b.half.size(); ++i) b.data[i] = half_to_float(b.half[i]);
+      b.view = b.data.data();
+    } else if (!b.view) {
       const auto bytes = file_->data(*b.source);
       if (b.source->dtype == DType::F32 && reinterpret_cast<uintptr_t>(bytes.data()) % alignof(float) == 0) {
         b.view = reinterpret_cast<const float*>(bytes.data());
@@ -98,6 +109,48 @@ ConstMatrixMap AttentionRecording::matrix(Part part, int layer, int head) const 
   return ConstMatrixMap(b.view + size_t(head) * N * C, N, C);
 }
 
+RowMatrix AttentionRecording::head_copy(int layer, int head, Part part) const {
+  if (head < 0 || head >= meta_.num_heads) throw Error("head " + std::to_string(head) + " out of range");
+  auto it = blocks_.find({int(part), layer});
+  if (it == blocks_.end()) return matrix(part, layer, head);  // throws, naming what is missing
+  const Block& b = it->second;
+  const int N = meta_.num_tokens, C = cols(part);
+  const size_t n = size_t(N) * C, first = size_t(head) * n;
+  {
+    std::lock_guard lock(*mutex_);
+    if (b.view) return ConstMatrixMap(b.view + first, N, C);
+  }
+  RowMatrix out(N, C);
+  if (!b.half.empty()) {
+    for (size_t i = 0; i < n; ++i) out.data()[i] = half_to_float(b.half[first + i]);
+    return out;
+  }
+  if (b.source->dtype == DType::F32) return matrix(part, layer, head);  // mapped, nothing to convert
+  const auto bytes = file_->data(*b.source);
+  const size_t width = b.source->dtype == DType::F16 || b.source->dtype == DType::BF16 ? 2 : 4;
+  for (size_t i = 0; i < n; ++i) {
+    uint16_t v;
+    std::memcpy(&v, bytes.data() + (first + i) * width, 2);  // little-endian hosts
+    out.data()[i] = b.source->dtype == DType::F16 ? half_to_float(v) : bf16_to_float(v);
+  }
+  return out;
+}
+
+void AttentionRecording::write_matrix(Part part, int layer, int head, const Eigen::Ref<const RowMatrix>& values) {
+  auto it = blocks_.find({int(part), layer});
+  const int N = meta_.num_tokens, C = cols(part);
+  if (it == blocks_.end() || file_ || head < 0 || head >= meta_.num_heads || values.rows() != N || values.cols() != C)
+    throw Error("recording part " + tensor_name(part, layer) + " is not writable here");
+  Block& b = it->second;
+  const size_t first = size_t(head) * N * C;
+  if (b.half.empty()) {
+    MatrixMap(b.data.data() + first, N, C) = values;
+    return;
+  }
+  for (Eigen::Index i = 0; i < N; ++i)
+    for (Eigen::Index j = 0; j < C; ++j) b.half[first + size_t(i) * C + size_t(j)] = float_to_half(values(i, j));
+}
+
 MatrixMap AttentionRecording::mutable_matrix(Part part, int layer, int head) {
   const int N = meta_.num_tokens, C = cols(part);
   return MatrixMap(mutable_layer(part, layer) + size_t(head) * N * C, N, C);
@@ -105,19 +158,20 @@ MatrixMap AttentionRecording::mutable_matrix(Part part, int layer, int head) {
 
 float* AttentionRecording::mutable_layer(Part part, int layer) {
   auto it = blocks_.find({int(part), layer});
-  if (it == blocks_.end() || it->second.data.empty() || file_) throw Error("recording part " + tensor_name(part, layer) + " is not writable");
+  if (it == blocks_.end() || it->second.data.empty() || !it->second.half.empty() || file_)
+    throw Error("recording part " + tensor_name(part, layer) + " is not writable");
   return it->second.data.data();
 }
 
 RowMatrix AttentionRecording::layer_mean(int layer) const {
   RowMatrix sum = RowMatrix::Zero(num_tokens(), num_tokens());
-  for (int h = 0; h < num_heads(); ++h) sum += head(layer, h);
+  for (int h = 0; h < num_heads(); ++h) sum += head_copy(layer, h);
   return sum / float(std::max(1, num_heads()));
 }
 
 RowMatrix AttentionRecording::layer_max(int layer) const {
-  RowMatrix m = head(layer, 0);
-  for (int h = 1; h < num_heads(); ++h) m = m.cwiseMax(head(layer, h));
+  RowMatrix m = head_copy(layer, 0);
+  for (int h = 1; h < num_heads(); ++h) m = m.cwiseMax(head_copy(layer, h));
   return m;
 }
 
@@ -155,10 +209,22 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
       tensors.push_back({name, DType::F32, shape, std::as_bytes(std::span(data, n))});
     }
   };
+  std::vector<std::vector<float>> wides;
   for (const auto& [key, b] : blocks_) {
     const Part part = Part(key.first);
+    const std::vector<int64_t> shape{H, N, cols(part)};
+    if (!b.half.empty() && !b.view) {  // an F16 recording's layer nobody has looked at
+      if (dtype == DType::F16) {
+        tensors.push_back({tensor_name(part, key.second), DType::F16, shape, std::as_bytes(std::span(b.half))});
+      } else {
+        auto& w = wides.emplace_back(b.half.size());
+        for (size_t i = 0; i < w.size(); ++i) w[i] = half_to_float(b.half[i]);
+        tensors.push_back({tensor_name(part, key.second), DType::F32, shape, std::as_bytes(std::span(w))});
+      }
+      continue;
+    }
     const Block& loaded = block(part, key.second);
-    add(tensor_name(part, key.second), loaded.view, {H, N, cols(part)});
+    add(tensor_name(part, key.second), loaded.view, shape);
   }
   if (logits_) tensors.push_back({"logits", DType::F32, {logits_->rows(), logits_->cols()}, std::as_bytes(std::span(logits_->data(), logits_->size()))});
   if (image_)
@@ -253,6 +319,7 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
     bool v = attach(Part::Value, l, false);
     r->has_qkv_ = r->has_qkv_ && q && k && v;
   }
+  if (const TensorInfo* t = file->find(tensor_name(Part::Attention, 0)); t && t->dtype != DType::F32) r->storage_ = DType::F16;
   if (const auto* lg = file->find("logits")) {
     if (lg->shape.size() != 2) throw Error(path.string() + ": tensor 'logits' must have 2 dimensions, has " + lg->shape_string());
     auto values = file->to_f32(*lg);

@@ -44,8 +44,11 @@ class AttentionRecording {
  public:
   enum class Part { Attention, Scores, Query, Key, Value };
 
-  // An in-memory recording, zero-filled, to be written by the engine.
-  static std::shared_ptr<AttentionRecording> create(RecordingMeta meta, bool with_qkv, bool with_scores);
+  // An in-memory recording, zero-filled, to be written by the engine. With `storage` F16 the
+  // values are kept as half floats (half the memory, rounded); a layer is converted to F32
+  // when a view first asks for it (matrix(), head()), while head_copy() converts one head
+  // without keeping it.
+  static std::shared_ptr<AttentionRecording> create(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage = DType::F32);
   // Opens a recording file lazily. Throws attn::Error naming the file when it is not a
   // recording, of an unsupported version, or its tensors disagree with its metadata.
   static std::shared_ptr<const AttentionRecording> open(const std::filesystem::path& path);
@@ -59,18 +62,32 @@ class AttentionRecording {
   int num_tokens() const { return meta_.num_tokens; }
   bool has_qkv() const { return has_qkv_; }
   bool has_scores() const { return has_scores_; }
+  // How the values are held: F32, or F16 (an F16 recording in memory, or an opened F16 file).
+  DType storage() const { return storage_; }
 
   // One head's attention [N, N] (rows: queries, columns: keys).
   ConstMatrixMap head(int layer, int head) const { return matrix(Part::Attention, layer, head); }
   // Any recorded part of one head: [N, N] for attention and scores, [N, d] for Q/K/V.
   ConstMatrixMap matrix(Part part, int layer, int head) const;
-  // The mean over heads of one layer [N, N].
+  // A copy of one head's values that keeps no converted layer behind: for sweeps over every
+  // layer (statistics, rollout, exports) of an F16 recording.
+  RowMatrix head_copy(int layer, int head, Part part = Part::Attention) const;
+  // One head for a sweep over many: the values in place when held as F32, else converted
+  // into `scratch` (head_copy). The map is valid while `scratch` is.
+  ConstMatrixMap head_for_sweep(int layer, int head, RowMatrix& scratch) const {
+    if (storage_ == DType::F32) return this->head(layer, head);
+    scratch = head_copy(layer, head);
+    return ConstMatrixMap(scratch.data(), scratch.rows(), scratch.cols());
+  }
+  // The mean over heads of one layer [N, N] (no converted layer kept).
   RowMatrix layer_mean(int layer) const;
   RowMatrix layer_max(int layer) const;
 
-  // Writable views for the engine (in-memory recordings only).
+  // Writable views for the engine (in-memory F32 recordings only).
   MatrixMap mutable_matrix(Part part, int layer, int head);
   float* mutable_layer(Part part, int layer);  // (H, N, N) or (H, N, d)
+  // Stores one head's values, for any in-memory recording (rounded to F16 when stored so).
+  void write_matrix(Part part, int layer, int head, const Eigen::Ref<const RowMatrix>& values);
 
   // Optional logits [rows, vocab or labels].
   const std::optional<RowMatrix>& logits() const { return logits_; }
@@ -88,6 +105,7 @@ class AttentionRecording {
  private:
   struct Block {  // one (part, layer): (H, N, N) or (H, N, d) floats
     mutable std::vector<float> data;     // owned values (in memory, or converted from F16)
+    std::vector<uint16_t> half;          // an F16 recording's values in memory
     mutable const float* view = nullptr; // where the values are; null until first use
     const TensorInfo* source = nullptr;  // the tensor of an opened file
   };
@@ -97,6 +115,7 @@ class AttentionRecording {
   RecordingMeta meta_;
   bool has_qkv_ = false;
   bool has_scores_ = false;
+  DType storage_ = DType::F32;
   std::map<std::pair<int, int>, Block> blocks_;  // (part, layer) -> block
   std::optional<RowMatrix> logits_;
   std::optional<PixelValues> image_;

@@ -8,6 +8,7 @@
 #include "nn/model.h"
 #include "test_support.h"
 #include "util/error.h"
+#include "util/half.h"
 #include "util/memory.h"
 
 using namespace attn;
@@ -114,4 +115,53 @@ TEST(LayerSubset, TheProposalIsTheMostLayersWithinTheBudget) {
     EXPECT_EQ(e.budget + 1, e.needed);
     EXPECT_NE(std::string(e.what()).find("--layers"), std::string::npos);
   }
+}
+
+// F16 storage: half the recording's memory, values rounded like an F16 file, sweeps that keep
+// no converted layer, and saving without converting back.
+TEST(F16Storage, HoldsHalfPrecisionValuesAndSavesThemAsIs) {
+  const auto m = Model::load(test::fixtures_dir() / "models" / "gpt2_sharded");
+  const Encoding enc = m->encode("a short text to record at half precision");
+  RunOptions full_opt;
+  full_opt.record_qkv = full_opt.record_scores = true;
+  full_opt.all_logits = true;
+  const ForwardResult full = m->forward(enc, full_opt);
+  RunOptions half_opt = full_opt;
+  half_opt.storage = DType::F16;
+  const ForwardResult half = m->forward(enc, half_opt);
+  const auto& rec = *half.recording;
+  EXPECT_EQ(rec.storage(), DType::F16);
+  EXPECT_EQ(m->estimate_memory(int(enc.size()), half_opt).recording * 2, m->estimate_memory(int(enc.size()), full_opt).recording);
+  EXPECT_LT((half.logits - full.logits).cwiseAbs().maxCoeff(), 1e-5f);  // computed in F32 all the same
+  for (int l = 0; l < rec.num_layers(); ++l)
+    for (int h = 0; h < rec.num_heads(); ++h)
+      for (auto part : {AttentionRecording::Part::Attention, AttentionRecording::Part::Scores, AttentionRecording::Part::Value}) {
+        const RowMatrix want = full.recording->matrix(part, l, h);
+        const RowMatrix got = rec.head_copy(l, h, part);
+        // Each value is an F16 rounding of the F32 one (within an F16 step: the two runs'
+        // F32 values may differ in their last bits, which can tip a rounding).
+        for (Eigen::Index i = 0; i < want.size(); ++i) {
+          const float w = want.data()[i], g = got.data()[i];
+          ASSERT_EQ(g, half_to_float(float_to_half(g))) << "not an F16 value";
+          ASSERT_NEAR(g, w, 1e-3f * std::abs(w) + 1e-7f) << l << " " << h;
+        }
+      }
+  EXPECT_EQ(rec.layer_mean(1), (rec.head_copy(1, 0) + rec.head_copy(1, 1)) / 2.0f);
+  EXPECT_EQ(rec.head(2, 1), rec.head_copy(2, 1));  // the converted layer agrees
+  // Saved as F16 (exactly these values) and as F32.
+  const auto dir = std::filesystem::temp_directory_path() / ("attn_f16_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  rec.save(dir / "h.safetensors", DType::F16);
+  rec.save(dir / "f.safetensors", DType::F32);
+  const auto h16 = AttentionRecording::open(dir / "h.safetensors");
+  const auto f32 = AttentionRecording::open(dir / "f.safetensors");
+  EXPECT_EQ(h16->storage(), DType::F16);
+  EXPECT_EQ(f32->storage(), DType::F32);
+  EXPECT_LT(std::filesystem::file_size(dir / "h.safetensors"), std::filesystem::file_size(dir / "f.safetensors") * 0.6);
+  for (int l = 0; l < rec.num_layers(); ++l) {
+    EXPECT_EQ(h16->head_copy(l, 0), rec.head_copy(l, 0)) << l;
+    EXPECT_EQ(f32->head(l, 1), rec.head_copy(l, 1)) << l;
+    EXPECT_EQ(h16->head_copy(l, 1, AttentionRecording::Part::Key), rec.head_copy(l, 1, AttentionRecording::Part::Key)) << l;
+  }
+  std::filesystem::remove_all(dir);
 }

@@ -324,6 +324,7 @@ TEST(MainWindow, ARunAboveTheMemoryBudgetOffersFewerLayersOrCancelling) {
   EXPECT_TRUE(dialog()->text().contains(QStringLiteral("more than the memory budget"))) << dialog()->text().toStdString();
   EXPECT_EQ(w.state()->recording(), before);  // nothing replaced yet
   EXPECT_FALSE(dialog()->findChild<QPushButton*>(QStringLiteral("RecordWithoutQkv")));  // no Q/K/V asked for
+  EXPECT_FALSE(dialog()->findChild<QPushButton*>(QStringLiteral("RecordF16")));  // not enough either (2 heads: the scratch counts)
   // Cancel: the window keeps its recording.
   dialog()->button(QMessageBox::Cancel)->click();
   gone();
@@ -362,5 +363,24 @@ TEST(MainWindow, ARunAboveTheMemoryBudgetOffersFewerLayersOrCancelling) {
   ASSERT_TRUE(test::wait_for_analysis(w));
   EXPECT_EQ(w.state()->recording()->num_layers(), 3);
   EXPECT_TRUE(w.state()->recording()->meta().model_layers.empty());
+
+  // Half precision, offered when every layer fits at F16: the recording holds F16 values.
+  RunOptions half;
+  half.storage = DType::F16;
+  half.logits_rows = {N - 1};
+  qputenv("ATTNSCOPE_MEMORY_BUDGET", QByteArray::number(qulonglong(model->estimate_memory(N, half).total())));
+  w.run_text(kText);
+  ASSERT_TRUE(offers.wait(10000));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  auto* f16 = dialog()->findChild<QPushButton*>(QStringLiteral("RecordF16"));
+  ASSERT_TRUE(f16);
+  f16->click();
+  gone();
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  const RecordingPtr halved = w.state()->recording();
+  EXPECT_EQ(halved->storage(), DType::F16);
+  ASSERT_EQ(halved->num_layers(), 3);
+  const RowMatrix diff = halved->head_copy(2, 1) - full.recording->head(2, 1);
+  EXPECT_LT(diff.cwiseAbs().maxCoeff(), 1e-3f);
   qunsetenv("ATTNSCOPE_MEMORY_BUDGET");
 }

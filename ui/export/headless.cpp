@@ -115,7 +115,8 @@ QStringList write_numbers(const QString& view, const ViewState& state, const Ana
     for (int l = 0; l < rec.num_layers(); ++l) {
       std::vector<float> block(size_t(H) * N * N);
       for (int h = 0; h < H; ++h) {
-        const ConstMatrixMap m = rec.head(l, h);
+        RowMatrix scratch;
+        const ConstMatrixMap m = rec.head_for_sweep(l, h, scratch);
         std::copy(m.data(), m.data() + m.size(), block.begin() + size_t(h) * N * N);
       }
       const auto file = dir / (stem + "_layer" + std::to_string(l) + ".npy");

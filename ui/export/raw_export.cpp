@@ -107,7 +107,8 @@ std::vector<std::filesystem::path> write_recording_npy(const AttentionRecording&
     const auto path = dir / name;
     std::vector<float> block(size_t(H) * N * N);
     for (int h = 0; h < H; ++h) {
-      const ConstMatrixMap m = rec.head(l, h);
+      RowMatrix scratch;
+      const ConstMatrixMap m = rec.head_for_sweep(l, h, scratch);
       std::copy(m.data(), m.data() + m.size(), block.begin() + size_t(h) * N * N);
     }
     write_npy(path, block.data(), {H, N, N});

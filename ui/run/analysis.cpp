@@ -35,7 +35,8 @@ AnalysisPtr analyze(const AttentionRecording& rec, const ProgressFn& progress) {
     report_progress(progress, double(l) / L, "analysing layer " + std::to_string(l));
 #pragma omp parallel for schedule(dynamic)
     for (int h = 0; h < H; ++h) {
-      const ConstMatrixMap m = rec.head(l, h);
+      RowMatrix scratch;
+      const ConstMatrixMap m = rec.head_for_sweep(l, h, scratch);
       a->stats[size_t(l) * H + h] = head_stats(m, rec.meta().special);
       a->head_max[size_t(l) * H + h] = N > 0 ? m.maxCoeff() : 0.0f;
       const RowMatrix pooled = max_pool(m, 0, N, 0, N, t.factor);

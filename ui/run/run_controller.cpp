@@ -76,6 +76,7 @@ void RunController::run(const RunRequest& req) {
 
 bool RunController::within_budget(const JobContext& ctx, const Model& model, int tokens, RunOptions& options, const RunRequest& req) {
   options.layers = req.layers;
+  if (req.f16) options.storage = DType::F16;
   if (req.force) {
     options.memory_budget = kNoMemoryLimit;
     return true;
@@ -94,6 +95,11 @@ bool RunController::within_budget(const JobContext& ctx, const Model& model, int
     RunOptions fewer = options;
     fewer.layers = offer.layers;
     offer.layers_needed = model.estimate_memory(tokens, fewer).total();
+  }
+  if (options.storage != DType::F16) {
+    RunOptions half = options;
+    half.storage = DType::F16;
+    offer.f16_needed = model.estimate_memory(tokens, half).total();
   }
   if (options.record_qkv || options.record_scores) {
     RunOptions plain = options;

@@ -30,6 +30,7 @@ struct RunRequest {
   bool record_qkv = false;  // also record per-head Q/K/V and scores (teaching mode)
   std::vector<int> layers;  // model layers to record; empty = all
   bool force = false;       // run even above the memory budget
+  bool f16 = false;         // hold the recording at half precision (half the memory)
 };
 
 // A run the memory guard stopped before it started, and the smaller runs that would fit:
@@ -42,6 +43,7 @@ struct MemoryOffer {
   std::vector<int> layers;           // the most layers that fit; empty when not even one does
   uint64_t layers_needed = 0;
   uint64_t without_qkv_needed = 0;   // when the request records Q/K/V: the run without them
+  uint64_t f16_needed = 0;           // every layer held at half precision; 0 when already asked
 };
 
 class RunController : public QObject {

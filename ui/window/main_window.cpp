@@ -200,6 +200,11 @@ void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
   for (int l : offer.layers) layer_names << QString::number(l);
   QPushButton* fewer = nullptr;
   QPushButton* plain = nullptr;
+  QPushButton* half = nullptr;
+  if (offer.f16_needed > 0 && offer.f16_needed <= offer.budget) {
+    half = box->addButton(tr("Record at half precision (F16, %1)").arg(qstr(format_bytes(offer.f16_needed))), QMessageBox::AcceptRole);
+    half->setObjectName(QStringLiteral("RecordF16"));
+  }
   if (!offer.layers.empty()) {
     fewer = box->addButton(tr("Record layers %1 only (%2)").arg(layer_names.join(QStringLiteral(", ")), qstr(format_bytes(offer.layers_needed))),
                            QMessageBox::AcceptRole);
@@ -212,13 +217,15 @@ void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
   QPushButton* anyway = box->addButton(tr("Record anyway"), QMessageBox::DestructiveRole);
   anyway->setObjectName(QStringLiteral("RecordAnyway"));
   QPushButton* cancel = box->addButton(QMessageBox::Cancel);
-  box->setDefaultButton(fewer ? fewer : plain ? plain : cancel);
-  box->setInformativeText(fewer ? tr("Recording fewer layers keeps every layer's computation but stores only their attention. "
-                                     "Shorter input also helps; recording anyway may make this computer swap.")
-                                : tr("Not even one layer fits: shorten the input, or record anyway (this computer may swap)."));
-  connect(box, &QMessageBox::buttonClicked, this, [this, offer, fewer, plain, anyway](QAbstractButton* b) {
+  box->setDefaultButton(half ? half : fewer ? fewer : plain ? plain : cancel);
+  box->setInformativeText(half || fewer ? tr("Half precision keeps about three significant digits of every weight; recording fewer "
+                                             "layers keeps every layer's computation but stores only their attention. "
+                                             "Shorter input also helps; recording anyway may make this computer swap.")
+                                          : tr("Not even one layer fits: shorten the input, or record anyway (this computer may swap)."));
+  connect(box, &QMessageBox::buttonClicked, this, [this, offer, fewer, plain, half, anyway](QAbstractButton* b) {
     RunRequest req = offer.request;
-    if (b == fewer) req.layers = offer.layers;
+    if (b == half) req.f16 = true;
+    else if (b == fewer) req.layers = offer.layers;
     else if (b == plain) req.record_qkv = false;
     else if (b == anyway) req.force = true;
     else {
@@ -299,7 +306,7 @@ void MainWindow::save_recording(const QString& path) {
   statusBar()->showMessage(tr("Saving %1…").arg(path));
   const std::map<std::string, std::string> extra{{kViewKey, saved_view()}};
   io_->start([this, rec, path, extra](JobContext& ctx) {
-    rec->save(fspath(path), DType::F32, extra);
+    rec->save(fspath(path), rec->storage(), extra);  // an F16 recording stays F16: nothing more to keep
     ctx.post([this, path] {
       statusBar()->showMessage(tr("Saved %1").arg(path), 8000);
       Q_EMIT recording_saved(path);
