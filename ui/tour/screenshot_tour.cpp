@@ -4,6 +4,7 @@
 // With --text it also opens the teaching window; with --image (a ViT / DeiT model) it shows
 // the overlay, a clicked patch, the head grid, the image rollout and the prediction panel.
 #include <QApplication>
+#include <QMessageBox>
 #include <QCursor>
 #include <QDir>
 #include <QEventLoop>
@@ -235,6 +236,22 @@ int main(int argc, char** argv) {
     w.set_dark(false);
   }
   if (!dark_only) teaching_tour(w, save);
+  if (!dark_only) {  // a run above the memory budget: the dialog with its alternatives
+    const QByteArray saved = qgetenv("ATTNSCOPE_MEMORY_BUDGET");
+    qputenv("ATTNSCOPE_MEMORY_BUDGET", "345K");  // the bundled GPT-2 on the example: F16 or two layers fit
+    w.raise();
+    w.activateWindow();
+    w.run_text(text, pair);
+    wait_idle(w);
+    settle(400);
+    save(shoot(w, true), QStringLiteral("17-memory-dialog"));
+    if (auto* box = w.findChild<QMessageBox*>(QStringLiteral("MemoryDialog"))) {
+      box->button(QMessageBox::Cancel)->click();
+      settle(200);
+    }
+    if (saved.isEmpty()) qunsetenv("ATTNSCOPE_MEMORY_BUDGET");
+    else qputenv("ATTNSCOPE_MEMORY_BUDGET", saved);
+  }
   // Figures as exported (the same code as File ▸ Export and `attnscope export`).
   for (const auto& t : tabs) {
     w.show_tab(t.tab);

@@ -218,10 +218,12 @@ void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
   anyway->setObjectName(QStringLiteral("RecordAnyway"));
   QPushButton* cancel = box->addButton(QMessageBox::Cancel);
   box->setDefaultButton(half ? half : fewer ? fewer : plain ? plain : cancel);
-  box->setInformativeText(half || fewer ? tr("Half precision keeps about three significant digits of every weight; recording fewer "
-                                             "layers keeps every layer's computation but stores only their attention. "
-                                             "Shorter input also helps; recording anyway may make this computer swap.")
-                                          : tr("Not even one layer fits: shorten the input, or record anyway (this computer may swap)."));
+  QStringList notes;
+  if (half) notes << tr("Half precision keeps about three significant digits of every weight.");
+  if (fewer) notes << tr("Recording fewer layers keeps every layer's computation but stores only their attention.");
+  if (!half && !fewer && !plain) notes << tr("Not even one layer fits.");
+  notes << tr("Shorter input also helps; recording anyway may make this computer swap.");
+  box->setInformativeText(notes.join(QLatin1Char(' ')));
   connect(box, &QMessageBox::buttonClicked, this, [this, offer, fewer, plain, half, anyway](QAbstractButton* b) {
     RunRequest req = offer.request;
     if (b == half) req.f16 = true;
