@@ -1,11 +1,14 @@
 // The bundled default models (resources/models, trained by tools/train): each loads, behaves
-// like what it claims to be on fixed prompts, and records deterministically. A model that is
-// not (yet) bundled is skipped with a message.
+// like what it claims to be on fixed prompts, and records deterministically.
+// A model that is absent is skipped with a message.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <random>
+
+#include <unistd.h>
 
 #include "nn/model.h"
 #include "test_support.h"
@@ -23,7 +26,7 @@ std::unique_ptr<Model> bundled(const std::string& name) {
 
 #define ATTN_REQUIRE_BUNDLED(var, name) \
   const auto var = bundled(name);       \
-  if (!var) GTEST_SKIP() << "resources/models/" << (name) << " is not bundled yet"
+  if (!var) GTEST_SKIP() << "resources/models/" << (name) << " is absent (the bundled models are trained by tools/train)"
 
 // Per-token perplexity of `text` under a causal LM.
 double perplexity(const Model& m, const std::string& text) {
@@ -82,53 +85,139 @@ TEST(BundledGpt2, CompletesSimpleEnglishPlausibly) {
   EXPECT_TRUE(any_of(next_tokens(*m, "I would like a cup of", 2), {" the", " a", " tea", " coffee", " water"}));
 }
 
+// A recording is stable: the same input gives the same attention (up to rounding: buffer
+// alignment varies), and it survives saving and reopening exactly.
+static void expect_stable_recording(const Model& m, const Encoding& enc) {
+  const auto a = m.forward(enc, {});
+  const auto b = m.forward(enc, {});
+  for (int l = 0; l < m.config().num_layers; ++l)
+    for (int h = 0; h < m.config().num_heads; ++h)
+      EXPECT_LT((a.recording->head(l, h) - b.recording->head(l, h)).cwiseAbs().maxCoeff(), 1e-5f) << l << "," << h;
+  const auto path = std::filesystem::temp_directory_path() / ("attn_bundled_" + std::to_string(::getpid()) + ".safetensors");
+  a.recording->save(path);
+  const auto back = AttentionRecording::open(path);
+  for (int l = 0; l < m.config().num_layers; ++l)
+    for (int h = 0; h < m.config().num_heads; ++h) EXPECT_EQ(back->head(l, h), a.recording->head(l, h)) << l << "," << h;
+  std::filesystem::remove(path);
+}
+
 TEST(BundledGpt2, RecordsDeterministically) {
   ATTN_REQUIRE_BUNDLED(m, "attnscope-gpt2-small");
-  const Encoding enc = m->encode("The cat sat on the mat because it was tired.");
-  const auto a = m->forward(enc, {});
-  const auto b = m->forward(enc, {});
-  for (int l = 0; l < m->config().num_layers; ++l)
-    for (int h = 0; h < m->config().num_heads; ++h)  // equal up to rounding (buffer alignment varies)
-      EXPECT_LT((a.recording->head(l, h) - b.recording->head(l, h)).cwiseAbs().maxCoeff(), 1e-6f) << l << "," << h;
+  expect_stable_recording(*m, m->encode("The cat sat on the mat because it was tired."));
+}
+
+TEST(BundledInductionToy, RecordsDeterministically) {
+  ATTN_REQUIRE_BUNDLED(m, "attnscope-induction-toy");
+  expect_stable_recording(*m, m->encode("ban ko mir du zen ta ban ko mir du zen ta"));
+}
+
+TEST(BundledBert, RecordsDeterministically) {
+  ATTN_REQUIRE_BUNDLED(m, "attnscope-bert-mini");
+  expect_stable_recording(*m, m->encode("the cat sat on the mat.", std::string_view("it was warm.")));
 }
 
 // The induction toy copies a repeated random sequence: in the second repeat, the next token
-// is predictable only by looking back at what followed the same token the first time.
+// is predictable only by looking back at what followed the same token the first time. Its
+// words are syllables (consonant, vowel, optional n or r: "ba", "kon", "mir"), one token each.
 TEST(BundledInductionToy, CopiesRepeatedSequences) {
   ATTN_REQUIRE_BUNDLED(m, "attnscope-induction-toy");
   std::mt19937 rng(7);
-  const int vocab = m->tokenizer().vocab_size();
-  const int half = std::min(20, (m->config().max_positions - 1) / 2);
+  const std::string consonants = "bdfghjklmnprstvz", vowels = "aeiou";
+  const std::vector<std::string> codas{"", "n", "r"};
+  const int half = std::min(30, (m->config().max_positions - 1) / 2);
   int correct = 0, total = 0;
   for (int trial = 0; trial < 20; ++trial) {
-    Encoding enc;
-    std::uniform_int_distribution<int> pick(0, vocab - 2);  // the last id is <|endoftext|>
-    std::vector<int32_t> run(half);
-    for (auto& id : run) id = pick(rng);
-    enc.ids = run;
-    enc.ids.insert(enc.ids.end(), run.begin(), run.end());
+    std::string run;
+    for (int i = 0; i < half; ++i) {
+      run += i ? " " : "";
+      run += consonants[rng() % consonants.size()];
+      run += vowels[rng() % vowels.size()];
+      run += codas[rng() % codas.size()];
+    }
+    const Encoding enc = m->encode(run + " " + run);
+    ASSERT_EQ(int(enc.size()), 2 * half) << "each syllable is one token: " << run;
     RunOptions o;
     o.all_logits = true;
     const auto r = m->forward(enc, o);
     for (int t = half; t + 1 < 2 * half; ++t, ++total) {
       Eigen::Index best;
       r.logits.row(t).maxCoeff(&best);
-      correct += int(best) == enc.ids[t + 1];
+      correct += int(best) == enc.ids[size_t(t) + 1];
     }
   }
   EXPECT_GT(double(correct) / total, 0.9) << correct << " of " << total;
 }
 
-TEST(BundledBert, FillsInAFunctionWord) {
+// Sentences written for this test, one word masked in each, with the words that fit.
+// Measured when the model was trained (resources/models/README.md): the right word is in the
+// top 5 for 12 of these 16 and first for 3 of them.
+TEST(BundledBert, FillsMaskedWordsSensibly) {
   ATTN_REQUIRE_BUNDLED(m, "attnscope-bert-mini");
-  const Encoding enc = m->encode("she went to the [MASK] to buy some bread.");
-  const int mask = int(std::find(enc.ids.begin(), enc.ids.end(), *m->tokenizer().mask_id()) - enc.ids.begin());
-  RunOptions o;
-  o.logits_rows = {mask};
-  const auto r = m->forward(enc, o);
-  Eigen::Index best;
-  r.logits.row(0).maxCoeff(&best);
-  const std::string word = m->tokenizer().id_to_token(int32_t(best));
-  EXPECT_FALSE(word.starts_with("[")) << word;  // a real word, not a special token
-  EXPECT_FALSE(word.starts_with("##")) << word;
+  const std::pair<const char*, std::vector<std::string>> cases[] = {
+      {"she went to the [MASK] to buy some bread.", {"shop", "store", "market"}},
+      {"he put the book [MASK] the table.", {"on"}},
+      {"we were tired, [MASK] we went to bed early.", {"so", "and"}},
+      {"the children [MASK] playing in the garden.", {"were", "are"}},
+      {"i have lived in this town [MASK] ten years.", {"for"}},
+      {"my sister is older [MASK] me.", {"than"}},
+      {"they drove all night and arrived [MASK] the morning.", {"in"}},
+      {"can you tell me where the station [MASK]?", {"is"}},
+      {"the old man sat down and closed [MASK] eyes.", {"his"}},
+      {"there are seven days in a [MASK].", {"week"}},
+      {"she drank a glass of cold [MASK].", {"water", "milk"}},
+      {"the sun rises in the east and sets in the [MASK].", {"west"}},
+      {"a [MASK] has four legs and barks.", {"dog"}},
+      {"it was raining, so he took his [MASK].", {"umbrella", "coat"}},
+      {"the boy [MASK] the ball to his friend.", {"threw", "gave", "kicked", "passed"}},
+      {"winter is the coldest [MASK] of the year.", {"season", "time", "month"}},
+  };
+  int top5 = 0;
+  std::string report;
+  for (const auto& [text, fits] : cases) {
+    const Encoding enc = m->encode(text);
+    const auto at = std::find(enc.ids.begin(), enc.ids.end(), *m->tokenizer().mask_id());
+    ASSERT_NE(at, enc.ids.end()) << text;
+    RunOptions o;
+    o.logits_rows = {int(at - enc.ids.begin())};
+    const Eigen::VectorXf logits = m->forward(enc, o).logits.row(0).transpose();
+    std::vector<int> order(size_t(logits.size()));
+    for (int i = 0; i < int(order.size()); ++i) order[size_t(i)] = i;
+    std::partial_sort(order.begin(), order.begin() + 5, order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
+    std::vector<std::string> best;
+    for (int i = 0; i < 5; ++i) best.push_back(m->tokenizer().id_to_token(order[size_t(i)]));
+    const bool hit = std::any_of(best.begin(), best.end(),
+                                 [&](const std::string& w) { return std::find(fits.begin(), fits.end(), w) != fits.end(); });
+    top5 += hit;
+    report += std::string(hit ? "  + " : "  - ") + text + " →";
+    for (const auto& w : best) report += " " + w;
+    report += "\n";
+  }
+  EXPECT_GE(top5, 10) << report;
+}
+
+// The masked LM must find English far more predictable than the same words in random order:
+// the mean probability of the true word at each masked position, one position at a time
+// (measured when the model was trained: 0.081 for the sentence, 0.025 shuffled).
+TEST(BundledBert, PredictsEnglishBetterThanShuffledWords) {
+  ATTN_REQUIRE_BUNDLED(m, "attnscope-bert-mini");
+  const auto mean_probability = [&](const std::string& text) {
+    const Encoding plain = m->encode(text);
+    double sum = 0;
+    int n = 0;
+    for (size_t i = 1; i + 1 < plain.size(); ++i) {
+      Encoding enc = plain;
+      enc.ids[i] = *m->tokenizer().mask_id();
+      RunOptions o;
+      o.logits_rows = {int(i)};
+      const Eigen::VectorXf l = m->forward(enc, o).logits.row(0).transpose();
+      const Eigen::ArrayXf p = (l.array() - l.maxCoeff()).exp();
+      sum += p[plain.ids[i]] / p.sum();
+      ++n;
+    }
+    return sum / n;
+  };
+  const double english = mean_probability("my grandmother kept a small garden behind her house, where she grew beans every summer.");
+  const double shuffled = mean_probability("garden every kept house she beans my small, behind grew a summer her grandmother where.");
+  EXPECT_GT(english, 2 * shuffled) << english << " vs " << shuffled;
+  EXPECT_GT(english, 0.05) << "mean probability of the true word (measured 0.081)";
 }

@@ -38,6 +38,7 @@ def gpt2_forward(model, ids, dropout=0.0, keep_attentions=False, skip_mlp=False,
     out (exactly equal when their weights and biases are all zero, as gelu(0) = 0).
     n_layers: run only the first n blocks (the rest are skipped, as if they added nothing).
     residuals: a list to append the residual stream (B, T, C) after each block to.
+    keep_attentions="with_grad" keeps the probabilities in the autograd graph (for losses on them).
     Returns (logits (B, T, V), attentions: per layer (B, H, T, T) if keep_attentions)."""
     cfg, tr = model.cfg, model.transformer
     eps, n_head, training = cfg["layer_norm_epsilon"], cfg["n_head"], model.training
@@ -57,7 +58,7 @@ def gpt2_forward(model, ids, dropout=0.0, keep_attentions=False, skip_mlp=False,
                        approximate="tanh")
             x = x + F.dropout(h @ m.c_proj.weight + m.c_proj.bias, dropout, training)
         if keep_attentions:
-            attentions.append(probs.detach())
+            attentions.append(probs if keep_attentions == "with_grad" else probs.detach())
         if residuals is not None:
             residuals.append(x)
     x = _layer_norm(x, tr.ln_f, eps)

@@ -31,11 +31,11 @@ from reference import bert, tokenizers
 SEED = 4321
 VOCAB_SIZE = 5000
 HIDDEN, LAYERS, HEADS, INTERMEDIATE, MAX_POSITIONS = 160, 4, 4, 640, 256
-SEQ_LENGTHS, SEQ_WEIGHTS = (32, 64, 128, 256), (0.3, 0.3, 0.25, 0.15)
-TOKENS_PER_BATCH, STEPS, WARMUP = 4096, 1500, 150
-PEAK_LR, WEIGHT_DECAY, BETAS, DROPOUT = 1e-3, 0.01, (0.9, 0.98), 0.0
+SEQ_LENGTHS, SEQ_WEIGHTS = (32, 64, 128, 256), (0.3, 0.35, 0.25, 0.1)
+TOKENS_PER_BATCH, STEPS, WARMUP = 4096, 6000, 300
+PEAK_LR, WEIGHT_DECAY, BETAS, DROPOUT = 2e-3, 0.01, (0.9, 0.98), 0.0
 MASK_PROB = 0.15
-EVAL_EVERY = 250
+EVAL_EVERY = 500
 PAD, UNK, CLS, SEP, MASK = range(5)  # BERT_SPECIALS order
 FILL_MASK = ["The cat sat on the [MASK].", "Paris is the capital of [MASK].",
              "To run is to move [MASK] on foot.", "A dog is a domestic [MASK].",

@@ -17,6 +17,7 @@
 #include <functional>
 
 #include "export/render_export.h"
+#include "teaching/guided_tab.h"
 #include "teaching/live_tab.h"
 #include "teaching/teaching_window.h"
 #include "views/heatmap_view.h"
@@ -139,6 +140,16 @@ void teaching_tour(MainWindow& w, const Save& save) {
   t->select(rec->num_layers() - 1, 0, rec->num_tokens() - 1);
   settle(500);
   save(shoot(*t), QStringLiteral("9-teaching-window"));
+  // The guided examples, each run on its bundled model (skipped when it is not bundled).
+  t->show_tab(TeachingWindow::GuidedTabIndex);
+  GuidedTab* guided = t->guided();
+  for (int i = 0; i < int(guided_examples().size()); ++i) {
+    if (guided->model_dir(i).isEmpty()) continue;
+    guided->show_example(i);
+    for (int waited = 0; guided->busy() && waited < 60000; waited += 50) settle(50);
+    settle(300);
+    save(shoot(*t), QStringLiteral("9-guided-%1").arg(i + 1));
+  }
   t->close();
   settle(100);
 }
