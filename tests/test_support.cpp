@@ -4,8 +4,39 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
+
+#include <unistd.h>
 
 namespace attn::test {
+
+namespace {
+
+// Every test process works in a scratch folder of its own: TMPDIR points there (so
+// std::filesystem::temp_directory_path, QDir::tempPath and the programs the tests start use
+// it), and it is removed with everything in it when the tests end.
+class ScratchTempDir : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    const char* outer = std::getenv("TMPDIR");
+    dir_ = std::filesystem::path(outer && *outer ? outer : "/tmp") / ("attn-tests-" + std::to_string(::getpid()));
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (!ec) ::setenv("TMPDIR", dir_.c_str(), 1);
+  }
+  void TearDown() override {
+    if (dir_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+[[maybe_unused]] ::testing::Environment* const scratch = ::testing::AddGlobalTestEnvironment(new ScratchTempDir);
+
+}  // namespace
 
 std::filesystem::path fixtures_dir() { return ATTN_FIXTURES_DIR; }
 
