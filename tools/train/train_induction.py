@@ -11,7 +11,17 @@ with a leading space like GPT-2 words.
 Training sequences (128 tokens) are chains of "R [gap] R" segments: a run R of 4-32 random
 syllables, 0-8 random syllables, R again. With run lengths varying, the only thing to learn
 beyond chance is "find the earlier occurrence of the current token and predict what followed
-it": a previous-token head in layer 0 and an induction head in layer 1. One CPU thread, seeded, a few minutes.
+it": a previous-token head in layer 0 and an induction head in layer 1. One CPU thread, seeded,
+about 25 minutes.
+The two heads need each other (an induction head reads what a previous-token head wrote), so
+plain training sits at chance for a long plateau, and with only a hint for layer 0 the model
+found another copying circuit (a same-token head and a positional offset) instead of the
+textbook one. Two auxiliary losses, used in training only, ask for the textbook circuit: a
+linear probe must read the previous token from the residual stream after layer 0 (so layer 0
+grows a previous-token head), and layer 1's INDUCTION_HEADS are asked to attend from each
+repeated token to the token that followed its previous occurrence (AUX_WEIGHT each). The LM
+loss alone decides whether that attention is used to copy; the probe is discarded and the
+saved model is a plain GPT-2. The copying accuracy and the heads are measured afterwards.
 
 Writes config.json, model.safetensors (F32), vocab.json + merges.txt (the 256 byte symbols,
 "Ġ"+consonant(+vowel(+coda)), <|endoftext|>), tokenizer.json and tokenizer_config.json with
@@ -32,11 +42,12 @@ from reference import gpt2, tokenizers
 SEED = 777
 CONSONANTS, VOWELS, CODAS = "bdfghjklmnprstvz", "aeiou", ("", "n", "r")
 N_EMBD, N_LAYER, N_HEAD, N_POSITIONS = 128, 2, 4, 128
-BATCH, STEPS, WARMUP = 32, 3000, 200
+BATCH, STEPS, WARMUP = 32, 6000, 200
 PEAK_LR, WEIGHT_DECAY, BETAS = 1e-3, 0.01, (0.9, 0.98)
 RUN_LENGTHS, MAX_GAP = (4, 32), 8
 PERIODIC_SHARE, PERIOD = 0.5, (2, 16)
-PREV_WARMUP_STEPS = 300
+AUX_WEIGHT = 1.0
+INDUCTION_HEADS = [0, 1]  # two: one head alone (a rank-32 copy) copies only about half the tokens
 EVAL_EVERY = 100
 SPACE = tokenizers.BYTE_ENCODER[ord(" ")]  # "Ġ"
 EXAMPLES = ["ban ko mir du zen ta ban ko mir du zen ta",
@@ -110,6 +121,15 @@ def repeated_batch(syllables, gen, batch=BATCH, length=N_POSITIONS, periodic_sha
     return table[torch.tensor(rows)]
 
 
+def induction_targets(ids):
+    """(B, T) ids -> (B, T) position right after the latest earlier occurrence of the token at
+    each position, -1 where it has not occurred before."""
+    t = ids.shape[1]
+    same = (ids[:, :, None] == ids[:, None, :]) & torch.ones(t, t, dtype=torch.bool).tril(-1)
+    last = torch.where(same, torch.arange(t), torch.full((t,), -1)).max(-1).values  # (B, T)
+    return torch.where(last >= 0, last + 1, last)
+
+
 def copy_accuracy(model, syllables, gen, prefix, n, count=512):
     """Accuracy of next-token predictions inside the second copy: at positions
     dest .. dest+n-2 the next token is determined by the first copy. Sequences are
@@ -158,7 +178,9 @@ def main():
     tc.log(f"model: {sum(p.numel() for p in model.parameters() if p.requires_grad):,} trained "
            f"parameters; vocab {len(vocab)} ({len(syllables)} syllables); {cfg}")
 
+    probe = torch.nn.Linear(N_EMBD, len(vocab))  # training only: reads the previous token
     opt = tc.adamw(model, PEAK_LR, WEIGHT_DECAY, BETAS)
+    opt.add_param_group({"params": list(probe.parameters()), "weight_decay": 0.0})
     gen = torch.Generator().manual_seed(SEED)
     eval_gen = torch.Generator().manual_seed(SEED + 1)
     model.train()
@@ -166,12 +188,21 @@ def main():
     for step in range(args.steps):
         for group in opt.param_groups:
             group["lr"] = tc.cosine_lr(step, args.steps, PEAK_LR, WARMUP)
-        if step < PREV_WARMUP_STEPS:  # "a b a b ...": the token before the current one is next
-            ids = repeated_batch(syllables, gen, periodic_share=1.0, period=(2, 2))
-        else:
-            ids = repeated_batch(syllables, gen)
-        logits, _ = batched.gpt2_forward(model, ids[:, :-1], skip_mlp=True)  # MLPs are 0
+        ids = repeated_batch(syllables, gen)
+        residuals = []
+        inputs = ids[:, :-1]
+        logits, att = batched.gpt2_forward(model, inputs, skip_mlp=True, residuals=residuals,
+                                           keep_attentions="with_grad")  # MLPs are 0
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+        # The probe: position t's residual after layer 0 should tell token t - 1.
+        aux = F.cross_entropy(probe(residuals[0][:, 1:]).reshape(-1, len(vocab)), ids[:, :-2].reshape(-1))
+        # Layer 1's induction head: attend to the token after the previous occurrence.
+        target = induction_targets(inputs)
+        rows = target >= 0
+        index = target.clamp(min=0)[:, None, :, None].expand(-1, len(INDUCTION_HEADS), -1, -1)
+        probs = att[1][:, INDUCTION_HEADS].gather(-1, index)[..., 0]  # (B, heads, T)
+        aux_induction = -(probs.permute(0, 2, 1)[rows] + 1e-9).log().mean()
+        loss = loss + AUX_WEIGHT * (aux + aux_induction)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
