@@ -136,6 +136,10 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(BpeConfig config) : config_(std::mo
     merges_.insert_or_assign(pair_key(*ia, *ib), std::pair<int32_t, int32_t>(rank, *iab));
   }
   if (!config_.mask_token.empty()) mask_id_ = token_to_id(config_.mask_token);
+  if (!config_.bos_token.empty()) {
+    bos_id_ = token_to_id(config_.bos_token);
+    if (!bos_id_) throw Error(src + ": the bos_token '" + config_.bos_token + "' to add before the text is not in the vocabulary");
+  }
   config_.vocab = {};  // now held by id_to_token_ / token_to_id_ / merges_
   config_.merges = {};
 }
@@ -184,9 +188,11 @@ std::string ByteLevelBpeTokenizer::decode(const std::vector<int32_t>& ids) const
 Encoding ByteLevelBpeTokenizer::encode(std::string_view text,
                                        std::optional<std::string_view> pair) const {
   Encoding out;
+  if (bos_id_) out.push(*bos_id_, config_.bos_token, {0, 0}, 0, true);
   encode_sequence(text, 0, out);
   if (pair) {
     const size_t first = out.size();
+    if (bos_id_) out.push(*bos_id_, config_.bos_token, {0, 0}, 1, true);
     encode_sequence(*pair, 1, out);
     std::fill(out.type_ids.begin() + static_cast<std::ptrdiff_t>(first), out.type_ids.end(), 1);
   }

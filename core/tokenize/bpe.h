@@ -31,6 +31,9 @@ struct BpeConfig {
   bool add_prefix_space = false;  // ByteLevel option: prepend ' ' to text not starting with one
   std::vector<AddedToken> added_tokens;  // split out of the raw text first
   std::string mask_token;                // e.g. "<mask>" for RoBERTa; empty: no mask token
+  // Put before each sequence (add_bos_token in tokenizer_config.json, as Hugging Face's
+  // GPT2Tokenizer does); empty: nothing is added.
+  std::string bos_token;
 };
 
 // The GPT-2 pre-tokenizer, by hand:
@@ -75,6 +78,7 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
   std::vector<int32_t> byte_ids_;     // byte -> id of its one-character token
   std::vector<int32_t> added_index_;  // id -> index into config_.added_tokens, or -1
   std::optional<int32_t> mask_id_;
+  std::optional<int32_t> bos_id_;
 };
 
 }  // namespace attn

@@ -183,6 +183,11 @@ ConfigTokens read_tokenizer_config(const fs::path& dir) {
     c.named.push_back(*name);
   }
   if (auto t = get_token_name(config, "mask_token", file)) c.bpe_mask = *t;
+  if (get_bool(config, "add_bos_token", file).value_or(false)) {
+    const auto bos = get_token_name(config, "bos_token", file);
+    if (!bos) bad_key(file, "add_bos_token", "is true, but no bos_token is named");
+    c.bpe_bos = *bos;
+  }
   if (const json* list = member(config, "additional_special_tokens")) {
     if (!list->is_array()) bad_key(file, "additional_special_tokens", "must be an array");
     for (const json& item : *list) {

@@ -55,6 +55,7 @@ struct ConfigTokens {
   std::optional<bool> do_lower_case, strip_accents, tokenize_chinese_chars;
   std::string unk = "[UNK]", cls = "[CLS]", sep = "[SEP]", pad = "[PAD]", mask = "[MASK]";
   std::optional<std::string> bpe_mask;  // mask_token only when the file names one
+  std::optional<std::string> bpe_bos;   // bos_token when add_bos_token is true (GPT2Tokenizer)
   std::vector<std::string> named;  // every *_token it names, and additional_special_tokens
   std::vector<AddedToken> added;        // added_tokens_decoder
 };

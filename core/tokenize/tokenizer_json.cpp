@@ -147,6 +147,7 @@ std::unique_ptr<Tokenizer> load_bpe_json(const json& root, const json& model, co
   }
   config.added_tokens = parse_added_tokens_array(root, file);
   if (c.bpe_mask) config.mask_token = *c.bpe_mask;
+  if (c.bpe_bos) config.bos_token = *c.bpe_bos;
   return std::make_unique<ByteLevelBpeTokenizer>(std::move(config));
 }
 

@@ -89,6 +89,7 @@ std::unique_ptr<Tokenizer> load_vocab_json(const fs::path& dir) {
     return it == index.end() ? std::nullopt : std::optional<int32_t>(it->second);
   });
   if (c.bpe_mask) config.mask_token = *c.bpe_mask;
+  if (c.bpe_bos) config.bos_token = *c.bpe_bos;
   return std::make_unique<ByteLevelBpeTokenizer>(std::move(config));
 }
 

@@ -312,6 +312,38 @@ TEST(BpeLoader, LoadsVocabJsonAndMergesTxt) {
   EXPECT_EQ(tok->mask_id(), std::optional<int32_t>(EOT + 2));
 }
 
+// add_bos_token (Hugging Face's GPT2Tokenizer option) puts bos_token before each sequence,
+// from either file kind; a bos_token outside the vocabulary is named.
+TEST(BpeLoader, AddBosTokenPutsTheBosBeforeEachSequence) {
+  TempDir dir;
+  dir.write("vocab.json", vocab_json().dump());
+  dir.write("merges.txt", merges_txt());
+  dir.write("tokenizer_config.json", R"({"bos_token": "<|endoftext|>", "add_bos_token": true})");
+  for (int kind = 0; kind < 2; ++kind) {
+    if (kind == 1) dir.write("tokenizer.json", tokenizer_json(false).dump());  // preferred when present
+    const auto tok = load_tokenizer(dir.path(), {});
+    const Encoding e = tok->encode("hello world");
+    EXPECT_EQ(e.ids, (std::vector<int32_t>{EOT, HELLO, G_WORLD})) << kind;
+    EXPECT_EQ(e.special, (std::vector<uint8_t>{1, 0, 0})) << kind;
+    EXPECT_EQ(e.offsets[0], (std::pair<size_t, size_t>{0, 0})) << kind;
+    EXPECT_EQ(e.offsets[1], (std::pair<size_t, size_t>{0, 5})) << kind;
+    const Encoding pair = tok->encode("hello", std::string_view("world"));
+    const Encoding second = tok->encode("world");  // <|endoftext|> world
+    std::vector<int32_t> ids{EOT, HELLO};
+    ids.insert(ids.end(), second.ids.begin(), second.ids.end());
+    EXPECT_EQ(pair.ids, ids) << kind;
+    EXPECT_EQ(pair.type_ids, (std::vector<int32_t>{0, 0, 1, 1, 1, 1})) << kind;
+  }
+  dir.write("tokenizer_config.json", R"({"add_bos_token": true})");
+  std::string what = load_error(dir.path());
+  EXPECT_NE(what.find("tokenizer_config.json"), std::string::npos) << what;
+  EXPECT_NE(what.find("no bos_token"), std::string::npos) << what;
+  dir.write("tokenizer_config.json", R"({"bos_token": "<s>", "add_bos_token": true})");
+  what = load_error(dir.path());
+  EXPECT_NE(what.find("'<s>'"), std::string::npos) << what;
+  EXPECT_NE(what.find("not in the vocabulary"), std::string::npos) << what;
+}
+
 TEST(BpeLoader, LoadsTokenizerJsonWithEitherMergeForm) {
   TempDir dir;
   dir.write("tokenizer.json", tokenizer_json(false).dump());
