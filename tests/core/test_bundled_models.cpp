@@ -118,28 +118,30 @@ TEST(BundledBert, RecordsDeterministically) {
 
 // The induction toy copies a repeated random sequence: in the second repeat, the next token
 // is predictable only by looking back at what followed the same token the first time. Its
-// words are syllables (consonant, vowel, optional n or r: "ba", "kon", "mir"), one token each.
+// words are syllables (consonant, vowel, optional n or r: "ba", "kon", "mir"), one token each;
+// a run holds 30 different ones (with repeats inside a run, "what followed it last time" would
+// be ambiguous).
 TEST(BundledInductionToy, CopiesRepeatedSequences) {
   ATTN_REQUIRE_BUNDLED(m, "attnscope-induction-toy");
+  std::vector<std::string> syllables;
+  for (const char c : std::string("bdfghjklmnprstvz"))
+    for (const char v : std::string("aeiou"))
+      for (const char* coda : {"", "n", "r"}) syllables.push_back(std::string{c, v} + coda);
   std::mt19937 rng(7);
-  const std::string consonants = "bdfghjklmnprstvz", vowels = "aeiou";
-  const std::vector<std::string> codas{"", "n", "r"};
-  const int half = std::min(30, (m->config().max_positions - 1) / 2);
+  const int half = 30;
   int correct = 0, total = 0;
   for (int trial = 0; trial < 20; ++trial) {
+    for (size_t i = 0; i < size_t(half); ++i) std::swap(syllables[i], syllables[i + rng() % (syllables.size() - i)]);
     std::string run;
-    for (int i = 0; i < half; ++i) {
-      run += i ? " " : "";
-      run += consonants[rng() % consonants.size()];
-      run += vowels[rng() % vowels.size()];
-      run += codas[rng() % codas.size()];
-    }
+    for (int i = 0; i < half; ++i) run += (i ? " " : "") + syllables[size_t(i)];
     const Encoding enc = m->encode(run + " " + run);
-    ASSERT_EQ(int(enc.size()), 2 * half) << "each syllable is one token: " << run;
+    // <|endoftext|> first (the tokenizer adds it, as in training), then one token per syllable.
+    ASSERT_EQ(int(enc.size()), 1 + 2 * half) << run;
+    ASSERT_EQ(enc.tokens[0], "<|endoftext|>");
     RunOptions o;
     o.all_logits = true;
     const auto r = m->forward(enc, o);
-    for (int t = half; t + 1 < 2 * half; ++t, ++total) {
+    for (int t = 1 + half; t < 2 * half; ++t, ++total) {
       Eigen::Index best;
       r.logits.row(t).maxCoeff(&best);
       correct += int(best) == enc.ids[size_t(t) + 1];
