@@ -117,9 +117,10 @@ void SelectorBar::sync_from_state() {
                                                                : tr("Layer (Up / Down arrows in a view)"));
   layer_->setRange(0, L - 1);
   layer_->setValue(state_->layer());
-  // "5 of 12"; with only some layers recorded, "5 (3 of 4 recorded)".
+  // Layers count from 0, as in every view's labels: "5 (0–11)"; with only some layers
+  // recorded, "5 (3 of 4 recorded)".
   if (rec && !rec->meta().model_layers.empty()) layer_->setSuffix(tr(" (%1 of %2 recorded)").arg(state_->layer() + 1).arg(L));
-  else layer_->setSuffix(rec ? tr(" of %1").arg(L) : QString());
+  else layer_->setSuffix(rec ? tr(" (0–%1)").arg(L - 1) : QString());
   static_cast<LayerSpinBox*>(layer_)->refresh_text();
   if (head_->count() != H + 2) {
     head_->clear();
