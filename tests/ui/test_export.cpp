@@ -2,10 +2,12 @@
 // that read back, and the headless `attnscope export` command.
 #include <gtest/gtest.h>
 
+#include <QDir>
 #include <QFile>
 #include <QImage>
 #include <QProcess>
 #include <QSet>
+#include <QSignalSpy>
 #include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <cstring>
@@ -20,6 +22,7 @@
 #include "views/rollout_view.h"
 #include "views/stats_view.h"
 #include "window/main_window.h"
+#include "window/export_all_heads.h"
 #include "window/view_state.h"
 
 using namespace attn;
@@ -149,6 +152,54 @@ TEST(Export, WholeRecordingAsNpyPerLayer) {
   const auto [shape, values] = read_npy(f.path("npy/layer_02.npy"));
   EXPECT_EQ(shape, "4, 20, 20");
   EXPECT_EQ(values[size_t(3) * 400 + 7 * 20 + 5], f.rec->head(2, 3)(7, 5));
+}
+
+// Export all heads: one file per head, named with the model's layer numbers, holding that
+// head's numbers (NPY) or its heatmap at the asked size (PNG); a folder that cannot be made is
+// named in the failure.
+TEST(Export, AllHeadsOneFilePerHead) {
+  Fixture f;
+  f.rec->meta_mutable().model_layers = {0, 4, 9};  // a recording of three of the model's layers
+  ExportAllOptions o;
+  o.dir = f.path("heads");
+  o.format = QStringLiteral("npy");
+  {
+    ExportAllHeads all(f.rec, f.state.analysis(), f.state.colors(), false, o, nullptr);
+    QSignalSpy done(&all, &ExportAllHeads::finished);
+    all.start();
+    ASSERT_TRUE(done.count() || done.wait(30000));
+    EXPECT_EQ(done.at(0).at(0).toInt(), 12);
+  }
+  EXPECT_EQ(QDir(o.dir).entryList(QDir::Files).size(), 12);
+  const auto [shape, values] = read_npy(QDir(o.dir).filePath("layer09_head03.npy"));
+  EXPECT_EQ(shape, "20, 20");
+  EXPECT_EQ(values[size_t(7) * 20 + 5], f.rec->head(2, 3)(7, 5));
+  EXPECT_FALSE(QFile::exists(QDir(o.dir).filePath("layer02_head03.npy")));
+
+  o.dir = f.path("one-layer");
+  o.format = QStringLiteral("png");
+  o.all_layers = false;
+  o.layer = 1;
+  o.size = QSize(320, 240);
+  {
+    ExportAllHeads one(f.rec, f.state.analysis(), f.state.colors(), true, o, nullptr);
+    QSignalSpy done(&one, &ExportAllHeads::finished);
+    one.start();
+    ASSERT_TRUE(done.count() || done.wait(30000));
+    EXPECT_EQ(done.at(0).at(0).toInt(), 4);
+  }
+  EXPECT_EQ(QDir(o.dir).entryList(QDir::Files), (QStringList{"layer04_head00.png", "layer04_head01.png", "layer04_head02.png", "layer04_head03.png"}));
+  EXPECT_EQ(QImage(QDir(o.dir).filePath("layer04_head02.png")).size(), QSize(320, 240));
+
+  QFile blocker(f.path("a-file"));
+  ASSERT_TRUE(blocker.open(QIODevice::WriteOnly));
+  blocker.close();
+  o.dir = f.path("a-file/heads");
+  ExportAllHeads bad(f.rec, f.state.analysis(), f.state.colors(), false, o, nullptr);
+  QSignalSpy failed(&bad, &ExportAllHeads::failed);
+  bad.start();
+  ASSERT_EQ(failed.count(), 1);
+  EXPECT_TRUE(failed.at(0).at(0).toString().contains(o.dir)) << failed.at(0).at(0).toString().toStdString();
 }
 
 TEST(Export, HeadlessMatchesTheRequest) {

@@ -21,7 +21,7 @@
 
 namespace attn::ui {
 
-bool ask_export_all_options(QWidget* parent, int layers, int current_layer, ExportAllOptions* o) {
+bool ask_export_all_options(QWidget* parent, int layers, int current_layer, int current_label, ExportAllOptions* o) {
   QDialog d(parent);
   d.setWindowTitle(QObject::tr("Export all heads"));
   auto* form = new QFormLayout(&d);
@@ -37,7 +37,7 @@ bool ask_export_all_options(QWidget* parent, int layers, int current_layer, Expo
   form->addRow(QObject::tr("Format"), format);
   auto* scope = new QComboBox(&d);
   scope->addItem(QObject::tr("every layer (%1)").arg(layers));
-  scope->addItem(QObject::tr("layer %1 only").arg(current_layer));
+  scope->addItem(QObject::tr("layer %1 only").arg(current_label));
   form->addRow(QObject::tr("Heads of"), scope);
   auto* w = new QSpinBox(&d);
   auto* h = new QSpinBox(&d);
@@ -111,8 +111,10 @@ void ExportAllHeads::step() {
   }
   const auto [l, h] = todo_[next_++];
   state_->select(l, h);
+  const std::vector<int>& model_layers = state_->recording()->meta().model_layers;
+  const int number = l < int(model_layers.size()) ? model_layers[size_t(l)] : l;
   const QString file = QDir(options_.dir).filePath(QStringLiteral("layer%1_head%2.%3")
-                                                        .arg(l, 2, 10, QLatin1Char('0'))
+                                                        .arg(number, 2, 10, QLatin1Char('0'))
                                                         .arg(h, 2, 10, QLatin1Char('0'))
                                                         .arg(options_.format));
   try {

@@ -30,8 +30,9 @@ struct ExportAllOptions {
   double dpi = 96;
 };
 
-// Asks for the options; false when the user cancels.
-bool ask_export_all_options(QWidget* parent, int layers, int current_layer, ExportAllOptions* options);
+// Asks for the options; false when the user cancels. `current_label` is the current layer's
+// number in the model (it differs from the index when only some layers were recorded).
+bool ask_export_all_options(QWidget* parent, int layers, int current_layer, int current_label, ExportAllOptions* options);
 
 class ExportAllHeads : public QObject {
   Q_OBJECT
@@ -42,7 +43,8 @@ class ExportAllHeads : public QObject {
   void start();
 
  Q_SIGNALS:
-  void finished(int files, const QString& dir);
+  void finished(int files, const QString& dir);  // files are named layerLL_headHH.FORMAT,
+                                                 // LL the layer's number in the model
   void failed(const QString& message);
   void cancelled();
 

@@ -153,7 +153,9 @@ void MainWindow::ask_export_all_heads() {
   }
   ExportAllOptions options;
   options.dir = QDir(last_dir_.isEmpty() ? QDir::homePath() : last_dir_).filePath(qstr(rec->meta().model) + QStringLiteral("-heads"));
-  if (!ask_export_all_options(this, rec->num_layers(), state_->layer(), &options)) return;
+  const std::vector<int>& model_layers = rec->meta().model_layers;
+  const int label = state_->layer() < int(model_layers.size()) ? model_layers[size_t(state_->layer())] : state_->layer();
+  if (!ask_export_all_options(this, rec->num_layers(), state_->layer(), label, &options)) return;
   export_all_ = std::make_unique<ExportAllHeads>(rec, state_->analysis(), state_->colors(), state_->dark(), options, this);
   connect(export_all_.get(), &ExportAllHeads::finished, this,
           [this](int n, const QString& dir) { statusBar()->showMessage(tr("Exported %1 heads to %2").arg(n).arg(dir), 10000); });
