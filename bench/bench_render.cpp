@@ -1,15 +1,18 @@
 // Rendering benchmarks (issue 3): the model view (every layer × head as a thumbnail) and
-// the heatmap of one head, at N = 512 and 4,096 tokens, offscreen. "analysis" is the
+// the heatmap of one head, at N = 512 and 4,096 tokens, and the head view's lines of all 12
+// heads of a layer (scrolled in the window, and exported), offscreen. "analysis" is the
 // background work (thumbnails, statistics); "paint" is what the GUI thread does.
 #include <benchmark/benchmark.h>
 
 #include <QApplication>
 #include <QImage>
+#include <QPainter>
 #include <cmath>
 #include <random>
 
 #include "record/recording.h"
 #include "run/analysis.h"
+#include "views/head_lines.h"
 #include "views/heatmap_view.h"
 #include "views/model_view.h"
 #include "window/view_state.h"
@@ -75,9 +78,32 @@ void BM_HeatmapPaint(benchmark::State& state) {
   }
 }
 
+// The head view's lines for all 12 heads of a layer. "Scrolled": what the window repaints
+// when the tall picture (20 px a token) is scrolled to its middle, a 1200 × 900 viewport;
+// "Export": the whole picture fitted into 1400 × 1100, as File ▸ Export draws it.
+void BM_HeadViewPaint(benchmark::State& state, bool scrolled) {
+  const auto rec = recording(int(state.range(0)));
+  ViewState vs;
+  vs.set_recording(rec);
+  HeadLines lines(&vs);
+  const QSize full = scrolled ? QSize(1200, lines.sizeHint().height()) : QSize(1400, 1100);
+  QImage img(scrolled ? QSize(1200, 900) : full, QImage::Format_ARGB32_Premultiplied);
+  const QRectF view(0, (full.height() - img.height()) / 2.0, img.width(), img.height());
+  int layer = 0;
+  for (auto _ : state) {
+    vs.select(layer++ % 12, 0);
+    QPainter p(&img);
+    p.translate(0, -view.top());
+    lines.paint(p, full, !scrolled, QString(), scrolled ? view : QRectF());
+  }
+  state.counters["lines"] = lines.visible_line_count();
+}
+
 BENCHMARK(BM_ModelViewAnalysis)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_ModelViewPaint)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_HeatmapPaint)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_HeadViewPaint, Scrolled, true)->Arg(128)->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_HeadViewPaint, Export, false)->Arg(128)->Arg(512)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

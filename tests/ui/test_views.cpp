@@ -189,6 +189,30 @@ TEST(HeadView, HoveringATokenShowsOnlyItsLines) {
   EXPECT_EQ(lines->heads(), (std::vector<bool>{false, false, true}));
 }
 
+// A long input: without a focused token only the strongest kLineBudget lines of the layer are
+// drawn (every one at or above the cutoff); a focused token still shows all of its lines.
+TEST(HeadView, LongInputsDrawOnlyTheStrongestLines) {
+  ViewsFixture s(1, 12, 300, false);
+  HeadView view(&s.state);
+  view.resize(800, 600);
+  s.state.select(0, kHeadMean);  // all heads
+  HeadLines* lines = view.lines();
+  int faint = 0;
+  for (int h = 0; h < 12; ++h) faint += int((s.rec->head(0, h).array() >= 0.01f).count());
+  ASSERT_GT(faint, HeadLines::kLineBudget) << "the fixture must have more lines than the budget";
+  const float cut = lines->line_cutoff();
+  EXPECT_GT(cut, 0.01f);
+  int strong = 0;
+  for (int h = 0; h < 12; ++h) strong += int((s.rec->head(0, h).array() >= cut).count());
+  EXPECT_EQ(lines->visible_line_count(), strong);
+  EXPECT_GE(strong, HeadLines::kLineBudget);
+  EXPECT_LE(strong, HeadLines::kLineBudget + 12);  // ties at the cutoff
+  s.state.set_query(7);
+  int row = 0;
+  for (int h = 0; h < 12; ++h) row += int((s.rec->head(0, h).row(7).array() >= 0.01f).count());
+  EXPECT_EQ(lines->visible_line_count(), row);
+}
+
 TEST(RolloutView, EqualsAnIndependentRollout) {
   ViewsFixture s(4, 3, 16, false);
   RolloutView view(&s.state);

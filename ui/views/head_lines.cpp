@@ -27,6 +27,7 @@ HeadLines::HeadLines(ViewState* state, QWidget* parent) : QWidget(parent), state
   connect(state_, &ViewState::theme_changed, this, qOverload<>(&HeadLines::update));
   connect(state_, &ViewState::recording_changed, this, [this] {
     hover_token_ = -1;
+    cutoff_ = {};  // a new recording may reuse the old one's address
     updateGeometry();
     update();
   });
@@ -64,10 +65,34 @@ HeadLines::Geometry HeadLines::geometry(const QSize& size, bool fit, double titl
 int HeadLines::focus_token() const { return hover_token_ >= 0 ? hover_token_ : state_->query(); }
 int HeadLines::focus_side() const { return hover_token_ >= 0 ? hover_side_ : 0; }
 
+float HeadLines::line_cutoff() const {
+  const auto& rec = state_->recording();
+  if (!rec) return kMinWeight;
+  if (cutoff_.recording == rec.get() && cutoff_.layer == state_->layer() && cutoff_.heads == enabled_) return cutoff_.value;
+  std::vector<float> weights;
+  for (int h = 0; h < rec->num_heads(); ++h) {
+    if (h < int(enabled_.size()) && !enabled_[h]) continue;
+    const ConstMatrixMap a = rec->head(state_->layer(), h);
+    for (Eigen::Index i = 0; i < a.rows(); ++i)
+      for (Eigen::Index j = 0; j < a.cols(); ++j)
+        if (a(i, j) >= kMinWeight) weights.push_back(a(i, j));
+  }
+  float cut = kMinWeight;
+  if (weights.size() > size_t(kLineBudget)) {
+    // The kLineBudget-th strongest weight; ties at it may add a few lines.
+    const auto nth = weights.begin() + std::ptrdiff_t(weights.size() - size_t(kLineBudget));
+    std::nth_element(weights.begin(), nth, weights.end());
+    cut = std::max(cut, *nth);
+  }
+  cutoff_ = {rec.get(), state_->layer(), enabled_, cut};
+  return cut;
+}
+
 template <class Fn>
 void HeadLines::for_each_line(int focus, int side, Fn&& fn) const {
   const auto& rec = state_->recording();
   if (!rec) return;
+  const float cutoff = focus >= 0 ? kMinWeight : line_cutoff();
   const int N = rec->num_tokens();
   for (int h = 0; h < rec->num_heads(); ++h) {
     if (h < int(enabled_.size()) && !enabled_[h]) continue;
@@ -77,7 +102,7 @@ void HeadLines::for_each_line(int focus, int side, Fn&& fn) const {
       for (int j = 0; j < N; ++j) {
         if (focus >= 0 && side == 1 && j != focus) continue;
         const float w = a(i, j);
-        if (w >= kMinWeight) fn(h, i, j, w);
+        if (w >= cutoff) fn(h, i, j, w);
       }
     }
   }
@@ -89,9 +114,10 @@ int HeadLines::visible_line_count() const {
   return count;
 }
 
-void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& title) const {
+void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& title, const QRectF& exposed) const {
   const Theme& t = theme(state_->dark());
-  p.fillRect(QRect(QPoint(0, 0), size), t.background);
+  const QRectF area = exposed.isNull() ? QRectF(QPointF(0, 0), QSizeF(size)) : exposed;
+  p.fillRect(area, t.background);
   const auto& rec = state_->recording();
   p.setPen(t.foreground);
   if (!rec) {
@@ -128,23 +154,49 @@ void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& t
   p.setRenderHint(QPainter::Antialiasing, true);
   const double x1 = g.left_x + 4, x2 = g.right_x - 4;
   const double scale = focus >= 0 ? 1.0 : 0.85;
+  // Lines are gathered by head and by opacity (kAlphaLevels steps) and drawn a bucket at a
+  // time with one pen: thousands of lines then cost a few hundred pen changes. Without a
+  // focused token the pen is one pixel wide and cosmetic, which the raster engine draws
+  // directly instead of stroking a polygon per line. Each line is cut to the exposed rows
+  // (in a scroll area, the visible part of a tall picture), so off-screen parts cost nothing.
+  constexpr int kAlphaLevels = 64;
+  std::vector<std::vector<QLineF>> buckets(size_t(H) * kAlphaLevels);
+  const double top = area.top() - 2, bottom = area.bottom() + 2;
   for_each_line(focus, side, [&](int h, int i, int j, float w) {
-    QColor c = head_color(h, H);
-    c.setAlphaF(std::min(1.0f, w) * scale);
-    p.setPen(QPen(c, focus >= 0 ? 2.0 : 1.5));
-    p.drawLine(QPointF(x1, g.y(i)), QPointF(x2, g.y(j)));
+    const double ya = g.y(i), yb = g.y(j);
+    if (std::max(ya, yb) < top || std::min(ya, yb) > bottom) return;
+    const int level = std::clamp(int(std::lround(std::min(1.0f, w) * scale * (kAlphaLevels - 1))), 0, kAlphaLevels - 1);
+    if (level == 0) return;
+    QLineF line(x1, ya, x2, yb);
+    if (ya != yb) {  // keep the part between top and bottom
+      const auto at = [&](double y) { return line.pointAt(std::clamp((y - ya) / (yb - ya), 0.0, 1.0)); };
+      line = QLineF(at(std::clamp(ya, top, bottom)), at(std::clamp(yb, top, bottom)));
+    }
+    buckets[size_t(h) * kAlphaLevels + size_t(level)].push_back(line);
   });
+  for (int h = 0; h < H; ++h)
+    for (int level = 1; level < kAlphaLevels; ++level) {
+      const auto& lines = buckets[size_t(h) * kAlphaLevels + size_t(level)];
+      if (lines.empty()) continue;
+      QColor c = head_color(h, H);
+      c.setAlphaF(double(level) / (kAlphaLevels - 1));
+      QPen pen(c, focus >= 0 ? 2.0 : 1.0);
+      pen.setCosmetic(focus < 0);
+      p.setPen(pen);
+      p.drawLines(lines.data(), int(lines.size()));
+    }
   p.setPen(t.foreground);
   for (int i = 0; i < N; ++i) {
+    if (g.y(i) + g.row_h < area.top() || g.y(i) - g.row_h > area.bottom()) continue;
     const QString label = token_label(rec->meta().tokens[size_t(i)], 24);
     p.drawText(QRectF(g.left_x - g.col_w, g.y(i) - g.row_h / 2, g.col_w - 6, g.row_h), Qt::AlignRight | Qt::AlignVCenter, label);
     p.drawText(QRectF(g.right_x + 6, g.y(i) - g.row_h / 2, g.col_w - 6, g.row_h), Qt::AlignLeft | Qt::AlignVCenter, label);
   }
 }
 
-void HeadLines::paintEvent(QPaintEvent*) {
+void HeadLines::paintEvent(QPaintEvent* event) {
   QPainter p(this);
-  paint(p, size(), false, QString());
+  paint(p, size(), false, QString(), QRectF(event->rect()));
 }
 
 bool HeadLines::token_at(const QPointF& pos, int* token, int* side) const {
