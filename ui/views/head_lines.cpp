@@ -155,9 +155,9 @@ void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& t
   const double x1 = g.left_x + 4, x2 = g.right_x - 4;
   const double scale = focus >= 0 ? 1.0 : 0.85;
   // Lines are gathered by head and by opacity (kAlphaLevels steps) and drawn a bucket at a
-  // time with one pen: thousands of lines then cost a few hundred pen changes. Without a
-  // focused token the pen is one pixel wide and cosmetic, which the raster engine draws
-  // directly instead of stroking a polygon per line. Each line is cut to the exposed rows
+  // time with one pen: thousands of lines then cost a few hundred pen changes. On screen
+  // without a focused token the pen is one pixel wide and cosmetic, which the raster engine
+  // draws directly instead of stroking a polygon per line. Each line is cut to the exposed rows
   // (in a scroll area, the visible part of a tall picture), so off-screen parts cost nothing.
   constexpr int kAlphaLevels = 64;
   std::vector<std::vector<QLineF>> buckets(size_t(H) * kAlphaLevels);
@@ -180,8 +180,11 @@ void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& t
       if (lines.empty()) continue;
       QColor c = head_color(h, H);
       c.setAlphaF(double(level) / (kAlphaLevels - 1));
-      QPen pen(c, focus >= 0 ? 2.0 : 1.0);
-      pen.setCosmetic(focus < 0);
+      // On screen without a focused token: one-pixel cosmetic lines (fast). Exports (fit) keep
+      // the 1.5-unit pen that scales with the picture, so SVG and PDF lines print well.
+      const bool hairline = focus < 0 && !fit;
+      QPen pen(c, focus >= 0 ? 2.0 : hairline ? 1.0 : 1.5);
+      pen.setCosmetic(hairline);
       p.setPen(pen);
       p.drawLines(lines.data(), int(lines.size()));
     }
