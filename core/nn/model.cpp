@@ -90,10 +90,15 @@ std::string Model::display_token(int32_t id, const std::string& vocab_token) con
   return tokenizer_->kind() == "bpe" ? tokenizer_->token_text(id) : vocab_token;
 }
 
+// How many layers a run with `options` records.
+static int recorded_layer_count(const ModelConfig& config, const RunOptions& options) {
+  return options.layers.empty() ? config.num_layers : int(options.layers.size());
+}
+
 MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) const {
   const auto& c = config_;
   const int rows = options.all_logits ? tokens : int(options.logits_rows.size()) + 1;
-  MemoryEstimate e = estimate_run_memory(options.layers.empty() ? c.num_layers : int(options.layers.size()), c.num_heads, c.hidden_size,
+  MemoryEstimate e = estimate_run_memory(recorded_layer_count(c, options), c.num_heads, c.hidden_size,
                                          c.intermediate_size, tokens, rows, c.vocab_size > 0 ? c.vocab_size : int(c.labels.size()),
                                          options.record_qkv, options.record_scores);
   if (options.storage == DType::F16) {
@@ -109,7 +114,7 @@ void Model::check_memory(int tokens, const RunOptions& options) const {
   const MemoryEstimate e = estimate_memory(tokens, options);
   if (e.total() <= budget) return;
   throw MemoryBudgetError("recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total()) + " (" +
-              std::to_string(options.layers.empty() ? config_.num_layers : int(options.layers.size())) + " layers x " + std::to_string(config_.num_heads) + " heads x " +
+              std::to_string(recorded_layer_count(config_, options)) + " layers x " + std::to_string(config_.num_heads) + " heads x " +
               std::to_string(tokens) + "² attention weights" + (options.record_qkv || options.record_scores ? ", plus Q/K/V and scores" : "") +
               "), above the memory budget of " + format_bytes(budget) +
               " (half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise). Use shorter input"
@@ -138,7 +143,7 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
   RecordingMeta meta;
   meta.model = name_;
   meta.family = family_name(config_.family);
-  meta.num_layers = options.layers.empty() ? config_.num_layers : int(options.layers.size());
+  meta.num_layers = recorded_layer_count(config_, options);
   meta.model_layers = options.layers;
   meta.num_heads = config_.num_heads;
   meta.num_tokens = N;

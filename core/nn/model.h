@@ -81,9 +81,8 @@ class Model {
 
   // What a run over `tokens` tokens with `options` will need (util/memory.h).
   MemoryEstimate estimate_memory(int tokens, const RunOptions& options) const;
-  // Throws attn::Error with the estimate, the budget and what to do when a run would exceed
-  // options.memory_budget.
-  // attn::MemoryBudgetError (util/error.h) when it does.
+  // Throws attn::MemoryBudgetError (util/error.h) with the estimate, the budget and what to
+  // do when a run would exceed options.memory_budget.
   void check_memory(int tokens, const RunOptions& options) const;
   // The most layers (spread evenly over the model, the last always among them) whose run
   // with `options` fits in `budget` bytes; empty when all fit, or when not even one does

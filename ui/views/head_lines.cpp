@@ -162,6 +162,9 @@ void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& t
   constexpr int kAlphaLevels = 64;
   std::vector<std::vector<QLineF>> buckets(size_t(H) * kAlphaLevels);
   const double top = area.top() - 2, bottom = area.bottom() + 2;
+  // On screen without a focused token: one-pixel cosmetic lines (fast). Exports (fit) keep the
+  // 1.5-unit pen that scales with the picture, so SVG and PDF lines print well.
+  const bool hairline = focus < 0 && !fit;
   for_each_line(focus, side, [&](int h, int i, int j, float w) {
     const double ya = g.y(i), yb = g.y(j);
     if (std::max(ya, yb) < top || std::min(ya, yb) > bottom) return;
@@ -180,9 +183,6 @@ void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& t
       if (lines.empty()) continue;
       QColor c = head_color(h, H);
       c.setAlphaF(double(level) / (kAlphaLevels - 1));
-      // On screen without a focused token: one-pixel cosmetic lines (fast). Exports (fit) keep
-      // the 1.5-unit pen that scales with the picture, so SVG and PDF lines print well.
-      const bool hairline = focus < 0 && !fit;
       QPen pen(c, focus >= 0 ? 2.0 : hairline ? 1.0 : 1.5);
       pen.setCosmetic(hairline);
       p.setPen(pen);

@@ -111,10 +111,8 @@ void ExportAllHeads::step() {
   }
   const auto [l, h] = todo_[next_++];
   state_->select(l, h);
-  const std::vector<int>& model_layers = state_->recording()->meta().model_layers;
-  const int number = l < int(model_layers.size()) ? model_layers[size_t(l)] : l;
   const QString file = QDir(options_.dir).filePath(QStringLiteral("layer%1_head%2.%3")
-                                                        .arg(number, 2, 10, QLatin1Char('0'))
+                                                        .arg(state_->recording()->meta().model_layer(l), 2, 10, QLatin1Char('0'))
                                                         .arg(h, 2, 10, QLatin1Char('0'))
                                                         .arg(options_.format));
   try {

@@ -72,7 +72,7 @@ QString MainWindow::suggested_name(const QString& suffix) const {
   QString base = QStringLiteral("attention");
   if (const auto& rec = state_->recording()) {
     base = qstr(rec->meta().model);
-    if (tabs_->currentIndex() == HeatmapTab) base += QStringLiteral("-L%1-%2").arg(state_->recording() ? state_->recording()->meta().model_layer(state_->layer()) : state_->layer()).arg(state_->head() >= 0 ? QStringLiteral("H%1").arg(state_->head()) : head_name(state_->head()).section(' ', 0, 0));
+    if (tabs_->currentIndex() == HeatmapTab) base += QStringLiteral("-L%1-%2").arg(rec->meta().model_layer(state_->layer())).arg(state_->head() >= 0 ? QStringLiteral("H%1").arg(state_->head()) : head_name(state_->head()).section(' ', 0, 0));
     else base += QLatin1Char('-') + tabs_->tabText(tabs_->currentIndex()).toLower().replace(' ', '-');
   }
   const QString dir = last_dir_.isEmpty() ? QDir::homePath() : last_dir_;
@@ -153,9 +153,7 @@ void MainWindow::ask_export_all_heads() {
   }
   ExportAllOptions options;
   options.dir = QDir(last_dir_.isEmpty() ? QDir::homePath() : last_dir_).filePath(qstr(rec->meta().model) + QStringLiteral("-heads"));
-  const std::vector<int>& model_layers = rec->meta().model_layers;
-  const int label = state_->layer() < int(model_layers.size()) ? model_layers[size_t(state_->layer())] : state_->layer();
-  if (!ask_export_all_options(this, rec->num_layers(), state_->layer(), label, &options)) return;
+  if (!ask_export_all_options(this, rec->num_layers(), state_->layer(), rec->meta().model_layer(state_->layer()), &options)) return;
   export_all_ = std::make_unique<ExportAllHeads>(rec, state_->analysis(), state_->colors(), state_->dark(), options, this);
   connect(export_all_.get(), &ExportAllHeads::finished, this,
           [this](int n, const QString& dir) { statusBar()->showMessage(tr("Exported %1 heads to %2").arg(n).arg(dir), 10000); });
