@@ -49,6 +49,15 @@ std::filesystem::path shared_model_dir(const std::string& name) {
   return dir;
 }
 
+std::filesystem::path shared_dir(const std::string& name) {
+  std::filesystem::path root = std::filesystem::path(ATTN_SHARED_MODELS_DIR).parent_path();
+  if (const char* env = std::getenv("ATTN_SHARED_MODELS")) root = std::filesystem::path(env).parent_path();
+  std::error_code ec;
+  const auto dir = root / name;
+  if (!std::filesystem::is_directory(dir, ec)) return {};
+  return dir;
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open " + path.string());

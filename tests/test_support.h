@@ -13,6 +13,9 @@ std::filesystem::path fixtures_dir();
 // A folder of ../shared/models (beside the repository), or an empty path when absent.
 // ATTN_SHARED_MODELS overrides the location.
 std::filesystem::path shared_model_dir(const std::string& name);
+// A folder of ../shared (e.g. "fuzz-findings"), or an empty path when absent. Follows
+// ATTN_SHARED_MODELS too: its parent is taken as ../shared.
+std::filesystem::path shared_dir(const std::string& name);
 // Reads a whole file as bytes (throws on failure).
 std::string read_file(const std::filesystem::path& path);
 

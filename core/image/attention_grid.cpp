@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_fields.h"
 #include "util/error.h"
 
 namespace attn {
@@ -57,9 +58,9 @@ std::optional<Rgb8Image> recorded_input_image(const AttentionRecording& recordin
     const auto it = extra.find(key);
     if (it == extra.end()) return out;
     const auto j = nlohmann::json::parse(it->second, nullptr, false);
-    if (j.is_number()) out.fill(j.get<double>());
-    else if (j.is_array() && j.size() == 3 && std::all_of(j.begin(), j.end(), [](const auto& v) { return v.is_number(); }))
-      for (int c = 0; c < 3; ++c) out[size_t(c)] = j[size_t(c)].get<double>();
+    if (const auto d = json_number(j)) out.fill(*d);
+    else if (j.is_array() && j.size() == 3 && std::all_of(j.begin(), j.end(), [](const auto& v) { return json_number(v).has_value(); }))
+      for (int c = 0; c < 3; ++c) out[size_t(c)] = *json_number(j[size_t(c)]);
     return out;
   };
   const auto mean = numbers("image_mean", 0.0), stdev = numbers("image_std", 1.0), rescale = numbers("image_rescale_factor", 1.0);
@@ -70,7 +71,7 @@ std::optional<Rgb8Image> recorded_input_image(const AttentionRecording& recordin
       for (int c = 0; c < 3; ++c) {
         const int from = std::min(c, image->channels - 1);
         const double level = (image->at(from, y, x) * stdev[size_t(from)] + mean[size_t(from)]) / (rescale[0] != 0 ? rescale[0] : 1.0);
-        row[3 * x + c] = uint8_t(std::clamp(std::lround(std::isfinite(level) ? level : 0.0), 0L, 255L));
+        row[3 * x + c] = uint8_t(std::lround(std::isfinite(level) ? std::clamp(level, 0.0, 255.0) : 0.0));
       }
   }
   return out;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "io/json_fields.h"
 #include "io/json_file.h"
 #include "util/error.h"
 
@@ -15,60 +16,46 @@ namespace attn {
 
 namespace {
 
-struct Reader {
-  const nlohmann::json& j;
-  const std::string& source;
+// preprocessor_config.json's sizes and colour statistics, on top of JsonFields' checked numbers.
+struct Reader : JsonFields {
+  using JsonFields::JsonFields;
 
-  [[noreturn]] void fail(const std::string& what) const { throw Error(source + ": " + what); }
-
-  bool flag(const char* key, bool fallback) const {
-    if (!j.contains(key) || j[key].is_null()) return fallback;
-    if (!j[key].is_boolean()) fail(std::string("key '") + key + "' must be true or false");
-    return j[key].get<bool>();
-  }
-  double number(const char* key, double fallback) const {
-    if (!j.contains(key) || j[key].is_null()) return fallback;
-    if (!j[key].is_number()) fail(std::string("key '") + key + "' must be a number");
-    return j[key].get<double>();
-  }
-  static bool positive_int(const nlohmann::json& v) {
-    return v.is_number_integer() && v.get<int64_t>() > 0 && v.get<int64_t>() <= 65536;
-  }
   // An int (square), [height, width] or {"height", "width"}; {"shortest_edge"[, "longest_edge"]}
-  // when `edges` is given. Returns false when the key is absent.
+  // when `shortest` is given. Returns false when the key is absent.
   bool size(const char* key, int& height, int& width, int* shortest = nullptr, int* longest = nullptr) const {
-    if (!j.contains(key) || j[key].is_null()) return false;
-    const auto& v = j[key];
-    const std::string bad = std::string("key '") + key + "' must be a positive integer, [height, width] or {\"height\": H, \"width\": W}";
-    if (positive_int(v)) {
-      height = width = v.get<int>();
-    } else if (v.is_array() && v.size() == 2 && positive_int(v[0]) && positive_int(v[1])) {
-      height = v[0].get<int>(), width = v[1].get<int>();
+    if (!has(key)) return false;
+    const auto& v = json()[key];
+    const std::string k = key;
+    const auto side = [](const nlohmann::json& x) { return json_int(x, 1, 65536); };
+    if (const auto s = side(v)) {
+      height = width = int(*s);
+    } else if (v.is_array() && v.size() == 2 && side(v[0]) && side(v[1])) {
+      height = int(*side(v[0])), width = int(*side(v[1]));
     } else if (v.is_object() && v.contains("height") && v.contains("width")) {
-      if (!positive_int(v["height"]) || !positive_int(v["width"])) fail(bad);
-      height = v["height"].get<int>(), width = v["width"].get<int>();
+      height = int_in(v["height"], k + ".height", 1, 65536);
+      width = int_in(v["width"], k + ".width", 1, 65536);
     } else if (v.is_object() && v.contains("shortest_edge") && shortest) {
-      if (!positive_int(v["shortest_edge"])) fail(std::string("key '") + key + ".shortest_edge' must be a positive integer");
-      *shortest = v["shortest_edge"].get<int>();
+      *shortest = int_in(v["shortest_edge"], k + ".shortest_edge", 1, 65536);
+      *longest = 0;
       if (v.contains("longest_edge") && !v["longest_edge"].is_null()) {
-        if (!positive_int(v["longest_edge"]) || v["longest_edge"].get<int>() <= *shortest)
-          fail(std::string("key '") + key + ".longest_edge' must be an integer larger than shortest_edge");
-        *longest = v["longest_edge"].get<int>();
+        const auto l = json_int(v["longest_edge"], int64_t(*shortest) + 1, 65536);
+        if (!l) fail("key '" + k + ".longest_edge' must be an integer larger than shortest_edge");
+        *longest = int(*l);
       }
       return true;
     } else {
-      fail(bad);
+      fail("key '" + k + "' must be a positive integer, [height, width] or {\"height\": H, \"width\": W}");
     }
     if (shortest) *shortest = 0, *longest = 0;
     return true;
   }
   void triple(const char* key, std::array<double, 3>& out) const {
-    if (!j.contains(key) || j[key].is_null()) return;
-    const auto& v = j[key];
-    if (v.is_number()) {
-      out.fill(v.get<double>());
-    } else if (v.is_array() && v.size() == 3 && v[0].is_number() && v[1].is_number() && v[2].is_number()) {
-      for (int c = 0; c < 3; ++c) out[c] = v[c].get<double>();
+    if (!has(key)) return;
+    const auto& v = json()[key];
+    if (const auto d = json_number(v)) {
+      out.fill(*d);
+    } else if (v.is_array() && v.size() == 3 && json_number(v[0]) && json_number(v[1]) && json_number(v[2])) {
+      for (int c = 0; c < 3; ++c) out[c] = *json_number(v[c]);
     } else {
       fail(std::string("key '") + key + "' must be a number or a list of 3 numbers (R, G, B)");
     }
@@ -98,21 +85,21 @@ ImageProcessorConfig ImageProcessorConfig::defaults(const std::string& family, i
 
 ImageProcessorConfig ImageProcessorConfig::from_json(const nlohmann::json& j, const std::string& source, ImageProcessorConfig c) {
   if (!j.is_object()) throw Error(source + ": expected a JSON object");
-  const Reader r{j, source};
+  const Reader r(j, source);
   c.source = source;
-  c.do_resize = r.flag("do_resize", c.do_resize);
+  c.do_resize = r.optional_bool("do_resize", c.do_resize);
   r.size("size", c.resize_height, c.resize_width, &c.shortest_edge, &c.longest_edge);
-  if (j.contains("resample") && !j["resample"].is_null()) {
-    const auto& v = j["resample"];
-    const auto f = v.is_number_integer() ? pil_filter_from_code(v.get<int>()) : std::nullopt;
+  if (r.has("resample")) {
+    const auto code = json_int(j["resample"], 0, 5);
+    const auto f = code ? pil_filter_from_code(int(*code)) : std::nullopt;
     if (!f) r.fail("key 'resample' must be a Pillow filter code: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming");
     c.resample = *f;
   }
-  c.do_center_crop = r.flag("do_center_crop", c.do_center_crop);
+  c.do_center_crop = r.optional_bool("do_center_crop", c.do_center_crop);
   r.size("crop_size", c.crop_height, c.crop_width);
-  c.do_rescale = r.flag("do_rescale", c.do_rescale);
-  c.rescale_factor = r.number("rescale_factor", c.rescale_factor);
-  c.do_normalize = r.flag("do_normalize", c.do_normalize);
+  c.do_rescale = r.optional_bool("do_rescale", c.do_rescale);
+  c.rescale_factor = r.optional_number("rescale_factor", c.rescale_factor);
+  c.do_normalize = r.optional_bool("do_normalize", c.do_normalize);
   r.triple("image_mean", c.image_mean);
   r.triple("image_std", c.image_std);
   for (double s : c.image_std)

@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "io/json_fields.h"
 #include "util/error.h"
 #include "util/half.h"
 
@@ -122,8 +124,9 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(MappedFile mapped) 
     if (!shape.is_array()) fail(path, where + "shape is not an array");
     uint64_t numel = 1;
     for (const auto& d : shape) {
-      if (!d.is_number_integer() || d.get<int64_t>() < 0) fail(path, where + "shape has a negative or non-integer dimension");
-      const auto dim = d.get<uint64_t>();
+      const auto dim_or = json_int(d, 0, std::numeric_limits<int64_t>::max());
+      if (!dim_or) fail(path, where + "shape has a negative or non-integer dimension");
+      const auto dim = uint64_t(*dim_or);
       if (dim != 0 && numel > (uint64_t{1} << 62) / dim) fail(path, where + "shape is too large");
       numel *= dim;
       info.shape.push_back(static_cast<int64_t>(dim));

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_fields.h"
 #include "io/json_file.h"
 #include "util/error.h"
 
@@ -9,38 +10,7 @@ namespace attn {
 
 namespace {
 
-struct Reader {
-  const nlohmann::json& j;
-  const std::string& source;
-
-  [[noreturn]] void fail(const std::string& what) const { throw Error(source + ": " + what); }
-
-  // The first of `keys` present, as a positive integer.
-  int required_int(std::initializer_list<const char*> keys) const {
-    for (const char* k : keys) {
-      if (!j.contains(k) || j[k].is_null()) continue;
-      if (!j[k].is_number_integer() || j[k].get<int64_t>() <= 0 || j[k].get<int64_t>() > (int64_t{1} << 30))
-        fail(std::string("key '") + k + "' must be a positive integer");
-      return j[k].get<int>();
-    }
-    fail(std::string("missing required key '") + *keys.begin() + "'");
-  }
-  int optional_int(const char* key, int fallback) const {
-    if (!j.contains(key) || j[key].is_null()) return fallback;
-    if (!j[key].is_number_integer() || j[key].get<int64_t>() < 0) fail(std::string("key '") + key + "' must be a non-negative integer");
-    return j[key].get<int>();
-  }
-  float optional_float(const char* key, float fallback) const {
-    if (!j.contains(key) || j[key].is_null()) return fallback;
-    if (!j[key].is_number()) fail(std::string("key '") + key + "' must be a number");
-    return j[key].get<float>();
-  }
-  std::string optional_string(const char* key, const std::string& fallback) const {
-    if (!j.contains(key) || j[key].is_null()) return fallback;
-    if (!j[key].is_string()) fail(std::string("key '") + key + "' must be a string");
-    return j[key].get<std::string>();
-  }
-};
+using Reader = JsonFields;
 
 HeadKind head_from_architecture(Family family, const std::string& arch) {
   if (arch.ends_with("ForImageClassification") || arch.ends_with("ForImageClassificationWithTeacher"))
@@ -55,17 +25,16 @@ HeadKind head_from_architecture(Family family, const std::string& arch) {
 
 // A positive integer or a [height, width] pair (ViTConfig's image_size / patch_size).
 void read_pair(const Reader& r, const char* key, int fallback, int& height, int& width) {
-  const auto& j = r.j;
-  if (!j.contains(key) || j[key].is_null()) {
+  if (!r.has(key)) {
     height = width = fallback;
     return;
   }
-  const auto ok = [](const nlohmann::json& v) { return v.is_number_integer() && v.get<int64_t>() > 0 && v.get<int64_t>() <= 65536; };
-  const auto& v = j[key];
-  if (ok(v)) {
-    height = width = v.get<int>();
-  } else if (v.is_array() && v.size() == 2 && ok(v[0]) && ok(v[1])) {
-    height = v[0].get<int>(), width = v[1].get<int>();
+  const auto& v = r.json()[key];
+  const auto side = [](const nlohmann::json& x) { return json_int(x, 1, 65536); };
+  if (const auto s = side(v)) {
+    height = width = int(*s);
+  } else if (v.is_array() && v.size() == 2 && side(v[0]) && side(v[1])) {
+    height = int(*side(v[0])), width = int(*side(v[1]));
   } else {
     r.fail(std::string("key '") + key + "' must be a positive integer or [height, width]");
   }
@@ -89,10 +58,7 @@ void read_vision(const Reader& r, ModelConfig& c) {
     r.fail("image_size is smaller than patch_size " + std::to_string(c.patch_size));
   c.num_channels = r.optional_int("num_channels", 3);
   if (c.num_channels != 3) r.fail("num_channels " + std::to_string(c.num_channels) + " is not supported (only RGB, 3)");
-  if (r.j.contains("qkv_bias") && !r.j["qkv_bias"].is_null()) {
-    if (!r.j["qkv_bias"].is_boolean()) r.fail("key 'qkv_bias' must be true or false");
-    c.qkv_bias = r.j["qkv_bias"].get<bool>();
-  }
+  c.qkv_bias = r.optional_bool("qkv_bias", c.qkv_bias);
   c.max_positions = c.num_prefix_tokens() + (c.image_height / c.patch_size) * (c.image_width / c.patch_size);
   c.vocab_size = 0;
 }
@@ -123,7 +89,7 @@ std::string head_kind_name(HeadKind head) {
 
 ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& source) {
   if (!j.is_object()) throw Error(source + ": expected a JSON object");
-  const Reader r{j, source};
+  const Reader r(j, source);
   ModelConfig c;
   c.model_type = r.optional_string("model_type", "");
   if (c.model_type.empty()) r.fail("missing required key 'model_type'");
@@ -138,7 +104,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
     c.num_heads = r.required_int({"num_attention_heads"});
     c.intermediate_size = r.required_int({"intermediate_size"});
     c.max_positions = r.required_int({"max_position_embeddings"});
-    c.type_vocab_size = r.optional_int("type_vocab_size", 2);
+    c.type_vocab_size = r.optional_int("type_vocab_size", 2, 0, 1 << 20);
     c.layer_norm_eps = r.optional_float("layer_norm_eps", 1e-12f);
     c.activation = r.optional_string("hidden_act", "gelu");
     const auto pos = r.optional_string("position_embedding_type", "absolute");
@@ -189,7 +155,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
     }
   }
   if ((c.head == HeadKind::SequenceClassification || c.head == HeadKind::ImageClassification) && c.labels.empty()) {
-    const int n = r.optional_int("num_labels", 2);
+    const int n = r.optional_int("num_labels", 2, 0, 1 << 20);
     for (int i = 0; i < n; ++i) c.labels.push_back("LABEL_" + std::to_string(i));
   }
   return c;

@@ -1,8 +1,10 @@
 #include "record/recording.h"
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "io/json_fields.h"
 #include "util/error.h"
 #include "util/half.h"
 
@@ -32,6 +34,11 @@ std::string tensor_name(AttentionRecording::Part part, int layer) {
 const char* const kOwnKeys[] = {"format", "version", "model", "family", "num_layers", "num_heads", "num_tokens",
                                 "head_dim", "tokens", "special_tokens", "causal", "text", "pair", "layers"};
 
+// A metadata value quoted in an error, cut to a readable length.
+std::string clipped(const std::string& value) {
+  return value.size() <= 80 ? value : value.substr(0, 77) + "...";
+}
+
 int parse_int(const std::map<std::string, std::string>& md, const std::string& key, const std::filesystem::path& path) {
   auto it = md.find(key);
   if (it == md.end()) throw Error(path.string() + ": recording metadata lacks '" + key + "'");
@@ -41,7 +48,7 @@ int parse_int(const std::map<std::string, std::string>& md, const std::string& k
     if (used != it->second.size() || v < 0 || v > (1L << 24)) throw std::out_of_range(key);
     return static_cast<int>(v);
   } catch (const std::exception&) {
-    throw Error(path.string() + ": recording metadata '" + key + "' = '" + it->second + "' is not a valid count");
+    throw Error(path.string() + ": recording metadata '" + key + "' = '" + clipped(it->second) + "' is not a valid count");
   }
 }
 
@@ -258,14 +265,18 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
   m.text = md.count("text") ? md.at("text") : "";
   m.pair = md.count("pair") ? md.at("pair") : "";
   m.causal = md.count("causal") && md.at("causal") == "true";
-  try {
-    auto tokens = nlohmann::json::parse(md.count("tokens") ? md.at("tokens") : "null");
-    if (!tokens.is_array()) throw Error("");
-    for (const auto& t : tokens) m.tokens.push_back(t.get<std::string>());
-    if (md.count("special_tokens"))
-      for (const auto& s : nlohmann::json::parse(md.at("special_tokens"))) m.special.push_back(s.get<int>() ? 1 : 0);
-  } catch (const std::exception&) {
+  const auto tokens = nlohmann::json::parse(md.count("tokens") ? md.at("tokens") : "null", nullptr, false);
+  if (!tokens.is_array() || !std::all_of(tokens.begin(), tokens.end(), [](const auto& t) { return t.is_string(); }))
     throw Error(path.string() + ": recording metadata 'tokens' must be a JSON array of strings");
+  for (const auto& t : tokens) m.tokens.push_back(t.get<std::string>());
+  if (md.count("special_tokens")) {
+    // One 0/1 flag per token; anything else (1.4e56, 2, "yes") is the file's error.
+    const auto flags = nlohmann::json::parse(md.at("special_tokens"), nullptr, false);
+    const auto flag = [](const nlohmann::json& f) { return json_int(f, 0, 1); };
+    if (!flags.is_array() || !std::all_of(flags.begin(), flags.end(), [&](const auto& f) { return flag(f).has_value(); }))
+      throw Error(path.string() + ": recording metadata 'special_tokens' must be a JSON array of 0/1 flags, one per token, is " +
+                  clipped(md.at("special_tokens")));
+    for (const auto& f : flags) m.special.push_back(uint8_t(*flag(f)));
   }
   m.num_tokens = int(m.tokens.size());
   if (md.count("num_tokens") && parse_int(md, "num_tokens", path) != m.num_tokens)
@@ -277,12 +288,14 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
   if (md.count("layers")) {
     const auto j = nlohmann::json::parse(md.at("layers"), nullptr, false);
     bool ok = j.is_array() && int(j.size()) == m.num_layers;
-    for (size_t i = 0; ok && i < j.size(); ++i)
-      ok = j[i].is_number_integer() && j[i].get<int64_t>() >= 0 && j[i].get<int64_t>() < (1 << 24) && (i == 0 || j[i].get<int64_t>() > j[i - 1].get<int64_t>());
+    for (size_t i = 0; ok && i < j.size(); ++i) {
+      const auto layer = json_int(j[i], m.model_layers.empty() ? 0 : m.model_layers.back() + 1, (1 << 24) - 1);
+      ok = layer.has_value();
+      if (ok) m.model_layers.push_back(int(*layer));
+    }
     if (!ok)
       throw Error(path.string() + ": metadata 'layers' must list " + std::to_string(m.num_layers) +
-                  " ascending model layer numbers, one per recorded layer, is " + md.at("layers"));
-    for (const auto& v : j) m.model_layers.push_back(v.get<int>());
+                  " ascending model layer numbers, one per recorded layer, is " + clipped(md.at("layers")));
   }
   for (const auto& [k, v] : md) {
     bool own = false;

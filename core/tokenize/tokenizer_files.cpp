@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "tokenize/unicode.h"
+#include "io/json_fields.h"
 #include "util/error.h"
 
 namespace attn::tokenizer_files {
@@ -107,8 +108,9 @@ std::vector<AddedToken> parse_added_tokens_array(const json& root, const fs::pat
     const std::string key = "added_tokens[" + std::to_string(i) + "]";
     const json& j = (*list)[i];
     const json* id = member(j, "id");
-    if (!id || !id->is_number_integer()) bad_key(file, key + ".id", "must be an integer");
-    out.push_back(parse_added_token(j, id->get<int64_t>(), file, key));
+    const auto value = id ? json_int(*id, 0, std::numeric_limits<int32_t>::max()) : std::nullopt;
+    if (!value) bad_key(file, key + ".id", "must be a non-negative integer id");
+    out.push_back(parse_added_token(j, *value, file, key));
   }
   return out;
 }
@@ -144,11 +146,9 @@ std::vector<std::pair<std::string, int32_t>> parse_vocab_object(const json* voca
   std::vector<std::pair<std::string, int32_t>> out;
   out.reserve(vocab.size());
   for (const auto& [token, id] : vocab.items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
-        id.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
-      bad_key(file, key + "." + token, "must be a non-negative integer id");
-    }
-    out.emplace_back(token, static_cast<int32_t>(id.get<int64_t>()));
+    const auto value = json_int(id, 0, std::numeric_limits<int32_t>::max());
+    if (!value) bad_key(file, key + "." + token, "must be a non-negative integer id");
+    out.emplace_back(token, static_cast<int32_t>(*value));
   }
   if (out.empty()) bad_key(file, key, "is empty");
   return out;

@@ -1,4 +1,7 @@
 // tokenizer.json (the Hugging Face tokenizers library's format) -> WordPiece or byte-level BPE.
+#include <limits>
+
+#include "io/json_fields.h"
 #include "tokenize/bpe.h"
 #include "tokenize/tokenizer_files.h"
 #include "tokenize/wordpiece.h"
@@ -77,9 +80,9 @@ std::unique_ptr<Tokenizer> load_wordpiece_json(const json& root, const json& mod
   if (const json* v = member(model, "continuing_subword_prefix"); v && v->is_string())
     config.continuing_prefix = v->get<std::string>();
   if (const json* v = member(model, "max_input_chars_per_word")) {
-    if (!v->is_number_unsigned())
-      bad_key(file, "model.max_input_chars_per_word", "must be a count");
-    config.max_input_chars_per_word = v->get<size_t>();
+    const auto count = json_int(*v, 0, std::numeric_limits<int32_t>::max());
+    if (!count) bad_key(file, "model.max_input_chars_per_word", "must be a count");
+    config.max_input_chars_per_word = size_t(*count);
   }
 
   read_bert_normalizer(root, file, config);

@@ -163,6 +163,17 @@ std::vector<Case> cases() {
        {"gpt2/" + W, "not an AttnScope recording"}},
       {"RecordingTruncated", [=](auto d) { auto r = make_recording(d); auto s = read(r); write(r, s.substr(0, s.size() / 2));
          return std::vector<std::string>{"info", "--recording", r.string()}; }, {"$DIR/rec.safetensors", "truncated"}},
+      // Found by fuzz_recording: a number far outside int's range where a 0/1 flag belongs was
+      // converted with get<int>() (undefined behaviour).
+      {"RecordingSpecialTokensOutOfRange", [=](auto d) { auto r = make_recording(d);
+         edit_header(r, [](json& h) { h["__metadata__"]["special_tokens"] = "[0,0,1.4e56]"; });
+         return std::vector<std::string>{"info", "--recording", r.string()}; }, {"$DIR/rec.safetensors", "'special_tokens' must be a JSON array of 0/1 flags"}},
+      {"RecordingLayersOutOfRange", [=](auto d) { auto r = make_recording(d);
+         edit_header(r, [](json& h) { auto& md = h["__metadata__"]; md["layers"] = "[0, 1e300]"; });
+         return std::vector<std::string>{"info", "--recording", r.string()}; }, {"$DIR/rec.safetensors", "metadata 'layers' must list"}},
+      {"ConfigNumberOutOfRange", [=](auto d) { auto m = copy_model("gpt2", d);
+         edit_json(m / "config.json", [](json& j) { j["n_head"] = 1.4e56; }); return info(m); },
+       {"$DIR/gpt2/config.json", "'n_head' must be a positive integer"}},
       {"ImageThatIsNotAnImage", [=](auto d) { write(d / "photo.png", "this is text, not a PNG"); return predict_image(d / "photo.png"); },
        {"$DIR/photo.png", "not an image"}},
       {"ImageOfZeroPixels", [=](auto d) { write(d / "empty.bmp", bmp_header(0, 0)); return predict_image(d / "empty.bmp"); },
@@ -185,6 +196,8 @@ TEST_P(BadInput, FailsCleanlyNamingFileAndProblem) {
   const auto r = attn::test::run_attnscope(c.setup(dir));
   EXPECT_FALSE(r.signaled) << "crashed: " << r.err;
   EXPECT_EQ(r.code, c.code) << r.err;
+  EXPECT_EQ(r.err.find("runtime error:"), std::string::npos) << "a sanitizer reported:\n" << r.err;
+  EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << "a sanitizer reported:\n" << r.err;
   for (std::string want : c.expect) {
     if (auto p = want.find("$DIR"); p != std::string::npos) want.replace(p, 4, dir.string());
     EXPECT_NE(r.err.find(want), std::string::npos) << "stderr lacks '" << want << "':\n" << r.err;
@@ -231,6 +244,25 @@ TEST(BadInputMatrix, MemoryGuardRefusesUnlessForced) {
 }
 
 }  // namespace
+
+// Every input in ../shared/fuzz-findings once made AttnScope misbehave; each must now end in a
+// clear error from `attnscope info --recording` that names the file, with no sanitizer report.
+TEST(BadInputMatrix, SharedFuzzFindingsEndInClearErrors) {
+  const auto dir = attn::test::shared_dir("fuzz-findings");
+  if (dir.empty()) GTEST_SKIP() << "../shared/fuzz-findings is absent (it lives beside the repository only)";
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().extension() == ".md") continue;
+    const auto r = attn::test::run_attnscope({"info", "--recording", e.path().string()});
+    EXPECT_FALSE(r.signaled) << e.path() << " crashed: " << r.err;
+    EXPECT_EQ(r.code, 1) << e.path() << ": " << r.err;
+    EXPECT_NE(r.err.find(e.path().string() + ": "), std::string::npos) << "the error does not name " << e.path() << ":\n" << r.err;
+    EXPECT_EQ(r.err.find("runtime error:"), std::string::npos) << e.path() << ": a sanitizer reported:\n" << r.err;
+    EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << e.path() << ": a sanitizer reported:\n" << r.err;
+    ++checked;
+  }
+  EXPECT_GE(checked, 2) << "expected the findings named in " << (dir / "README.md");
+}
 
 // A model folder, a config.json and a weights file the user may not read. Root reads
 // everything, so as root (as CI runs) the binary runs as user 65534 through setpriv.

@@ -173,6 +173,13 @@ TEST(ImagePreprocess, ConfigForms) {
   EXPECT_NE(error(json{{"size", "big"}}).find("key 'size'"), std::string::npos);
   EXPECT_NE(error(json{{"image_std", json::array({1, 0, 1})}}).find("image_std"), std::string::npos);
   EXPECT_NE(error(json{{"image_mean", json::array({1, 2})}}).find("image_mean"), std::string::npos);
+  // Numbers outside the target type's range are the file's error, never a cast (undefined behaviour).
+  EXPECT_NE(error(json{{"resample", 1.4e56}}).find("key 'resample'"), std::string::npos);
+  EXPECT_NE(error(json{{"size", 1.4e56}}).find("key 'size'"), std::string::npos);
+  EXPECT_NE(error(json{{"size", {{"height", 4294967297ULL}, {"width", 2}}}}).find("key 'size.height' must be an integer from 1 to 65536"),
+            std::string::npos);
+  EXPECT_NE(error(json{{"size", {{"shortest_edge", 10}, {"longest_edge", 1e300}}}}).find("size.longest_edge"), std::string::npos);
+  EXPECT_NE(error(json{{"rescale_factor", "x"}}).find("key 'rescale_factor' must be a finite number"), std::string::npos);
 }
 
 TEST(TorchBicubic, MatchesInterpolateForEveryGrid) {

@@ -77,3 +77,28 @@ TEST(ModelConfig, ErrorsNameTheFileAndKey) {
   EXPECT_NE(config_error(j).find("model_type"), std::string::npos);
   EXPECT_NE(config_error(json::array()).find("expected a JSON object"), std::string::npos);
 }
+
+// fuzz_recording found get<int>() applied to 1.4e56 (undefined behaviour); every number in a
+// config now goes through one checked conversion.
+TEST(ModelConfig, NumbersOutOfRangeAreTheFilesError) {
+  const auto error_for = [](const char* key, const json& value) {
+    json j = kBert;
+    j[key] = value;
+    return config_error(j);
+  };
+  EXPECT_NE(error_for("hidden_size", 1.4e56).find("cfg/config.json: key 'hidden_size' must be a positive integer"), std::string::npos);
+  EXPECT_NE(error_for("hidden_size", 768.0).find("'hidden_size' must be a positive integer"), std::string::npos);
+  EXPECT_NE(error_for("num_attention_heads", 18446744073709551615ULL).find("'num_attention_heads' must be a positive integer"),
+            std::string::npos);
+  EXPECT_NE(error_for("num_hidden_layers", -3).find("'num_hidden_layers' must be a positive integer"), std::string::npos);
+  EXPECT_NE(error_for("type_vocab_size", 4294967296LL).find("'type_vocab_size' must be an integer from 0 to 1048576"), std::string::npos);
+  EXPECT_NE(error_for("layer_norm_eps", 1e300).find("'layer_norm_eps' must be a finite number within float's range"), std::string::npos);
+  EXPECT_NE(error_for("layer_norm_eps", "tiny").find("'layer_norm_eps'"), std::string::npos);
+  json cls = kBert;
+  cls["architectures"] = {"BertForSequenceClassification"};
+  cls["num_labels"] = 2000000000;
+  EXPECT_NE(config_error(cls).find("'num_labels' must be an integer from 0 to 1048576"), std::string::npos);
+  json vit = {{"model_type", "vit"}, {"hidden_size", 8}, {"num_hidden_layers", 1}, {"num_attention_heads", 2},
+              {"intermediate_size", 16}, {"image_size", json::array({32, 1e56})}, {"patch_size", 16}};
+  EXPECT_NE(config_error(vit).find("'image_size' must be a positive integer or [height, width]"), std::string::npos);
+}

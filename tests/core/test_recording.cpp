@@ -128,6 +128,51 @@ TEST(Recording, RejectsFilesThatAreNotRecordingsOrDisagree) {
   md = file->metadata();
   md["num_tokens"] = "9";
   EXPECT_NE(rewrite(md, {2, 4, 4}).find("says 9 tokens but lists 4"), std::string::npos);
+
+  // Regression (fuzz_recording-special-tokens-huge-number): special_tokens = [1, 0, 1.4e56]
+  // went through get<int>(), undefined behaviour. Only 0/1 flags are valid.
+  for (const char* bad : {"[1, 0, 1.4e56, 0]", "[1, 0, 2, 0]", "[1, 0, -1, 0]", "[1, 0, \"yes\", 0]", "[1, 0, 0.5, 0]", "{}", "[1,"}) {
+    md = file->metadata();
+    md["special_tokens"] = bad;
+    const auto msg = rewrite(md, {2, 4, 4});
+    EXPECT_NE(msg.find("bad.safetensors: recording metadata 'special_tokens' must be a JSON array of 0/1 flags"), std::string::npos)
+        << bad << ": " << msg;
+  }
+  md = file->metadata();
+  md["special_tokens"] = "[1, 0, 1]";
+  EXPECT_NE(rewrite(md, {2, 4, 4}).find("'special_tokens' has 3 entries for 4 tokens"), std::string::npos);
+  for (const char* bad : {"[0, 1e300]", "[0, 18446744073709551615]", "[3, 3]", "[-1, 0]", "[0.0, 1]"}) {
+    md = file->metadata();
+    md["layers"] = bad;
+    EXPECT_NE(rewrite(md, {2, 4, 4}).find("metadata 'layers' must list 2 ascending model layer numbers"), std::string::npos) << bad;
+  }
+  md = file->metadata();
+  md["num_heads"] = std::string(56, '9');
+  EXPECT_NE(rewrite(md, {2, 4, 4}).find("'num_heads' = '99999"), std::string::npos);
+  md = file->metadata();
+  md["tokens"] = "[\"a\", 7, \"c\", \"d\"]";
+  EXPECT_NE(rewrite(md, {2, 4, 4}).find("'tokens' must be a JSON array of strings"), std::string::npos);
+}
+
+TEST(Recording, ReadsSpecialFlagsAndLayerNumbers) {
+  const auto r = random_recording(2, 2, 4, 4, false, false);
+  const auto p = temp_path("flags.safetensors");
+  r->save(p);
+  auto file = SafetensorsFile::open(p);
+  auto md = file->metadata();
+  md["special_tokens"] = "[1, 0, 0, 1]";
+  md["layers"] = "[3, 11]";
+  std::vector<std::vector<float>> keep;
+  std::vector<TensorToWrite> ts;
+  for (const auto& t : file->tensors()) {
+    keep.push_back(file->to_f32(t));
+    ts.push_back({t.name, DType::F32, t.shape, std::as_bytes(std::span(keep.back()))});
+  }
+  const auto q = temp_path("flags2.safetensors");
+  write_safetensors(q, ts, md);
+  const auto back = AttentionRecording::open(q);
+  EXPECT_EQ(back->meta().special, (std::vector<uint8_t>{1, 0, 0, 1}));
+  EXPECT_EQ(back->meta().model_layers, (std::vector<int>{3, 11}));
 }
 
 TEST(Recording, KeepsTheInputImageAndChecksItsShape) {
