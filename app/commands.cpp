@@ -86,7 +86,7 @@ int cmd_info(const Args& a) {
   const auto model = Model::load(a.require("model"));
   const auto& c = model->config();
   Json j = {{"model", model->name()},
-            {"family", family_name(c.family)},
+            {"family", c.family},
             {"model_type", c.model_type},
             {"architecture", c.architecture},
             {"task", head_kind_name(c.head)},
@@ -120,7 +120,7 @@ int cmd_info(const Args& a) {
     std::printf("model        %s\nfamily       %s (%s)\ntask         %s\nlayers       %d\nheads        %d\n"
                 "hidden size  %d (head dim %d)\nimage size   %dx%d, %dx%d patches of %d pixels\nparameters   %lld (%.1f M)\n"
                 "resize       %s (%s), centre crop %s\n",
-                model->name().c_str(), family_name(c.family).c_str(), c.architecture.empty() ? c.model_type.c_str() : c.architecture.c_str(),
+                model->name().c_str(), c.family.c_str(), c.architecture.empty() ? c.model_type.c_str() : c.architecture.c_str(),
                 head_kind_name(c.head).c_str(), c.num_layers, c.num_heads, c.hidden_size, c.head_dim(), c.image_height, c.image_width,
                 c.image_height / c.patch_size, c.image_width / c.patch_size, c.patch_size,
                 static_cast<long long>(model->parameter_count()), double(model->parameter_count()) / 1e6,
@@ -129,7 +129,7 @@ int cmd_info(const Args& a) {
   } else {
     std::printf("model        %s\nfamily       %s (%s)\ntask         %s\nlayers       %d\nheads        %d\n"
                 "hidden size  %d (head dim %d)\nvocab size   %d\npositions    %d\nparameters   %lld (%.1f M)\ntokenizer    %s\n",
-                model->name().c_str(), family_name(c.family).c_str(), c.architecture.empty() ? c.model_type.c_str() : c.architecture.c_str(),
+                model->name().c_str(), c.family.c_str(), c.architecture.empty() ? c.model_type.c_str() : c.architecture.c_str(),
                 head_kind_name(c.head).c_str(), c.num_layers, c.num_heads, c.hidden_size, c.head_dim(), c.vocab_size, c.max_positions,
                 static_cast<long long>(model->parameter_count()), double(model->parameter_count()) / 1e6, model->tokenizer().kind().c_str());
   }

@@ -128,9 +128,9 @@ void BM_AttentionCapture(benchmark::State& state) {
   RecordingMeta meta;
   meta.num_layers = 1, meta.num_heads = heads, meta.num_tokens = n, meta.head_dim = hidden / heads;
   auto rec = AttentionRecording::create(meta, /*with_qkv=*/false, /*with_scores=*/false);
-  const LayerCapture capture{rec.get(), 0, nullptr};
+  RecordingHook recorder(*rec, {});
   for (auto _ : state) {
-    RowMatrix ctx = multi_head_attention(q, k, v, heads, causal, capture);
+    RowMatrix ctx = multi_head_attention(q, k, v, heads, causal, recorder, 0);
     benchmark::DoNotOptimize(ctx.data());
   }
   state.SetItemsProcessed(state.iterations() * n);

@@ -11,16 +11,17 @@
 
 namespace attn {
 
-enum class Family { Bert, DistilBert, Gpt2, Vit, Deit };
+struct FamilySpec;  // model/family_table.h
+
 enum class HeadKind { Base, MaskedLM, CausalLM, SequenceClassification, ImageClassification };
 
-std::string family_name(Family family);  // "bert", "distilbert", "gpt2", "vit", "deit"
 std::string head_kind_name(HeadKind head);
 
 struct ModelConfig {
   std::string model_type;    // as written in config.json
   std::string architecture;  // first entry of "architectures", or "" when absent
-  Family family = Family::Bert;
+  std::string family;        // the family table's name for it ("bert", "gpt2", ...)
+  const FamilySpec* spec = nullptr;  // its row of the family table
   HeadKind head = HeadKind::Base;
 
   int hidden_size = 0;
@@ -42,15 +43,21 @@ struct ModelConfig {
   bool qkv_bias = true;
 
   int head_dim() const { return num_heads ? hidden_size / num_heads : 0; }
-  bool is_vision() const { return family == Family::Vit || family == Family::Deit; }
+  bool is_vision() const;
+  bool is_causal() const;
   // Tokens before the patches: [CLS] (ViT), [CLS] [DIST] (DeiT); 0 for text models.
-  int num_prefix_tokens() const { return family == Family::Vit ? 1 : family == Family::Deit ? 2 : 0; }
+  int num_prefix_tokens() const;
 
-  // Parses a config.json object; `source` names the file in error messages. Throws
+  // Parses a config.json object: the keys every family shares here, the family's own through
+  // its row of the family table. `source` names the file in error messages. Throws
   // attn::Error for an unknown model_type, missing required keys or inconsistent sizes.
   static ModelConfig from_json(const nlohmann::json& j, const std::string& source);
   // Reads DIR/config.json.
   static ModelConfig load(const std::filesystem::path& model_dir);
+  // The family row of DIR/config.json's model_type, without checking anything else; null when
+  // the file is missing, unreadable or names no known family. For choosing how to show a
+  // folder before loading it.
+  static const FamilySpec* peek_family(const std::filesystem::path& model_dir);
 };
 
 }  // namespace attn

@@ -1,29 +1,17 @@
 #include "nn/attention.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "nn/ops.h"
 
 namespace attn {
 
-LayerCapture capture_for(AttentionRecording* recording, int layer, const std::vector<int>& recorded,
-                         const std::vector<std::vector<int>>& disabled_heads) {
-  LayerCapture c{recording, layer, layer < int(disabled_heads.size()) ? &disabled_heads[size_t(layer)] : nullptr};
-  if (!recorded.empty()) {
-    const auto it = std::lower_bound(recorded.begin(), recorded.end(), layer);
-    c.layer = it != recorded.end() && *it == layer ? int(it - recorded.begin()) : -1;
-  }
-  return c;
-}
-
 RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
-                               const Eigen::Ref<const RowMatrix>& v, int num_heads, bool causal, const LayerCapture& capture) {
-  using Part = AttentionRecording::Part;
+                               const Eigen::Ref<const RowMatrix>& v, int num_heads, bool causal, LayerHook& hook, int layer) {
   const Eigen::Index N = q.rows();
   const int d = int(q.cols()) / num_heads;
   const float scale = 1.0f / std::sqrt(float(d));
-  AttentionRecording& rec = *capture.recording;
+  const bool scores = hook.wants_scores(layer), qkv = hook.wants_qkv(layer);
   RowMatrix context(N, q.cols());
 
 #pragma omp parallel for schedule(dynamic)
@@ -31,20 +19,17 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
     const auto qh = q.middleCols(h * d, d);
     const auto kh = k.middleCols(h * d, d);
     const auto vh = v.middleCols(h * d, d);
-    const bool keep = capture.layer >= 0;
-    // F32 recordings are written in place; an unrecorded layer, or an F16 recording, goes
-    // through a scratch matrix (stored, rounded, at the end).
-    const bool in_place = keep && rec.storage() == DType::F32;
+    // Computed in the hook's own memory when it offers some (an F32 recording), else in a scratch.
+    float* buffer = hook.attention_buffer(layer, h);
     RowMatrix scratch;
-    if (!in_place) scratch.resize(N, N);
-    MatrixMap probs = in_place ? rec.mutable_matrix(Part::Attention, capture.layer, h) : MatrixMap(scratch.data(), N, N);
-    probs.noalias() = (scale * qh) * kh.transpose();  // (N, N); the scale folded into the GEMM
-    if (keep && rec.has_scores()) rec.write_matrix(Part::Scores, capture.layer, h, probs);
-    if (keep && rec.has_qkv()) {
-      rec.write_matrix(Part::Query, capture.layer, h, qh);
-      rec.write_matrix(Part::Key, capture.layer, h, kh);
-      rec.write_matrix(Part::Value, capture.layer, h, vh);
+    if (!buffer) {
+      scratch.resize(N, N);
+      buffer = scratch.data();
     }
+    MatrixMap probs(buffer, N, N);
+    probs.noalias() = (scale * qh) * kh.transpose();  // (N, N); the scale folded into the GEMM
+    if (qkv) hook.on_qkv(layer, h, qh, kh, vh);
+    if (scores) hook.on_scores(layer, h, probs);
     if (causal) {
       // Softmax over the keys each query may see; masked keys get exactly zero (Eigen's
       // vectorised exp of -inf is a denormal, not 0, so masking by -inf is not exact).
@@ -55,11 +40,8 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
     } else {
       softmax_rows(probs);
     }
-    if (capture.disabled_heads &&
-        std::find(capture.disabled_heads->begin(), capture.disabled_heads->end(), h) != capture.disabled_heads->end())
-      probs.setZero();
+    hook.on_attention(layer, h, probs);
     context.middleCols(h * d, d).noalias() = probs * vh;
-    if (keep && !in_place) rec.write_matrix(Part::Attention, capture.layer, h, probs);
   }
   return context;
 }

@@ -2,7 +2,8 @@
 // types and their heads. Reference: Hugging Face's modeling_bert.py / modeling_distilbert.py.
 #include <optional>
 
-#include "nn/attention.h"
+#include "io/json_fields.h"
+#include "model/family_table.h"
 #include "nn/families.h"
 #include "nn/ops.h"
 #include "util/error.h"
@@ -37,7 +38,7 @@ class EncoderModel final : public Model {
         position_(w.matrix(prefix_ + "embeddings.position_embeddings.weight", c.max_positions, c.hidden_size)),
         embed_norm_(bind_norm(w, prefix_ + "embeddings.LayerNorm", c.hidden_size)) {
     const int C = c.hidden_size, I = c.intermediate_size;
-    const bool bert = c.family == Family::Bert;
+    const bool bert = c.family == "bert";
     if (!is_known_activation(c.activation)) throw Error("config.json: unsupported activation '" + c.activation + "'");
     if (bert && c.type_vocab_size > 0)
       token_type_.emplace(w.matrix(prefix_ + "embeddings.token_type_embeddings.weight", c.type_vocab_size, C));
@@ -77,7 +78,7 @@ class EncoderModel final : public Model {
   }
 
  protected:
-  void run(const Encoding& enc, const RunOptions& opt, ForwardResult& result) const override {
+  void run(const Encoding& enc, ForwardPass& pass) const override {
     const ModelConfig& c = config_;
     const int N = int(enc.size());
     RowMatrix x(N, c.hidden_size);
@@ -86,50 +87,40 @@ class EncoderModel final : public Model {
       if (token_type_) x.row(i) += token_type_->row(enc.type_ids.empty() ? 0 : enc.type_ids[i]);
     }
     x = layer_norm(x, embed_norm_.gamma, embed_norm_.beta, c.layer_norm_eps);
-    if (opt.record_hidden) result.hidden.push_back(x);
+    pass.embedded(x);
 
     for (int l = 0; l < c.num_layers; ++l) {
       const EncoderLayer& L = layers_[l];
-      const LayerCapture capture = capture_for(result.recording.get(), l, opt.layers, opt.disabled_heads);
-      const RowMatrix ctx = multi_head_attention(linear(x, L.query.w, L.query.b), linear(x, L.key.w, L.key.b),
-                                                 linear(x, L.value.w, L.value.b), c.num_heads, /*causal=*/false, capture);
+      const RowMatrix ctx = pass.attention(l, linear(x, L.query.w, L.query.b), linear(x, L.key.w, L.key.b),
+                                           linear(x, L.value.w, L.value.b), /*causal=*/false);
       x = layer_norm(x + linear(ctx, L.attn_out.w, L.attn_out.b), L.attn_norm.gamma, L.attn_norm.beta, c.layer_norm_eps);
       RowMatrix h = linear(x, L.ffn_in.w, L.ffn_in.b);
       activate(h, c.activation);
       x = layer_norm(x + linear(h, L.ffn_out.w, L.ffn_out.b), L.out_norm.gamma, L.out_norm.beta, c.layer_norm_eps);
-      if (opt.record_hidden) result.hidden.push_back(x);
-      report_progress(opt.progress, double(l + 1) / c.num_layers, "layer " + std::to_string(l));
+      pass.layer_done(l, x);
     }
 
     if (mlm_) {
-      std::vector<int> rows = opt.logits_rows;
-      if (opt.all_logits) {
-        rows.resize(N);
-        for (int i = 0; i < N; ++i) rows[i] = i;
-      }
-      RowMatrix sel(rows.size(), c.hidden_size);
-      for (size_t r = 0; r < rows.size(); ++r) sel.row(r) = x.row(rows[r]);
-      RowMatrix t = linear(sel, mlm_->transform.w, mlm_->transform.b);
+      RowMatrix t = linear(pass.logits_input(x), mlm_->transform.w, mlm_->transform.b);
       activate(t, c.activation);
-      t = layer_norm(t, mlm_->norm.gamma, mlm_->norm.beta, c.family == Family::Bert ? c.layer_norm_eps : 1e-12f);
-      result.logits = t * mlm_->decoder.transpose();
-      result.logits.rowwise() += mlm_->bias.transpose();
-      result.logits_rows = rows;
+      t = layer_norm(t, mlm_->norm.gamma, mlm_->norm.beta, c.family == "bert" ? c.layer_norm_eps : 1e-12f);
+      RowMatrix logits = t * mlm_->decoder.transpose();
+      logits.rowwise() += mlm_->bias.transpose();
+      pass.result().logits = std::move(logits);
     } else if (cls_) {
       RowMatrix pooled = linear(x.topRows(1), cls_->pre.w, cls_->pre.b);
-      if (c.family == Family::Bert)
+      if (c.family == "bert")
         pooled = pooled.array().tanh().matrix();
       else
         relu(pooled);
-      result.logits = linear(pooled, cls_->classifier.w, cls_->classifier.b);
-      result.logits_rows = {0};
+      pass.set_label_logits(linear(pooled, cls_->classifier.w, cls_->classifier.b));
     }
   }
 
  private:
   // Picks the weight-name prefix ("bert." / "distilbert." or none) from what is stored.
   ConstMatrixMap bind_word(const ModelConfig& c, WeightStore& w) {
-    const std::string fam = c.family == Family::Bert ? "bert." : "distilbert.";
+    const std::string fam = c.family + ".";
     prefix_ = w.contains(fam + "embeddings.word_embeddings.weight") ? fam : "";
     return w.matrix(prefix_ + "embeddings.word_embeddings.weight", c.vocab_size, c.hidden_size);
   }
@@ -144,10 +135,38 @@ class EncoderModel final : public Model {
   std::optional<ClassifierHead> cls_;
 };
 
-}  // namespace
+void read_bert_config(const JsonFields& r, ModelConfig& c) {
+  c.hidden_size = r.required_int({"hidden_size"});
+  c.num_layers = r.required_int({"num_hidden_layers"});
+  c.num_heads = r.required_int({"num_attention_heads"});
+  c.intermediate_size = r.required_int({"intermediate_size"});
+  c.max_positions = r.required_int({"max_position_embeddings"});
+  c.type_vocab_size = r.optional_int("type_vocab_size", 2, 0, 1 << 20);
+  c.layer_norm_eps = r.optional_float("layer_norm_eps", 1e-12f);
+  c.activation = r.optional_string("hidden_act", "gelu");
+  const auto pos = r.optional_string("position_embedding_type", "absolute");
+  if (pos != "absolute") r.fail("position_embedding_type '" + pos + "' is not supported (only 'absolute')");
+}
+
+void read_distilbert_config(const JsonFields& r, ModelConfig& c) {
+  c.hidden_size = r.required_int({"dim", "hidden_size"});
+  c.num_layers = r.required_int({"n_layers", "num_hidden_layers"});
+  c.num_heads = r.required_int({"n_heads", "num_attention_heads"});
+  c.intermediate_size = r.required_int({"hidden_dim", "intermediate_size"});
+  c.max_positions = r.required_int({"max_position_embeddings"});
+  c.layer_norm_eps = 1e-12f;  // fixed in DistilBERT's implementation
+  c.activation = r.optional_string("activation", "gelu");
+}
 
 std::unique_ptr<Model> make_encoder_model(const ModelConfig& config, WeightStore& weights) {
   return std::unique_ptr<Model>(new EncoderModel(config, weights));
 }
+
+}  // namespace
+
+extern const FamilySpec kBertFamily{"bert", "bert", read_bert_config, make_encoder_model,
+                                    /*causal=*/false, /*vision=*/false, 0, "WordPiece: tokenizer.json or vocab.txt"};
+extern const FamilySpec kDistilBertFamily{"distilbert", "distilbert", read_distilbert_config, make_encoder_model,
+                                          /*causal=*/false, /*vision=*/false, 0, "WordPiece: tokenizer.json or vocab.txt"};
 
 }  // namespace attn

@@ -1,15 +1,10 @@
 #pragma once
-// Constructors of the model families (internal to the engine). Each binds and shape-checks
-// every weight it needs from the store; the store must outlive the model (Model owns it).
-#include <memory>
-
+// What the model families' files share (internal to the engine): named views of common layer
+// shapes, bound and shape-checked from the weight store. Each family's file ends in its row
+// of the family table (model/family_table.h).
 #include "nn/model.h"
 
 namespace attn {
-
-std::unique_ptr<Model> make_encoder_model(const ModelConfig& config, WeightStore& weights);  // bert, distilbert
-std::unique_ptr<Model> make_gpt2_model(const ModelConfig& config, WeightStore& weights);
-std::unique_ptr<Model> make_vit_model(const ModelConfig& config, WeightStore& weights);  // vit, deit
 
 // Named views of common layer shapes.
 struct Linear {

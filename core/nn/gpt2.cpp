@@ -1,7 +1,8 @@
 // GPT-2: a pre-LayerNorm decoder with causal attention, Conv1D weights stored (in, out),
 // tanh-approximated GELU and an output embedding tied to the input embedding.
 // Reference: Hugging Face's modeling_gpt2.py.
-#include "nn/attention.h"
+#include "io/json_fields.h"
+#include "model/family_table.h"
 #include "nn/families.h"
 #include "nn/ops.h"
 #include "util/error.h"
@@ -37,40 +38,27 @@ class Gpt2Model final : public Model {
   }
 
  protected:
-  void run(const Encoding& enc, const RunOptions& opt, ForwardResult& result) const override {
+  void run(const Encoding& enc, ForwardPass& pass) const override {
     const ModelConfig& c = config_;
     const int N = int(enc.size()), C = c.hidden_size;
     RowMatrix x(N, C);
     for (int i = 0; i < N; ++i) x.row(i) = wte_.row(enc.ids[i]) + wpe_.row(i);
-    if (opt.record_hidden) result.hidden.push_back(x);
+    pass.embedded(x);
 
     for (int l = 0; l < c.num_layers; ++l) {
       const Gpt2Block& B = blocks_[l];
       const RowMatrix a = layer_norm(x, B.ln_1.gamma, B.ln_1.beta, c.layer_norm_eps);
       const RowMatrix qkv = conv1d(a, B.c_attn.w, B.c_attn.b);  // (N, 3C): q | k | v
-      const LayerCapture capture = capture_for(result.recording.get(), l, opt.layers, opt.disabled_heads);
-      const RowMatrix ctx = multi_head_attention(qkv.leftCols(C), qkv.middleCols(C, C), qkv.rightCols(C), c.num_heads,
-                                                 /*causal=*/true, capture);
+      const RowMatrix ctx = pass.attention(l, qkv.leftCols(C), qkv.middleCols(C, C), qkv.rightCols(C), /*causal=*/true);
       x += conv1d(ctx, B.c_proj.w, B.c_proj.b);
       RowMatrix h = conv1d(layer_norm(x, B.ln_2.gamma, B.ln_2.beta, c.layer_norm_eps), B.c_fc.w, B.c_fc.b);
       activate(h, c.activation);
       x += conv1d(h, B.mlp_proj.w, B.mlp_proj.b);
-      // Hugging Face reports the last layer's hidden state after ln_f instead.
-      if (opt.record_hidden && l + 1 < c.num_layers) result.hidden.push_back(x);
-      report_progress(opt.progress, double(l + 1) / c.num_layers, "layer " + std::to_string(l));
+      pass.layer_done(l, x);
     }
     x = layer_norm(x, ln_f_.gamma, ln_f_.beta, c.layer_norm_eps);
-    if (opt.record_hidden) result.hidden.push_back(x);
-
-    std::vector<int> rows = opt.logits_rows;
-    if (opt.all_logits) {
-      rows.resize(N);
-      for (int i = 0; i < N; ++i) rows[i] = i;
-    }
-    RowMatrix sel(rows.size(), C);
-    for (size_t r = 0; r < rows.size(); ++r) sel.row(r) = x.row(rows[r]);
-    result.logits = sel * lm_head_.transpose();
-    result.logits_rows = rows;
+    pass.final_norm_applied(x);
+    pass.result().logits = pass.logits_input(x) * lm_head_.transpose();
   }
 
  private:
@@ -87,10 +75,28 @@ class Gpt2Model final : public Model {
   std::vector<Gpt2Block> blocks_;
 };
 
-}  // namespace
+void read_gpt2_config(const JsonFields& r, ModelConfig& c) {
+  c.hidden_size = r.required_int({"n_embd", "hidden_size"});
+  c.num_layers = r.required_int({"n_layer", "num_hidden_layers"});
+  c.num_heads = r.required_int({"n_head", "num_attention_heads"});
+  c.intermediate_size = r.optional_int("n_inner", 0);
+  if (c.intermediate_size == 0) c.intermediate_size = 4 * c.hidden_size;
+  c.max_positions = r.required_int({"n_positions", "n_ctx", "max_position_embeddings"});
+  c.layer_norm_eps = r.optional_float("layer_norm_epsilon", 1e-5f);
+  c.activation = r.optional_string("activation_function", "gelu_new");
+  if (!r.optional_bool("scale_attn_weights", true)) r.fail("scale_attn_weights = false is not supported");
+  // GPT-2's output embedding is tied to its input embedding, so even a bare GPT2Model can
+  // predict the next token.
+  if (c.head == HeadKind::Base) c.head = HeadKind::CausalLM;
+}
 
 std::unique_ptr<Model> make_gpt2_model(const ModelConfig& config, WeightStore& weights) {
   return std::unique_ptr<Model>(new Gpt2Model(config, weights));
 }
+
+}  // namespace
+
+extern const FamilySpec kGpt2Family{"gpt2", "gpt2", read_gpt2_config, make_gpt2_model,
+                                    /*causal=*/true, /*vision=*/false, 0, "byte-level BPE: tokenizer.json or vocab.json + merges.txt"};
 
 }  // namespace attn

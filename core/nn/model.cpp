@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nn/attention.h"
+#include "model/family_table.h"
 #include "nn/families.h"
 #include "util/error.h"
 
@@ -21,6 +23,56 @@ Norm bind_norm(WeightStore& w, const std::string& name, int n) {
   return Norm{w.vector(name + ".weight", n), w.vector(name + ".bias", n)};
 }
 
+RowMatrix ForwardPass::attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
+                                 const Eigen::Ref<const RowMatrix>& v, bool causal) {
+  return multi_head_attention(q, k, v, num_heads_, causal, hook_, layer);
+}
+
+void ForwardPass::embedded(const RowMatrix& x) {
+  if (options_.record_hidden) result_.hidden.push_back(x);
+}
+
+void ForwardPass::layer_done(int layer, const RowMatrix& x) {
+  hook_.on_layer_end(layer, x);
+  if (options_.record_hidden) result_.hidden.push_back(x);
+  report_progress(options_.progress, double(layer + 1) / num_layers_, "layer " + std::to_string(layer));
+}
+
+void ForwardPass::final_norm_applied(const RowMatrix& x) {
+  if (options_.record_hidden && !result_.hidden.empty()) result_.hidden.back() = x;
+}
+
+RowMatrix ForwardPass::logits_input(const RowMatrix& x) {
+  std::vector<int> rows = options_.logits_rows;
+  if (options_.all_logits) {
+    rows.resize(size_t(x.rows()));
+    for (int i = 0; i < int(x.rows()); ++i) rows[size_t(i)] = i;
+  }
+  RowMatrix sel(rows.size(), x.cols());
+  for (size_t r = 0; r < rows.size(); ++r) sel.row(Eigen::Index(r)) = x.row(rows[r]);
+  result_.logits_rows = std::move(rows);
+  return sel;
+}
+
+void ForwardPass::set_label_logits(RowMatrix logits) {
+  result_.logits = std::move(logits);
+  result_.logits_rows = {0};
+}
+
+void Model::run_pass(const RunOptions& options, ForwardResult& result, const std::function<void(ForwardPass&)>& body) const {
+  std::optional<HeadMaskHook> mask;
+  std::vector<LayerHook*> hooks;
+  if (!options.disabled_heads.empty()) hooks.push_back(&mask.emplace(options.disabled_heads));
+  if (options.hook) hooks.push_back(options.hook);
+  RecordingHook recorder(*result.recording, options.layers);
+  hooks.push_back(&recorder);
+  HookChain chain(std::move(hooks));
+  ForwardPass pass(options, result, chain, config_.num_layers, config_.num_heads);
+  report_progress(options.progress, 0.0, "embeddings");
+  body(pass);
+  report_progress(options.progress, 1.0, "done");
+}
+
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir) {
   ModelConfig config = ModelConfig::load(dir);
   WeightStore weights = WeightStore::open(dir);
@@ -30,21 +82,14 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir) {
   std::optional<ImageProcessorConfig> image_processor;
   if (config.is_vision()) {
     image_processor = ImageProcessorConfig::load(
-        dir, ImageProcessorConfig::defaults(family_name(config.family), config.image_height, config.image_width));
+        dir, ImageProcessorConfig::defaults(config.family, config.image_height, config.image_width));
   } else {
     TokenizerOptions topt;
     topt.model_type = config.model_type;
     tokenizer = load_tokenizer(dir, topt);
   }
 
-  std::unique_ptr<Model> model;
-  switch (config.family) {
-    case Family::Bert:
-    case Family::DistilBert: model = make_encoder_model(config, weights); break;
-    case Family::Gpt2: model = make_gpt2_model(config, weights); break;
-    case Family::Vit:
-    case Family::Deit: model = make_vit_model(config, weights); break;
-  }
+  std::unique_ptr<Model> model = config.spec->make(config, weights);
   model->config_ = config;
   model->tokenizer_ = std::move(tokenizer);
   model->image_processor_ = std::move(image_processor);
@@ -142,13 +187,13 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
   check_memory(N, options);
   RecordingMeta meta;
   meta.model = name_;
-  meta.family = family_name(config_.family);
+  meta.family = config_.family;
   meta.num_layers = recorded_layer_count(config_, options);
   meta.model_layers = options.layers;
   meta.num_heads = config_.num_heads;
   meta.num_tokens = N;
   meta.head_dim = config_.head_dim();
-  meta.causal = config_.family == Family::Gpt2;
+  meta.causal = config_.is_causal();
   return meta;
 }
 
@@ -173,9 +218,7 @@ ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) con
   meta.extra["task"] = head_kind_name(config_.head);
   ForwardResult result;
   result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores, options.storage);
-  report_progress(options.progress, 0.0, "embeddings");
-  run(enc, options, result);
-  report_progress(options.progress, 1.0, "done");
+  run_pass(options, result, [&](ForwardPass& pass) { run(enc, pass); });
   return result;
 }
 
@@ -186,7 +229,7 @@ const ImageProcessorConfig& Model::image_processor() const {
 
 PreprocessedImage Model::preprocess(const Rgb8View& image) const { return preprocess_image(image, image_processor()); }
 
-void Model::run_image(const PixelValues&, const RunOptions&, ForwardResult&) const {
+void Model::run_image(const PixelValues&, ForwardPass&) const {
   throw Error(name_ + " is a text model (" + config_.model_type + "): it takes text, not a picture");
 }
 
@@ -218,7 +261,7 @@ ForwardResult Model::forward_image(const PreprocessedImage& image, const RunOpti
   const int N = int(n64);
   RecordingMeta meta = recording_meta(N, options);
   meta.tokens.push_back("[CLS]");
-  if (config_.family == Family::Deit) meta.tokens.push_back("[DIST]");
+  if (config_.num_prefix_tokens() == 2) meta.tokens.push_back("[DIST]");
   meta.special.assign(prefix, 1);
   for (int r = 0; r < gh; ++r)
     for (int c = 0; c < gw; ++c) meta.tokens.push_back("p(" + std::to_string(r) + "," + std::to_string(c) + ")");
@@ -239,9 +282,7 @@ ForwardResult Model::forward_image(const PreprocessedImage& image, const RunOpti
   ForwardResult result;
   result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores, options.storage);
   result.recording->set_image(px);
-  report_progress(options.progress, 0.0, "embeddings");
-  run_image(px, options, result);
-  report_progress(options.progress, 1.0, "done");
+  run_pass(options, result, [&](ForwardPass& pass) { run_image(px, pass); });
   return result;
 }
 

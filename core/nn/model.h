@@ -5,6 +5,7 @@
 // shape up front. forward() is const and may run from a worker thread; it is synchronous and
 // reports progress per layer through RunOptions::progress, which can cancel it.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "model/model_config.h"
 #include "model/tensor_types.h"
 #include "model/weights.h"
+#include "nn/layer_hook.h"
 #include "record/recording.h"
 #include "tokenize/tokenizer.h"
 #include "util/memory.h"
@@ -31,6 +33,9 @@ struct RunOptions {
   std::vector<int> logits_rows;
   // disabled_heads[layer] lists heads switched off (their attention multiplied by zero).
   std::vector<std::vector<int>> disabled_heads;
+  // The caller's own per-layer hook (e.g. patching), or null. The run calls the head mask
+  // first, then this hook, then the recorder: the recording shows what the values saw.
+  LayerHook* hook = nullptr;
   // The model layers whose attention is recorded (ascending, distinct); empty = every layer.
   // The others are computed but not kept: the recording's layer i is model layer layers[i]
   // (RecordingMeta::model_layers), and needs that share of the memory.
@@ -52,6 +57,37 @@ struct ForwardResult {
   RowMatrix logits;              // (rows, vocab) for LMs, (1, labels) for classifiers
   std::vector<int> logits_rows;  // the position of each logits row (classifiers: [0])
   std::vector<RowMatrix> hidden; // (L + 1) × (N, hidden) when requested
+};
+
+// What a family's forward pass uses to talk to its run: the layer hook, progress, hidden
+// states and the logits rows. The per-layer epilogue lives here, once, for every family.
+class ForwardPass {
+ public:
+  ForwardPass(const RunOptions& options, ForwardResult& result, LayerHook& hook, int num_layers, int num_heads)
+      : options_(options), result_(result), hook_(hook), num_layers_(num_layers), num_heads_(num_heads) {}
+
+  // One layer's multi-head attention (nn/attention.h) through the run's hook.
+  RowMatrix attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
+                      const Eigen::Ref<const RowMatrix>& v, bool causal);
+  // The embeddings: hidden state 0.
+  void embedded(const RowMatrix& x);
+  // After layer `layer`: the hook, the hidden state, progress (which may cancel the run).
+  void layer_done(int layer, const RowMatrix& x);
+  // Decoders report the last hidden state after their final norm (Hugging Face's
+  // convention): replaces the last layer's.
+  void final_norm_applied(const RowMatrix& x);
+  // The rows of `x` (N, C) that get LM logits (every row with all_logits); records their
+  // positions in the result.
+  RowMatrix logits_input(const RowMatrix& x);
+  // Classifiers: one row of label logits, for position 0.
+  void set_label_logits(RowMatrix logits);
+  ForwardResult& result() { return result_; }
+
+ private:
+  const RunOptions& options_;
+  ForwardResult& result_;
+  LayerHook& hook_;
+  int num_layers_, num_heads_;
 };
 
 class Model {
@@ -110,13 +146,17 @@ class Model {
 
  protected:
   Model() = default;
-  // The family's forward pass: fills result.recording (already allocated), logits, hidden.
-  virtual void run(const Encoding& enc, const RunOptions& options, ForwardResult& result) const = 0;
+  // The family's forward pass over text: through `pass`, it fills the logits and hidden states
+  // and reaches the run's hook.
+  virtual void run(const Encoding& enc, ForwardPass& pass) const = 0;
   // Checks a run over N tokens (logits rows, memory guard) and fills the metadata every
   // recording of this model shares; the caller adds tokens and the rest.
   RecordingMeta recording_meta(int N, const RunOptions& options) const;
   // The same for image models; the default throws.
-  virtual void run_image(const PixelValues& pixels, const RunOptions& options, ForwardResult& result) const;
+  virtual void run_image(const PixelValues& pixels, ForwardPass& pass) const;
+  // Runs `body` (the family's pass) with the hook chain the options ask for: head mask, the
+  // caller's hook, the recorder.
+  void run_pass(const RunOptions& options, ForwardResult& result, const std::function<void(ForwardPass&)>& body) const;
 
   ModelConfig config_;
   std::unique_ptr<Tokenizer> tokenizer_;  // null for image models
@@ -127,9 +167,6 @@ class Model {
   int64_t parameter_count_ = 0;
   int64_t non_finite_ = 0;
 
-  friend std::unique_ptr<Model> make_encoder_model(const ModelConfig&, WeightStore&);
-  friend std::unique_ptr<Model> make_gpt2_model(const ModelConfig&, WeightStore&);
-  friend std::unique_ptr<Model> make_vit_model(const ModelConfig&, WeightStore&);
 };
 
 }  // namespace attn

@@ -5,7 +5,8 @@
 #include <optional>
 
 #include "image/bicubic.h"
-#include "nn/attention.h"
+#include "io/json_fields.h"
+#include "model/family_table.h"
 #include "nn/families.h"
 #include "nn/ops.h"
 #include "util/error.h"
@@ -35,7 +36,7 @@ class VitModel final : public Model {
         final_norm_(bind_norm(w, prefix_ + "layernorm", c.hidden_size)) {
     const int C = c.hidden_size, I = c.intermediate_size;
     if (!is_known_activation(c.activation)) throw Error("config.json: unsupported hidden_act '" + c.activation + "'");
-    if (c.family == Family::Deit) dist_.emplace(w.matrix(prefix_ + "embeddings.distillation_token", 1, C));
+    if (c.num_prefix_tokens() == 2) dist_.emplace(w.matrix(prefix_ + "embeddings.distillation_token", 1, C));
     auto qkv = [&](const std::string& name) {
       if (c.qkv_bias) return bind_linear(w, name, C, C);
       return Linear{w.matrix(name + ".weight", C, C), ConstVectorMap(zero_bias_.data(), C)};
@@ -59,11 +60,11 @@ class VitModel final : public Model {
   }
 
  protected:
-  void run(const Encoding&, const RunOptions&, ForwardResult&) const override {
+  void run(const Encoding&, ForwardPass&) const override {
     throw Error(name_ + " is an image model: run it on a picture");
   }
 
-  void run_image(const PixelValues& px, const RunOptions& opt, ForwardResult& result) const override {
+  void run_image(const PixelValues& px, ForwardPass& pass) const override {
     const ModelConfig& c = config_;
     const int p = c.patch_size, C = c.hidden_size, S = c.num_prefix_tokens();
     const int gh = px.height / p, gw = px.width / p, P = gh * gw, N = S + P;
@@ -88,35 +89,33 @@ class VitModel final : public Model {
       x.bottomRows(P) += position_.bottomRows(P);
     else
       x.bottomRows(P) += torch_bicubic_resize(position_.bottomRows(position_.rows() - S), th, tw, gh, gw);
-    if (opt.record_hidden) result.hidden.push_back(x);
+    pass.embedded(x);
 
     for (int l = 0; l < c.num_layers; ++l) {
       const VitLayer& L = layers_[l];
       const RowMatrix a = layer_norm(x, L.ln_before.gamma, L.ln_before.beta, c.layer_norm_eps);
-      const LayerCapture capture = capture_for(result.recording.get(), l, opt.layers, opt.disabled_heads);
-      const RowMatrix ctx = multi_head_attention(linear(a, L.query.w, L.query.b), linear(a, L.key.w, L.key.b),
-                                                 linear(a, L.value.w, L.value.b), c.num_heads, /*causal=*/false, capture);
+      const RowMatrix ctx = pass.attention(l, linear(a, L.query.w, L.query.b), linear(a, L.key.w, L.key.b),
+                                           linear(a, L.value.w, L.value.b), /*causal=*/false);
       x += linear(ctx, L.attn_out.w, L.attn_out.b);
       RowMatrix h = linear(layer_norm(x, L.ln_after.gamma, L.ln_after.beta, c.layer_norm_eps), L.ffn_in.w, L.ffn_in.b);
       activate(h, c.activation);
       x += linear(h, L.ffn_out.w, L.ffn_out.b);
-      if (opt.record_hidden) result.hidden.push_back(x);  // HF: before the final LayerNorm
-      report_progress(opt.progress, double(l + 1) / c.num_layers, "layer " + std::to_string(l));
+      pass.layer_done(l, x);  // HF: hidden states before the final LayerNorm
     }
 
     if (classifier_) {
       const RowMatrix first = layer_norm(x.topRows(S), final_norm_.gamma, final_norm_.beta, c.layer_norm_eps);
-      result.logits = linear(first.topRows(1), classifier_->w, classifier_->b);
+      RowMatrix logits = linear(first.topRows(1), classifier_->w, classifier_->b);
       if (distillation_classifier_)  // DeiT with teacher: the mean of both heads
-        result.logits = (result.logits + linear(first.middleRows(1, 1), distillation_classifier_->w, distillation_classifier_->b)) * 0.5f;
-      result.logits_rows = {0};
+        logits = (logits + linear(first.middleRows(1, 1), distillation_classifier_->w, distillation_classifier_->b)) * 0.5f;
+      pass.set_label_logits(std::move(logits));
     }
   }
 
  private:
   // "vit." / "deit." for the task models, none for a bare ViTModel / DeiTModel.
   static std::string pick_prefix(const ModelConfig& c, const WeightStore& w) {
-    const std::string fam = family_name(c.family) + ".";
+    const std::string fam = c.family + ".";
     return w.contains(fam + "embeddings.cls_token") ? fam : "";
   }
 
@@ -132,10 +131,54 @@ class VitModel final : public Model {
   std::optional<Linear> classifier_, distillation_classifier_;  // (labels, C)
 };
 
-}  // namespace
+// A positive integer or a [height, width] pair (ViTConfig's image_size / patch_size).
+void read_pair(const JsonFields& r, const char* key, int fallback, int& height, int& width) {
+  if (!r.has(key)) {
+    height = width = fallback;
+    return;
+  }
+  const auto& v = r.json()[key];
+  const auto side = [](const nlohmann::json& x) { return json_int(x, 1, 65536); };
+  if (const auto s = side(v)) {
+    height = width = int(*s);
+  } else if (v.is_array() && v.size() == 2 && side(v[0]) && side(v[1])) {
+    height = int(*side(v[0])), width = int(*side(v[1]));
+  } else {
+    r.fail(std::string("key '") + key + "' must be a positive integer or [height, width]");
+  }
+}
+
+// ViTConfig / DeiTConfig (their defaults are those of ViT-Base/16 at 224 pixels).
+void read_vision_config(const JsonFields& r, ModelConfig& c) {
+  c.hidden_size = r.required_int({"hidden_size"});
+  c.num_layers = r.required_int({"num_hidden_layers"});
+  c.num_heads = r.required_int({"num_attention_heads"});
+  c.intermediate_size = r.required_int({"intermediate_size"});
+  c.layer_norm_eps = r.optional_float("layer_norm_eps", 1e-12f);
+  c.activation = r.optional_string("hidden_act", "gelu");
+  read_pair(r, "image_size", 224, c.image_height, c.image_width);
+  int patch_h = 0, patch_w = 0;
+  read_pair(r, "patch_size", 16, patch_h, patch_w);
+  if (patch_h != patch_w) r.fail("patch_size must be square (got " + std::to_string(patch_h) + "x" + std::to_string(patch_w) + ")");
+  c.patch_size = patch_h;
+  if (c.image_height < c.patch_size || c.image_width < c.patch_size)
+    r.fail("image_size is smaller than patch_size " + std::to_string(c.patch_size));
+  c.num_channels = r.optional_int("num_channels", 3);
+  if (c.num_channels != 3) r.fail("num_channels " + std::to_string(c.num_channels) + " is not supported (only RGB, 3)");
+  c.qkv_bias = r.optional_bool("qkv_bias", c.qkv_bias);
+  c.max_positions = c.num_prefix_tokens() + (c.image_height / c.patch_size) * (c.image_width / c.patch_size);
+  c.vocab_size = 0;
+}
 
 std::unique_ptr<Model> make_vit_model(const ModelConfig& config, WeightStore& weights) {
   return std::unique_ptr<Model>(new VitModel(config, weights));
 }
+
+}  // namespace
+
+extern const FamilySpec kVitFamily{"vit", "vit", read_vision_config, make_vit_model,
+                                   /*causal=*/false, /*vision=*/true, /*[CLS]*/ 1, "none (preprocessor_config.json)"};
+extern const FamilySpec kDeitFamily{"deit", "deit", read_vision_config, make_vit_model,
+                                    /*causal=*/false, /*vision=*/true, /*[CLS] [DIST]*/ 2, "none (preprocessor_config.json)"};
 
 }  // namespace attn

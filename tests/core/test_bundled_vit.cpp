@@ -68,7 +68,7 @@ Rgb8Image rgb(const HeldOut& h, int i) {
 TEST(BundledVit, IsTheFashionMnistViT) {
   const Model& m = bundled();
   EXPECT_TRUE(m.takes_images());
-  EXPECT_EQ(m.config().family, Family::Vit);
+  EXPECT_EQ(m.config().family, "vit");
   EXPECT_EQ(m.config().head, HeadKind::ImageClassification);
   EXPECT_EQ(m.config().image_height, kSide);
   EXPECT_EQ(m.config().patch_size, 4);

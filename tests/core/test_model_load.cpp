@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <mutex>
 
 #include "io/safetensors.h"
 #include "nn/model.h"
@@ -156,4 +157,87 @@ TEST(ModelForward, CancelStopsTheRun) {
   opt.progress = [&](double, std::string_view stage) { return ++calls < 2 || stage == "embeddings"; };
   EXPECT_THROW(m->forward(m->encode("a short text"), opt), Cancelled);
   EXPECT_EQ(calls, 2);
+}
+
+namespace {
+
+// Counts what the model shows a hook, and optionally replaces one head's probabilities.
+class ProbeHook : public LayerHook {
+ public:
+  bool wants_qkv(int) const override { return true; }
+  void on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef&, const ConstMatrixRef&) override {
+    std::lock_guard lock(mutex);
+    ++qkv_calls;
+    if (layer == 0 && head == 0) q_rows = int(q.rows());
+  }
+  void on_attention(int layer, int head, MatrixRef probs) override {
+    std::lock_guard lock(mutex);
+    ++attention_calls;
+    if (layer == replace_layer && head == replace_head) {  // every query looks at the first token only
+      probs.setZero();
+      probs.col(0).setOnes();
+    }
+  }
+  void on_layer_end(int layer, const RowMatrix& hidden) override { ends.push_back({layer, int(hidden.rows())}); }
+
+  std::mutex mutex;
+  int qkv_calls = 0, attention_calls = 0, q_rows = 0;
+  int replace_layer = -1, replace_head = -1;
+  std::vector<std::pair<int, int>> ends;
+};
+
+}  // namespace
+
+TEST(LayerHook, SeesEveryHeadAndLayerInOrder) {
+  const auto m = Model::load(test::fixtures_dir() / "models" / "bert_mlm");
+  const Encoding enc = m->encode("a short text");
+  ProbeHook probe;
+  RunOptions opt;
+  opt.hook = &probe;
+  m->forward(enc, opt);
+  const int L = m->config().num_layers, H = m->config().num_heads;
+  EXPECT_EQ(probe.attention_calls, L * H);
+  EXPECT_EQ(probe.qkv_calls, L * H);
+  EXPECT_EQ(probe.q_rows, int(enc.size()));
+  ASSERT_EQ(int(probe.ends.size()), L);
+  for (int l = 0; l < L; ++l) EXPECT_EQ(probe.ends[size_t(l)], std::make_pair(l, int(enc.size())));
+}
+
+TEST(LayerHook, ChangedProbabilitiesReachTheValuesAndTheRecording) {
+  const auto m = Model::load(test::fixtures_dir() / "models" / "gpt2");
+  const Encoding enc = m->encode("the quick brown fox jumps over the lazy dog");
+  RunOptions opt;
+  opt.all_logits = true;
+  const auto plain = m->forward(enc, opt);
+  ProbeHook probe;
+  probe.replace_layer = 1, probe.replace_head = 0;
+  opt.hook = &probe;
+  const auto changed = m->forward(enc, opt);
+  // The recording shows what the values saw: the hook's probabilities.
+  const auto head = changed.recording->head(1, 0);
+  EXPECT_EQ(head.col(0).minCoeff(), 1.0f);
+  EXPECT_EQ(head.rightCols(head.cols() - 1).cwiseAbs().maxCoeff(), 0.0f);
+  // Earlier layers are untouched; the output changes.
+  EXPECT_LT((changed.recording->head(0, 0) - plain.recording->head(0, 0)).cwiseAbs().maxCoeff(), 1e-6f);
+  EXPECT_GT((changed.logits - plain.logits).cwiseAbs().maxCoeff(), 1e-4f);
+  // Head 1 of layer 1 is computed from the same inputs, so it is unchanged.
+  EXPECT_LT((changed.recording->head(1, 1) - plain.recording->head(1, 1)).cwiseAbs().maxCoeff(), 1e-6f);
+}
+
+TEST(LayerHook, HeadMaskRunsBeforeTheCallersHook) {
+  const auto m = Model::load(test::fixtures_dir() / "models" / "gpt2");
+  const Encoding enc = m->encode("the cat sat on the mat");
+  // The head mask zeroes layer 0 head 1; the caller's hook then sees zeros there.
+  class SumHook : public LayerHook {
+   public:
+    void on_attention(int layer, int head, MatrixRef probs) override {
+      if (layer == 0 && head == 1) sum = probs.sum();
+    }
+    float sum = -1;
+  } sum;
+  RunOptions opt;
+  opt.disabled_heads = {{1}};
+  opt.hook = &sum;
+  m->forward(enc, opt);
+  EXPECT_EQ(sum.sum, 0.0f);
 }

@@ -221,14 +221,14 @@ TEST(VisionFixtures, ArePresent) { EXPECT_GE(discover().size(), 6u); }
 TEST(VisionModel, ConfigAndProcessorAreRead) {
   const Model& vit = cached_model("vit_cls");
   EXPECT_TRUE(vit.takes_images());
-  EXPECT_EQ(vit.config().family, Family::Vit);
+  EXPECT_EQ(vit.config().family, "vit");
   EXPECT_EQ(vit.config().head, HeadKind::ImageClassification);
   EXPECT_EQ(vit.config().patch_size, 8);
   EXPECT_EQ(vit.config().max_positions, 17);
   EXPECT_EQ(vit.config().labels.size(), 5u);
   EXPECT_EQ(vit.image_processor().resample, PilFilter::Bilinear);
   const Model& deit = cached_model("deit_teacher");
-  EXPECT_EQ(deit.config().family, Family::Deit);
+  EXPECT_EQ(deit.config().family, "deit");
   EXPECT_EQ(deit.config().num_prefix_tokens(), 2);
   EXPECT_TRUE(deit.image_processor().do_center_crop);
   const Model& bare = cached_model("vit_interp");
@@ -354,7 +354,7 @@ TEST(VisionModel, ConfigKeysAndTheirErrors) {
                      {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"intermediate_size", 128},
                      {"image_size", {48, 64}}, {"patch_size", 16}, {"num_labels", 3}};
   const ModelConfig c = ModelConfig::from_json(base, "config.json");
-  EXPECT_EQ(c.family, Family::Deit);
+  EXPECT_EQ(c.family, "deit");
   EXPECT_EQ(c.head, HeadKind::ImageClassification);
   EXPECT_EQ(c.image_height, 48);
   EXPECT_EQ(c.image_width, 64);

@@ -112,7 +112,7 @@ bool RunController::within_budget(const JobContext& ctx, const Model& model, int
 
 std::shared_ptr<AttentionRecording> RunController::run_text(const JobContext& ctx, const Model& model, const RunRequest& req) {
   if (!req.image.isEmpty())
-    throw Error(model.name() + " is a text model (" + family_name(model.config().family) + "): type a text for it, or choose an image model (ViT, DeiT) for " +
+    throw Error(model.name() + " is a text model (" + model.config().family + "): type a text for it, or choose an image model (ViT, DeiT) for " +
                 QFileInfo(req.image).fileName().toStdString());
   ctx.report(0.02, QStringLiteral("tokenizing"));
   const std::string text = stdstr(req.text), pair = stdstr(req.pair);
@@ -141,7 +141,7 @@ std::shared_ptr<AttentionRecording> RunController::run_text(const JobContext& ct
 std::shared_ptr<AttentionRecording> RunController::run_image(const JobContext& ctx, const Model& model, const RunRequest& req,
                                                              PicturePtr* picture) {
   if (req.image.isEmpty())
-    throw Error(model.name() + " is an image model (" + family_name(model.config().family) +
+    throw Error(model.name() + " is an image model (" + model.config().family +
                 "): open a picture for it (Open image… or drop a PNG, JPEG or BMP file on the window)");
   const QString path = QFileInfo(req.image).absoluteFilePath();
   ctx.report(0.01, QStringLiteral("decoding %1").arg(QFileInfo(path).fileName()));

@@ -9,6 +9,10 @@
 #include <QJsonObject>
 #include <QSet>
 
+#include "model/family_table.h"
+#include "model/model_config.h"
+#include "qt_convert.h"
+
 namespace attn::ui {
 
 QStringList model_roots() {
@@ -102,10 +106,8 @@ QList<Example> read_examples(const QString& model_dir) {
 }
 
 bool folder_takes_images(const QString& dir) {
-  QFile f(QDir(dir).filePath(QStringLiteral("config.json")));
-  if (!f.open(QIODevice::ReadOnly)) return false;
-  const QString type = QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("model_type")).toString().toLower();
-  return type == QLatin1String("vit") || type == QLatin1String("deit");
+  const FamilySpec* family = ModelConfig::peek_family(fspath(dir));
+  return family && family->vision;
 }
 
 bool is_model_folder(const QString& path) { return QFileInfo(QDir(path).filePath(QStringLiteral("config.json"))).isFile(); }

@@ -173,7 +173,7 @@ void ModelPanel::set_model_info(const ModelPtr& model) {
   }
   const auto& c = model->config();
   info_->setText(tr("<b>%1</b><br>%2 · %3<br>%4 layers × %5 heads · hidden %6<br>%7 parameters · up to %8 tokens")
-                     .arg(qstr(model->name()).toHtmlEscaped(), qstr(family_name(c.family)),
+                     .arg(qstr(model->name()).toHtmlEscaped(), qstr(c.family),
                           qstr(c.architecture.empty() ? head_kind_name(c.head) : c.architecture))
                      .arg(c.num_layers)
                      .arg(c.num_heads)

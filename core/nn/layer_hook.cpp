@@ -1,0 +1,85 @@
+#include "nn/layer_hook.h"
+
+#include <algorithm>
+
+#include "record/recording.h"
+
+namespace attn {
+
+bool HookChain::wants_scores(int layer) const {
+  return std::any_of(hooks_.begin(), hooks_.end(), [&](const LayerHook* h) { return h->wants_scores(layer); });
+}
+
+bool HookChain::wants_qkv(int layer) const {
+  return std::any_of(hooks_.begin(), hooks_.end(), [&](const LayerHook* h) { return h->wants_qkv(layer); });
+}
+
+float* HookChain::attention_buffer(int layer, int head) {
+  for (LayerHook* h : hooks_)
+    if (float* b = h->attention_buffer(layer, head)) return b;
+  return nullptr;
+}
+
+void HookChain::on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) {
+  for (LayerHook* h : hooks_) h->on_qkv(layer, head, q, k, v);
+}
+
+void HookChain::on_scores(int layer, int head, const ConstMatrixRef& scores) {
+  for (LayerHook* h : hooks_) h->on_scores(layer, head, scores);
+}
+
+void HookChain::on_attention(int layer, int head, MatrixRef probs) {
+  for (LayerHook* h : hooks_) h->on_attention(layer, head, probs);
+}
+
+void HookChain::on_layer_end(int layer, const RowMatrix& hidden) {
+  for (LayerHook* h : hooks_) h->on_layer_end(layer, hidden);
+}
+
+void HeadMaskHook::on_attention(int layer, int head, MatrixRef probs) {
+  if (layer >= int(disabled_.size())) return;
+  const auto& off = disabled_[size_t(layer)];
+  if (std::find(off.begin(), off.end(), head) != off.end()) probs.setZero();
+}
+
+RecordingHook::RecordingHook(AttentionRecording& recording, std::vector<int> model_layers)
+    : rec_(recording), model_layers_(std::move(model_layers)) {}
+
+int RecordingHook::slot(int layer) const {
+  if (model_layers_.empty()) return layer < rec_.num_layers() ? layer : -1;
+  const auto it = std::lower_bound(model_layers_.begin(), model_layers_.end(), layer);
+  return it != model_layers_.end() && *it == layer ? int(it - model_layers_.begin()) : -1;
+}
+
+bool RecordingHook::wants_scores(int layer) const { return rec_.has_scores() && slot(layer) >= 0; }
+
+bool RecordingHook::wants_qkv(int layer) const { return rec_.has_qkv() && slot(layer) >= 0; }
+
+float* RecordingHook::attention_buffer(int layer, int head) {
+  // F32 recordings are written in place; F16 ones are rounded from the scratch in on_attention.
+  const int s = slot(layer);
+  if (s < 0 || rec_.storage() != DType::F32) return nullptr;
+  return rec_.mutable_matrix(AttentionRecording::Part::Attention, s, head).data();
+}
+
+void RecordingHook::on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) {
+  const int s = slot(layer);
+  if (s < 0 || !rec_.has_qkv()) return;
+  rec_.write_matrix(AttentionRecording::Part::Query, s, head, q);
+  rec_.write_matrix(AttentionRecording::Part::Key, s, head, k);
+  rec_.write_matrix(AttentionRecording::Part::Value, s, head, v);
+}
+
+void RecordingHook::on_scores(int layer, int head, const ConstMatrixRef& scores) {
+  const int s = slot(layer);
+  if (s >= 0 && rec_.has_scores()) rec_.write_matrix(AttentionRecording::Part::Scores, s, head, scores);
+}
+
+void RecordingHook::on_attention(int layer, int head, MatrixRef probs) {
+  const int s = slot(layer);
+  if (s < 0) return;
+  if (rec_.storage() == DType::F32 && probs.data() == rec_.mutable_matrix(AttentionRecording::Part::Attention, s, head).data()) return;
+  rec_.write_matrix(AttentionRecording::Part::Attention, s, head, probs);
+}
+
+}  // namespace attn

@@ -1,0 +1,93 @@
+#pragma once
+// The one seam between a forward pass and whoever watches or changes it (gemma.cpp's
+// layers_output). A run hands the model one LayerHook; the model calls it for every head of
+// every layer with what attention computed, and once per layer with the layer's output.
+// Recording attention (RecordingHook), switching heads off (HeadMaskHook), and later
+// patching and generation's step capture are implementations; the families never know which
+// one they talk to.
+//
+// Threads: calls for different heads of one layer may come from several threads at once;
+// the calls for one head come in order (qkv → scores → attention), and on_layer_end comes
+// after every head of its layer, from the thread that runs the model.
+#include <memory>
+#include <vector>
+
+#include "model/tensor_types.h"
+
+namespace attn {
+
+class AttentionRecording;
+
+using ConstMatrixRef = Eigen::Ref<const RowMatrix>;
+using MatrixRef = Eigen::Ref<RowMatrix>;
+
+class LayerHook {
+ public:
+  virtual ~LayerHook() = default;
+
+  // Whether on_scores / on_qkv are wanted for `layer` (the model skips them otherwise).
+  virtual bool wants_scores(int /*layer*/) const { return false; }
+  virtual bool wants_qkv(int /*layer*/) const { return false; }
+  // Memory the hook owns where head `head`'s (N, N) probabilities may be computed in place
+  // (the recording's own block), or null for the model's scratch.
+  virtual float* attention_buffer(int /*layer*/, int /*head*/) { return nullptr; }
+
+  // Per-head query, key and value vectors, each (N, d).
+  virtual void on_qkv(int /*layer*/, int /*head*/, const ConstMatrixRef& /*q*/, const ConstMatrixRef& /*k*/,
+                      const ConstMatrixRef& /*v*/) {}
+  // Pre-softmax scores Q·Kᵀ (scaled as the family scales them), before any mask: (N, N).
+  virtual void on_scores(int /*layer*/, int /*head*/, const ConstMatrixRef& /*scores*/) {}
+  // The head's attention probabilities (N, N) after softmax and mask, before they weight the
+  // values. The hook may change them in place; what it leaves is what the values see.
+  virtual void on_attention(int /*layer*/, int /*head*/, MatrixRef /*probs*/) {}
+  // The layer's output hidden state (N, hidden).
+  virtual void on_layer_end(int /*layer*/, const RowMatrix& /*hidden*/) {}
+};
+
+// Calls several hooks in order: each sees the probabilities the ones before it left.
+class HookChain final : public LayerHook {
+ public:
+  explicit HookChain(std::vector<LayerHook*> hooks) : hooks_(std::move(hooks)) {}
+  bool wants_scores(int layer) const override;
+  bool wants_qkv(int layer) const override;
+  float* attention_buffer(int layer, int head) override;
+  void on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) override;
+  void on_scores(int layer, int head, const ConstMatrixRef& scores) override;
+  void on_attention(int layer, int head, MatrixRef probs) override;
+  void on_layer_end(int layer, const RowMatrix& hidden) override;
+
+ private:
+  std::vector<LayerHook*> hooks_;
+};
+
+// Switches heads off: their probabilities become zero (Hugging Face's head_mask).
+class HeadMaskHook final : public LayerHook {
+ public:
+  // disabled[layer] lists the heads of that model layer to switch off.
+  explicit HeadMaskHook(std::vector<std::vector<int>> disabled) : disabled_(std::move(disabled)) {}
+  void on_attention(int layer, int head, MatrixRef probs) override;
+
+ private:
+  std::vector<std::vector<int>> disabled_;
+};
+
+// Writes attention (and, when the recording holds them, scores and Q/K/V) into a recording.
+// `model_layers` are the model layers it keeps (ascending; empty = all): recording layer i
+// is model layer model_layers[i]; the others pass by unrecorded.
+class RecordingHook final : public LayerHook {
+ public:
+  RecordingHook(AttentionRecording& recording, std::vector<int> model_layers);
+  bool wants_scores(int layer) const override;
+  bool wants_qkv(int layer) const override;
+  float* attention_buffer(int layer, int head) override;
+  void on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) override;
+  void on_scores(int layer, int head, const ConstMatrixRef& scores) override;
+  void on_attention(int layer, int head, MatrixRef probs) override;
+
+ private:
+  int slot(int layer) const;  // the recording's layer for model layer `layer`, or -1
+  AttentionRecording& rec_;
+  std::vector<int> model_layers_;
+};
+
+}  // namespace attn
