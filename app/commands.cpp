@@ -8,9 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_args.h"
-#include "image_input.h"
 #include "nn/model.h"
+#include "picture_file.h"
 #include "record/recording.h"
+#include "session/run.h"
 #include "util/error.h"
 #ifdef ATTN_WITH_GUI
 #include "export_command.h"
@@ -160,10 +161,6 @@ int cmd_tokenize(const Args& a) {
   return 0;
 }
 
-std::optional<std::string_view> opt_view(const std::optional<std::string>& s) {
-  return s ? std::optional<std::string_view>(*s) : std::nullopt;
-}
-
 // "0,3,8-11" → {0, 3, 8, 9, 10, 11} (sorted, distinct). Throws UsageError.
 std::vector<int> parse_layer_list(const std::string& spec) {
   std::vector<int> out;
@@ -208,28 +205,19 @@ void check_input_kind(const Args& a, const Model& model) {
   if (image && (a.get("text") || a.get("pair"))) throw UsageError("give either --image or --text, not both");
 }
 
-// Decodes and preprocesses --image FILE for `model` and runs it.
-ForwardResult run_image(const Args& a, const Model& model, const RunOptions& opt) {
-  const std::string file = *a.get("image");
-  const Rgb8Image rgb = decode_image_file(file);
-  ForwardResult r = model.forward_image(model.preprocess(rgb.view()), opt);
-  std::error_code ec;
-  const auto abs = std::filesystem::absolute(file, ec);
-  r.recording->meta_mutable().extra["image_path"] = (ec ? std::filesystem::path(file) : abs.lexically_normal()).string();
-  return r;
-}
-
-int cmd_record_image(const Args& a, const Model& model, const std::string& out, DType dtype) {
-  const RunOptions opt = run_options(a);
-  ForwardResult r = run_image(a, model, opt);
-  if (a.flag("logits") && r.logits.size() > 0) {
-    r.recording->meta_mutable().extra["logits_rows"] = Json(r.logits_rows).dump();
-    r.recording->set_logits(std::move(r.logits));
+// The pipeline's request for --text/--pair/--truncate or --image FILE (decoded here).
+RunRequest run_request(const Args& a, const Model& model) {
+  RunRequest req;
+  req.options = run_options(a);
+  if (model.takes_images()) {
+    req.image_path = *a.get("image");
+    req.image = imageio::decode_image_file(req.image_path);
+  } else {
+    req.text = a.require("text");
+    req.pair = a.get("pair");
+    req.truncate = a.flag("truncate");
   }
-  r.recording->save(out, dtype);
-  std::printf("wrote %s: %d layers x %d heads x %d tokens (%s patches)\n", out.c_str(), r.recording->num_layers(),
-              model.config().num_heads, r.recording->num_tokens(), r.recording->meta().extra.at("image_grid").c_str());
-  return 0;
+  return req;
 }
 
 int cmd_record(const Args& a) {
@@ -237,24 +225,16 @@ int cmd_record(const Args& a) {
   check_input_kind(a, *model);
   const std::string dtype = a.get("dtype").value_or("f32");
   if (dtype != "f32" && dtype != "f16") throw UsageError("--dtype must be f32 or f16");
-  if (model->takes_images()) return cmd_record_image(a, *model, a.require("out"), dtype == "f16" ? DType::F16 : DType::F32);
-  // (run_options reads --dtype too: an F16 recording is held as F16 during the run.)
-  const std::string text = a.require("text");
-  const auto pair = a.get("pair");
   const std::string out = a.require("out");
-  const Encoding enc = model->encode(text, opt_view(pair), a.flag("truncate"));
-  RunOptions opt = run_options(a);
-  opt.all_logits = a.flag("logits") && model->config().head != HeadKind::SequenceClassification;
-  ForwardResult r = model->forward(enc, opt);
-  r.recording->meta_mutable().text = text;
-  if (pair) r.recording->meta_mutable().pair = *pair;
-  if (a.flag("logits")) {
-    if (!opt.all_logits) r.recording->meta_mutable().extra["logits_rows"] = Json(r.logits_rows).dump();
-    r.recording->set_logits(std::move(r.logits));
-  }
+  RunRequest req = run_request(a, *model);  // (run_options reads --dtype too: an F16 recording is held as F16 during the run)
+  req.keep_logits = a.flag("logits");
+  const RunResult r = run_model(*model, std::move(req));
   r.recording->save(out, dtype == "f16" ? DType::F16 : DType::F32);
-  std::printf("wrote %s: %d layers x %d heads x %d tokens\n", out.c_str(), r.recording->num_layers(), model->config().num_heads,
-              int(enc.size()));
+  const auto& meta = r.recording->meta();
+  std::printf("wrote %s: %d layers x %d heads x %d tokens", out.c_str(), r.recording->num_layers(), model->config().num_heads,
+              r.recording->num_tokens());
+  if (model->takes_images()) std::printf(" (%s patches)", meta.extra.at("image_grid").c_str());
+  std::printf("\n");
   return 0;
 }
 
@@ -262,57 +242,19 @@ int cmd_predict(const Args& a) {
   const auto model = Model::load(a.require("model"));
   const auto& c = model->config();
   check_input_kind(a, *model);
-  const int top = a.get_int("top", 5, 1, 1000);
   if (model->takes_images() && c.head != HeadKind::ImageClassification)
     throw Error(model->name() + " is a bare " + c.model_type + " model (" + (c.architecture.empty() ? "no head" : c.architecture) +
                 "): it has no classification head; its attention can still be recorded");
-  const std::string text = model->takes_images() ? std::string() : a.require("text");
-  const auto pair = a.get("pair");
-  const Encoding enc = model->takes_images() ? Encoding{} : model->encode(text, opt_view(pair), a.flag("truncate"));
-  RunOptions opt = run_options(a);
-  std::string task;
-  int position = -1;
-  if (c.head == HeadKind::ImageClassification) {
-    task = "image-classification";
-  } else if (c.head == HeadKind::MaskedLM) {
-    task = "fill-mask";
-    const auto mask = model->tokenizer().mask_id();
-    const auto it = mask ? std::find(enc.ids.begin(), enc.ids.end(), *mask) : enc.ids.end();
-    if (it == enc.ids.end())
-      throw Error("the text has no mask token: put " + (mask ? model->tokenizer().id_to_token(*mask) : std::string("[MASK]")) +
-                  " where " + model->name() + " should fill in a word");
-    position = int(it - enc.ids.begin());
-    opt.logits_rows = {position};
-  } else if (c.head == HeadKind::CausalLM) {
-    task = "next-token";
-    position = int(enc.size()) - 1;
-    opt.logits_rows = {position};
-  } else if (c.head == HeadKind::SequenceClassification) {
-    task = "classification";
-  } else {
-    throw Error(model->name() + " is a bare " + c.model_type + " model (" + (c.architecture.empty() ? "no head" : c.architecture) +
-                "): it has no prediction head; its attention can still be recorded");
-  }
-  const ForwardResult r = model->takes_images() ? run_image(a, *model, opt) : model->forward(enc, opt);
-  Eigen::VectorXf logits = r.logits.row(0).transpose();
-  const float m = logits.maxCoeff();
-  Eigen::VectorXf p = (logits.array() - m).exp();
-  p /= p.sum();
-  std::vector<int> order(p.size());
-  for (int i = 0; i < int(order.size()); ++i) order[i] = i;
-  const int k = std::min<int>(top, int(order.size()));
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int x, int y) { return p[x] > p[y]; });
-
+  RunRequest req = run_request(a, *model);
+  req.top_k = a.get_int("top", 5, 1, 1000);
+  const PreparedRun run = prepare_run(*model, std::move(req));
+  const PredictionTarget target = require_prediction_target(*model, model->takes_images() ? nullptr : &run.encoding);
+  const RunResult r = execute_run(*model, run);
+  const std::string& task = target.task;
+  const int position = target.position;
+  const bool labels = task == "classification" || task == "image-classification";
   Json preds = Json::array();
-  for (int i = 0; i < k; ++i) {
-    const int id = order[i];
-    if (task == "classification" || task == "image-classification")
-      preds.push_back({{"label", c.labels[id]}, {"id", id}, {"prob", p[id]}});
-    else
-      preds.push_back({{"token", task == "next-token" ? model->tokenizer().token_text(id) : model->tokenizer().id_to_token(id)},
-                       {"id", id},
-                       {"prob", p[id]}});
-  }
+  for (const auto& e : r.predictions->top) preds.push_back({{labels ? "label" : "token", e.label}, {"id", e.id}, {"prob", e.prob}});
   Json j = {{"task", task}, {"predictions", preds}};
   if (position >= 0) j["position"] = position;
   if (a.flag("json")) {

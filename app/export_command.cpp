@@ -8,9 +8,9 @@
 #include <iostream>
 
 #include "export/headless.h"
-#include "image_input.h"
 #include "nn/model.h"
-#include "run/predictions.h"
+#include "picture_file.h"
+#include "session/run.h"
 #include "util/error.h"
 
 namespace attn::cli {
@@ -82,33 +82,24 @@ void parse_query(const std::string& s, ui::HeadlessRequest* req) {
   }
 }
 
-// Runs --model on --text or --image, keeping the predictions (for --view prediction).
+// Runs --model on --text or --image through the pipeline, keeping the predictions (for
+// --view prediction).
 ui::RecordingPtr run_model(const Args& a) {
   const auto model = Model::load(a.require("model"));
   const auto image = a.get("image");
+  RunRequest req;
   if (model->takes_images()) {
     if (!image) throw UsageError(model->name() + " is an image model: give it a picture with --image FILE");
     if (a.get("text") || a.get("pair")) throw UsageError("give either --image or --text, not both");
-    const Rgb8Image rgb = decode_image_file(*image);
-    ForwardResult r = model->forward_image(model->preprocess(rgb.view()), RunOptions{});
-    r.recording->meta_mutable().extra["image_path"] = QFileInfo(QString::fromStdString(*image)).absoluteFilePath().toStdString();
-    if (const auto target = ui::prediction_target(*model, nullptr))
-      if (const auto j = ui::predictions_json(*model, r, *target); !j.empty()) r.recording->meta_mutable().extra[ui::kPredictionsKey] = j;
-    return r.recording;
+    req.image_path = *image;
+    req.image = imageio::decode_image_file(req.image_path);
+  } else {
+    if (image) throw UsageError(model->name() + " is a text model: give it --text, not --image");
+    req.text = a.require("text");
+    req.pair = a.get("pair");
+    req.truncate = a.flag("truncate");
   }
-  if (image) throw UsageError(model->name() + " is a text model: give it --text, not --image");
-  const std::string text = a.require("text");
-  const auto pair = a.get("pair");
-  const Encoding enc = model->encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt, a.flag("truncate"));
-  RunOptions options;
-  const auto target = ui::prediction_target(*model, &enc);
-  if (target && target->position >= 0) options.logits_rows = {target->position};
-  ForwardResult r = model->forward(enc, options);
-  r.recording->meta_mutable().text = text;
-  if (pair) r.recording->meta_mutable().pair = *pair;
-  if (target)
-    if (const auto j = ui::predictions_json(*model, r, *target); !j.empty()) r.recording->meta_mutable().extra[ui::kPredictionsKey] = j;
-  return r.recording;
+  return attn::run_model(*model, std::move(req)).recording;
 }
 
 ui::RecordingPtr record(const Args& a) {

@@ -110,11 +110,12 @@ const Tokenizer& Model::tokenizer() const {
   return *tokenizer_;
 }
 
-Encoding Model::encode(std::string_view text, std::optional<std::string_view> pair, bool truncate) const {
+Encoding Model::encode(std::string_view text, std::optional<std::string_view> pair, bool truncate, size_t* full_tokens) const {
   tokenizer();  // throws for image models
   if (pair && !tokenizer_->supports_pairs())
     throw Error(name_ + ": this model's tokenizer does not take sentence pairs (" + config_.model_type + ")");
   Encoding enc = tokenizer_->encode(text, pair);
+  if (full_tokens) *full_tokens = enc.size();
   const size_t limit = size_t(config_.max_positions);
   if (enc.size() > limit) {
     if (!truncate)
@@ -200,7 +201,7 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
 ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) const {
   tokenizer();  // throws for image models
   const int N = int(enc.size());
-  if (N == 0) throw Error("the input is empty: type some text (the tokenizer produced no tokens)");
+  if (N == 0) throw Error(kEmptyInput);
   if (N > config_.max_positions)
     throw Error("the input has " + std::to_string(N) + " tokens but " + name_ + " has only " + std::to_string(config_.max_positions) +
                 " positions; shorten the text or truncate it");

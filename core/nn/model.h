@@ -52,6 +52,9 @@ struct RunOptions {
 
 inline constexpr uint64_t kNoMemoryLimit = ~uint64_t(0);
 
+// What forward() says for input that tokenizes to nothing.
+inline constexpr const char* kEmptyInput = "the input is empty: type some text (the tokenizer produced no tokens)";
+
 struct ForwardResult {
   std::shared_ptr<AttentionRecording> recording;
   RowMatrix logits;              // (rows, vocab) for LMs, (1, labels) for classifiers
@@ -110,8 +113,10 @@ class Model {
 
   // Tokenizes and checks the length against the model's positions: longer input is an
   // error naming both lengths, unless `truncate`, which keeps the first tokens (and a final
-  // special token such as [SEP]).
-  Encoding encode(std::string_view text, std::optional<std::string_view> pair = std::nullopt, bool truncate = false) const;
+  // special token such as [SEP]). `full_tokens`, when given, receives the length before
+  // truncation.
+  Encoding encode(std::string_view text, std::optional<std::string_view> pair = std::nullopt, bool truncate = false,
+                  size_t* full_tokens = nullptr) const;
   // The string shown for a token in views and recordings ("##ing", " world").
   std::string display_token(int32_t id, const std::string& vocab_token) const;
 

@@ -19,12 +19,13 @@
 #include <QTemporaryDir>
 #include <QToolButton>
 #include <QUrl>
+#include <nlohmann/json.hpp>
 
 #include "analysis/rollout.h"
 #include "export/headless.h"
 #include "export/render_export.h"
 #include "image/attention_grid.h"
-#include "image_input.h"
+#include "picture_file.h"
 #include "nn/model.h"
 #include "run/predictions.h"
 #include "run/rollout_cache.h"
@@ -59,11 +60,11 @@ struct ImageRun {
 ImageRun run_image(const QString& fixture, const QString& image) {
   ImageRun r;
   r.model = Model::load(fspath(test::fixture_model(fixture)));
-  const Rgb8Image rgb = cli::decode_image_file(fspath(fixture_image(image)));
+  const Rgb8Image rgb = imageio::decode_image_file(fspath(fixture_image(image)));
   ForwardResult f = r.model->forward_image(r.model->preprocess(rgb.view()), RunOptions{});
   r.rec = f.recording;
   r.rec->meta_mutable().extra["image_path"] = stdstr(fixture_image(image));
-  r.rec->meta_mutable().extra[kPredictionsKey] = predictions_json(*r.model, f, *prediction_target(*r.model, nullptr));
+  r.rec->meta_mutable().extra[kPredictionsKey] = top_predictions(*r.model, f.logits, *prediction_target(*r.model, nullptr), 5).to_json();
   r.picture = make_recording_picture(rgb.view(), r.rec->meta());
   r.logits = f.logits;
   return r;
@@ -284,12 +285,12 @@ TEST(PredictionPanel, ListsTheModelsTopClass) {
   ImageFixture f;
   PredictionPanel panel(&f.state);
   ASSERT_TRUE(panel.predictions());
-  EXPECT_EQ(panel.predictions()->task, QStringLiteral("image-classification"));
+  EXPECT_EQ(panel.predictions()->task, "image-classification");
   ASSERT_EQ(panel.predictions()->top.size(), 5);
   Eigen::Index best;
   f.run.logits.row(0).maxCoeff(&best);
   EXPECT_EQ(panel.predictions()->top[0].id, int(best));
-  EXPECT_EQ(panel.predictions()->top[0].label, qstr(f.run.model->config().labels[size_t(best)]));
+  EXPECT_EQ(panel.predictions()->top[0].label, f.run.model->config().labels[size_t(best)]);
   EXPECT_TRUE(panel.row_texts().first().startsWith(qstr(f.run.model->config().labels[size_t(best)])));
   double sum = 0;
   for (const auto& p : panel.predictions()->top) sum += p.prob;
@@ -303,7 +304,7 @@ TEST(PredictionPanel, FillsTheMaskAndPredictsTheNextToken) {
     ASSERT_TRUE(test::run_and_wait(w, test::fixture_model(fixture), QString::fromUtf8(text)));
     const auto& p = w.prediction_panel()->predictions();
     ASSERT_TRUE(p) << fixture;
-    EXPECT_EQ(p->task, QString::fromLatin1(task));
+    EXPECT_EQ(p->task, task);
     // The same as the engine's own logits at that position.
     const auto model = Model::load(fspath(test::fixture_model(fixture)));
     const Encoding enc = model->encode(text);
@@ -339,7 +340,7 @@ TEST(MainWindowImages, RunningAnImageModelGivesAnImageRecording) {
   Eigen::Index best;
   direct.logits.row(0).maxCoeff(&best);
   ASSERT_TRUE(w.prediction_panel()->predictions());
-  EXPECT_EQ(w.prediction_panel()->predictions()->top[0].label, qstr(direct.model->config().labels[size_t(best)]));
+  EXPECT_EQ(w.prediction_panel()->predictions()->top[0].label, direct.model->config().labels[size_t(best)]);
   for (int l = 0; l < rec->num_layers(); ++l)  // the same numbers (up to the worker's thread count)
     for (int h = 0; h < rec->num_heads(); ++h) EXPECT_LT((rec->head(l, h) - direct.rec->head(l, h)).cwiseAbs().maxCoeff(), 1e-5f);
   // A text model afterwards hides the overlay tab again.
@@ -589,4 +590,51 @@ TEST(MainWindowImages, CancellingAnImageRunLeavesTheWindowUsable) {
   w.run_image(fixture_image("shapes.png"));
   ASSERT_TRUE(test::wait_for_analysis(w));
   EXPECT_TRUE(w.state()->is_image());
+}
+
+// The command line's `predict` and the window's prediction panel run the one pipeline
+// (session/run.h): on every bundled model they must name the same tokens or labels with the
+// same probabilities.
+TEST(OnePipeline, CommandLineAndWindowPredictTheSame) {
+  const QString models = QStringLiteral(ATTN_RESOURCES_DIR "/models/");
+  struct Input {
+    QString model, text, image;
+  };
+  const std::vector<Input> inputs = {
+      {"attnscope-gpt2-small", "The old man said that the", ""},
+      {"attnscope-bert-mini", "The cat sat on the [MASK].", ""},
+      {"attnscope-induction-toy", "ka lo mi su ka lo mi", ""},
+      {"attnscope-vit-fashion", "", "examples/bag.png"},
+  };
+  for (const auto& in : inputs) {
+    const QString dir = models + in.model;
+    QStringList args = {"predict", "--model", dir, "--json", "--top", "5"};
+    if (in.image.isEmpty()) args << "--text" << in.text;
+    else args << "--image" << QDir(dir).filePath(in.image);
+    QProcess p;
+    p.start(QStringLiteral(ATTNSCOPE_EXE), args);
+    ASSERT_TRUE(p.waitForFinished(60000)) << in.model.toStdString();
+    ASSERT_EQ(p.exitCode(), 0) << p.readAllStandardError().toStdString();
+    const auto cli = nlohmann::json::parse(p.readAllStandardOutput().toStdString());
+
+    MainWindow w;
+    if (in.image.isEmpty()) {
+      ASSERT_TRUE(test::run_and_wait(w, dir, in.text)) << in.model.toStdString();
+    } else {
+      w.choose_model(dir);
+      w.run_image(QDir(dir).filePath(in.image));
+      ASSERT_TRUE(test::wait_for_analysis(w)) << in.model.toStdString();
+    }
+    const auto& gui = w.prediction_panel()->predictions();
+    ASSERT_TRUE(gui) << in.model.toStdString();
+    EXPECT_EQ(cli["task"].get<std::string>(), gui->task);
+    EXPECT_EQ(cli.value("position", -1), gui->position);
+    ASSERT_EQ(cli["predictions"].size(), gui->top.size()) << in.model.toStdString();
+    for (size_t i = 0; i < gui->top.size(); ++i) {
+      const auto& c = cli["predictions"][i];
+      EXPECT_EQ(c["id"].get<int>(), gui->top[i].id) << in.model.toStdString() << " #" << i;
+      EXPECT_EQ(c.contains("label") ? c["label"].get<std::string>() : c["token"].get<std::string>(), gui->top[i].label);
+      EXPECT_NEAR(c["prob"].get<double>(), gui->top[i].prob, 1e-5);  // the worker's thread count may differ
+    }
+  }
 }

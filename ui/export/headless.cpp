@@ -69,8 +69,8 @@ QStringList write_image_numbers(const QString& view, const ViewState& state, con
 QStringList write_prediction_numbers(const Predictions& p, const QString& out, bool csv) {
   if (csv) {
     std::vector<std::vector<std::string>> rows;
-    for (int i = 0; i < p.top.size(); ++i)
-      rows.push_back({std::to_string(i + 1), p.top[i].label.toStdString(), std::to_string(p.top[i].id), QString::number(p.top[i].prob, 'g', 9).toStdString()});
+    for (size_t i = 0; i < p.top.size(); ++i)
+      rows.push_back({std::to_string(i + 1), p.top[i].label, std::to_string(p.top[i].id), QString::number(p.top[i].prob, 'g', 9).toStdString()});
     write_csv(fspath(out), {"rank", "label", "id", "probability"}, rows);
   } else {
     std::vector<float> v;

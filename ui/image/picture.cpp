@@ -10,7 +10,7 @@
 #include <limits>
 
 #include "image/attention_grid.h"
-#include "image_input.h"
+#include "picture_file.h"
 #include "qt_convert.h"
 
 namespace attn::ui {
@@ -182,7 +182,7 @@ PicturePtr load_recording_picture(const AttentionRecording& rec, const QString& 
   }
   if (!QFileInfo(path).isFile()) return stored_input_picture(rec, qstr(it->second), QStringLiteral("picture not found: %1").arg(qstr(it->second)));
   try {
-    const Rgb8Image rgb = cli::decode_image_file(fspath(path));
+    const Rgb8Image rgb = imageio::decode_image_file(fspath(path));
     auto p = make_recording_picture(rgb.view(), meta);
     auto copy = std::make_shared<RecordingPicture>(*p);
     copy->path = path;

@@ -2,7 +2,7 @@
 // The picture behind an image recording and how its patches lie on it: the patch grid and
 // the share of the model's input it covers (from the recording's metadata), and the region
 // of the source picture the model saw (image_crop of image_path), decoded with the front
-// end's decoder (app/image_input.h). Immutable once made; shared across threads.
+// end's decoder (imageio/picture_file.h). Immutable once made; shared across threads.
 #include <QImage>
 #include <QMetaType>
 #include <QString>

@@ -2,10 +2,10 @@
 
 #include <QFileInfo>
 
-#include "image_input.h"
-#include "util/memory.h"
-#include "run/predictions.h"
+#include "picture_file.h"
+#include "session/run.h"
 #include "util/error.h"
+#include "util/memory.h"
 
 namespace attn::ui {
 
@@ -69,7 +69,7 @@ void RunController::run(const RunRequest& req) {
       deliver_model(ctx, model);
     }
     PicturePtr picture;
-    const auto rec = model->takes_images() ? run_image(ctx, *model, req, &picture) : run_text(ctx, *model, req);
+    const auto rec = run_input(ctx, *model, req, &picture);
     if (rec) deliver_recording(ctx, rec, QString(), picture);
   });
 }
@@ -110,59 +110,40 @@ bool RunController::within_budget(const JobContext& ctx, const Model& model, int
   return false;
 }
 
-std::shared_ptr<AttentionRecording> RunController::run_text(const JobContext& ctx, const Model& model, const RunRequest& req) {
-  if (!req.image.isEmpty())
-    throw Error(model.name() + " is a text model (" + model.config().family + "): type a text for it, or choose an image model (ViT, DeiT) for " +
-                QFileInfo(req.image).fileName().toStdString());
-  ctx.report(0.02, QStringLiteral("tokenizing"));
-  const std::string text = stdstr(req.text), pair = stdstr(req.pair);
-  const auto pair_view = req.pair.isEmpty() ? std::nullopt : std::optional<std::string_view>(pair);
-  const size_t full = req.truncate ? model.tokenizer().encode(text, pair_view).size() : 0;
-  const Encoding enc = model.encode(text, pair_view, req.truncate);
-  QStringList tokens;
-  for (size_t i = 0; i < enc.size(); ++i) tokens << qstr(model.display_token(enc.ids[i], enc.tokens[i]));
-  const bool truncated = full > enc.size();
-  ctx.post([this, tokens, truncated] { Q_EMIT tokens_ready(tokens, truncated); });
-
-  RunOptions options;
-  options.record_qkv = options.record_scores = req.record_qkv;
-  options.progress = ctx.progress_fn(0.05, 0.85);
-  const auto target = prediction_target(model, &enc);
-  if (target && target->position >= 0) options.logits_rows = {target->position};
-  if (!within_budget(ctx, model, int(enc.size()), options, req)) return nullptr;
-  ForwardResult result = model.forward(enc, options);
-  result.recording->meta_mutable().text = text;
-  result.recording->meta_mutable().pair = pair;
-  if (target)
-    if (const std::string j = predictions_json(model, result, *target); !j.empty()) result.recording->meta_mutable().extra[kPredictionsKey] = j;
-  return result.recording;
-}
-
-std::shared_ptr<AttentionRecording> RunController::run_image(const JobContext& ctx, const Model& model, const RunRequest& req,
+std::shared_ptr<AttentionRecording> RunController::run_input(const JobContext& ctx, const Model& model, const RunRequest& req,
                                                              PicturePtr* picture) {
-  if (req.image.isEmpty())
-    throw Error(model.name() + " is an image model (" + model.config().family +
-                "): open a picture for it (Open image… or drop a PNG, JPEG or BMP file on the window)");
-  const QString path = QFileInfo(req.image).absoluteFilePath();
-  ctx.report(0.01, QStringLiteral("decoding %1").arg(QFileInfo(path).fileName()));
-  const Rgb8Image rgb = cli::decode_image_file(fspath(path));
-  if (ctx.cancelled()) throw Cancelled();
-  ctx.report(0.03, QStringLiteral("preprocessing"));
-  const PreprocessedImage input = model.preprocess(rgb.view());
-  RunOptions options;
-  options.record_qkv = options.record_scores = req.record_qkv;
-  options.progress = ctx.progress_fn(0.05, 0.85);
-  const int patches = (input.pixels.height / model.config().patch_size) * (input.pixels.width / model.config().patch_size);
-  if (!within_budget(ctx, model, model.config().num_prefix_tokens() + patches, options, req)) return nullptr;
-  ForwardResult result = model.forward_image(input, options);
-  RecordingMeta& meta = result.recording->meta_mutable();
-  meta.extra["image_path"] = stdstr(path);
-  QStringList tokens;  // [CLS] ([DIST]) and one per patch
-  for (const auto& t : meta.tokens) tokens << qstr(t);
-  ctx.post([this, tokens] { Q_EMIT tokens_ready(tokens, false); });
-  if (const auto target = prediction_target(model, nullptr))
-    if (const std::string j = predictions_json(model, result, *target); !j.empty()) meta.extra[kPredictionsKey] = j;
-  *picture = make_recording_picture(rgb.view(), meta);
+  attn::RunRequest request;
+  if (!req.image.isEmpty()) {
+    const QString path = QFileInfo(req.image).absoluteFilePath();
+    request.image_path = fspath(path);
+    if (model.takes_images()) {  // a text model refuses the picture before it is decoded
+      ctx.report(0.01, QStringLiteral("decoding %1").arg(QFileInfo(path).fileName()));
+      request.image = imageio::decode_image_file(request.image_path);
+      if (ctx.cancelled()) throw Cancelled();
+    }
+  } else {
+    request.text = stdstr(req.text);
+    if (!req.pair.isEmpty()) request.pair = stdstr(req.pair);
+    request.truncate = req.truncate;
+  }
+  request.options.record_qkv = request.options.record_scores = req.record_qkv;
+  ctx.report(0.03, model.takes_images() ? QStringLiteral("preprocessing") : QStringLiteral("tokenizing"));
+  PreparedRun run = prepare_run(model, std::move(request));
+  if (!model.takes_images()) {
+    QStringList tokens;
+    for (const auto& t : run.token_strings) tokens << qstr(t);
+    const bool truncated = run.truncated();
+    ctx.post([this, tokens, truncated] { Q_EMIT tokens_ready(tokens, truncated); });
+  }
+  if (!within_budget(ctx, model, run.tokens, run.options, req)) return nullptr;
+  run.options.progress = ctx.progress_fn(0.05, 0.85);
+  RunResult result = execute_run(model, run);
+  if (model.takes_images()) {  // [CLS] ([DIST]) and one per patch, named by the run
+    QStringList tokens;
+    for (const auto& t : result.recording->meta().tokens) tokens << qstr(t);
+    ctx.post([this, tokens] { Q_EMIT tokens_ready(tokens, false); });
+    *picture = make_recording_picture(run.request.image->view(), result.recording->meta());
+  }
   return result.recording;
 }
 

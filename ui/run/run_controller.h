@@ -83,10 +83,9 @@ class RunController : public QObject {
   // Applies the request's layers and force to `options`; when the run would exceed the
   // memory budget, posts memory_offer and returns false.
   bool within_budget(const JobContext& ctx, const Model& model, int tokens, RunOptions& options, const RunRequest& req);
-  // The worker's part of a run: text through the tokenizer, or a picture file; null when
-  // the memory guard stopped it.
-  std::shared_ptr<AttentionRecording> run_text(const JobContext& ctx, const Model& model, const RunRequest& req);
-  std::shared_ptr<AttentionRecording> run_image(const JobContext& ctx, const Model& model, const RunRequest& req, PicturePtr* picture);
+  // The worker's part of a run, through the core's pipeline (session/run.h): text, or a
+  // picture file decoded here; null when the memory guard stopped it.
+  std::shared_ptr<AttentionRecording> run_input(const JobContext& ctx, const Model& model, const RunRequest& req, PicturePtr* picture);
 
   JobRunner runner_;
   ModelPtr model_;

@@ -6,6 +6,7 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include "session/run.h"
 #include "teaching/step_panel.h"
 #include "teaching/teaching_plots.h"
 #include "views/matrix_plot.h"
@@ -176,12 +177,12 @@ void GuidedTab::show_example(int index) {
     r.index = index;
     r.model = model ? model : ModelPtr(Model::load(fspath(dir)));
     if (ctx.cancelled()) return;
-    const Encoding enc = r.model->encode(text, pair.empty() ? std::nullopt : std::optional<std::string_view>(pair), true);
-    RunOptions options;
-    options.progress = ctx.progress_fn(0, 1);
-    auto rec = r.model->forward(enc, options).recording;
-    rec->meta_mutable().text = text;
-    rec->meta_mutable().pair = pair;
+    attn::RunRequest request;
+    request.text = text;
+    if (!pair.empty()) request.pair = pair;
+    request.truncate = true;
+    request.options.progress = ctx.progress_fn(0, 1);
+    auto rec = attn::run_model(*r.model, std::move(request)).recording;
     r.finding = measure(kind, *rec);
     r.recording = std::move(rec);
     ctx.post([this, r, dir] {

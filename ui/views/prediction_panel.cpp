@@ -13,8 +13,8 @@ namespace {
 QString percent(double p) { return p >= 0.001 ? QStringLiteral("%1 %").arg(p * 100, 0, 'f', 1) : QStringLiteral("< 0.1 %"); }
 
 QString shown_label(const Predictions& p, const Prediction& e) {
-  if (p.task == QLatin1String("next-token") || p.task == QLatin1String("fill-mask")) return QStringLiteral("“%1”").arg(token_label(e.label.toStdString(), 24));
-  return e.label;
+  if (p.task == "next-token" || p.task == "fill-mask") return QStringLiteral("“%1”").arg(token_label(e.label, 24));
+  return qstr(e.label);
 }
 
 }  // namespace

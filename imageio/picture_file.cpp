@@ -1,4 +1,4 @@
-#include "image_input.h"
+#include "picture_file.h"
 
 #include <cstring>
 #include <string>
@@ -11,7 +11,7 @@
 #include <QString>
 #endif
 
-namespace attn::cli {
+namespace attn::imageio {
 
 Rgb8Image decode_image_file(const std::filesystem::path& path) {
   const std::string name = path.string();
@@ -45,4 +45,4 @@ Rgb8Image decode_image_file(const std::filesystem::path& path) {
 #endif
 }
 
-}  // namespace attn::cli
+}  // namespace attn::imageio

@@ -1,12 +1,12 @@
 #pragma once
 // Decoding picture files for the image models, in the front ends (the command line and the
-// GUI both link this as attn_image_input): the core takes RGB8 pixels
+// GUI both link this as attn_imageio): the core takes RGB8 pixels
 // and never decodes files (nor links Qt). Uses Qt's QImageReader when the build has Qt 6 Gui.
 #include <filesystem>
 
 #include "image/image.h"
 
-namespace attn::cli {
+namespace attn::imageio {
 
 // Largest picture accepted, in pixels (a 10,000 × 10,000 photo is within it).
 inline constexpr int64_t kMaxImagePixels = int64_t(100) * 1000 * 1000;
@@ -17,4 +17,4 @@ inline constexpr int64_t kMaxImagePixels = int64_t(100) * 1000 * 1000;
 // empty (0 × 0) or larger than kMaxImagePixels.
 Rgb8Image decode_image_file(const std::filesystem::path& path);
 
-}  // namespace attn::cli
+}  // namespace attn::imageio
