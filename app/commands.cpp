@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_args.h"
+#include "model/family_table.h"
 #include "nn/model.h"
 #include "picture_file.h"
 #include "record/recording.h"
@@ -36,6 +37,8 @@ struct Command {
 };
 
 const OptionSpec kModel{"model", true, "DIR", "Hugging Face model folder (config.json, model.safetensors, tokenizer)"};
+const OptionSpec kTokenizerFolder{"model", true, "DIR",
+                                  "model folder, or a folder with only the tokenizer files (tokenizer.json, vocab.txt, or vocab.json + merges.txt)"};
 const OptionSpec kText{"text", true, "STR", "input text"};
 const OptionSpec kPair{"pair", true, "STR", "second sentence (BERT-style pairs)"};
 const OptionSpec kJson{"json", false, "", "print JSON instead of text"};
@@ -139,11 +142,22 @@ int cmd_info(const Args& a) {
   return 0;
 }
 
+// The tokenizer of a model folder, or of a folder that holds only tokenizer files (and
+// config.json, if present): checking a tokenizer needs no weights.
+std::unique_ptr<Tokenizer> folder_tokenizer(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) throw Error(dir.string() + ": no such folder");
+  if (const FamilySpec* family = ModelConfig::peek_family(dir); family && family->vision)
+    throw Error(dir.string() + " holds an image model (" + family->model_type + "): it has no tokenizer");
+  return load_tokenizer(dir, TokenizerOptions{});
+}
+
 int cmd_tokenize(const Args& a) {
-  const auto model = Model::load(a.require("model"));
+  const auto tokenizer = folder_tokenizer(a.require("model"));
   const std::string text = a.require("text");
   const auto pair = a.get("pair");
-  const Encoding enc = model->tokenizer().encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt);
+  if (pair && !tokenizer->supports_pairs()) throw Error("this tokenizer does not take sentence pairs (" + tokenizer->kind() + ")");
+  const Encoding enc = tokenizer->encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt);
   Json offsets = Json::array();
   for (size_t i = 0; i < enc.size(); ++i) {
     const std::string_view src = (i < enc.sequence_ids.size() && enc.sequence_ids[i] == 1 && pair) ? std::string_view(*pair) : std::string_view(text);
@@ -156,7 +170,7 @@ int cmd_tokenize(const Args& a) {
     std::cout << dump(j) << "\n";
   } else {
     for (size_t i = 0; i < enc.size(); ++i)
-      std::printf("%5zu  %8d  %s\n", i, enc.ids[i], model->display_token(enc.ids[i], enc.tokens[i]).c_str());
+      std::printf("%5zu  %8d  %s\n", i, enc.ids[i], tokenizer->display_token(enc.ids[i], enc.tokens[i]).c_str());
   }
   return 0;
 }
@@ -276,7 +290,7 @@ const std::vector<Command>& commands() {
        "attnscope info (--model DIR | --recording FILE) [--json]",
        {kModel, {"recording", true, "FILE", "an AttnScope recording (.safetensors) instead of a model"}, kJson}, cmd_info},
       {"tokenize", "show the tokens, ids and character offsets of a text",
-       "attnscope tokenize --model DIR --text STR [--pair STR] [--json]", {kModel, kText, kPair, kJson}, cmd_tokenize},
+       "attnscope tokenize --model DIR --text STR [--pair STR] [--json]", {kTokenizerFolder, kText, kPair, kJson}, cmd_tokenize},
       {"record", "run the model and write every layer's and head's attention to a recording file",
        "attnscope record --model DIR (--text STR [--pair STR] | --image FILE) --out FILE [--dtype f32|f16] [--layers LIST] [--qkv] [--scores] [--logits]",
        {kModel, kText, kPair, kImage,

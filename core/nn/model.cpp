@@ -133,7 +133,7 @@ Encoding Model::encode(std::string_view text, std::optional<std::string_view> pa
 }
 
 std::string Model::display_token(int32_t id, const std::string& vocab_token) const {
-  return tokenizer_->kind() == "bpe" ? tokenizer_->token_text(id) : vocab_token;
+  return tokenizer_->display_token(id, vocab_token);
 }
 
 // How many layers a run with `options` records.

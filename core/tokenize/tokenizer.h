@@ -55,6 +55,11 @@ class Tokenizer {
   // Human-readable text of one token: "##ing" -> "ing", "Ġworld" -> " world" (GPT-2 byte
   // decoding; invalid UTF-8 bytes of a partial character become U+FFFD).
   virtual std::string token_text(int32_t id) const = 0;
+  // The string views and recordings show for a token: token_text for byte-level BPE
+  // (" world"), the vocabulary string otherwise ("##ing", "[CLS]").
+  std::string display_token(int32_t id, const std::string& vocab_token) const {
+    return kind() == "bpe" ? token_text(id) : vocab_token;
+  }
   // Decodes ids back to text (WordPiece joins "##" pieces; BPE decodes bytes).
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
 

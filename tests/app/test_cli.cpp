@@ -55,6 +55,37 @@ TEST(Cli, TokenizeMatchesTheReferenceIds) {
   EXPECT_EQ(j["offsets"].size(), j["ids"].size());
 }
 
+// `tokenize` needs no weights: a folder holding only the tokenizer files (tokenizer.json, or
+// vocab.txt, or vocab.json + merges.txt, with tokenizer_config.json when there is one, with or
+// without config.json) tokenizes exactly as the whole model folder does.
+TEST(Cli, TokenizeWorksOnAFolderWithOnlyTokenizerFiles) {
+  const std::string text = "Hello, world! The cat's whiskers — naïve café";
+  const auto dir = std::filesystem::temp_directory_path() / ("attn_tok_" + std::to_string(::getpid()));
+  for (const auto& [model, files] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"bert_cls", {"tokenizer.json"}},
+           {"bert_mlm", {"vocab.txt", "tokenizer_config.json"}},
+           {"gpt2", {"vocab.json", "merges.txt", "tokenizer_config.json"}},
+           {"gpt2", {"vocab.json", "merges.txt", "tokenizer_config.json", "config.json"}}}) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    for (const auto& f : files) std::filesystem::copy_file(fixture(model) + "/" + f, dir / f);
+    const auto whole = run({"tokenize", "--model", fixture(model), "--text", text, "--json"});
+    const auto only = run({"tokenize", "--model", dir.string(), "--text", text, "--json"});
+    ASSERT_EQ(whole.code, 0) << whole.err;
+    ASSERT_EQ(only.code, 0) << model << ": " << only.err;
+    EXPECT_EQ(json::parse(only.out), json::parse(whole.out)) << model;
+    EXPECT_GT(json::parse(only.out)["ids"].size(), 5u);
+  }
+  // Without any tokenizer file the error names the folder and what it looked for.
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto none = run({"tokenize", "--model", dir.string(), "--text", text});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find(dir.string()), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("vocab.txt"), std::string::npos) << none.err;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, PredictFillMaskAgreesWithReferenceLogits) {
   const auto e = expected("bert_mlm", "single");
   const auto ids = e->to_i64(e->at("input_ids"));
