@@ -33,8 +33,8 @@ QSize parse_size(const std::string& s) {
 }
 
 int parse_head(const std::string& s) {
-  if (s == "mean") return ui::kHeadMean;
-  if (s == "max") return ui::kHeadMax;
+  if (s == "mean") return kHeadMean;
+  if (s == "max") return kHeadMax;
   try {
     size_t used = 0;
     const int h = std::stoi(s, &used);

@@ -11,7 +11,7 @@
 #include <random>
 
 #include "record/recording.h"
-#include "run/analysis.h"
+#include "analysis/recording_analysis.h"
 #include "views/head_lines.h"
 #include "views/heatmap_view.h"
 #include "views/model_view.h"

@@ -4,7 +4,7 @@
 // and never decodes files (nor links Qt). Uses Qt's QImageReader when the build has Qt 6 Gui.
 #include <filesystem>
 
-#include "image/image.h"
+#include "model/image_types.h"
 
 namespace attn::imageio {
 

@@ -27,9 +27,7 @@ QStringList token_labels(const RecordingMeta& meta, int max_chars = 14);
 // A token quoted for tooltips: “ cat” with its index: "“·cat” (3)".
 QString token_quoted(const RecordingMeta& meta, int index);
 
-// The head selector's special values: one head (>= 0), or the mean / max over a layer's heads.
-constexpr int kHeadMean = -1;
-constexpr int kHeadMax = -2;
+// The head selector's values: one head (>= 0), or kHeadMean / kHeadMax (record/recording.h).
 QString head_name(int head);  // "head 3", "mean of heads", "max of heads"
 
 // The shortest decimal that reads back as the same float: the exact stored weight.

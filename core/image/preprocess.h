@@ -11,7 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "image/image.h"
+#include "model/image_types.h"
 #include "image/resample.h"
 
 namespace attn {

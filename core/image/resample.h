@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "image/image.h"
+#include "model/image_types.h"
 
 namespace attn {
 

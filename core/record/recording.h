@@ -15,11 +15,15 @@
 #include <string>
 #include <vector>
 
-#include "image/image.h"
+#include "model/image_types.h"
 #include "io/safetensors.h"
 #include "model/tensor_types.h"
 
 namespace attn {
+
+// Where a head is chosen: one head (>= 0), or the mean / max over a layer's heads.
+inline constexpr int kHeadMean = -1;
+inline constexpr int kHeadMax = -2;
 
 struct RecordingMeta {
   std::string model;   // model folder name or identifier

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "image/image.h"
+#include "model/image_types.h"
 #include "image/preprocess.h"
 #include "nn/model.h"
 #include "session/predictions.h"

@@ -8,7 +8,7 @@
 
 #include <cstring>
 
-#include "image/attention_grid.h"
+#include "analysis/attention_grid.h"
 #include "io/safetensors.h"
 #include "nn/model.h"
 #include "test_support.h"

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "image/attention_grid.h"
+#include "analysis/attention_grid.h"
 #include "io/safetensors.h"
 #include "nn/model.h"
 #include "test_support.h"
@@ -206,8 +206,14 @@ TEST_P(VisionGolden, AttentionGridIsTheQueryRowOverPatches) {
   const RowMatrix layer_mean = rec.layer_mean(0);
   EXPECT_NEAR(mean(grid->height - 1, grid->width - 1), layer_mean(query, rec.num_tokens() - 1), 1e-6f);
   EXPECT_NEAR(mean.sum(), layer_mean.row(query).tail(grid->height * grid->width).sum(), 1e-5f);
+  // The max over heads (the overlay's "max of heads"): each patch's largest weight.
+  const RowMatrix max = image_attention_grid(rec, 0, kHeadMax, query);
+  const RowMatrix layer_max = rec.layer_max(0);
+  for (int rr = 0; rr < grid->height; ++rr)
+    for (int c = 0; c < grid->width; ++c) EXPECT_EQ(max(rr, c), layer_max(query, grid->first_patch + rr * grid->width + c));
   EXPECT_THROW(image_attention_grid(rec, rec.num_layers(), 0, 0), Error);
   EXPECT_THROW(image_attention_grid(rec, 0, rec.num_heads(), 0), Error);
+  EXPECT_THROW(image_attention_grid(rec, 0, kHeadMax - 1, 0), Error);
   EXPECT_THROW(image_attention_grid(rec, 0, 0, rec.num_tokens()), Error);
 }
 

@@ -24,7 +24,7 @@
 #include "analysis/rollout.h"
 #include "export/headless.h"
 #include "export/render_export.h"
-#include "image/attention_grid.h"
+#include "analysis/attention_grid.h"
 #include "picture_file.h"
 #include "nn/model.h"
 #include "run/predictions.h"

@@ -6,7 +6,7 @@
 #include "analysis/rollout.h"
 #include "export/raw_export.h"
 #include "export/render_export.h"
-#include "run/analysis.h"
+#include "analysis/recording_analysis.h"
 #include "util/error.h"
 #include "views/head_view.h"
 #include "views/heatmap_view.h"

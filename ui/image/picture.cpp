@@ -9,7 +9,7 @@
 #include <cmath>
 #include <limits>
 
-#include "image/attention_grid.h"
+#include "analysis/attention_grid.h"
 #include "picture_file.h"
 #include "qt_convert.h"
 
@@ -71,23 +71,6 @@ std::optional<PatchLayout> patch_layout(const RecordingMeta& meta) {
     l.cover_h = std::min(1.0, double(l.rows * l.patch_size) / h);
   }
   return l;
-}
-
-RowMatrix patch_weights(const AttentionRecording& rec, const PatchLayout& l, int layer, int head, int query) {
-  RowMatrix out(l.rows, l.cols);
-  const int n = l.rows * l.cols;
-  if (head >= 0) {
-    const auto row = rec.head(layer, head).row(query).segment(l.first_patch, n);
-    for (int i = 0; i < n; ++i) out.data()[i] = row[i];
-    return out;
-  }
-  out.setConstant(head == kHeadMax ? -std::numeric_limits<float>::infinity() : 0.0f);
-  for (int h = 0; h < rec.num_heads(); ++h) {
-    const auto row = rec.head(layer, h).row(query).segment(l.first_patch, n);
-    for (int i = 0; i < n; ++i) out.data()[i] = head == kHeadMax ? std::max(out.data()[i], row[i]) : out.data()[i] + row[i];
-  }
-  if (head != kHeadMax) out /= float(std::max(1, rec.num_heads()));
-  return out;
 }
 
 RowMatrix patch_row(const RowMatrix& m, const PatchLayout& l, int query) {

@@ -9,7 +9,7 @@
 #include <memory>
 #include <optional>
 
-#include "image/image.h"
+#include "model/image_types.h"
 #include "model/tensor_types.h"
 #include "record/recording.h"
 
@@ -58,9 +58,6 @@ PicturePtr make_recording_picture(const Rgb8View& source, const RecordingMeta& m
 // RGB8 pixels as a QImage (RGB32, a copy).
 QImage to_qimage(const Rgb8View& pixels);
 
-// (rows, cols): the attention token `query` pays each patch in `layer`, in one head or the
-// mean / max (kHeadMean, kHeadMax) over the layer's heads. Indices must be in range.
-RowMatrix patch_weights(const AttentionRecording& recording, const PatchLayout& layout, int layer, int head, int query);
 // (rows, cols): row `query` of an (N, N) matrix (e.g. the rollout) on the patches.
 RowMatrix patch_row(const RowMatrix& matrix, const PatchLayout& layout, int query);
 // How a token of an image recording is called in titles: "[CLS]", "patch (3, 4)".

@@ -14,7 +14,7 @@
 #include "image/picture.h"
 #include "nn/model.h"
 #include "qt_convert.h"
-#include "run/analysis.h"
+#include "analysis/recording_analysis.h"
 #include "run/job_runner.h"
 
 namespace attn::ui {
@@ -68,7 +68,7 @@ class RunController : public QObject {
   // Right after recording_ready, for image recordings: the picture the model saw (or why it
   // is missing, for a recording whose picture cannot be found).
   void picture_ready(const attn::ui::RecordingPtr& recording, const attn::ui::PicturePtr& picture);
-  void analysis_ready(const attn::ui::RecordingPtr& recording, const attn::ui::AnalysisPtr& analysis);
+  void analysis_ready(const attn::ui::RecordingPtr& recording, const attn::AnalysisPtr& analysis);
   void finished();
   void cancelled();
   void failed(const QString& message);
@@ -95,4 +95,4 @@ class RunController : public QObject {
 
 Q_DECLARE_METATYPE(attn::ui::ModelPtr)
 Q_DECLARE_METATYPE(attn::ui::MemoryOffer)
-Q_DECLARE_METATYPE(attn::ui::AnalysisPtr)
+Q_DECLARE_METATYPE(attn::AnalysisPtr)

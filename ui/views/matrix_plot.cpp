@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "qt_convert.h"
-#include "run/analysis.h"
+#include "analysis/recording_analysis.h"
 #include "views/matrix_ticks.h"
 #include "views/plot_style.h"
 #include "window/theme.h"

@@ -9,6 +9,7 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "analysis/attention_grid.h"
 #include "run/rollout_cache.h"
 #include "window/view_state.h"
 
@@ -53,11 +54,11 @@ OverlayContent overlay_content(const ViewState& state, const OverlayOptions& opt
     c.value_name = QStringLiteral("rollout");
     c.title = QStringLiteral("%1 · %2 · into %3").arg(qstr(rec->meta().model), rollout_name(state.rollout()->options()), c.query_name);
   } else {
-    c.grid = patch_weights(*rec, *layout, state.layer(), state.head(), q);
+    c.grid = image_attention_grid(*rec, state.layer(), state.head(), q);
     c.style.range = grid_range(c.grid);
     if (state.colors().shared_range) {  // one scale for every head of the layer, for this query
       double m = c.grid.size() ? c.grid.maxCoeff() : 0.0;
-      for (int h = 0; h < rec->num_heads(); ++h) m = std::max(m, double(patch_weights(*rec, *layout, state.layer(), h, q).maxCoeff()));
+      for (int h = 0; h < rec->num_heads(); ++h) m = std::max(m, double(image_attention_grid(*rec, state.layer(), h, q).maxCoeff()));
       c.style.range = attention_range(m, m, true);
     }
     c.value_name = state.head() == kHeadMean ? QStringLiteral("mean attention") : state.head() == kHeadMax ? QStringLiteral("max attention")
@@ -79,7 +80,7 @@ OverlayGrid::Content head_grid_content(const ViewState& state, const OverlayOpti
     OverlayGrid::Cell cell;
     const bool mean = h == rec->num_heads();
     cell.name = mean ? QStringLiteral("mean") : QStringLiteral("head %1").arg(h);
-    cell.grid = patch_weights(*rec, g.base.layout, state.layer(), mean ? kHeadMean : h, q);
+    cell.grid = image_attention_grid(*rec, state.layer(), mean ? kHeadMean : h, q);
     cell.range = grid_range(cell.grid);
     shared = std::max(shared, cell.range.hi);
     g.cells.push_back(std::move(cell));

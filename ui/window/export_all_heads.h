@@ -11,7 +11,7 @@
 
 #include "colormap/colormap.h"
 #include "qt_convert.h"
-#include "run/analysis.h"
+#include "analysis/recording_analysis.h"
 
 class QProgressDialog;
 class QWidget;

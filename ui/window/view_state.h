@@ -11,7 +11,7 @@
 #include "colormap/value_mapper.h"
 #include "image/picture.h"
 #include "qt_convert.h"
-#include "run/analysis.h"
+#include "analysis/recording_analysis.h"
 
 namespace attn::ui {
 

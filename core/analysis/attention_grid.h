@@ -18,10 +18,10 @@ struct ImagePatchGrid {
 std::optional<ImagePatchGrid> image_patch_grid(const RecordingMeta& meta);
 
 // (grid height, grid width): the attention `query_token` pays to each patch in `layer`, in
-// one head or, for head_or_mean = -1, the mean over the heads. Patch (r, c) is token
-// first_patch + r · width + c. Throws attn::Error for a recording without image_grid or an
-// index out of range.
-RowMatrix image_attention_grid(const AttentionRecording& recording, int layer, int head_or_mean, int query_token);
+// one head or the mean / max over the heads (`head` = kHeadMean / kHeadMax). Patch (r, c) is
+// token first_patch + r · width + c. Throws attn::Error for a recording without image_grid
+// or an index out of range.
+RowMatrix image_attention_grid(const AttentionRecording& recording, int layer, int head, int query_token);
 
 // The recording's stored input image (the `image` tensor) as 0..255 RGB pixels, undoing the
 // normalisation its image_mean / image_std / image_rescale_factor metadata states (identity

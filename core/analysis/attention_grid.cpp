@@ -1,8 +1,9 @@
-#include "image/attention_grid.h"
+#include "analysis/attention_grid.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -35,16 +36,21 @@ std::optional<ImagePatchGrid> image_patch_grid(const RecordingMeta& meta) {
   return g;
 }
 
-RowMatrix image_attention_grid(const AttentionRecording& rec, int layer, int head_or_mean, int query_token) {
+RowMatrix image_attention_grid(const AttentionRecording& rec, int layer, int head, int query_token) {
   const auto grid = image_patch_grid(rec.meta());
   if (!grid) throw Error("the recording has no image_grid: it is not of an image model");
   if (layer < 0 || layer >= rec.num_layers()) throw Error("layer " + std::to_string(layer) + " out of range");
-  if (head_or_mean < -1 || head_or_mean >= rec.num_heads()) throw Error("head " + std::to_string(head_or_mean) + " out of range");
+  if (head < kHeadMax || head >= rec.num_heads()) throw Error("head " + std::to_string(head) + " out of range");
   if (query_token < 0 || query_token >= rec.num_tokens()) throw Error("token " + std::to_string(query_token) + " out of range");
-  Eigen::RowVectorXf row = Eigen::RowVectorXf::Zero(grid->height * grid->width);
-  const int h0 = head_or_mean < 0 ? 0 : head_or_mean, h1 = head_or_mean < 0 ? rec.num_heads() : head_or_mean + 1;
-  for (int h = h0; h < h1; ++h) row += rec.head(layer, h).row(query_token).segment(grid->first_patch, row.size());
-  row /= float(h1 - h0);
+  const int n = grid->height * grid->width;
+  const int h0 = head < 0 ? 0 : head, h1 = head < 0 ? rec.num_heads() : head + 1;
+  Eigen::RowVectorXf row = Eigen::RowVectorXf::Constant(n, head == kHeadMax ? -std::numeric_limits<float>::infinity() : 0.0f);
+  for (int h = h0; h < h1; ++h) {
+    const auto patches = rec.head(layer, h).row(query_token).segment(grid->first_patch, n);
+    if (head == kHeadMax) row = row.cwiseMax(patches);
+    else row += patches;
+  }
+  if (head != kHeadMax) row /= float(h1 - h0);
   return Eigen::Map<const RowMatrix>(row.data(), grid->height, grid->width);
 }
 

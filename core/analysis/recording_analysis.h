@@ -10,7 +10,7 @@
 #include "record/recording.h"
 #include "util/progress.h"
 
-namespace attn::ui {
+namespace attn {
 
 // Max-pools the block rows [r0, r1) × cols [c0, c1) of `m` by `factor` in both directions
 // into (ceil(rows / factor), ceil(cols / factor)): a single strong cell stays visible.
@@ -41,4 +41,4 @@ constexpr int kThumbnailMax = 96;
 // Computes everything above; reports progress per layer (and may be cancelled through it).
 AnalysisPtr analyze(const AttentionRecording& recording, const ProgressFn& progress = {});
 
-}  // namespace attn::ui
+}  // namespace attn

@@ -1,8 +1,8 @@
-#include "run/analysis.h"
+#include "analysis/recording_analysis.h"
 
 #include <algorithm>
 
-namespace attn::ui {
+namespace attn {
 
 RowMatrix max_pool(const Eigen::Ref<const RowMatrix>& m, int r0, int r1, int c0, int c1, int factor) {
   factor = std::max(1, factor);
@@ -48,4 +48,4 @@ AnalysisPtr analyze(const AttentionRecording& rec, const ProgressFn& progress) {
   return a;
 }
 
-}  // namespace attn::ui
+}  // namespace attn
