@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "export/headless.h"
+#include "headless/headless.h"
 #include "nn/model.h"
 #include "picture_file.h"
 #include "session/run.h"

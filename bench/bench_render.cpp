@@ -15,7 +15,7 @@
 #include "views/head_lines.h"
 #include "views/heatmap_view.h"
 #include "views/model_view.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 namespace {
 

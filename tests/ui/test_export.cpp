@@ -12,9 +12,9 @@
 #include <QTemporaryDir>
 #include <cstring>
 
-#include "export/headless.h"
-#include "export/raw_export.h"
-#include "export/render_export.h"
+#include "headless/headless.h"
+#include "headless/raw_export.h"
+#include "headless/render_export.h"
 #include "ui/ui_test_support.h"
 #include "views/head_view.h"
 #include "views/heatmap_view.h"
@@ -23,7 +23,7 @@
 #include "views/stats_view.h"
 #include "window/main_window.h"
 #include "window/export_all_heads.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 using namespace attn;
 using namespace attn::ui;

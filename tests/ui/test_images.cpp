@@ -22,8 +22,8 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/rollout.h"
-#include "export/headless.h"
-#include "export/render_export.h"
+#include "headless/headless.h"
+#include "headless/render_export.h"
 #include "analysis/attention_grid.h"
 #include "picture_file.h"
 #include "nn/model.h"
@@ -36,10 +36,10 @@
 #include "views/overlay_view.h"
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
-#include "window/bundled_models.h"
+#include "state/bundled_models.h"
 #include "window/main_window.h"
 #include "window/model_panel.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 using namespace attn;
 using namespace attn::ui;

@@ -25,7 +25,7 @@
 #include "window/main_window.h"
 #include "window/model_panel.h"
 #include "window/selector_bar.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 using namespace attn;
 using namespace attn::ui;

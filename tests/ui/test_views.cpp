@@ -15,7 +15,7 @@
 #include "views/model_view.h"
 #include "views/rollout_view.h"
 #include "views/stats_view.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 using namespace attn;
 using namespace attn::ui;

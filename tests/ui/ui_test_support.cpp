@@ -5,7 +5,7 @@
 
 #include "test_support.h"
 #include "window/main_window.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 namespace attn::test {
 

@@ -10,7 +10,7 @@
 #include "teaching/step_panel.h"
 #include "teaching/teaching_plots.h"
 #include "views/matrix_plot.h"
-#include "window/bundled_models.h"
+#include "state/bundled_models.h"
 
 namespace attn::ui {
 

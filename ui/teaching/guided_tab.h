@@ -12,7 +12,7 @@
 #include <optional>
 
 #include "analysis/guided_examples.h"
-#include "export/renderable.h"
+#include "views/renderable.h"
 #include "qt_convert.h"
 #include "run/job_runner.h"
 #include "run/run_controller.h"

@@ -10,7 +10,7 @@
 #include <array>
 
 #include "analysis/attention_steps.h"
-#include "export/renderable.h"
+#include "views/renderable.h"
 #include "qt_convert.h"
 
 class QComboBox;

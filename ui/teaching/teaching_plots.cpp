@@ -5,7 +5,7 @@
 
 #include "views/matrix_ticks.h"
 #include "views/plot_style.h"
-#include "window/theme.h"
+#include "state/theme.h"
 
 namespace attn::ui {
 

@@ -5,8 +5,8 @@
 // export code. The caller hands in recordings that hold Q/K/V (RunOptions::record_qkv).
 #include <QWidget>
 
-#include "export/render_export.h"
-#include "export/renderable.h"
+#include "headless/render_export.h"
+#include "views/renderable.h"
 #include "qt_convert.h"
 
 class QTabWidget;

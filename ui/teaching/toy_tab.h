@@ -7,7 +7,7 @@
 #include <array>
 
 #include "analysis/attention_steps.h"
-#include "export/renderable.h"
+#include "views/renderable.h"
 
 class QCheckBox;
 class QLabel;

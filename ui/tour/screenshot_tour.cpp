@@ -16,7 +16,7 @@
 #include <cstdio>
 #include <functional>
 
-#include "export/render_export.h"
+#include "headless/render_export.h"
 #include "teaching/guided_tab.h"
 #include "teaching/live_tab.h"
 #include "teaching/teaching_window.h"
@@ -27,7 +27,7 @@
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
 #include "window/main_window.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 using namespace attn::ui;
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "window/theme.h"
-#include "window/view_state.h"
+#include "state/theme.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

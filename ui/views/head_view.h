@@ -5,7 +5,7 @@
 #include <QWidget>
 #include <vector>
 
-#include "export/renderable.h"
+#include "views/renderable.h"
 
 class QToolButton;
 class QHBoxLayout;

@@ -2,8 +2,8 @@
 
 #include <QVBoxLayout>
 
-#include "window/theme.h"
-#include "window/view_state.h"
+#include "state/theme.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

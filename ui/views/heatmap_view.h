@@ -3,7 +3,7 @@
 // Hovering shows "query → key: weight"; clicking a cell selects its query token.
 #include <QWidget>
 
-#include "export/renderable.h"
+#include "views/renderable.h"
 #include "views/matrix_plot.h"
 
 namespace attn::ui {

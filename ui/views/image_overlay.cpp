@@ -6,7 +6,7 @@
 #include <qcustomplot.h>
 
 #include "qt_convert.h"
-#include "window/theme.h"
+#include "state/theme.h"
 
 namespace attn::ui {
 

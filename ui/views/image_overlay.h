@@ -5,7 +5,7 @@
 // view and the image part of the rollout view; draws itself for export at any size.
 #include <QWidget>
 
-#include "export/renderable.h"
+#include "views/renderable.h"
 #include "views/overlay_paint.h"
 
 namespace attn::ui {

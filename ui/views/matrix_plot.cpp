@@ -8,7 +8,7 @@
 #include "analysis/recording_analysis.h"
 #include "views/matrix_ticks.h"
 #include "views/plot_style.h"
-#include "window/theme.h"
+#include "state/theme.h"
 
 namespace attn::ui {
 

@@ -10,7 +10,7 @@
 
 #include "colormap/colormap.h"
 #include "colormap/value_mapper.h"
-#include "export/renderable.h"
+#include "views/renderable.h"
 #include "model/tensor_types.h"
 
 namespace attn::ui {

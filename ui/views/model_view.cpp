@@ -7,8 +7,8 @@
 #include <qcustomplot.h>
 
 #include "colormap/value_mapper.h"
-#include "window/theme.h"
-#include "window/view_state.h"
+#include "state/theme.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

@@ -6,7 +6,7 @@
 #include <QWidget>
 #include <vector>
 
-#include "export/renderable.h"
+#include "views/renderable.h"
 
 namespace attn::ui {
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <qcustomplot.h>
 
-#include "window/theme.h"
+#include "state/theme.h"
 
 namespace attn::ui {
 

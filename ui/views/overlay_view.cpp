@@ -11,7 +11,7 @@
 
 #include "analysis/attention_grid.h"
 #include "run/rollout_cache.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

@@ -6,7 +6,7 @@
 // head of the layer as small overlays (click one to select it). Hover tells patch and weight.
 #include <QWidget>
 
-#include "export/renderable.h"
+#include "views/renderable.h"
 #include "views/image_overlay.h"
 #include "views/overlay_grid.h"
 

@@ -2,7 +2,7 @@
 
 #include <qcustomplot.h>
 
-#include "window/theme.h"
+#include "state/theme.h"
 
 namespace attn::ui {
 

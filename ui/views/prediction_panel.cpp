@@ -3,8 +3,8 @@
 #include <QPainter>
 #include <qcustomplot.h>
 
-#include "window/theme.h"
-#include "window/view_state.h"
+#include "state/theme.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

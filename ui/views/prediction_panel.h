@@ -6,7 +6,7 @@
 #include <QWidget>
 #include <optional>
 
-#include "export/renderable.h"
+#include "views/renderable.h"
 #include "run/predictions.h"
 
 namespace attn::ui {

@@ -16,8 +16,8 @@
 #include "views/matrix_ticks.h"
 #include "views/overlay_view.h"
 #include "views/plot_style.h"
-#include "window/theme.h"
-#include "window/view_state.h"
+#include "state/theme.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

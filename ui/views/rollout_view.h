@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "analysis/rollout.h"
-#include "export/renderable.h"
+#include "views/renderable.h"
 #include "model/tensor_types.h"
 
 class QCheckBox;

@@ -9,8 +9,8 @@
 #include <qcustomplot.h>
 
 #include "views/plot_style.h"
-#include "window/theme.h"
-#include "window/view_state.h"
+#include "state/theme.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

@@ -4,7 +4,7 @@
 // one colour per head (the head view's colours). Clicking a point opens that head.
 #include <QWidget>
 
-#include "export/renderable.h"
+#include "views/renderable.h"
 
 class QComboBox;
 class QCustomPlot;

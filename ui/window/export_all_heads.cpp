@@ -13,11 +13,11 @@
 #include <QPushButton>
 #include <QSpinBox>
 
-#include "export/raw_export.h"
-#include "export/render_export.h"
+#include "headless/raw_export.h"
+#include "headless/render_export.h"
 #include "util/error.h"
 #include "views/heatmap_view.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

@@ -2,7 +2,7 @@
 // "Export view…": file (PNG, SVG or PDF by its suffix), size and DPI.
 #include <QDialog>
 
-#include "export/render_export.h"
+#include "headless/render_export.h"
 
 class QLineEdit;
 class QSpinBox;

@@ -18,7 +18,7 @@
 #include <QTabWidget>
 #include <QVBoxLayout>
 
-#include "export/raw_export.h"
+#include "headless/raw_export.h"
 #include "teaching/teaching_window.h"
 #include "views/head_view.h"
 #include "views/heatmap_view.h"
@@ -31,8 +31,8 @@
 #include "window/image_drop_area.h"
 #include "window/model_panel.h"
 #include "window/selector_bar.h"
-#include "window/theme.h"
-#include "window/view_state.h"
+#include "state/theme.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

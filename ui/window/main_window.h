@@ -9,7 +9,7 @@
 #include <memory>
 #include <optional>
 
-#include "export/render_export.h"
+#include "headless/render_export.h"
 #include "run/run_controller.h"
 
 class QTabWidget;

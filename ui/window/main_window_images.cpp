@@ -3,7 +3,7 @@
 #include <QDateTime>
 #include <QFileInfo>
 
-#include "window/bundled_models.h"
+#include "state/bundled_models.h"
 #include "window/main_window.h"
 #include "window/model_panel.h"
 

@@ -18,7 +18,7 @@
 #include "window/export_dialog.h"
 #include "window/main_window.h"
 #include "window/model_panel.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

@@ -5,7 +5,7 @@
 #include "teaching/teaching_window.h"
 #include "window/main_window.h"
 #include "window/model_panel.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

@@ -7,7 +7,7 @@
 #include <QWidget>
 
 #include "run/run_controller.h"
-#include "window/bundled_models.h"
+#include "state/bundled_models.h"
 
 class QComboBox;
 class QLabel;

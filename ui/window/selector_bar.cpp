@@ -8,7 +8,7 @@
 #include <QPainter>
 #include <QSpinBox>
 
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

@@ -1,4 +1,4 @@
-#include "export/render_export.h"
+#include "headless/render_export.h"
 
 #include <QFileInfo>
 #include <QImage>
@@ -8,7 +8,7 @@
 #include <cmath>
 #include <qcustomplot.h>
 
-#include "export/renderable.h"
+#include "views/renderable.h"
 #include "util/error.h"
 
 namespace attn::ui {

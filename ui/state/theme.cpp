@@ -1,4 +1,4 @@
-#include "window/theme.h"
+#include "state/theme.h"
 
 #include <QApplication>
 #include <QPalette>

@@ -1,4 +1,4 @@
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 #include <algorithm>
 

@@ -1,11 +1,11 @@
-#include "export/headless.h"
+#include "headless/headless.h"
 
 #include <QFileInfo>
 #include <memory>
 
 #include "analysis/rollout.h"
-#include "export/raw_export.h"
-#include "export/render_export.h"
+#include "headless/raw_export.h"
+#include "headless/render_export.h"
 #include "analysis/recording_analysis.h"
 #include "util/error.h"
 #include "views/head_view.h"
@@ -17,7 +17,7 @@
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
 #include "views/stats_view.h"
-#include "window/view_state.h"
+#include "state/view_state.h"
 
 namespace attn::ui {
 

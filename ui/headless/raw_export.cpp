@@ -1,4 +1,4 @@
-#include "export/raw_export.h"
+#include "headless/raw_export.h"
 
 #include <cstdio>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "window/bundled_models.h"
+#include "state/bundled_models.h"
 
 #include <QCoreApplication>
 #include <QDir>
