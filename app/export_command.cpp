@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "headless/headless.h"
+#include "views/view_table.h"
 #include "nn/model.h"
 #include "picture_file.h"
 #include "session/run.h"
@@ -113,6 +114,13 @@ ui::RecordingPtr record(const Args& a) {
 
 }  // namespace
 
+// "the view: model, heatmap, …, overlay (images), …": the view table's names.
+std::string view_help() {
+  std::string out = "the view: ";
+  for (const ui::ViewSpec& v : ui::view_table()) out += std::string(v.name) + (v.images_only ? " (images)" : "") + ", ";
+  return out.substr(0, out.size() - 2) + " (default heatmap)";
+}
+
 const std::vector<OptionSpec>& export_options() {
   static const std::vector<OptionSpec> specs = {
       {"recording", true, "FILE", "recording to show (from 'attnscope record' or File > Save recording)"},
@@ -121,8 +129,7 @@ const std::vector<OptionSpec>& export_options() {
       {"image", true, "FILE", "input picture (PNG, JPEG, BMP) for an image model (with --model)"},
       {"pair", true, "STR", "second sentence (with --model, BERT-style pairs)"},
       {"truncate", false, "", "cut text longer than the model's positions"},
-      {"view", true, "NAME",
-       "model, heatmap, head, rollout, stats; for image recordings overlay, overlay-heads, image-rollout; prediction (default heatmap)"},
+      {"view", true, "NAME", view_help()},
       {"layer", true, "L", "layer to show (default 0; negative counts from the last)"},
       {"head", true, "H|mean|max", "head to show, or the mean / max over the layer's heads (default 0)"},
       {"query", true, "I|R,C", "rollout / head view / overlays: the query token, or a patch ROW,COL (default [CLS])"},

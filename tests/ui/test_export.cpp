@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "headless/headless.h"
-#include "headless/raw_export.h"
+#include "record/raw_export.h"
 #include "headless/render_export.h"
 #include "ui/ui_test_support.h"
 #include "views/head_view.h"
@@ -263,7 +263,7 @@ TEST(MainWindowExport, CurrentViewAndMatrix) {
   MainWindow w;
   ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), QStringLiteral("Hello there, world")));
   w.state()->select(1, 0);
-  w.show_tab(MainWindow::HeatmapTab);
+  w.show_view("heatmap");
   ASSERT_TRUE(w.export_view(dir.filePath("v.png"), ImageOptions{QSize(500, 400), 144}));
   EXPECT_EQ(QImage(dir.filePath("v.png")).size(), QSize(500, 400));
   ASSERT_TRUE(w.export_matrix(dir.filePath("v.npy")));

@@ -333,8 +333,8 @@ TEST(MainWindowImages, RunningAnImageModelGivesAnImageRecording) {
   EXPECT_EQ(qstr(rec->meta().extra.at("image_path")), QFileInfo(fixture_image("shapes.png")).absoluteFilePath());
   ASSERT_EQ(pictures.count(), 1);
   ASSERT_TRUE(w.state()->picture() && w.state()->picture()->valid());
-  EXPECT_TRUE(w.tabs()->isTabVisible(MainWindow::OverlayTab));
-  EXPECT_EQ(w.tabs()->currentIndex(), int(MainWindow::OverlayTab));
+  EXPECT_TRUE(w.tabs()->isTabVisible(w.tab_index("overlay")));
+  EXPECT_EQ(w.tabs()->currentIndex(), w.tab_index("overlay"));
   // The prediction panel lists the model's top class.
   const ImageRun direct = run_image("vit_cls", "shapes.png");
   Eigen::Index best;
@@ -345,8 +345,8 @@ TEST(MainWindowImages, RunningAnImageModelGivesAnImageRecording) {
     for (int h = 0; h < rec->num_heads(); ++h) EXPECT_LT((rec->head(l, h) - direct.rec->head(l, h)).cwiseAbs().maxCoeff(), 1e-5f);
   // A text model afterwards hides the overlay tab again.
   ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), QStringLiteral("The cat sat")));
-  EXPECT_FALSE(w.tabs()->isTabVisible(MainWindow::OverlayTab));
-  EXPECT_NE(w.tabs()->currentIndex(), int(MainWindow::OverlayTab));
+  EXPECT_FALSE(w.tabs()->isTabVisible(w.tab_index("overlay")));
+  EXPECT_NE(w.tabs()->currentIndex(), w.tab_index("overlay"));
   EXPECT_FALSE(w.panel()->image_mode());
 }
 
@@ -412,7 +412,7 @@ TEST(MainWindowImages, ASavedImageRecordingReopensWithPictureAndPrediction) {
   EXPECT_TRUE(w.state()->picture()->valid());
   EXPECT_TRUE(w.prediction_panel()->predictions());
   EXPECT_EQ(w.state()->query(), 5);
-  EXPECT_EQ(w.tabs()->currentIndex(), int(MainWindow::OverlayTab));
+  EXPECT_EQ(w.tabs()->currentIndex(), w.tab_index("overlay"));
 }
 
 TEST(ImageExport, EveryImageViewToPngSvgPdfCsvAndNpy) {

@@ -22,6 +22,7 @@
 #include "views/heatmap_view.h"
 #include "views/matrix_plot.h"
 #include "views/model_view.h"
+#include "views/view_table.h"
 #include "window/main_window.h"
 #include "window/model_panel.h"
 #include "window/selector_bar.h"
@@ -59,7 +60,7 @@ TEST(MainWindow, RunsAModelAndFillsEveryView) {
   EXPECT_EQ(w.model_view()->cell_count(), 2 * 3);
   // The heatmap shows the recording's numbers.
   w.state()->select(1, 2);
-  w.show_tab(MainWindow::HeatmapTab);
+  w.show_view("heatmap");
   for (int i = 0; i < rec->num_tokens(); i += 3)
     for (int j = 0; j <= i; ++j) ASSERT_FLOAT_EQ(float(w.heatmap_view()->plot()->shown_value(i, j)), rec->head(1, 2)(i, j));
   EXPECT_FALSE(w.panel()->cancel_button()->isEnabled());
@@ -150,7 +151,7 @@ TEST(MainWindow, SavedRecordingReopensExactlyWithoutTheModel) {
     original = w.state()->recording();
     w.state()->select(1, 2);
     w.state()->set_query(4);
-    w.show_tab(MainWindow::RolloutTab);
+    w.show_view("rollout");
     ColorSettings c;
     c.map = ColorMapId::Magma;
     c.scaling = Scaling::Power;
@@ -174,7 +175,7 @@ TEST(MainWindow, SavedRecordingReopensExactlyWithoutTheModel) {
   EXPECT_EQ(w.state()->layer(), 1);
   EXPECT_EQ(w.state()->head(), 2);
   EXPECT_EQ(w.state()->query(), 4);
-  EXPECT_EQ(w.tabs()->currentIndex(), int(MainWindow::RolloutTab));
+  EXPECT_EQ(w.tabs()->currentIndex(), w.tab_index("rollout"));
   EXPECT_EQ(w.state()->colors().map, ColorMapId::Magma);
   EXPECT_EQ(w.state()->colors().scaling, Scaling::Power);
   EXPECT_DOUBLE_EQ(w.state()->colors().gamma, 0.7);
@@ -193,7 +194,7 @@ TEST(MainWindow, ArrowKeysMoveBetweenHeadsAndLayers) {
   MainWindow w;
   w.show();
   ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
-  w.show_tab(MainWindow::HeatmapTab);
+  w.show_view("heatmap");
   w.state()->select(0, 0);
   auto press = [&](int key) {
     QKeyEvent e(QEvent::KeyPress, key, Qt::NoModifier);
@@ -217,11 +218,11 @@ TEST(MainWindow, ClickingAModelViewCellOpensTheHeatmap) {
   w.resize(1300, 900);
   w.show();
   ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
-  w.show_tab(MainWindow::ModelTab);
+  w.show_view("model");
   const QPoint p = w.model_view()->cell_rect(1, 2).center();
   QMouseEvent press(QEvent::MouseButtonPress, QPointF(p), QPointF(w.model_view()->mapToGlobal(p)), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
   QApplication::sendEvent(w.model_view(), &press);
-  EXPECT_EQ(w.tabs()->currentIndex(), int(MainWindow::HeatmapTab));
+  EXPECT_EQ(w.tabs()->currentIndex(), w.tab_index("heatmap"));
   EXPECT_EQ(w.state()->layer(), 1);
   EXPECT_EQ(w.state()->head(), 2);
   EXPECT_TRUE(w.heatmap_view()->plot()->content().title.contains(QStringLiteral("layer 1 · head 2")));
@@ -277,7 +278,7 @@ TEST(MainWindow, GuidedExampleRequestsRunTheTextAndOpenTheHead) {
   w.open_teaching();
   TeachingWindow* t = w.teaching();
   ASSERT_TRUE(t);
-  w.show_tab(MainWindow::ModelTab);
+  w.show_view("model");
   Q_EMIT t->open_example_requested(test::fixture_model("bert_mlm"), QStringLiteral("the cat sat"), QStringLiteral("it was tired"));
   Q_EMIT t->open_head_requested(1, 1);
   ASSERT_TRUE(test::wait_for_analysis(w));
@@ -287,7 +288,7 @@ TEST(MainWindow, GuidedExampleRequestsRunTheTextAndOpenTheHead) {
   EXPECT_EQ(rec->meta().pair, "it was tired");
   EXPECT_EQ(w.state()->layer(), 1);
   EXPECT_EQ(w.state()->head(), 1);
-  EXPECT_EQ(w.tabs()->currentIndex(), int(MainWindow::HeatmapTab));
+  EXPECT_EQ(w.tabs()->currentIndex(), w.tab_index("heatmap"));
   EXPECT_EQ(t->live()->recording(), rec);
   // The request is used once: the next run keeps the user's selection.
   w.state()->select(0, 0);
@@ -383,4 +384,53 @@ TEST(MainWindow, ARunAboveTheMemoryBudgetOffersFewerLayersOrCancelling) {
   const RowMatrix diff = halved->head_copy(2, 1) - full.recording->head(2, 1);
   EXPECT_LT(diff.cwiseAbs().maxCoeff(), 1e-3f);
   qunsetenv("ATTNSCOPE_MEMORY_BUDGET");
+}
+
+// The window's tabs, View menu and number export come from the view table: one row per view.
+TEST(ViewTable, TheWindowIsMadeFromTheRows) {
+  MainWindow w;
+  w.show();
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), kText));
+  const auto tabs = tab_views();
+  ASSERT_EQ(w.tabs()->count(), int(tabs.size()));
+  QStringList menu_titles;
+  for (QAction* a : w.findChildren<QAction*>()) menu_titles << a->text();
+  for (size_t i = 0; i < tabs.size(); ++i) {
+    EXPECT_EQ(w.tabs()->tabText(int(i)), QString::fromLatin1(tabs[i]->title));
+    EXPECT_EQ(w.tabs()->widget(int(i))->objectName(), QString::fromLatin1(tabs[i]->name));
+    EXPECT_EQ(w.tabs()->isTabVisible(int(i)), !tabs[i]->images_only) << tabs[i]->name;  // a text recording
+    EXPECT_NE(as_renderable(w.tabs()->widget(int(i))), nullptr) << tabs[i]->name;
+    // Ctrl+N opens the N-th tab (the overlay only for images).
+    const auto shortcut = QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1));
+    QAction* action = nullptr;
+    for (QAction* a : w.findChildren<QAction*>())
+      if (a->shortcut() == shortcut) action = a;
+    ASSERT_NE(action, nullptr) << tabs[i]->name;
+    action->trigger();
+    if (!tabs[i]->images_only) EXPECT_EQ(w.tabs()->currentIndex(), int(i)) << tabs[i]->name;
+  }
+  // Every row names a view `attnscope export` knows, and the names are distinct.
+  QStringList names = view_names();
+  EXPECT_EQ(names.size(), int(view_table().size()));
+  names.removeDuplicates();
+  EXPECT_EQ(names.size(), int(view_table().size()));
+  // The heatmap tab's numbers are the selected head's, written by its row.
+  QTemporaryDir dir;
+  w.state()->select(1, 2);
+  w.show_view("heatmap");
+  const QString npy = dir.filePath("h.npy");
+  ASSERT_TRUE(w.export_matrix(npy));
+  QFile f(npy);
+  ASSERT_TRUE(f.open(QIODevice::ReadOnly));
+  const QByteArray bytes = f.readAll();
+  const int n = w.state()->recording()->num_tokens();
+  ASSERT_GE(bytes.size(), n * n * 4);
+  const float* values = reinterpret_cast<const float*>(bytes.constData() + bytes.size() - n * n * 4);
+  const auto head = w.state()->recording()->head(1, 2);
+  for (int i = 0; i < n * n; ++i) ASSERT_EQ(values[i], head.data()[i]) << i;
+  // The model tab has one matrix per head: CSV is a clear error, not a file.
+  w.show_view("model");
+  EXPECT_FALSE(w.export_matrix(dir.filePath("m.csv")));
+  EXPECT_TRUE(w.last_error().contains("one matrix per head")) << w.last_error().toStdString();
+  close_error_dialogs(w);
 }

@@ -26,6 +26,7 @@
 #include "views/overlay_view.h"
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
+#include "views/view_table.h"
 #include "window/main_window.h"
 #include "state/view_state.h"
 
@@ -85,7 +86,7 @@ void image_tour(MainWindow& w, const Save& save, const QString& out, const QStri
   }
   OverlayView* overlay = w.overlay_view();
   w.state()->select(rec->num_layers() - 1, 0);
-  w.show_tab(MainWindow::OverlayTab);
+  w.show_view("overlay");
   settle(300);
   save(shoot(w), QStringLiteral("10-overlay"));
   // Hovering a patch shows its weight; clicking one makes it the query.
@@ -105,11 +106,11 @@ void image_tour(MainWindow& w, const Save& save, const QString& out, const QStri
   settle(300);
   save(shoot(w), QStringLiteral("13-overlay-head-grid"));
   overlay->set_show_heads(false);
-  w.show_tab(MainWindow::RolloutTab);
+  w.show_view("rollout");
   settle(800);
   save(shoot(w), QStringLiteral("14-image-rollout"));
   save(w.prediction_panel()->grab().toImage(), QStringLiteral("15-prediction-panel"));
-  w.show_tab(MainWindow::OverlayTab);
+  w.show_view("overlay");
   overlay->set_source(OverlayView::Source::Rollout);
   settle(600);
   save(shoot(w), QStringLiteral("16-overlay-rollout"));
@@ -207,18 +208,16 @@ int main(int argc, char** argv) {
   w.state()->select(rec->num_layers() / 2, 1 % rec->num_heads());
   settle(300);
 
-  const struct {
-    MainWindow::Tab tab;
-    const char* name;
-  } tabs[] = {{MainWindow::ModelTab, "1-model-view"},    {MainWindow::HeatmapTab, "2-heatmap"}, {MainWindow::HeadTab, "3-head-view"},
-              {MainWindow::RolloutTab, "4-rollout"},     {MainWindow::StatsTab, "5-head-statistics"}};
-  for (const auto& t : tabs) {
-    w.show_tab(t.tab);
-    settle(t.tab == MainWindow::RolloutTab ? 800 : 300);
-    save(shoot(w), QString::fromLatin1(t.name));
+  // Every text view's tab, from the view table: 1-model, 2-heatmap, …
+  int shot = 0;
+  for (const ViewSpec* spec : tab_views()) {
+    if (spec->images_only) continue;
+    w.show_view(QString::fromLatin1(spec->name));
+    settle(spec->needs_rollout ? 800 : 300);
+    save(shoot(w), QStringLiteral("%1-%2").arg(++shot).arg(QString::fromLatin1(spec->name)));
   }
   // Hovering a heatmap cell: the tooltip with both tokens and the weight.
-  w.show_tab(MainWindow::HeatmapTab);
+  w.show_view("heatmap");
   settle(200);
   MatrixPlot* plot = w.heatmap_view()->plot();
   const int n = rec->num_tokens();
@@ -239,10 +238,10 @@ int main(int argc, char** argv) {
   if (!dark_only) {
     w.set_dark(true);
     settle(300);
-    for (auto tab : {MainWindow::HeatmapTab, MainWindow::ModelTab, MainWindow::HeadTab}) {
-      w.show_tab(tab);
+    for (const char* name : {"heatmap", "model", "head"}) {
+      w.show_view(QString::fromLatin1(name));
       settle(300);
-      save(shoot(w), QStringLiteral("8-dark-%1").arg(int(tab)));
+      save(shoot(w), QStringLiteral("8-dark-%1").arg(QString::fromLatin1(name)));
     }
     w.set_dark(false);
   }
@@ -264,10 +263,13 @@ int main(int argc, char** argv) {
     else qputenv("ATTNSCOPE_MEMORY_BUDGET", saved);
   }
   // Figures as exported (the same code as File ▸ Export and `attnscope export`).
-  for (const auto& t : tabs) {
-    w.show_tab(t.tab);
+  shot = 0;
+  for (const ViewSpec* spec : tab_views()) {
+    if (spec->images_only) continue;
+    w.show_view(QString::fromLatin1(spec->name));
     settle(100);
-    const QString path = QDir(out).filePath(prefix + QStringLiteral("export-") + QString::fromLatin1(t.name) + QStringLiteral(".png"));
+    const QString name = QStringLiteral("%1-%2").arg(++shot).arg(QString::fromLatin1(spec->name));
+    const QString path = QDir(out).filePath(prefix + QStringLiteral("export-") + name + QStringLiteral(".png"));
     if (w.export_view(path, ImageOptions{QSize(1400, 1100), 120})) std::printf("%s\n", qPrintable(path));
   }
   return failures ? 1 : 0;

@@ -39,6 +39,7 @@ class OverlayView : public QWidget, public Renderable {
   Source source() const { return source_; }
   void set_smooth(bool smooth);
   bool smooth() const { return options_.smooth; }
+  bool input_resolution() const { return options_.input_resolution; }
   void set_opacity(double opacity);  // 0 … 1
   double opacity() const { return options_.opacity; }
   void set_input_resolution(bool input);  // the picture as the model saw it

@@ -13,7 +13,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 
-#include "headless/raw_export.h"
+#include "record/raw_export.h"
 #include "headless/render_export.h"
 #include "util/error.h"
 #include "views/heatmap_view.h"

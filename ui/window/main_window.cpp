@@ -18,7 +18,7 @@
 #include <QTabWidget>
 #include <QVBoxLayout>
 
-#include "headless/raw_export.h"
+#include "record/raw_export.h"
 #include "teaching/teaching_window.h"
 #include "views/head_view.h"
 #include "views/heatmap_view.h"
@@ -27,6 +27,7 @@
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
 #include "views/stats_view.h"
+#include "views/view_table.h"
 #include "window/export_all_heads.h"
 #include "window/image_drop_area.h"
 #include "window/model_panel.h"
@@ -81,19 +82,13 @@ void MainWindow::build_views() {
   selectors_ = new SelectorBar(state_, central);
   tabs_ = new QTabWidget(central);
   tabs_->setDocumentMode(true);
-  model_view_ = new ModelView(state_, tabs_);
-  heatmap_view_ = new HeatmapView(state_, tabs_);
-  head_view_ = new HeadView(state_, tabs_);
-  rollout_view_ = new RolloutView(state_, tabs_);
-  stats_view_ = new StatsView(state_, tabs_);
-  overlay_view_ = new OverlayView(state_, tabs_);
-  tabs_->addTab(model_view_, tr("Model"));
-  tabs_->addTab(heatmap_view_, tr("Heatmap"));
-  tabs_->addTab(head_view_, tr("Head view"));
-  tabs_->addTab(rollout_view_, tr("Rollout"));
-  tabs_->addTab(stats_view_, tr("Head statistics"));
-  tabs_->addTab(overlay_view_, tr("Overlay"));
-  tabs_->setTabVisible(OverlayTab, false);  // image recordings only
+  for (const ViewSpec* spec : tab_views()) {
+    QWidget* w = spec->make(state_, ViewSettings{}, tabs_);
+    w->setObjectName(QString::fromLatin1(spec->name));
+    views_.push_back(w);
+    const int index = tabs_->addTab(w, tr(spec->title));
+    tabs_->setTabVisible(index, !spec->images_only);  // image-only views appear with image recordings
+  }
   layout->addWidget(selectors_);
   layout->addWidget(tabs_, 1);
   setCentralWidget(central);
@@ -103,13 +98,15 @@ void MainWindow::build_views() {
   statusBar()->addPermanentWidget(hover_label_, 1);
   statusBar()->addPermanentWidget(summary_label_);
 
-  auto open_head = [this] { show_tab(HeatmapTab); };
-  connect(model_view_, &ModelView::head_activated, this, open_head);
-  connect(stats_view_, &StatsView::head_activated, this, open_head);
-  connect(heatmap_view_, &HeatmapView::hovered, hover_label_, &QLabel::setText);
-  connect(rollout_view_, &RolloutView::hovered, hover_label_, &QLabel::setText);
-  connect(overlay_view_, &OverlayView::hovered, hover_label_, &QLabel::setText);
-  connect(rollout_view_, &RolloutView::failed, this, &MainWindow::show_error);
+  // Every view that has these signals: activating a head opens it in the heatmap, hovering
+  // shows the exact weight in the status bar, failures reach show_error.
+  for (QWidget* w : views_) {
+    const QMetaObject* meta = w->metaObject();
+    if (meta->indexOfSignal("head_activated(int,int)") >= 0)
+      connect(w, SIGNAL(head_activated(int,int)), this, SLOT(show_heatmap()));
+    if (meta->indexOfSignal("hovered(QString)") >= 0) connect(w, SIGNAL(hovered(QString)), hover_label_, SLOT(setText(QString)));
+    if (meta->indexOfSignal("failed(QString)") >= 0) connect(w, SIGNAL(failed(QString)), this, SLOT(show_error(QString)));
+  }
   connect(state_, &ViewState::recording_changed, this, [this] {
     update_title();
     update_summary();
@@ -164,9 +161,12 @@ void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
   const bool was_image = state_->is_image();
   state_->set_recording(rec, source);
   const bool image = state_->is_image();
-  tabs_->setTabVisible(OverlayTab, image);
-  if (image && !was_image) show_tab(OverlayTab);
-  else if (!image && tabs_->currentIndex() == OverlayTab) show_tab(HeatmapTab);
+  const auto specs = tab_views();
+  const bool on_image_view = specs[size_t(std::max(0, tabs_->currentIndex()))]->images_only;
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (specs[i]->images_only) tabs_->setTabVisible(int(i), image);
+  if (image && !was_image) show_view(QStringLiteral("overlay"));
+  else if (!image && on_image_view) show_heatmap();
   if (!source.isEmpty()) {
     restore_view(*rec);
     if (!image) panel_->set_text(qstr(rec->meta().text), qstr(rec->meta().pair));
@@ -181,7 +181,7 @@ void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
   if (pending_head_) {  // a guided example asked for this head
     state_->select(pending_head_->first, pending_head_->second);
     pending_head_.reset();
-    show_tab(HeatmapTab);
+    show_heatmap();
     raise();
     activateWindow();
   }
@@ -354,17 +354,26 @@ void MainWindow::open_path(const QString& path) {
   else show_error(tr("%1: neither a model folder (with config.json) nor a recording file").arg(path));
 }
 
-Renderable* MainWindow::current_renderable() const {
-  switch (tabs_->currentIndex()) {
-    case ModelTab: return model_view_;
-    case HeatmapTab: return heatmap_view_;
-    case HeadTab: return head_view_;
-    case RolloutTab: return rollout_view_;
-    case StatsTab: return stats_view_;
-    case OverlayTab: return overlay_view_;
-  }
-  return heatmap_view_;
+Renderable* MainWindow::current_renderable() const { return as_renderable(tabs_->currentWidget()); }
+
+int MainWindow::tab_index(const QString& name) const {
+  const auto specs = tab_views();
+  for (size_t i = 0; i < specs.size(); ++i)
+    if (name == QLatin1String(specs[i]->name)) return int(i);
+  return -1;
 }
+
+QWidget* MainWindow::view(const QString& name) const {
+  const int i = tab_index(name);
+  return i >= 0 ? views_[size_t(i)] : nullptr;
+}
+
+ModelView* MainWindow::model_view() const { return static_cast<ModelView*>(view(QStringLiteral("model"))); }
+HeatmapView* MainWindow::heatmap_view() const { return static_cast<HeatmapView*>(view(QStringLiteral("heatmap"))); }
+HeadView* MainWindow::head_view() const { return static_cast<HeadView*>(view(QStringLiteral("head"))); }
+RolloutView* MainWindow::rollout_view() const { return static_cast<RolloutView*>(view(QStringLiteral("rollout"))); }
+StatsView* MainWindow::stats_view() const { return static_cast<StatsView*>(view(QStringLiteral("stats"))); }
+OverlayView* MainWindow::overlay_view() const { return static_cast<OverlayView*>(view(QStringLiteral("overlay"))); }
 
 bool MainWindow::export_view(const QString& path, const ImageOptions& options) { return export_renderable(*current_renderable(), path, options); }
 
@@ -383,21 +392,10 @@ bool MainWindow::export_matrix(const QString& path) {
   const auto& rec = state_->recording();
   try {
     if (!rec) throw Error(path.toStdString() + ": nothing to export yet");
-    if (tabs_->currentIndex() == OverlayTab) {  // the patch grid shown over the picture
-      const RowMatrix& grid = overlay_view_->grid();
-      if (grid.size() == 0) throw Error(path.toStdString() + ": the overlay shows nothing yet");
-      if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
-        write_matrix_csv(fspath(path), grid, numbered_labels("r", int(grid.rows())), numbered_labels("c", int(grid.cols())), "row\\col");
-      else write_npy(fspath(path), grid);
-      statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
-      return true;
-    }
-    const bool rollout = tabs_->currentIndex() == RolloutTab && rollout_view_->rollout();
-    const RowMatrix m = rollout ? *rollout_view_->rollout() : RowMatrix(state_->current_matrix());
-    std::vector<std::string> labels;
-    for (size_t i = 0; i < rec->meta().tokens.size(); ++i) labels.push_back(std::to_string(i) + ":" + rec->meta().tokens[i]);
-    if (QFileInfo(path).suffix().toLower() == QLatin1String("csv")) write_matrix_csv(fspath(path), m, labels, labels);
-    else write_npy(fspath(path), m);
+    // The numbers of what the current tab shows, written by its row of the view table.
+    const ViewSpec* spec = tab_views()[size_t(tabs_->currentIndex())];
+    QWidget* w = tabs_->currentWidget();
+    spec->write_numbers(*state_, spec->settings_of(w), path, QFileInfo(path).suffix().toLower() == QLatin1String("csv"));
     statusBar()->showMessage(tr("Exported %1").arg(path), 8000);
     return true;
   } catch (const std::exception& e) {
@@ -423,9 +421,12 @@ void MainWindow::set_dark(bool dark) {
   if (dark_action_ && dark_action_->isChecked() != dark) dark_action_->setChecked(dark);
 }
 
-void MainWindow::show_tab(Tab tab) {
-  if (tabs_->isTabVisible(int(tab))) tabs_->setCurrentIndex(int(tab));  // the overlay only for images
+void MainWindow::show_view(const QString& name) {
+  const int i = tab_index(name);
+  if (i >= 0 && tabs_->isTabVisible(i)) tabs_->setCurrentIndex(i);  // the overlay only for images
 }
+
+void MainWindow::show_heatmap() { show_view(QStringLiteral("heatmap")); }
 
 void MainWindow::keyPressEvent(QKeyEvent* event) {
   switch (event->key()) {
@@ -503,7 +504,7 @@ void MainWindow::restore_settings() {
   set_dark(s.value(QStringLiteral("view/dark"), false).toBool());
   apply_app_theme(state_->dark());
   const int tab = s.value(QStringLiteral("view/tab"), 0).toInt();
-  tabs_->setCurrentIndex(tab == OverlayTab ? int(ModelTab) : tab);  // no recording yet: no overlay
+  if (tab >= 0 && tab < tabs_->count() && tabs_->isTabVisible(tab)) tabs_->setCurrentIndex(tab);  // no recording yet: no overlay
   recent_ = s.value(QStringLiteral("models/recent")).toStringList();
   refresh_models();
   panel_->set_text(s.value(QStringLiteral("input/text"), tr("The cat sat on the mat because it was tired.")).toString(),

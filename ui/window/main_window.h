@@ -8,6 +8,7 @@
 #include <QStringList>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "headless/render_export.h"
 #include "run/run_controller.h"
@@ -36,8 +37,6 @@ class ExportAllHeads;
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
-  enum Tab { ModelTab, HeatmapTab, HeadTab, RolloutTab, StatsTab, OverlayTab };
-
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
 
@@ -58,8 +57,12 @@ class MainWindow : public QMainWindow {
   bool export_matrix(const QString& path);                           // .csv or .npy
   bool export_recording_npy(const QString& dir);
   void set_dark(bool dark);
-  void show_tab(Tab tab);
-  void show_error(const QString& message);
+  // Shows the tab of the view named `name` (views/view_table.h), if it is visible (the overlay
+  // only for image recordings).
+  void show_view(const QString& name);
+  // The tab index of a view, or -1; the view widget of a tab, or null.
+  int tab_index(const QString& name) const;
+  QWidget* view(const QString& name) const;
   // View ▸ Teaching mode…: opens (or raises) the teaching window. While it is open, runs
   // record Q/K/V; when the current recording has none, its input is run again with them.
   void open_teaching();
@@ -69,17 +72,22 @@ class MainWindow : public QMainWindow {
   ModelPanel* panel() const { return panel_; }
   SelectorBar* selectors() const { return selectors_; }
   QTabWidget* tabs() const { return tabs_; }
-  ModelView* model_view() const { return model_view_; }
-  HeatmapView* heatmap_view() const { return heatmap_view_; }
-  HeadView* head_view() const { return head_view_; }
-  RolloutView* rollout_view() const { return rollout_view_; }
-  StatsView* stats_view() const { return stats_view_; }
-  OverlayView* overlay_view() const { return overlay_view_; }
+  ModelView* model_view() const;
+  HeatmapView* heatmap_view() const;
+  HeadView* head_view() const;
+  RolloutView* rollout_view() const;
+  StatsView* stats_view() const;
+  OverlayView* overlay_view() const;
   PredictionPanel* prediction_panel() const { return prediction_panel_; }
   TeachingWindow* teaching() const { return teaching_; }  // null until first opened
   QAction* teaching_action() const { return teaching_action_; }
   Renderable* current_renderable() const;
   const QString& last_error() const { return last_error_; }
+
+ public Q_SLOTS:
+  // Every error reaches the user here: the status bar and one non-blocking message box.
+  void show_error(const QString& message);
+  void show_heatmap();  // the heatmap tab, for a head chosen elsewhere
 
  Q_SIGNALS:
   void error_shown(const QString& message);
@@ -130,12 +138,7 @@ class MainWindow : public QMainWindow {
   ModelPanel* panel_;
   SelectorBar* selectors_;
   QTabWidget* tabs_;
-  ModelView* model_view_;
-  HeatmapView* heatmap_view_;
-  HeadView* head_view_;
-  RolloutView* rollout_view_;
-  StatsView* stats_view_;
-  OverlayView* overlay_view_;
+  std::vector<QWidget*> views_;  // one per tab, in tab_views() order
   PredictionPanel* prediction_panel_;
   TeachingWindow* teaching_ = nullptr;
   QAction* teaching_action_ = nullptr;

@@ -10,15 +10,16 @@
 #include <QStatusBar>
 #include <QTabWidget>
 
+#include "state/view_state.h"
 #include "views/heatmap_view.h"
 #include "views/matrix_plot.h"
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
+#include "views/view_table.h"
 #include "window/export_all_heads.h"
 #include "window/export_dialog.h"
 #include "window/main_window.h"
 #include "window/model_panel.h"
-#include "state/view_state.h"
 
 namespace attn::ui {
 
@@ -48,13 +49,16 @@ void MainWindow::build_menus() {
   cancel_action_->setEnabled(false);
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
-  const QStringList names = {tr("Model"), tr("Heatmap"), tr("Head view"), tr("Rollout"), tr("Head statistics"), tr("Overlay (images)")};
-  for (int i = 0; i < names.size(); ++i)
-    view->addAction(names[i], QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)), this, [this, i] { show_tab(Tab(i)); });
+  const auto views = tab_views();
+  for (size_t i = 0; i < views.size(); ++i) {
+    const QString name = QString::fromLatin1(views[i]->name);
+    const QString title = views[i]->images_only ? tr("%1 (images)").arg(tr(views[i]->title)) : tr(views[i]->title);
+    view->addAction(title, QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)), this, [this, name] { show_view(name); });
+  }
   view->addSeparator();
   view->addAction(tr("Reset zoom"), QKeySequence(tr("Ctrl+0")), this, [this] {
-    heatmap_view_->plot()->reset_zoom();
-    rollout_view_->plot()->reset_zoom();
+    heatmap_view()->plot()->reset_zoom();
+    rollout_view()->plot()->reset_zoom();
   });
   teaching_action_ = view->addAction(tr("&Teaching mode…"), QKeySequence(tr("Ctrl+T")), this, &MainWindow::open_teaching);
   teaching_action_->setToolTip(tr("Attention step by step: Q·Kᵀ, scaling, mask, softmax, ·V"));
@@ -72,8 +76,8 @@ QString MainWindow::suggested_name(const QString& suffix) const {
   QString base = QStringLiteral("attention");
   if (const auto& rec = state_->recording()) {
     base = qstr(rec->meta().model);
-    if (tabs_->currentIndex() == HeatmapTab) base += QStringLiteral("-L%1-%2").arg(rec->meta().model_layer(state_->layer())).arg(state_->head() >= 0 ? QStringLiteral("H%1").arg(state_->head()) : head_name(state_->head()).section(' ', 0, 0));
-    else base += QLatin1Char('-') + tabs_->tabText(tabs_->currentIndex()).toLower().replace(' ', '-');
+    if (tabs_->currentWidget() == heatmap_view()) base += QStringLiteral("-L%1-%2").arg(rec->meta().model_layer(state_->layer())).arg(state_->head() >= 0 ? QStringLiteral("H%1").arg(state_->head()) : head_name(state_->head()).section(' ', 0, 0));
+    else base += QLatin1Char('-') + QString::fromLatin1(tab_views()[size_t(tabs_->currentIndex())]->name);
   }
   const QString dir = last_dir_.isEmpty() ? QDir::homePath() : last_dir_;
   return QDir(dir).filePath(base + suffix);
@@ -162,20 +166,24 @@ void MainWindow::ask_export_all_heads() {
 }
 
 void MainWindow::show_shortcuts() {
+  QString views;
+  const auto tabs = tab_views();
+  for (size_t i = 0; i < tabs.size(); ++i)
+    views += tr("<tr><td><b>Ctrl+%1</b></td><td>%2: %3</td></tr>").arg(i + 1).arg(tr(tabs[i]->title), tr(tabs[i]->help));
   QMessageBox::information(this, tr("Keyboard shortcuts"),
                            tr("<table>"
                               "<tr><td><b>Ctrl+Enter</b></td><td>Run the model on the text</td></tr>"
                               "<tr><td><b>Esc</b></td><td>Cancel the run</td></tr>"
                               "<tr><td><b>← →</b></td><td>Previous / next head (into the neighbouring layer)</td></tr>"
-                              "<tr><td><b>↑ ↓</b></td><td>Previous / next layer</td></tr>"
-                              "<tr><td><b>Ctrl+1 … 6</b></td><td>Model, heatmap, head view, rollout, statistics, overlay</td></tr>"
-                              "<tr><td><b>Ctrl+I</b></td><td>Open a picture (image models); or drop one on the window</td></tr>"
-                              "<tr><td><b>Ctrl+T</b></td><td>Teaching mode: attention step by step</td></tr>"
-                              "<tr><td><b>Click a patch</b></td><td>Overlay: show what that patch attends to</td></tr>"
-                              "<tr><td><b>Wheel, drag</b></td><td>Zoom and pan a heatmap; double-click resets</td></tr>"
-                              "<tr><td><b>Ctrl+E</b></td><td>Export the view</td></tr>"
-                              "<tr><td><b>Ctrl+O / Ctrl+S</b></td><td>Open / save a recording</td></tr>"
-                              "</table>"));
+                              "<tr><td><b>↑ ↓</b></td><td>Previous / next layer</td></tr>") +
+                               views +
+                               tr("<tr><td><b>Ctrl+I</b></td><td>Open a picture (image models); or drop one on the window</td></tr>"
+                                  "<tr><td><b>Ctrl+T</b></td><td>Teaching mode: attention step by step</td></tr>"
+                                  "<tr><td><b>Click a patch</b></td><td>Overlay: show what that patch attends to</td></tr>"
+                                  "<tr><td><b>Wheel, drag</b></td><td>Zoom and pan a heatmap; double-click resets</td></tr>"
+                                  "<tr><td><b>Ctrl+E</b></td><td>Export the view</td></tr>"
+                                  "<tr><td><b>Ctrl+O / Ctrl+S</b></td><td>Open / save a recording</td></tr>"
+                                  "</table>"));
 }
 
 void MainWindow::show_about() {

@@ -9,7 +9,7 @@
 #include "model/tensor_types.h"
 #include "record/recording.h"
 
-namespace attn::ui {
+namespace attn {
 
 void write_npy(const std::filesystem::path& path, const float* data, const std::vector<int64_t>& shape);
 void write_npy(const std::filesystem::path& path, const Eigen::Ref<const RowMatrix>& m);
@@ -25,4 +25,4 @@ void write_csv(const std::filesystem::path& path, const std::vector<std::string>
 // DIR/tokens.json. Returns the files written.
 std::vector<std::filesystem::path> write_recording_npy(const AttentionRecording& recording, const std::filesystem::path& dir);
 
-}  // namespace attn::ui
+}  // namespace attn

@@ -1,4 +1,4 @@
-#include "headless/raw_export.h"
+#include "record/raw_export.h"
 
 #include <cstdio>
 #include <fstream>
@@ -6,7 +6,7 @@
 
 #include "util/error.h"
 
-namespace attn::ui {
+namespace attn {
 
 namespace {
 
@@ -124,4 +124,4 @@ std::vector<std::filesystem::path> write_recording_npy(const AttentionRecording&
   return files;
 }
 
-}  // namespace attn::ui
+}  // namespace attn

@@ -1,0 +1,275 @@
+#include "views/view_table.h"
+
+#include <QWidget>
+
+#include "record/raw_export.h"
+#include "run/rollout_cache.h"
+#include "state/view_state.h"
+#include "util/error.h"
+#include "views/head_view.h"
+#include "views/heatmap_view.h"
+#include "views/model_view.h"
+#include "views/prediction_panel.h"
+#include "views/rollout_view.h"
+
+namespace attn::ui {
+
+namespace {
+
+std::vector<std::string> token_labels_numbered(const RecordingMeta& meta) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < meta.tokens.size(); ++i) out.push_back(std::to_string(i) + ":" + meta.tokens[i]);
+  return out;
+}
+
+const AttentionRecording& recording_of(const ViewState& state, const QString& out) {
+  if (!state.recording()) throw Error(out.toStdString() + ": nothing to export yet");
+  return *state.recording();
+}
+
+// (N, N) with token labels: the selected head (or mean / max), or the rollout.
+QStringList write_token_matrix(const ViewState& state, const RowMatrix& m, const QString& out, bool csv) {
+  const auto labels = token_labels_numbered(state.recording()->meta());
+  if (csv) write_matrix_csv(fspath(out), m, labels, labels);
+  else write_npy(fspath(out), m);
+  return {out};
+}
+
+QStringList selected_matrix_numbers(const ViewState& state, const ViewSettings&, const QString& out, bool csv) {
+  recording_of(state, out);
+  return write_token_matrix(state, RowMatrix(state.current_matrix()), out, csv);
+}
+
+QStringList rollout_numbers(const ViewState& state, const ViewSettings&, const QString& out, bool csv) {
+  recording_of(state, out);
+  const auto& rollout = state.rollout()->result();
+  if (!rollout) throw Error(out.toStdString() + ": the rollout is not computed yet");
+  return write_token_matrix(state, *rollout, out, csv);
+}
+
+// One (H, N, N) file per layer: the model view shows every head.
+QStringList model_numbers(const ViewState& state, const ViewSettings&, const QString& out, bool csv) {
+  const auto& rec = recording_of(state, out);
+  if (csv) throw Error(out.toStdString() + ": the model view has one matrix per head; export it as .npy (one file per layer)");
+  const auto path = fspath(out);
+  const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  const auto stem = path.stem().string();
+  QStringList files;
+  const int H = rec.num_heads(), N = rec.num_tokens();
+  for (int l = 0; l < rec.num_layers(); ++l) {
+    std::vector<float> block(size_t(H) * N * N);
+    for (int h = 0; h < H; ++h) {
+      RowMatrix scratch;
+      const ConstMatrixMap m = rec.head_for_sweep(l, h, scratch);
+      std::copy(m.data(), m.data() + m.size(), block.begin() + size_t(h) * N * N);
+    }
+    const auto file = dir / (stem + "_layer" + std::to_string(l) + ".npy");
+    write_npy(file, block.data(), {H, N, N});
+    files << qpath(file);
+  }
+  return files;
+}
+
+// Every statistic of every head: (L, H, 6).
+QStringList stats_numbers(const ViewState& state, const ViewSettings&, const QString& out, bool csv) {
+  recording_of(state, out);
+  const AnalysisPtr& analysis = state.analysis();
+  if (!analysis) throw Error(out.toStdString() + ": the head statistics are not computed yet");
+  const auto path = fspath(out);
+  static const char* names[] = {"entropy", "mean_distance", "special_share", "previous_share", "self_share", "max_weight"};
+  if (csv) {
+    std::vector<std::vector<std::string>> rows;
+    for (int l = 0; l < analysis->num_layers; ++l)
+      for (int h = 0; h < analysis->num_heads; ++h) {
+        const auto& s = analysis->stat(l, h);
+        rows.push_back({std::to_string(l), std::to_string(h)});
+        for (float v : {s.entropy, s.mean_distance, s.special_share, s.previous_share, s.self_share, s.max_weight})
+          rows.back().push_back(QString::number(v, 'g', 9).toStdString());
+      }
+    std::vector<std::string> header{"layer", "head"};
+    header.insert(header.end(), std::begin(names), std::end(names));
+    write_csv(path, header, rows);
+  } else {
+    std::vector<float> v;
+    for (const auto& s : analysis->stats) v.insert(v.end(), {s.entropy, s.mean_distance, s.special_share, s.previous_share, s.self_share, s.max_weight});
+    write_npy(path, v.data(), {analysis->num_layers, analysis->num_heads, 6});
+  }
+  return {out};
+}
+
+// The overlays' numbers: one (rows, cols) grid, or every head's (and the mean's) stacked.
+QStringList overlay_numbers(const ViewState& state, const ViewSettings& settings, const QString& out, bool csv) {
+  recording_of(state, out);
+  if (!state.patch_layout()) throw Error(out.toStdString() + ": the overlay needs an image recording");
+  const auto path = fspath(out);
+  if (settings.overlay_heads) {
+    const OverlayGrid::Content g = head_grid_content(state, settings.overlay, state.query());
+    const int rows = g.base.layout.rows, cols = g.base.layout.cols;
+    if (csv) {
+      std::vector<std::vector<std::string>> table;
+      for (const auto& cell : g.cells)
+        for (int r = 0; r < rows; ++r)
+          for (int c = 0; c < cols; ++c)
+            table.push_back({cell.name.toStdString(), std::to_string(r), std::to_string(c), QString::number(cell.grid(r, c), 'g', 9).toStdString()});
+      write_csv(path, {"head", "row", "col", "weight"}, table);
+    } else {
+      std::vector<float> v;
+      for (const auto& cell : g.cells) v.insert(v.end(), cell.grid.data(), cell.grid.data() + cell.grid.size());
+      write_npy(path, v.data(), {int64_t(g.cells.size()), rows, cols});
+    }
+    return {out};
+  }
+  const RowMatrix* rollout = nullptr;
+  if (settings.overlay_source == OverlayView::Source::Rollout) {
+    rollout = state.rollout()->result().get();
+    if (!rollout) throw Error(out.toStdString() + ": the rollout is not computed yet");
+  }
+  const OverlayContent c = overlay_content(state, settings.overlay, state.query(), rollout);
+  if (c.grid.size() == 0) throw Error(out.toStdString() + ": the overlay shows nothing yet");
+  if (csv) write_matrix_csv(path, c.grid, numbered_labels("r", int(c.grid.rows())), numbered_labels("c", int(c.grid.cols())), "row\\col");
+  else write_npy(path, c.grid);
+  return {out};
+}
+
+std::string no_predictions(const ViewState& state) {
+  if (state.recording() && read_predictions(state.recording()->meta())) return {};
+  return "the recording holds no predictions (they are stored by the GUI's runs and by 'attnscope export --model'); "
+         "run the model with 'attnscope predict' instead";
+}
+
+// The top predictions: rank, label, id, probability.
+QStringList prediction_numbers(const ViewState& state, const ViewSettings&, const QString& out, bool csv) {
+  const auto p = read_predictions(recording_of(state, out).meta());
+  if (!p) throw Error(no_predictions(state));
+  if (csv) {
+    std::vector<std::vector<std::string>> rows;
+    for (size_t i = 0; i < p->top.size(); ++i)
+      rows.push_back({std::to_string(i + 1), p->top[i].label, std::to_string(p->top[i].id), QString::number(p->top[i].prob, 'g', 9).toStdString()});
+    write_csv(fspath(out), {"rank", "label", "id", "probability"}, rows);
+  } else {
+    std::vector<float> v;
+    for (const auto& e : p->top) v.push_back(float(e.prob));
+    write_npy(fspath(out), v.data(), {int64_t(v.size())});
+  }
+  return {out};
+}
+
+ViewSettings no_settings(const QWidget*) { return {}; }
+
+ViewSettings overlay_settings(const QWidget* w) {
+  const auto* v = static_cast<const OverlayView*>(w);
+  ViewSettings s;
+  s.overlay.smooth = v->smooth();
+  s.overlay.opacity = v->opacity();
+  s.overlay.input_resolution = v->input_resolution();
+  s.overlay_source = v->source();
+  s.overlay_heads = v->show_heads();
+  return s;
+}
+
+ViewSettings stats_settings(const QWidget* w) {
+  ViewSettings s;
+  s.stat = static_cast<const StatsView*>(w)->metric();
+  return s;
+}
+
+template <typename View>
+QWidget* make_plain(ViewState* state, const ViewSettings&, QWidget* parent) {
+  return new View(state, parent);
+}
+
+QWidget* make_stats(ViewState* state, const ViewSettings& settings, QWidget* parent) {
+  auto* v = new StatsView(state, parent);
+  v->set_metric(settings.stat);
+  return v;
+}
+
+QWidget* make_rollout(ViewState* state, const ViewSettings&, QWidget* parent) {
+  auto* v = new RolloutView(state, parent);
+  if (state->rollout()->result()) v->set_rollout(state->rollout()->result());
+  return v;
+}
+
+QWidget* make_overlay(ViewState* state, const ViewSettings& settings, QWidget* parent) {
+  auto* v = new OverlayView(state, parent);
+  v->set_smooth(settings.overlay.smooth);
+  v->set_opacity(settings.overlay.opacity);
+  v->set_input_resolution(settings.overlay.input_resolution);
+  v->set_show_heads(settings.overlay_heads);
+  v->set_source(settings.overlay_source);
+  return v;
+}
+
+QWidget* make_overlay_heads(ViewState* state, const ViewSettings& settings, QWidget* parent) {
+  ViewSettings s = settings;
+  s.overlay_heads = true;
+  return make_overlay(state, s, parent);
+}
+
+QWidget* make_image_rollout(ViewState* state, const ViewSettings& settings, QWidget* parent) {
+  ViewSettings s = settings;
+  s.overlay_source = OverlayView::Source::Rollout;
+  return make_overlay(state, s, parent);
+}
+
+QStringList overlay_heads_numbers(const ViewState& state, const ViewSettings& settings, const QString& out, bool csv) {
+  ViewSettings s = settings;
+  s.overlay_heads = true;
+  return overlay_numbers(state, s, out, csv);
+}
+
+QStringList image_rollout_numbers(const ViewState& state, const ViewSettings& settings, const QString& out, bool csv) {
+  ViewSettings s = settings;
+  s.overlay_source = OverlayView::Source::Rollout;
+  return overlay_numbers(state, s, out, csv);
+}
+
+}  // namespace
+
+const std::vector<ViewSpec>& view_table() {
+  static const std::vector<ViewSpec> rows = {
+      // name, title, help, tab, images only, needs rollout, make, settings of, missing, numbers
+      {"model", "Model", "every layer × head as a thumbnail; click one to open it", true, false, false, make_plain<ModelView>,
+       no_settings, nullptr, model_numbers},
+      {"heatmap", "Heatmap", "one head (or a layer's mean / max): queries down, keys across; hover for the weight", true, false, false,
+       make_plain<HeatmapView>, no_settings, nullptr, selected_matrix_numbers},
+      {"head", "Head view", "lines from each token to the tokens it attends to, one colour per head", true, false, false,
+       make_plain<HeadView>, no_settings, nullptr, selected_matrix_numbers},
+      {"rollout", "Rollout", "attention rollout (Abnar & Zuidema) through the layers", true, false, true, make_rollout, no_settings,
+       nullptr, rollout_numbers},
+      {"stats", "Head statistics", "entropy, distance, special-token, previous-token and self shares of every head", true, false, false,
+       make_stats, stats_settings, nullptr, stats_numbers},
+      {"overlay", "Overlay", "a head's attention over the picture (image models)", true, true, false, make_overlay, overlay_settings,
+       nullptr, overlay_numbers},
+      {"overlay-heads", "Overlay of every head", "every head of a layer over the picture (image models)", false, true, false,
+       make_overlay_heads, overlay_settings, nullptr, overlay_heads_numbers},
+      {"image-rollout", "Rollout over the picture", "the attention rollout over the picture (image models)", false, true, true,
+       make_image_rollout, overlay_settings, nullptr, image_rollout_numbers},
+      {"prediction", "Prediction", "the model's top predictions for the input", false, false, false, make_plain<PredictionPanel>,
+       no_settings, no_predictions, prediction_numbers},
+  };
+  return rows;
+}
+
+const ViewSpec* find_view(const QString& name) {
+  for (const ViewSpec& v : view_table())
+    if (name == QLatin1String(v.name)) return &v;
+  return nullptr;
+}
+
+QStringList view_names() {
+  QStringList out;
+  for (const ViewSpec& v : view_table()) out << QString::fromLatin1(v.name);
+  return out;
+}
+
+std::vector<const ViewSpec*> tab_views() {
+  std::vector<const ViewSpec*> out;
+  for (const ViewSpec& v : view_table())
+    if (v.tab) out.push_back(&v);
+  return out;
+}
+
+Renderable* as_renderable(QWidget* view) { return dynamic_cast<Renderable*>(view); }
+
+}  // namespace attn::ui
