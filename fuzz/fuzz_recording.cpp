@@ -1,8 +1,9 @@
-// Recording metadata and tensor checks, then reading every head.
+// Recording metadata and tensor checks, then reading every head and the stored predictions.
 #include <vector>
 
 #include "fuzz_support.h"
 #include "record/recording.h"
+#include "session/predictions.h"
 #include "util/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -13,6 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     float sum = 0;
     for (int l = 0; l < rec->num_layers(); ++l)
       for (int h = 0; h < rec->num_heads(); ++h) sum += rec->head(l, h).sum();
+    if (const auto p = attn::read_predictions(rec->meta())) sum += float(p->top.size());
     (void)sum;
   } catch (const attn::Error&) {
   }
