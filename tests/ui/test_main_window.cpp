@@ -407,7 +407,9 @@ TEST(ViewTable, TheWindowIsMadeFromTheRows) {
       if (a->shortcut() == shortcut) action = a;
     ASSERT_NE(action, nullptr) << tabs[i]->name;
     action->trigger();
-    if (!tabs[i]->images_only) EXPECT_EQ(w.tabs()->currentIndex(), int(i)) << tabs[i]->name;
+    if (!tabs[i]->images_only) {
+      EXPECT_EQ(w.tabs()->currentIndex(), int(i)) << tabs[i]->name;
+    }
   }
   // Every row names a view `attnscope export` knows, and the names are distinct.
   QStringList names = view_names();
