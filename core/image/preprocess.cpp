@@ -4,6 +4,7 @@
 // -ffp-contract=off so the float steps round as numpy's do.
 #include "image/preprocess.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -121,7 +122,9 @@ std::array<int, 2> resize_output_size(const ImageProcessorConfig& c, int height,
   const bool portrait = width <= height;
   const int shorter = portrait ? width : height, longer = portrait ? height : width;
   int new_short = c.shortest_edge;
-  int new_long = int(double(int64_t(new_short) * longer) / shorter);
+  // Clamped, not wrapped: an extreme aspect ratio asks for more than an int holds, which
+  // preprocess_image then refuses as too large.
+  int new_long = int(std::min(double(int64_t(new_short) * longer) / shorter, double(1 << 30)));
   if (c.longest_edge > 0 && new_long > c.longest_edge) {
     new_short = int(double(int64_t(c.longest_edge) * new_short) / new_long);
     new_long = c.longest_edge;
@@ -179,6 +182,13 @@ PreprocessedImage preprocess_image(const Rgb8View& image, const ImageProcessorCo
   Rgb8Image resized;
   Rgb8View current = image;
   const auto [rh, rw] = resize_output_size(c, image.height, image.width);
+  const auto check_size = [&](const char* step, int64_t h, int64_t w) {
+    if (h * w > kMaxPreprocessedPixels)
+      throw Error(c.source + ": " + step + " to " + std::to_string(w) + "x" + std::to_string(h) + " pixels is more than " +
+                  std::to_string(kMaxPreprocessedPixels / 1000000) + " megapixels, far above any vision model's input: check its sizes");
+  };
+  if (c.do_resize) check_size("resizing", rh, rw);
+  if (c.do_center_crop) check_size("cropping", c.crop_height, c.crop_width);
   if (c.do_resize) {
     resized = pil_resize(image, rw, rh, c.resample);
     current = resized.view();

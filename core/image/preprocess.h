@@ -16,6 +16,11 @@
 
 namespace attn {
 
+// The largest image preprocessing makes (resized or cropped), in pixels: 4096 × 4096, far
+// above any vision model's input. A preprocessor_config.json asking for more (65536 × 65536
+// would be 51 GB of floats) is refused instead of exhausting memory.
+inline constexpr int64_t kMaxPreprocessedPixels = int64_t(4096) * 4096;
+
 struct ImageProcessorConfig {
   // Resize target. A fixed size (height × width), or the shortest edge scaled to
   // `shortest_edge` keeping the aspect ratio (then `longest_edge`, when > 0, caps the other).

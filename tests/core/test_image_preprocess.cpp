@@ -200,3 +200,32 @@ TEST(TorchBicubic, MatchesInterpolateForEveryGrid) {
   // Same size: the identity.
   EXPECT_LE((torch_bicubic_resize(grid, 4, 4, 4, 4) - grid).cwiseAbs().maxCoeff(), 1e-6f);
 }
+
+// Long fuzzing (fuzz_preprocessor_config) showed that a config may ask preprocessing for any
+// size up to 65536 × 65536 (51 GB of floats): sizes above kMaxPreprocessedPixels are refused
+// before any work, and extreme aspect ratios cannot overflow the shortest-edge arithmetic.
+TEST(ImagePreprocess, RefusesSizesFarAboveAnyModelsInput) {
+  using nlohmann::json;
+  const auto d = ImageProcessorConfig::defaults("vit", 224, 224);
+  Rgb8Image img(17, 13);
+  const auto error = [&](const json& j, const Rgb8Image& image) {
+    try {
+      preprocess_image(image.view(), ImageProcessorConfig::from_json(j, "dir/preprocessor_config.json", d));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error(json{{"size", {{"height", 65536}, {"width", 65536}}}}, img).find("dir/preprocessor_config.json: resizing to 65536x65536 pixels is more than 16 megapixels"),
+            std::string::npos);
+  EXPECT_NE(error(json{{"do_resize", false}, {"do_center_crop", true}, {"crop_size", {{"height", 5000}, {"width", 5000}}}}, img).find("cropping to 5000x5000"),
+            std::string::npos);
+  // Shortest edge 65536 on a 1 × 3000 picture: the long side would be 196,608,000 pixels.
+  Rgb8Image thin(1, 3000);
+  EXPECT_NE(error(json{{"size", {{"shortest_edge", 65536}}}}, thin).find("megapixels"), std::string::npos);
+  const auto [h, w] = resize_output_size(ImageProcessorConfig::from_json(json{{"size", {{"shortest_edge", 65536}}}}, "p", d), 100000000, 1);
+  EXPECT_EQ(w, 65536);
+  EXPECT_EQ(h, 1 << 30);  // clamped, not wrapped
+  // Large but sane sizes still work.
+  EXPECT_EQ(error(json{{"size", {{"height", 1024}, {"width", 768}}}}, img), "");
+}
