@@ -68,7 +68,12 @@ for t in "${targets[@]}"; do
   mkdir -p "$found"
   echo "fuzz: $t for ${seconds}s"
   result=clean
-  if ! ASAN_OPTIONS=detect_leaks=1 OMP_NUM_THREADS=1 "$build/fuzz/$t" "$found" "$root/tests/fuzz/corpus/$t" \
+  # LeakSanitizer's stop-the-world tracer itself crashes (signal 11 in the tracer, not in our
+  # code) once Qt's image plugins have run in the process; picture decoding's leaks are
+  # checked by the ASan + UBSan suite (the image tests run with detect_leaks=1) instead.
+  leaks=1
+  [[ $t == fuzz_image_decode ]] && leaks=0
+  if ! ASAN_OPTIONS=detect_leaks=$leaks OMP_NUM_THREADS=1 "$build/fuzz/$t" "$found" "$root/tests/fuzz/corpus/$t" \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
       -artifact_prefix="$build/artifacts/$t-" > "$build/$t.log" 2>&1; then
     echo "fuzz: $t FAILED — see $build/$t.log and $build/artifacts/"
