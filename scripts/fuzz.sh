@@ -9,7 +9,7 @@
 # this machine found (build-fuzz/corpus/TARGET, where new inputs go; never the repository).
 # --merge adds to tests/fuzz/corpus/TARGET only the inputs that reach new coverage (libFuzzer's
 # -merge=1), so every session's fuzzing adds up: commit the merged corpora. --ledger appends
-# one line per target (date, target, seconds, inputs, result) to tests/fuzz/ledger.tsv, which
+# one line per target (date, target, CPU seconds, inputs, result) to tests/fuzz/ledger.tsv, which
 # the README's fuzzing table is summed from. A crash leaves its input in build-fuzz/artifacts/
 # and makes this script fail.
 set -euo pipefail
@@ -73,9 +73,12 @@ for t in "${targets[@]}"; do
   # checked by the ASan + UBSan suite (the image tests run with detect_leaks=1) instead.
   leaks=1
   [[ $t == fuzz_image_decode ]] && leaks=0
-  if ! ASAN_OPTIONS=detect_leaks=$leaks OMP_NUM_THREADS=1 "$build/fuzz/$t" "$found" "$root/tests/fuzz/corpus/$t" \
+  # The ledger counts CPU time (user + system), not wall time, so a run that shares the machine
+  # (nice'd beside a build) is not over-counted.
+  TIMEFORMAT='%U %S'
+  if ! { time ASAN_OPTIONS=detect_leaks=$leaks OMP_NUM_THREADS=1 "$build/fuzz/$t" "$found" "$root/tests/fuzz/corpus/$t" \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
-      -artifact_prefix="$build/artifacts/$t-" > "$build/$t.log" 2>&1; then
+      -artifact_prefix="$build/artifacts/$t-" > "$build/$t.log" 2>&1; } 2> "$build/$t.cpu"; then
     echo "fuzz: $t FAILED — see $build/$t.log and $build/artifacts/"
     tail -40 "$build/$t.log"
     status=1
@@ -84,7 +87,7 @@ for t in "${targets[@]}"; do
   inputs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/$t.log" | tail -1)
   echo "fuzz: $t ${inputs:-?} inputs"
   if [[ $use_ledger == 1 ]]; then
-    ran=$(sed -n 's/.*Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$build/$t.log" | tail -1)
+    ran=$(awk '{ printf "%d", $1 + $2 }' "$build/$t.cpu")
     printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%F)" "$t" "${ran:-$seconds}" "${inputs:-0}" "$result" >> "$ledger"
   fi
 done
