@@ -1,4 +1,5 @@
-"""Text used by make_fixtures.py: the BERT word list, the BPE training corpus, the case texts.
+"""Text used by make_fixtures.py and make_llama_fixtures.py: the BERT word list, the BPE
+training corpus, the case texts.
 
 Changing anything here changes every fixture that uses it: regenerate and commit them together.
 """
@@ -84,4 +85,15 @@ GPT2 = {
     "single": ("The quick brown fox jumps over the lazy dog.", None),
     "long": ("Attention lets every token look at the tokens before it. Some heads look at "
              "the first token — it's a naïve picture, but useful in 2024!", None),
+}
+
+# Decoder (Llama-family) cases, made by make_llama_fixtures.py: 12-18 tokens with the BOS, so
+# that sliding windows of 4-5 are clearly shorter than the input.
+DECODER = {
+    "fox": "The fox saw the dog, and the dog saw the fox.",
+    "attention": "Attention lets every token look at every other token.",
+    "river": "The children walked to school along the river.",
+    "digits": "The teacher was waiting at the door at 9.",
+    "dog": "The dog does not mind the fox.",
+    "heads": "Some heads look at the previous word.",
 }
