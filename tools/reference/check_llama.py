@@ -2,6 +2,8 @@
 
 Run from the repository root:  /usr/bin/python3 -m tools.reference.check_llama
 Prints one line per check and exits non-zero if any fails.
+The golden fixtures made from llama.py, with their own independent checks, come from
+tools/make_llama_fixtures.py.
 """
 import math
 import sys
