@@ -68,6 +68,8 @@ int info_recording(const Args& a, const std::string& path) {
             {"has_logits", rec->logits().has_value()}};
   if (!m.text.empty()) j["text"] = m.text;
   if (!m.model_layers.empty()) j["model_layers"] = m.model_layers;
+  if (m.num_kv_heads > 0) j["num_key_value_heads"] = m.num_kv_heads;
+  if (!m.windows.empty()) j["sliding_windows"] = m.windows;
   for (const auto& [k, v] : m.extra) j["metadata"][k] = v;
   if (a.flag("json")) {
     j["token_strings"] = m.tokens;
@@ -78,6 +80,8 @@ int info_recording(const Args& a, const std::string& path) {
               path.c_str(), m.model.c_str(), m.family.c_str(), m.num_layers, m.num_heads, m.num_tokens, m.causal ? " (causal)" : "",
               rec->has_scores() ? ", scores" : "", rec->has_qkv() ? ", query/key/value" : "", rec->logits() ? ", logits" : "");
   if (!m.model_layers.empty()) std::printf("model layers %s (only these were recorded)\n", Json(m.model_layers).dump().c_str());
+  if (const auto groups = describe_kv_groups(m.num_heads, m.num_kv_heads); !groups.empty()) std::printf("grouped      %s\n", groups.c_str());
+  if (const auto w = describe_windows(m.windows, m.model_layers); !w.empty()) std::printf("attention    %s\n", w.c_str());
   if (!m.text.empty()) std::printf("text         %s\n", m.text.c_str());
   return 0;
 }
@@ -118,6 +122,14 @@ int cmd_info(const Args& a) {
     j["tokenizer"] = model->tokenizer().kind();
   }
   if (!c.labels.empty()) j["labels"] = c.labels;
+  if (c.num_kv_heads > 0) j["num_key_value_heads"] = c.num_kv_heads;
+  if (!c.layer_windows.empty()) j["sliding_windows"] = c.layer_windows;
+  if (c.spec && c.spec->causal && !c.decoder.rope.type.empty() && c.family != "gpt2") {
+    j["rope"] = {{"type", c.decoder.rope.type}, {"theta", c.decoder.rope.theta}};
+    if (c.decoder.rope_local.theta != c.decoder.rope.theta) j["rope"]["local_theta"] = c.decoder.rope_local.theta;
+  }
+  if (c.attn_softcap > 0) j["attn_logit_softcapping"] = c.attn_softcap;
+  if (c.decoder.final_softcap > 0) j["final_logit_softcapping"] = c.decoder.final_softcap;
   if (a.flag("json")) {
     std::cout << dump(j) << "\n";
   } else if (model->takes_images()) {
@@ -136,6 +148,15 @@ int cmd_info(const Args& a) {
                 model->name().c_str(), c.family.c_str(), c.architecture.empty() ? c.model_type.c_str() : c.architecture.c_str(),
                 head_kind_name(c.head).c_str(), c.num_layers, c.num_heads, c.hidden_size, c.head_dim(), c.vocab_size, c.max_positions,
                 static_cast<long long>(model->parameter_count()), double(model->parameter_count()) / 1e6, model->tokenizer().kind().c_str());
+    if (const auto groups = describe_kv_groups(c.num_heads, c.kv_heads()); !groups.empty()) std::printf("grouped      %s\n", groups.c_str());
+    if (const auto w = describe_windows(c.layer_windows); !w.empty()) std::printf("attention    %s\n", w.c_str());
+    if (j.contains("rope")) {
+      std::printf("positions    rotary (%s, theta %g", c.decoder.rope.type.c_str(), c.decoder.rope.theta);
+      if (j["rope"].contains("local_theta")) std::printf("; sliding layers: default, theta %g", c.decoder.rope_local.theta);
+      std::printf(")\n");
+    }
+    if (c.attn_softcap > 0 || c.decoder.final_softcap > 0)
+      std::printf("soft caps    attention %g, logits %g (0 = none)\n", c.attn_softcap, c.decoder.final_softcap);
   }
   if (model->non_finite_weights() > 0)
     std::cerr << "attnscope: warning: " << model->non_finite_weights() << " weights are NaN or infinite\n";

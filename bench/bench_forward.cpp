@@ -129,8 +129,11 @@ void BM_AttentionCapture(benchmark::State& state) {
   meta.num_layers = 1, meta.num_heads = heads, meta.num_tokens = n, meta.head_dim = hidden / heads;
   auto rec = AttentionRecording::create(meta, /*with_qkv=*/false, /*with_scores=*/false);
   RecordingHook recorder(*rec, {});
+  AttentionSpec spec;
+  spec.num_heads = heads;
+  spec.causal = causal;
   for (auto _ : state) {
-    RowMatrix ctx = multi_head_attention(q, k, v, heads, causal, recorder, 0);
+    RowMatrix ctx = multi_head_attention(q, k, v, spec, recorder, 0);
     benchmark::DoNotOptimize(ctx.data());
   }
   state.SetItemsProcessed(state.iterations() * n);

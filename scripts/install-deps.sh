@@ -14,7 +14,7 @@ packages=(
   clang libclang-rt-14-dev libomp-14-dev
 )
 if [[ "${1:-}" == "--tools" ]]; then
-  packages+=(python3-torch python3-numpy libopenblas0-pthread dataset-fashion-mnist fortunes wordnet-base)
+  packages+=(python3-torch python3-numpy python3-regex libopenblas0-pthread dataset-fashion-mnist fortunes wordnet-base)
 fi
 
 missing=()

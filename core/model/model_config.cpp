@@ -52,8 +52,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
   c.family = c.spec->family;
   c.head = head_from_architecture(c.architecture);
   c.spec->read_config(r, c);
-  if (!c.is_vision()) c.vocab_size = r.required_int({"vocab_size"});
-  if (c.hidden_size % c.num_heads != 0)
+  if (!c.is_vision() && c.vocab_size == 0) c.vocab_size = r.required_int({"vocab_size"});
+  if (c.explicit_head_dim == 0 && c.hidden_size % c.num_heads != 0)
     r.fail("hidden size " + std::to_string(c.hidden_size) + " is not divisible by the number of heads " + std::to_string(c.num_heads));
 
   if (j.contains("id2label") && j["id2label"].is_object()) {

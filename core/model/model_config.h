@@ -13,6 +13,32 @@ namespace attn {
 
 struct FamilySpec;  // model/family_table.h
 
+// Rotary position embeddings as Hugging Face's modeling_rope_utils.py computes them.
+struct RopeConfig {
+  std::string type = "default";  // default, linear, llama3 or yarn
+  double theta = 10000.0;        // rope_theta
+  double factor = 1.0;           // linear, llama3, yarn
+  double low_freq_factor = 1.0, high_freq_factor = 4.0;  // llama3
+  int original_max_positions = 0;  // llama3, yarn (0: absent)
+  // yarn: attention_factor (< 0: from mscale), beta_fast / beta_slow, mscale, mscale_all_dim.
+  double attention_factor = -1.0, beta_fast = 32.0, beta_slow = 1.0, mscale = 0.0, mscale_all_dim = 0.0;
+  bool truncate = true;
+};
+
+// What the Llama-kind decoders (llama, mistral, qwen2, qwen3, gemma2, gemma3) add to a
+// config (nn/llama.cpp reads and uses them).
+struct DecoderSettings {
+  RopeConfig rope;                  // full-attention layers
+  RopeConfig rope_local;            // sliding layers (Gemma 3's rope_local_base_freq; else = rope)
+  float rms_norm_eps = 1e-6f;
+  bool gemma = false;               // RMSNorm scale 1 + w, sandwich norms, embeddings × √hidden
+  bool qk_norm = false;             // RMSNorm of q and k per head (Qwen3, Gemma 3)
+  bool qkv_bias = false, o_bias = false, mlp_bias = false;
+  bool tie_word_embeddings = false;
+  float attention_scale = 0.0f;     // scores = Q·Kᵀ × this (Gemma: query_pre_attn_scalar^-½)
+  float final_softcap = 0.0f;       // logits = tanh(l / cap) · cap; 0 = none
+};
+
 enum class HeadKind { Base, MaskedLM, CausalLM, SequenceClassification, ImageClassification };
 
 std::string head_kind_name(HeadKind head);
@@ -42,7 +68,18 @@ struct ModelConfig {
   int num_channels = 0;
   bool qkv_bias = true;
 
-  int head_dim() const { return num_heads ? hidden_size / num_heads : 0; }
+  // Grouped-query attention: query head h uses key/value head h / (num_heads / num_kv_heads).
+  int num_kv_heads = 0;          // 0: as many as query heads
+  int explicit_head_dim = 0;     // config.json head_dim, when given (may differ from hidden / heads)
+  // Per layer, the sliding window: a query sees itself and the window - 1 keys before it;
+  // 0 = the whole (causal) context. Empty: no layer slides.
+  std::vector<int> layer_windows;
+  float attn_softcap = 0.0f;     // Gemma 2: scores = tanh(s / cap) · cap before the mask; 0 = none
+  DecoderSettings decoder;       // Llama-kind decoders only
+
+  int head_dim() const { return explicit_head_dim ? explicit_head_dim : num_heads ? hidden_size / num_heads : 0; }
+  int kv_heads() const { return num_kv_heads ? num_kv_heads : num_heads; }
+  int window_of(int layer) const { return layer >= 0 && layer < int(layer_windows.size()) ? layer_windows[size_t(layer)] : 0; }
   bool is_vision() const;
   bool is_causal() const;
   // Tokens before the patches: [CLS] (ViT), [CLS] [DIST] (DeiT); 0 for text models.

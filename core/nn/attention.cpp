@@ -1,24 +1,31 @@
 #include "nn/attention.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/ops.h"
+#include "util/error.h"
 
 namespace attn {
 
 RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
-                               const Eigen::Ref<const RowMatrix>& v, int num_heads, bool causal, LayerHook& hook, int layer) {
+                               const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec, LayerHook& hook, int layer) {
   const Eigen::Index N = q.rows();
-  const int d = int(q.cols()) / num_heads;
-  const float scale = 1.0f / std::sqrt(float(d));
+  const int H = spec.num_heads, KV = spec.num_kv_heads ? spec.num_kv_heads : H;
+  const int d = spec.head_dim ? spec.head_dim : int(q.cols()) / H;
+  if (H <= 0 || KV <= 0 || H % KV != 0 || q.cols() != Eigen::Index(H) * d || k.cols() != Eigen::Index(KV) * d || v.cols() != k.cols())
+    throw Error("attention: inconsistent head shapes (" + std::to_string(H) + " query heads, " + std::to_string(KV) + " key/value heads of " +
+                std::to_string(d) + ")");
+  const int group = H / KV;
+  const float scale = spec.scale > 0 ? spec.scale : 1.0f / std::sqrt(float(d));
   const bool scores = hook.wants_scores(layer), qkv = hook.wants_qkv(layer);
   RowMatrix context(N, q.cols());
 
 #pragma omp parallel for schedule(dynamic)
-  for (int h = 0; h < num_heads; ++h) {
-    const auto qh = q.middleCols(h * d, d);
-    const auto kh = k.middleCols(h * d, d);
-    const auto vh = v.middleCols(h * d, d);
+  for (int h = 0; h < H; ++h) {
+    const auto qh = q.middleCols(Eigen::Index(h) * d, d);
+    const auto kh = k.middleCols(Eigen::Index(h / group) * d, d);
+    const auto vh = v.middleCols(Eigen::Index(h / group) * d, d);
     // Computed in the hook's own memory when it offers some (an F32 recording), else in a scratch.
     float* buffer = hook.attention_buffer(layer, h);
     RowMatrix scratch;
@@ -28,20 +35,25 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
     }
     MatrixMap probs(buffer, N, N);
     probs.noalias() = (scale * qh) * kh.transpose();  // (N, N); the scale folded into the GEMM
+    if (spec.softcap > 0) probs = ((probs.array() / spec.softcap).tanh() * spec.softcap).matrix();
     if (qkv) hook.on_qkv(layer, h, qh, kh, vh);
     if (scores) hook.on_scores(layer, h, probs);
-    if (causal) {
+    if (spec.causal || spec.window > 0) {
       // Softmax over the keys each query may see; masked keys get exactly zero (Eigen's
       // vectorised exp of -inf is a denormal, not 0, so masking by -inf is not exact).
       for (Eigen::Index i = 0; i < N; ++i) {
-        softmax_rows(probs.row(i).head(i + 1));
-        probs.row(i).tail(N - i - 1).setZero();
+        const Eigen::Index last = spec.causal ? i : N - 1;
+        const Eigen::Index first = spec.window > 0 ? std::max<Eigen::Index>(0, i - spec.window + 1) : 0;
+        auto row = probs.row(i);
+        softmax_rows(row.segment(first, last - first + 1));
+        row.head(first).setZero();
+        row.tail(N - last - 1).setZero();
       }
     } else {
       softmax_rows(probs);
     }
     hook.on_attention(layer, h, probs);
-    context.middleCols(h * d, d).noalias() = probs * vh;
+    context.middleCols(Eigen::Index(h) * d, d).noalias() = probs * vh;
   }
   return context;
 }

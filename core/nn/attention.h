@@ -6,11 +6,22 @@
 
 namespace attn {
 
-// q, k, v: (N, H·d) projections with heads side by side. Returns the context (N, H·d).
-// For each head calls `hook` with Q/K/V and the scores (pre-mask Q·Kᵀ/√d) when it wants
-// them, and with the probabilities, which it may change before they weight the values.
-// `causal` masks keys after each query (masked weights are exactly zero).
+// The shape and masking of one layer's attention.
+struct AttentionSpec {
+  int num_heads = 0;
+  int num_kv_heads = 0;  // grouped-query attention: query head h uses KV head h / (heads / kv); 0 = num_heads
+  int head_dim = 0;      // 0: q.cols() / num_heads
+  float scale = 0.0f;    // scores = Q·Kᵀ · scale; 0: 1/√head_dim
+  float softcap = 0.0f;  // Gemma 2: scores = tanh(s / cap) · cap, before the mask; 0 = none
+  bool causal = false;   // keys after each query are masked
+  int window = 0;        // sliding window (causal): query i sees keys i-window+1 .. i; 0 = none
+};
+
+// q: (N, H·d), k and v: (N, KV·d), heads side by side. Returns the context (N, H·d).
+// For each query head calls `hook` with its Q and its group's K/V and the scores (scaled,
+// soft-capped, before any mask) when it wants them, and with the probabilities, which it
+// may change before they weight the values. Masked weights are exactly zero.
 RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
-                               const Eigen::Ref<const RowMatrix>& v, int num_heads, bool causal, LayerHook& hook, int layer);
+                               const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec, LayerHook& hook, int layer);
 
 }  // namespace attn

@@ -25,7 +25,15 @@ Norm bind_norm(WeightStore& w, const std::string& name, int n) {
 
 RowMatrix ForwardPass::attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
                                  const Eigen::Ref<const RowMatrix>& v, bool causal) {
-  return multi_head_attention(q, k, v, num_heads_, causal, hook_, layer);
+  AttentionSpec spec;
+  spec.num_heads = num_heads_;
+  spec.causal = causal;
+  return multi_head_attention(q, k, v, spec, hook_, layer);
+}
+
+RowMatrix ForwardPass::attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
+                                 const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec) {
+  return multi_head_attention(q, k, v, spec, hook_, layer);
 }
 
 void ForwardPass::embedded(const RowMatrix& x) {
@@ -146,7 +154,7 @@ MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) con
   const int rows = options.all_logits ? tokens : int(options.logits_rows.size()) + 1;
   MemoryEstimate e = estimate_run_memory(recorded_layer_count(c, options), c.num_heads, c.hidden_size,
                                          c.intermediate_size, tokens, rows, c.vocab_size > 0 ? c.vocab_size : int(c.labels.size()),
-                                         options.record_qkv, options.record_scores);
+                                         options.record_qkv, options.record_scores, c.head_dim());
   if (options.storage == DType::F16) {
     e.recording /= 2;
     e.working += 2 * uint64_t(tokens) * uint64_t(tokens) * sizeof(float);  // a head's F32 scratch per core
@@ -195,6 +203,12 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
   meta.num_tokens = N;
   meta.head_dim = config_.head_dim();
   meta.causal = config_.is_causal();
+  if (config_.num_kv_heads > 0 && config_.num_kv_heads != config_.num_heads) meta.num_kv_heads = config_.num_kv_heads;
+  if (!config_.layer_windows.empty())
+    for (int l = 0; l < meta.num_layers; ++l) meta.windows.push_back(config_.window_of(meta.model_layer(l)));
+  // What the teaching steps need to recompute the scores from the recorded Q and K.
+  if (config_.decoder.attention_scale > 0) meta.extra["attention_scale"] = std::to_string(config_.decoder.attention_scale);
+  if (config_.attn_softcap > 0) meta.extra["attn_logit_softcapping"] = std::to_string(config_.attn_softcap);
   return meta;
 }
 

@@ -15,6 +15,7 @@
 #include "model/model_config.h"
 #include "model/tensor_types.h"
 #include "model/weights.h"
+#include "nn/attention.h"
 #include "nn/layer_hook.h"
 #include "record/recording.h"
 #include "tokenize/tokenizer.h"
@@ -72,6 +73,9 @@ class ForwardPass {
   // One layer's multi-head attention (nn/attention.h) through the run's hook.
   RowMatrix attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
                       const Eigen::Ref<const RowMatrix>& v, bool causal);
+  // The same with grouped key/value heads, a window, a scale or a soft cap (AttentionSpec).
+  RowMatrix attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
+                      const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec);
   // The embeddings: hidden state 0.
   void embedded(const RowMatrix& x);
   // After layer `layer`: the hook, the hidden state, progress (which may cancel the run).

@@ -35,6 +35,21 @@ RowMatrix layer_norm(const ConstMatrixRef& x, const Eigen::Ref<const Vector>& ga
   return y;
 }
 
+RowMatrix rms_norm(const ConstMatrixRef& x, const Eigen::Ref<const Vector>& w, float eps, bool one_plus) {
+  const Eigen::Index n = w.size(), groups = n ? x.cols() / n : 0;
+  if (n == 0 || groups * n != x.cols()) throw Error("rms_norm: " + std::to_string(x.cols()) + " channels are not groups of " + std::to_string(n));
+  const Eigen::ArrayXf scale = one_plus ? (1.0f + w.array()).eval() : w.array().eval();
+  RowMatrix y(x.rows(), x.cols());
+#pragma omp parallel for if (x.rows() > 64)
+  for (Eigen::Index i = 0; i < x.rows(); ++i)
+    for (Eigen::Index g = 0; g < groups; ++g) {
+      const auto seg = x.row(i).segment(g * n, n).array();
+      const float inv_rms = 1.0f / std::sqrt(seg.square().sum() / float(n) + eps);
+      y.row(i).segment(g * n, n) = ((seg * inv_rms) * scale.transpose()).matrix();
+    }
+  return y;
+}
+
 void gelu_erf(RowMatrix& x) {
   const float inv_sqrt2 = 0.70710678118654752f;
 #pragma omp parallel for if (x.size() > 65536)
@@ -55,15 +70,25 @@ void gelu_tanh(RowMatrix& x) {
 
 void relu(RowMatrix& x) { x = x.cwiseMax(0.0f); }
 
+void silu(RowMatrix& x) {
+#pragma omp parallel for if (x.size() > 65536)
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    auto r = x.row(i).array();
+    r = r / (1.0f + (-r).exp());
+  }
+}
+
 bool is_known_activation(const std::string& name) {
-  return name == "gelu" || name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast" || name == "relu";
+  return name == "gelu" || name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast" || name == "relu" || name == "silu" ||
+         name == "swish";
 }
 
 void activate(RowMatrix& x, const std::string& name) {
   if (name == "gelu") return gelu_erf(x);
   if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return gelu_tanh(x);
   if (name == "relu") return relu(x);
-  throw Error("unsupported activation function '" + name + "' (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
+  if (name == "silu" || name == "swish") return silu(x);
+  throw Error("unsupported activation function '" + name + "' (supported: gelu, gelu_new, gelu_pytorch_tanh, relu, silu)");
 }
 
 void softmax_rows(Eigen::Ref<RowMatrix> x) {

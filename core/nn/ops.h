@@ -18,11 +18,17 @@ RowMatrix conv1d(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::
 RowMatrix layer_norm(const ConstMatrixRef& x, const Eigen::Ref<const Vector>& gamma, const Eigen::Ref<const Vector>& beta,
                      float eps);
 
+// Row-wise RMSNorm: x / √(mean(x²) + eps) · w, or · (1 + w) for Gemma's zero-centred weights
+// (`one_plus`); computed in float32 as Hugging Face's LlamaRMSNorm / Gemma2RMSNorm. Each
+// row of `x` may hold several groups of w.size() channels (q/k norm per head).
+RowMatrix rms_norm(const ConstMatrixRef& x, const Eigen::Ref<const Vector>& w, float eps, bool one_plus);
+
 // Activations, in place. "gelu" is the exact erf form (BERT); "gelu_new" / "gelu_pytorch_tanh"
 // the tanh approximation (GPT-2).
 void gelu_erf(RowMatrix& x);
 void gelu_tanh(RowMatrix& x);
 void relu(RowMatrix& x);
+void silu(RowMatrix& x);  // x · sigmoid(x) (SwiGLU's gate)
 // Applies the activation named by a config ("gelu", "gelu_new", "relu", ...). Throws
 // attn::Error for an unknown name.
 void activate(RowMatrix& x, const std::string& name);

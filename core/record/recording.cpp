@@ -32,7 +32,8 @@ std::string tensor_name(AttentionRecording::Part part, int layer) {
 
 // Metadata keys this class writes itself; everything else round-trips through `extra`.
 const char* const kOwnKeys[] = {"format", "version", "model", "family", "num_layers", "num_heads", "num_tokens",
-                                "head_dim", "tokens", "special_tokens", "causal", "text", "pair", "layers"};
+                                "head_dim", "tokens", "special_tokens", "causal", "text", "pair", "layers",
+                                "num_key_value_heads", "sliding_windows"};
 
 // A metadata value quoted in an error, cut to a readable length.
 std::string clipped(const std::string& value) {
@@ -53,6 +54,32 @@ int parse_int(const std::map<std::string, std::string>& md, const std::string& k
 }
 
 }  // namespace
+
+std::string describe_windows(const std::vector<int>& windows, const std::vector<int>& layer_names) {
+  std::map<int, std::vector<int>> by_window;  // window -> layers (0: full)
+  for (size_t i = 0; i < windows.size(); ++i) by_window[windows[i]].push_back(i < layer_names.size() ? layer_names[i] : int(i));
+  if (by_window.empty() || (by_window.size() == 1 && by_window.begin()->first == 0)) return "";
+  auto list = [](const std::vector<int>& layers) {
+    std::string out;
+    for (size_t i = 0; i < layers.size(); ++i) out += (i ? ", " : "") + std::to_string(layers[i]);
+    return out;
+  };
+  std::string out;
+  for (const auto& [w, layers] : by_window) {
+    if (w == 0) continue;
+    if (!out.empty()) out += "; ";
+    out += "window " + std::to_string(w) + (layers.size() == windows.size() ? " on every layer" : " on layer" + std::string(layers.size() > 1 ? "s " : " ") + list(layers));
+  }
+  if (by_window.count(0)) out += "; full attention on " + list(by_window.at(0));
+  return out;
+}
+
+std::string describe_kv_groups(int num_heads, int num_kv_heads) {
+  if (num_kv_heads <= 0 || num_kv_heads == num_heads || num_heads % num_kv_heads != 0) return "";
+  const int group = num_heads / num_kv_heads;
+  if (num_kv_heads == 1) return "1 key/value head shared by all " + std::to_string(num_heads) + " query heads (multi-query)";
+  return std::to_string(num_kv_heads) + " key/value heads, each shared by " + std::to_string(group) + " query heads";
+}
 
 std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage) {
   if (storage != DType::F32 && storage != DType::F16) throw Error("recordings are held as F32 or F16");
@@ -200,6 +227,8 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
   if (!meta_.text.empty()) md["text"] = meta_.text;
   if (!meta_.pair.empty()) md["pair"] = meta_.pair;
   if (!meta_.model_layers.empty()) md["layers"] = nlohmann::json(meta_.model_layers).dump();
+  if (meta_.num_kv_heads > 0) md["num_key_value_heads"] = std::to_string(meta_.num_kv_heads);
+  if (!meta_.windows.empty()) md["sliding_windows"] = nlohmann::json(meta_.windows).dump();
 
   // Converted copies must outlive the write call.
   std::vector<std::vector<uint16_t>> halves;
@@ -296,6 +325,24 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
     if (!ok)
       throw Error(path.string() + ": metadata 'layers' must list " + std::to_string(m.num_layers) +
                   " ascending model layer numbers, one per recorded layer, is " + clipped(md.at("layers")));
+  }
+  if (md.count("num_key_value_heads")) {
+    m.num_kv_heads = parse_int(md, "num_key_value_heads", path);
+    if (m.num_kv_heads == 0 || m.num_heads % m.num_kv_heads != 0)
+      throw Error(path.string() + ": metadata 'num_key_value_heads' = " + md.at("num_key_value_heads") + " does not divide the " +
+                  std::to_string(m.num_heads) + " heads");
+  }
+  if (md.count("sliding_windows")) {
+    const auto j = nlohmann::json::parse(md.at("sliding_windows"), nullptr, false);
+    bool ok = j.is_array() && int(j.size()) == m.num_layers;
+    for (size_t i = 0; ok && i < j.size(); ++i) {
+      const auto w = json_int(j[i], 0, 1 << 30);
+      ok = w.has_value();
+      if (ok) m.windows.push_back(int(*w));
+    }
+    if (!ok)
+      throw Error(path.string() + ": metadata 'sliding_windows' must list " + std::to_string(m.num_layers) +
+                  " window sizes (0 for a full layer), one per recorded layer, is " + clipped(md.at("sliding_windows")));
   }
   for (const auto& [k, v] : md) {
     bool own = false;

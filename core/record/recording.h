@@ -41,8 +41,24 @@ struct RecordingMeta {
   // order. Saved as the `layers` metadata key.
   std::vector<int> model_layers;
   int model_layer(int layer) const { return layer >= 0 && layer < int(model_layers.size()) ? model_layers[size_t(layer)] : layer; }
+  // Grouped-query attention: the key/value heads (0 = one per query head). Query head h
+  // shares key/value head kv_group(h) with the other heads of its group. Saved as
+  // `num_key_value_heads`.
+  int num_kv_heads = 0;
+  int kv_group(int head) const { return num_kv_heads > 0 && num_heads % num_kv_heads == 0 ? head / (num_heads / num_kv_heads) : head; }
+  // Per recorded layer, its sliding window (a query sees itself and window - 1 keys before
+  // it), 0 for a layer that sees the whole context; empty when no layer slides. Saved as
+  // `sliding_windows`.
+  std::vector<int> windows;
+  int window(int layer) const { return layer >= 0 && layer < int(windows.size()) ? windows[size_t(layer)] : 0; }
   std::map<std::string, std::string> extra;  // any other metadata, kept on save
 };
+
+// "window 4 on layers 0, 2; full attention on 1" for per-layer windows (0 = full); "" when
+// none slides. `layer_name` numbers layer i (e.g. the model layer a recorded layer is).
+std::string describe_windows(const std::vector<int>& windows, const std::vector<int>& layer_names = {});
+// "2 key/value heads, each shared by 4 query heads"; "" without grouped heads.
+std::string describe_kv_groups(int num_heads, int num_kv_heads);
 
 class AttentionRecording {
  public:

@@ -32,9 +32,9 @@ uint64_t meminfo(const std::string& key) {
 }  // namespace
 
 MemoryEstimate estimate_run_memory(int layers, int heads, int hidden, int intermediate, int tokens, int logits_rows, int vocab,
-                                   bool with_qkv, bool with_scores) {
+                                   bool with_qkv, bool with_scores, int head_dim) {
   const uint64_t f = sizeof(float), L = uint64_t(layers), H = uint64_t(heads), N = uint64_t(tokens);
-  const uint64_t d = heads ? uint64_t(hidden) / H : 0;
+  const uint64_t d = head_dim > 0 ? uint64_t(head_dim) : heads ? uint64_t(hidden) / H : 0;
   MemoryEstimate e;
   e.recording = L * H * N * N * f * (with_scores ? 2 : 1) + (with_qkv ? 3 * L * H * N * d * f : 0);
   // Hidden state, Q/K/V and context (N × hidden each), the MLP's N × intermediate, and logits.

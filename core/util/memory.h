@@ -14,9 +14,10 @@ struct MemoryEstimate {
   uint64_t total() const { return recording + working; }
 };
 
-// `logits_rows` rows of `vocab` logits are counted in the working set.
+// `logits_rows` rows of `vocab` logits are counted in the working set. `head_dim` 0 means
+// hidden / heads.
 MemoryEstimate estimate_run_memory(int layers, int heads, int hidden, int intermediate, int tokens, int logits_rows, int vocab,
-                                   bool with_qkv, bool with_scores);
+                                   bool with_qkv, bool with_scores, int head_dim = 0);
 
 uint64_t physical_memory_bytes();   // 0 when unknown
 uint64_t available_memory_bytes();  // MemAvailable from /proc/meminfo; 0 when unknown

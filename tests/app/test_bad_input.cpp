@@ -115,8 +115,8 @@ std::vector<Case> cases() {
          edit_json(m / "config.json", [](json& j) { j["n_layer"] = 3; }); return info(m); },
        {"$DIR/gpt2/" + W, "missing tensor 'transformer.h.2."}},
       {"UnknownModelType", [=](auto d) { auto m = copy_model("gpt2", d);
-         edit_json(m / "config.json", [](json& j) { j["model_type"] = "llama"; }); return info(m); },
-       {"$DIR/gpt2/config.json", "unknown model_type 'llama'"}},
+         edit_json(m / "config.json", [](json& j) { j["model_type"] = "mamba"; }); return info(m); },
+       {"$DIR/gpt2/config.json", "unknown model_type 'mamba'"}},
       {"ConfigMissingKey", [=](auto d) { auto m = copy_model("bert_mlm", d);
          edit_json(m / "config.json", [](json& j) { j.erase("hidden_size"); }); return info(m); },
        {"$DIR/bert_mlm/config.json", "missing required key 'hidden_size'"}},

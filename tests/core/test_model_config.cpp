@@ -58,10 +58,10 @@ TEST(ModelConfig, ReadsDistilBertAndGpt2Names) {
 
 TEST(ModelConfig, ErrorsNameTheFileAndKey) {
   json j = kBert;
-  j["model_type"] = "llama";
+  j["model_type"] = "mamba";
   auto msg = config_error(j);
   EXPECT_NE(msg.find("cfg/config.json"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("unknown model_type 'llama'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown model_type 'mamba'"), std::string::npos) << msg;
   j = kBert;
   j.erase("num_attention_heads");
   msg = config_error(j);
