@@ -58,7 +58,7 @@ void split_piece(const NormalizedText& piece, const Ranges& found, Behavior beha
         if (!p.match) kept.push_back(p);
       break;
     case Behavior::Isolated:
-      kept = parts;
+      kept.swap(parts);
       break;
     case Behavior::MergedWithPrevious:
       for (const Part& p : parts) {
