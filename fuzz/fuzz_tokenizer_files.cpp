@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     const auto tok = attn::load_tokenizer(dir, opt);
-    const auto enc = tok->encode("Hello, wörld! [MASK] <|endoftext|> 123 日本");
+    const auto enc = tok->encode("Hello, wörld! [MASK] <|endoftext|> 123 日本  ▁x <s> 12345 👍🏽\n\n\tend");
+    for (size_t i = 0; i < enc.size(); ++i) (void)tok->display_token(enc.ids[i], enc.tokens[i]);
     (void)tok->decode(enc.ids);
   } catch (const attn::Error&) {
   }

@@ -1,5 +1,7 @@
 #include "tokenize/added_tokens.h"
 
+#include <array>
+
 #include "tokenize/unicode.h"
 
 namespace attn {
@@ -37,11 +39,20 @@ bool is_space_at(std::string_view text, size_t i) {
 std::vector<TextPiece> split_on_added_tokens(std::string_view text,
                                              const std::vector<AddedToken>& tokens) {
   std::vector<TextPiece> pieces;
+  if (tokens.empty()) {
+    if (!text.empty()) pieces.push_back({0, text.size(), nullptr});
+    return pieces;
+  }
+  // Candidates by first byte (Gemma has 6,415 added tokens).
+  std::array<std::vector<const AddedToken*>, 256> by_first{};
+  for (const AddedToken& token : tokens)
+    if (!token.content.empty()) by_first[static_cast<unsigned char>(token.content[0])].push_back(&token);
   size_t plain_begin = 0;  // start of the pending plain text
   size_t i = 0;
   while (i < text.size()) {
     const AddedToken* best = nullptr;
-    for (const AddedToken& token : tokens) {
+    for (const AddedToken* candidate : by_first[static_cast<unsigned char>(text[i])]) {
+      const AddedToken& token = *candidate;
       const size_t n = token.content.size();
       if (n == 0 || (best && n <= best->content.size())) continue;
       if (text.compare(i, n, token.content) != 0) continue;

@@ -17,6 +17,9 @@ struct AddedToken {
   bool lstrip = false;       // the match swallows whitespace on its left
   bool rstrip = false;       // ... and on its right
   bool single_word = false;  // only matches when not inside a word
+  // Matched in the normalized text by the tokenizers library; AttnScope matches every added
+  // token in the original text (the same unless the normalizer changes the token's text).
+  bool normalized = false;
 };
 
 // A [begin, end) byte span of the text: either plain text, or an added token when

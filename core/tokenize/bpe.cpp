@@ -72,6 +72,8 @@ size_t match_length(std::u32string_view t, size_t i) {
 
 char32_t byte_to_unicode(uint8_t b) { return byte_table().to_char[b]; }
 
+int unicode_to_byte(char32_t c) { return c < 512 ? byte_table().to_byte[c] : -1; }
+
 std::vector<std::pair<size_t, size_t>> gpt2_pre_tokenize(std::u32string_view text) {
   std::vector<std::pair<size_t, size_t>> out;
   for (size_t i = 0; i < text.size();) {
@@ -156,6 +158,18 @@ std::string ByteLevelBpeTokenizer::id_to_token(int32_t id) const {
 }
 
 std::string ByteLevelBpeTokenizer::token_text(int32_t id) const { return decode({id}); }
+
+std::string ByteLevelBpeTokenizer::display_token(int32_t id, const std::string& vocab_token) const {
+  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size()) return vocab_token;
+  if (added_index_[static_cast<size_t>(id)] >= 0) return id_to_token_[static_cast<size_t>(id)];
+  std::string bytes;
+  for (const unicode::CodePoint& c : unicode::decode_utf8(id_to_token_[static_cast<size_t>(id)], "BPE token")) {
+    const int b = unicode_to_byte(c.cp);
+    if (b >= 0) bytes += static_cast<char>(b);
+    else unicode::append_utf8(bytes, c.cp);
+  }
+  return unicode::decode_utf8_showing_bytes(bytes);
+}
 
 std::string ByteLevelBpeTokenizer::decode(const std::vector<int32_t>& ids) const {
   const ByteTable& table = byte_table();

@@ -43,6 +43,8 @@ std::vector<std::pair<size_t, size_t>> gpt2_pre_tokenize(std::u32string_view tex
 
 // GPT-2's bytes_to_unicode(): the printable character that stands for byte `b`.
 char32_t byte_to_unicode(uint8_t b);
+// The byte that character `c` stands for, or -1 when it is not a byte character.
+int unicode_to_byte(char32_t c);
 
 class ByteLevelBpeTokenizer final : public Tokenizer {
  public:
@@ -58,6 +60,7 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
   std::optional<int32_t> token_to_id(std::string_view token) const override;
   std::string id_to_token(int32_t id) const override;
   std::string token_text(int32_t id) const override;
+  std::string display_token(int32_t id, const std::string& vocab_token) const override;
   std::string decode(const std::vector<int32_t>& ids) const override;
   std::optional<int32_t> mask_id() const override { return mask_id_; }
 

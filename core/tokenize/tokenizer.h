@@ -55,9 +55,11 @@ class Tokenizer {
   // Human-readable text of one token: "##ing" -> "ing", "Ġworld" -> " world" (GPT-2 byte
   // decoding; invalid UTF-8 bytes of a partial character become U+FFFD).
   virtual std::string token_text(int32_t id) const = 0;
-  // The string views and recordings show for a token: token_text for byte-level BPE
-  // (" world"), the vocabulary string otherwise ("##ing", "[CLS]").
-  std::string display_token(int32_t id, const std::string& vocab_token) const {
+  // The string views and recordings show for a token: for BPE the token's text (" world",
+  // " Hello" for "▁Hello", "\n" for <0x0A>), where bytes of a partial UTF-8 character show
+  // as "<0xE2>" rather than U+FFFD (a heatmap row then says which byte it is); the
+  // vocabulary string otherwise ("##ing", "[CLS]").
+  virtual std::string display_token(int32_t id, const std::string& vocab_token) const {
     return kind() == "bpe" ? token_text(id) : vocab_token;
   }
   // Decodes ids back to text (WordPiece joins "##" pieces; BPE decodes bytes).

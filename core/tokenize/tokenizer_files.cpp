@@ -15,6 +15,18 @@ namespace attn::tokenizer_files {
 std::string read_text_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error(file.string() + ": cannot open the file for reading: " + std::strerror(errno));
+  std::string text;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size > 0) {  // one read for regular files (tokenizer.json can be 33 MB)
+    text.resize(size_t(size));
+    in.seekg(0, std::ios::beg);
+    in.read(text.data(), size);
+    if (in.gcount() != size) throw Error(file.string() + ": read error");
+    return text;
+  }
+  in.clear();
+  in.seekg(0, std::ios::beg);
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw Error(file.string() + ": read error");
@@ -95,6 +107,7 @@ AddedToken parse_added_token(const json& j, int64_t id, const fs::path& file,
   t.lstrip = get_bool(j, "lstrip", file, key + ".").value_or(false);
   t.rstrip = get_bool(j, "rstrip", file, key + ".").value_or(false);
   t.single_word = get_bool(j, "single_word", file, key + ".").value_or(false);
+  t.normalized = get_bool(j, "normalized", file, key + ".").value_or(!t.special);
   return t;
 }
 
@@ -188,6 +201,12 @@ ConfigTokens read_tokenizer_config(const fs::path& dir) {
     if (!bos) bad_key(file, "add_bos_token", "is true, but no bos_token is named");
     c.bpe_bos = *bos;
   }
+  c.add_bos_token = get_bool(config, "add_bos_token", file);
+  c.add_eos_token = get_bool(config, "add_eos_token", file);
+  c.bos = get_token_name(config, "bos_token", file);
+  c.eos = get_token_name(config, "eos_token", file);
+  if (const json* v = member(config, "tokenizer_class"); v && v->is_string())
+    c.tokenizer_class = v->get<std::string>();
   if (const json* list = member(config, "additional_special_tokens")) {
     if (!list->is_array()) bad_key(file, "additional_special_tokens", "must be an array");
     for (const json& item : *list) {
@@ -208,7 +227,7 @@ void add_named_specials(std::vector<AddedToken>& added, const std::vector<std::s
     bool listed = false;
     for (const AddedToken& t : added) listed = listed || t.content == name;
     if (listed || name.empty()) continue;
-    if (const auto id = find(name)) added.push_back({name, *id, true, false, false, false});
+    if (const auto id = find(name)) added.push_back({name, *id, true, false, false, false, false});
   }
 }
 

@@ -56,6 +56,11 @@ struct ConfigTokens {
   std::string unk = "[UNK]", cls = "[CLS]", sep = "[SEP]", pad = "[PAD]", mask = "[MASK]";
   std::optional<std::string> bpe_mask;  // mask_token only when the file names one
   std::optional<std::string> bpe_bos;   // bos_token when add_bos_token is true (GPT2Tokenizer)
+  // Llama / Gemma tokenizer classes rebuild the post-processor from these (see
+  // tokenizer_json.cpp); absent keys stay unset.
+  std::string tokenizer_class;
+  std::optional<bool> add_bos_token, add_eos_token;
+  std::optional<std::string> bos, eos;
   std::vector<std::string> named;  // every *_token it names, and additional_special_tokens
   std::vector<AddedToken> added;        // added_tokens_decoder
 };

@@ -1,9 +1,14 @@
-// tokenizer.json (the Hugging Face tokenizers library's format) -> WordPiece or byte-level BPE.
+// tokenizer.json (the Hugging Face tokenizers library's format) -> WordPiece, or a BPE
+// pipeline of components (pipeline_tokenizer.h).
 #include <limits>
 
 #include "io/json_fields.h"
-#include "tokenize/bpe.h"
+#include <functional>
+
+#include "tokenize/json_node.h"
+#include "tokenize/pipeline_tokenizer.h"
 #include "tokenize/tokenizer_files.h"
+#include "tokenize/tokenizer_json_reader.h"
 #include "tokenize/wordpiece.h"
 #include "util/error.h"
 
@@ -105,34 +110,12 @@ std::unique_ptr<Tokenizer> load_wordpiece_json(const json& root, const json& mod
   return std::make_unique<WordPieceTokenizer>(std::move(config));
 }
 
-std::unique_ptr<Tokenizer> load_bpe_json(const json& root, const json& model, const fs::path& file,
-                                         const ConfigTokens& c) {
-  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-    if (const json* v = member(model, key); v && !(v->is_string() && v->get<std::string>().empty()))
-      bad_key(file, std::string("model.") + key,
-              "is set; only GPT-2 style byte-level BPE is supported");
-  }
-  if (get_bool(model, "byte_fallback", file, "model.").value_or(false)) {
-    bad_key(file, "model.byte_fallback", "is true; only GPT-2 style byte-level BPE is supported");
-  }
-  if (member(root, "normalizer")) {
-    bad_key(file, "normalizer", "is set; byte-level BPE with a normalizer is not supported");
-  }
-  const json* pre = member(root, "pre_tokenizer");
-  if (type_of(pre) != "ByteLevel" ||
-      !get_bool(*pre, "use_regex", file, "pre_tokenizer.").value_or(true)) {
-    bad_key(file, "pre_tokenizer",
-            "must be ByteLevel with the GPT-2 regex (got '" + type_of(pre) + "')");
-  }
-
-  BpeConfig config;
-  config.source = file.string();
-  config.merges_source = file.string();
-  config.vocab = parse_vocab_object(member(model, "vocab"), file, "model.vocab");
-  config.add_prefix_space =
-      get_bool(*pre, "add_prefix_space", file, "pre_tokenizer.").value_or(false);
+// "a b" or ["a", "b"] merges of a document that was not read the fast way.
+std::vector<std::pair<std::string, std::string>> parse_merges(const json& model, const fs::path& file) {
+  std::vector<std::pair<std::string, std::string>> out;
   const json* merges = member(model, "merges");
-  if (!merges || !merges->is_array()) bad_key(file, "model.merges", "must be an array");
+  if (!merges) return out;
+  if (!merges->is_array()) bad_key(file, "model.merges", "must be an array");
   for (size_t i = 0; i < merges->size(); ++i) {
     const json& m = (*merges)[i];
     const std::string key = "model.merges[" + std::to_string(i) + "]";
@@ -141,17 +124,109 @@ std::unique_ptr<Tokenizer> load_bpe_json(const json& root, const json& model, co
       const size_t space = s.find(' ');
       if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
         bad_key(file, key, "must be two symbols separated by one space, got '" + s + "'");
-      config.merges.emplace_back(s.substr(0, space), s.substr(space + 1));
-    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {  // [a, b]
-      config.merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+      out.emplace_back(s.substr(0, space), s.substr(space + 1));
+    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+      out.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
     } else {
       bad_key(file, key, "must be \"a b\" or [\"a\", \"b\"]");
     }
   }
-  config.added_tokens = parse_added_tokens_array(root, file);
-  if (c.bpe_mask) config.mask_token = *c.bpe_mask;
-  if (c.bpe_bos) config.bos_token = *c.bpe_bos;
-  return std::make_unique<ByteLevelBpeTokenizer>(std::move(config));
+  return out;
+}
+
+std::unique_ptr<BpeModel> read_bpe_model(TokenizerJson& tj, const JsonNode& m) {
+  const fs::path& file = m.file();
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    if (const auto v = m.optional_string(key); v && !v->empty())
+      m.fail("is '" + *v + "'; only BPE without subword prefixes or suffixes is supported", key);
+  }
+  if (const auto d = m.find("dropout"); d && !(d->value().is_number() && d->value().get<double>() == 0.0))
+    d->fail("is set; BPE dropout is for training, and AttnScope encodes deterministically");
+  BpeModelConfig config;
+  config.file = file.string();
+  if (tj.fast) {
+    if (!tj.has_vocab) m.fail("is missing", "vocab");
+    config.vocab = std::move(tj.vocab);
+    config.merges = std::move(tj.merges);
+  } else {
+    config.vocab = parse_vocab_object(member(m.value(), "vocab"), file, "model.vocab");
+    config.merges = parse_merges(m.value(), file);
+  }
+  config.unk_token = m.optional_string("unk_token");
+  config.fuse_unk = m.flag("fuse_unk", false);
+  config.byte_fallback = m.flag("byte_fallback", false);
+  config.ignore_merges = m.flag("ignore_merges", false);
+  return std::make_unique<BpeModel>(std::move(config));
+}
+
+// transformers' LlamaTokenizerFast and GemmaTokenizerFast rebuild the post-processor from
+// add_bos_token (default true) and add_eos_token (default false): "<s> $A </s>".
+std::unique_ptr<PostProcessor> llama_style_template(const ConfigTokens& c, const fs::path& dir,
+                                                    const std::function<std::optional<int32_t>(const std::string&)>& find) {
+  const fs::path file = dir / "tokenizer_config.json";
+  const auto part = [&](bool add, const std::optional<std::string>& name, const char* key,
+                        int32_t type_id) -> std::vector<TemplatePart> {
+    if (!add) return {};
+    if (!name) bad_key(file, key, "is true, but its token is not named");
+    const auto id = find(*name);
+    if (!id) bad_key(file, key, "is true, but '" + *name + "' is not in the vocabulary");
+    return {TemplatePart{false, 0, {*id}, {*name}, type_id}};
+  };
+  const bool bos = c.add_bos_token.value_or(true), eos = c.add_eos_token.value_or(false);
+  std::vector<TemplatePart> single, pair;
+  for (int s = 0; s < 2; ++s) {
+    auto& list = s == 0 ? single : pair;
+    for (int k = 0; k <= s; ++k) {
+      for (auto& p : part(bos, c.bos, "add_bos_token", k)) list.push_back(p);
+      list.push_back(TemplatePart{true, k, {}, {}, k});
+      for (auto& p : part(eos, c.eos, "add_eos_token", k)) list.push_back(p);
+    }
+  }
+  return make_template(std::move(single), std::move(pair));
+}
+
+bool is_llama_style_class(const std::string& name) {
+  for (const char* prefix : {"LlamaTokenizer", "CodeLlamaTokenizer", "GemmaTokenizer"})
+    if (name == prefix || name == std::string(prefix) + "Fast") return true;
+  return false;
+}
+
+std::unique_ptr<Tokenizer> load_bpe_json(TokenizerJson& tj, const fs::path& dir,
+                                         const fs::path& file, const ConfigTokens& c) {
+  const JsonNode top(tj.root, file, "");
+  PipelineParts parts;
+  parts.source = file.string();
+  parts.model = read_bpe_model(tj, top.at("model"));
+  if (const auto n = top.find("normalizer")) parts.normalizer = parse_normalizer(*n);
+  if (const auto n = top.find("pre_tokenizer")) parts.pre_tokenizer = parse_pre_tokenizer(*n);
+  if (const auto n = top.find("decoder")) parts.decoder = parse_decoder(*n);
+  parts.added_tokens = parse_added_tokens_array(tj.root, file);
+  const auto find = [&](const std::string& name) -> std::optional<int32_t> {
+    for (const AddedToken& t : parts.added_tokens)
+      if (t.content == name) return t.id;
+    return parts.model->token_to_id(name);
+  };
+  if (is_llama_style_class(c.tokenizer_class)) {
+    parts.post_processor = llama_style_template(c, dir, find);
+  } else if (const auto n = top.find("post_processor")) {
+    parts.post_processor = parse_post_processor(*n);
+  }
+  // GPT2Tokenizer's add_bos_token: a bos_token before each text, when the post-processor
+  // adds nothing itself.
+  if (c.bpe_bos && !is_llama_style_class(c.tokenizer_class) &&
+      (!parts.post_processor || parts.post_processor->special_ids().empty())) {
+    const auto id = find(*c.bpe_bos);
+    if (!id)
+      throw Error(file.string() + ": the bos_token '" + *c.bpe_bos +
+                  "' to add before the text is not in the vocabulary");
+    const TemplatePart bos{false, 0, {*id}, {*c.bpe_bos}, 0};
+    parts.post_processor = make_template(
+        {bos, TemplatePart{true, 0, {}, {}, 0}},
+        {bos, TemplatePart{true, 0, {}, {}, 0}, TemplatePart{false, 0, {*id}, {*c.bpe_bos}, 1},
+         TemplatePart{true, 1, {}, {}, 1}});
+  }
+  if (c.bpe_mask) parts.mask_token = *c.bpe_mask;
+  return std::make_unique<PipelineTokenizer>(std::move(parts));
 }
 
 }  // namespace
@@ -160,14 +235,21 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const fs::path& dir,
                                                const TokenizerOptions& options) {
   const fs::path file = dir / "tokenizer.json";
   const ConfigTokens c = read_tokenizer_config(dir);
-  const json root = read_json(file);
-  const json* model = member(root, "model");
+  TokenizerJson tj = read_tokenizer_json(file);
+  const json* model = member(tj.root, "model");
   if (!model || !model->is_object()) bad_key(file, "model", "is missing or not an object");
   std::string type = type_of(model);
-  if (type.empty()) type = member(*model, "merges") ? "BPE" : "WordPiece";  // old files
+  if (type.empty()) type = member(*model, "merges") || tj.has_merges ? "BPE" : "WordPiece";  // old files
   try {
-    if (type == "WordPiece") return load_wordpiece_json(root, *model, file, c, options);
-    if (type == "BPE") return load_bpe_json(root, *model, file, c);
+    if (type == "WordPiece") {
+      json wordpiece = *model;
+      if (tj.fast && tj.has_vocab) {
+        json& vocab = wordpiece["vocab"] = json::object();
+        for (auto& [token, id] : tj.vocab) vocab[token] = id;
+      }
+      return load_wordpiece_json(tj.root, wordpiece, file, c, options);
+    }
+    if (type == "BPE") return load_bpe_json(tj, dir, file, c);
   } catch (const json::exception& e) {  // a value of an unexpected type
     throw Error(file.string() + ": unexpected value (" + e.what() + ")");
   }

@@ -142,6 +142,29 @@ std::string decode_utf8_lossy(std::string_view bytes) {
   return out;
 }
 
+std::string decode_utf8_showing_bytes(std::string_view bytes) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(bytes.size());
+  for (size_t i = 0; i < bytes.size();) {
+    const Step step = read_utf8(bytes, i);
+    if (step.length == 0) {
+      for (size_t k = 0; k < step.bad; ++k) {
+        const auto b = static_cast<unsigned char>(bytes[i + k]);
+        out += "<0x";
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+        out += '>';
+      }
+      i += step.bad;
+    } else {
+      out.append(bytes.substr(i, step.length));
+      i += step.length;
+    }
+  }
+  return out;
+}
+
 void append_utf8(std::string& out, char32_t cp) {
   if (cp > kMaxCodePoint || (cp >= 0xD800 && cp <= 0xDFFF)) cp = kReplacement;
   if (cp < 0x80) {

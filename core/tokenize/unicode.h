@@ -28,6 +28,9 @@ size_t find_invalid_utf8(std::string_view text);
 // Decodes bytes that may be invalid, replacing each maximal invalid subpart with U+FFFD
 // (as Python's bytes.decode("utf-8", "replace") and JavaScript's TextDecoder do).
 std::string decode_utf8_lossy(std::string_view bytes);
+// As decode_utf8_lossy, but each byte of an invalid sequence is written "<0xNN>" (how a
+// token holding part of a character is shown: which byte it is, not a replacement mark).
+std::string decode_utf8_showing_bytes(std::string_view bytes);
 void append_utf8(std::string& out, char32_t cp);
 std::string to_utf8(std::u32string_view text);
 

@@ -372,9 +372,9 @@ TEST(BpeLoader, MalformedFilesAreNamed) {
   what = load_error(dir.path());
   EXPECT_NE(what.find("vocab.json: invalid JSON"), std::string::npos) << what;
 
-  nlohmann::json metaspace = tokenizer_json(false);
-  metaspace["pre_tokenizer"] = {{"type", "Metaspace"}};
-  dir.write("tokenizer.json", metaspace.dump());
+  nlohmann::json unknown = tokenizer_json(false);
+  unknown["pre_tokenizer"] = {{"type", "Frobnicate"}};
+  dir.write("tokenizer.json", unknown.dump());
   what = load_error(dir.path());
   EXPECT_NE(what.find("tokenizer.json"), std::string::npos) << what;
   EXPECT_NE(what.find("pre_tokenizer"), std::string::npos) << what;

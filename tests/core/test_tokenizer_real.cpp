@@ -1,7 +1,8 @@
 // The tokenizers on the REAL published files in ../shared/models, compared with independent
 // references: tests/fixtures/tokenizer/*_expected.json were written by
 // tools/tokenizer_reference/make_expected.mjs (npm gpt-3-encoder for GPT-2, transformers.js
-// for BERT). Skips, saying why, when ../shared/models is absent.
+// for BERT, Llama 3, Qwen 3, Gemma 3 and the SentencePiece-style 32k vocabulary). Skips,
+// saying why, when ../shared/models is absent.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -145,6 +146,106 @@ TEST(RealBert, VocabTxtPathMatchesToo) {
   EXPECT_EQ(tok->mask_id(), std::optional<int32_t>(103));
   std::error_code ec;
   fs::remove_all(tmp, ec);
+}
+
+// ---- today's LLM tokenizers (tokenizer.json pipelines) ---------------------------------------
+
+// ids, tokens and decode() as transformers.js gives them (BOS where the file adds it); offsets
+// on whole characters, in order; special flags on added special tokens only.
+void expect_matches_transformers_js(const Tokenizer& tok, const std::string& fixture) {
+  const json cases = expected(fixture)["cases"];
+  ASSERT_GE(cases.size(), 60u);
+  for (const json& c : cases) {
+    const std::string text = c["text"];
+    const Encoding e = tok.encode(text);
+    EXPECT_EQ(e.ids, c["ids"].get<std::vector<int32_t>>()) << show(text);
+    EXPECT_EQ(e.tokens, c["tokens"].get<std::vector<std::string>>()) << show(text);
+    EXPECT_EQ(tok.decode(e.ids), c["decoded"].get<std::string>()) << show(text);
+    expect_sane_offsets(text, e, 0);
+    for (size_t i = 0; i < e.size(); ++i) {
+      EXPECT_EQ(tok.id_to_token(e.ids[i]), e.tokens[i]) << show(text);
+      EXPECT_FALSE(tok.display_token(e.ids[i], e.tokens[i]).empty()) << show(text) << " token " << i;
+    }
+  }
+}
+
+// decode(encode(text)) without the added special tokens gives the text back.
+void expect_round_trip(const Tokenizer& tok, const std::string& text) {
+  const Encoding e = tok.encode(text);
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < e.size(); ++i)
+    if (!e.special[i]) ids.push_back(e.ids[i]);
+  EXPECT_EQ(tok.decode(ids), text) << show(text);
+}
+
+const char* kRoundTrips[] = {"Hello world", "  two leading, trailing  ", "tabs\tand\nnewlines\r\n",
+                             "\u65e5\u672c\u8a9e \ud55c\uad6d\uc5b4 \u0645\u0631\u062d\u0628\u0627",
+                             "\U0001F44D\U0001F3FD \U0001F468\u200d\U0001F469\u200d\U0001F467", "x = f(1234567);"};
+
+TEST(RealLlama3, MatchesTransformersJs) {
+  ATTN_REQUIRE_SHARED(dir, "llama3-tokenizer");
+  const auto tok = load_tokenizer(dir, {std::nullopt, "llama"});
+  EXPECT_EQ(tok->vocab_size(), 128256);
+  expect_matches_transformers_js(*tok, "llama3_expected.json");
+  for (const char* text : kRoundTrips) expect_round_trip(*tok, text);
+}
+
+TEST(RealLlama3, DigitsInThreesAndSpecialTokens) {
+  ATTN_REQUIRE_SHARED(dir, "llama3-tokenizer");
+  const auto tok = load_tokenizer(dir, {});
+  Encoding e = tok->encode("1234567");
+  EXPECT_EQ(e.tokens, (std::vector<std::string>{"123", "456", "7"}));
+  EXPECT_EQ(e.offsets, (std::vector<std::pair<size_t, size_t>>{{0, 3}, {3, 6}, {6, 7}}));
+  // This file's post-processor is ByteLevel only, so (as in Hugging Face) no BOS is added;
+  // <|begin_of_text|> typed in the text is the special token.
+  e = tok->encode("<|begin_of_text|>Hi");
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{128000, 13347}));
+  EXPECT_EQ(e.special, (std::vector<uint8_t>{1, 0}));
+  const Encoding thumbs = tok->encode("\U0001F44D");  // ðŁ ĳ į: a character in three tokens
+  ASSERT_EQ(thumbs.size(), 3u);
+  EXPECT_EQ(tok->display_token(thumbs.ids[0], thumbs.tokens[0]), "<0xF0><0x9F>");
+  EXPECT_EQ(tok->token_text(thumbs.ids[0]), "\ufffd");
+  EXPECT_EQ(thumbs.offsets[2], (std::pair<size_t, size_t>{0, 4}));
+}
+
+TEST(RealQwen3, MatchesTransformersJs) {
+  ATTN_REQUIRE_SHARED(dir, "qwen3-tokenizer");
+  const auto tok = load_tokenizer(dir, {std::nullopt, "qwen3"});
+  expect_matches_transformers_js(*tok, "qwen3_expected.json");
+  for (const char* text : kRoundTrips) expect_round_trip(*tok, text);
+  // NFC: "e" + U+0301 is encoded as "é", and the token spans both original characters.
+  const Encoding e = tok->encode("e\u0301");
+  EXPECT_EQ(e.ids, tok->encode("\u00e9").ids);
+  EXPECT_EQ(e.offsets.back().second, 3u);
+  const Encoding chat = tok->encode("<|im_start|>user<think>");
+  EXPECT_EQ(chat.special, (std::vector<uint8_t>{1, 0, 0}));  // <think> is added but not special
+}
+
+TEST(RealGemma3, MatchesTransformersJs) {
+  ATTN_REQUIRE_SHARED(dir, "gemma3-tokenizer");
+  const auto tok = load_tokenizer(dir, {std::nullopt, "gemma3_text"});
+  EXPECT_EQ(tok->vocab_size(), 262145);
+  expect_matches_transformers_js(*tok, "gemma3_expected.json");
+  for (const char* text : kRoundTrips) expect_round_trip(*tok, text);
+  const Encoding e = tok->encode("Hello world");
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 9259, 1902}));
+  EXPECT_EQ(e.special, (std::vector<uint8_t>{1, 0, 0}));
+  EXPECT_EQ(tok->display_token(e.ids[2], e.tokens[2]), " world");
+}
+
+TEST(RealSentencePiece32k, MatchesTransformersJs) {
+  ATTN_REQUIRE_SHARED(dir, "sentencepiece-bpe-32k-tokenizer");
+  const auto tok = load_tokenizer(dir, {std::nullopt, "mistral"});
+  EXPECT_EQ(tok->vocab_size(), 32000);
+  expect_matches_transformers_js(*tok, "sentencepiece_bpe_32k_expected.json");
+  for (const char* text : kRoundTrips) expect_round_trip(*tok, text);
+  const Encoding e = tok->encode("Hello \U0001F1EB");  // a flag half: byte fallback
+  EXPECT_EQ(e.tokens[1], "\u2581Hello");
+  EXPECT_EQ(e.ids[1], 22557);
+  EXPECT_EQ(tok->display_token(e.ids[1], e.tokens[1]), " Hello");
+  EXPECT_EQ(e.tokens.back(), "<0xAB>");
+  EXPECT_EQ(tok->display_token(e.ids.back(), e.tokens.back()), "<0xAB>");
+  EXPECT_EQ(tok->display_token(*tok->token_to_id("<0x0A>"), "<0x0A>"), "\n");
 }
 
 }  // namespace

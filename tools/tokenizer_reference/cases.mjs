@@ -51,3 +51,35 @@ export const PAIRS = [
   ['Héllo', 'wörld [MASK]'],
   ['', 'only the second'],
 ];
+
+// Extra strings for the tokenizers of today's LLMs (Llama 3, Qwen 3, Gemma 3, Llama 2 /
+// Mistral): their special tokens typed in the text, digit grouping, emoji sequences, code,
+// whitespace runs, '▁' itself and byte-fallback look-alikes. Used with TEXTS.
+export const LLM_TEXTS = [
+  '<|begin_of_text|>Hello<|end_of_text|>',
+  '<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>',
+  '<start_of_turn>user\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n',
+  '<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nhi<|im_end|>',
+  '<think>\nreasoning\n</think>\n\nanswer',
+  '<s> literal s and </s> and <unk> and <bos> <eos> <pad>',
+  '<0x41> <0xE2> look like byte tokens',
+  '1 12 123 1234 12345 123456 1234567 12345678901234567890',
+  '3.14159265358979 -42 +7 1e10 0x1F 1,234,567.89',
+  '👍🏽 👨‍👩‍👧‍👦 🏳️‍🌈 👩🏿‍💻 🫠',
+  'def square(x):\n    return x ** 2  # comment\n\nif __name__ == "__main__":\n\tprint(square(3))\n',
+  'for (int i = 0; i < n; ++i) { a[i] += b[i]; }',
+  '    four leading spaces',
+  'trailing spaces and tabs \t \t',
+  'a\n\n\n\nb\r\n\r\nc\t\t\td',
+  '▁ the lower block ▁▁ twice ▁x and ▁▁▁',
+  'Ｆｕｌｌｗｉｄｔｈ ﬁ ① ㎏ ½',
+  'e\u0301 vs é and A\u030a vs Å (NFC matters)',
+  'ǅungla Ǉ İı ẞ ß ﬃ',
+  'ItIsCamelCase and snake_case_name and SCREAMING_CASE',
+  'x  y   z    w',
+  ' ',
+  '  ',
+  '\n',
+  'a',
+  'Z'.repeat(300),
+];

@@ -1,6 +1,8 @@
 // Writes the independent reference outputs the C++ tokenizer tests compare against:
 //   tests/fixtures/tokenizer/gpt2_expected.json          (npm gpt-3-encoder, GPT-2's own BPE)
 //   tests/fixtures/tokenizer/bert_uncased_expected.json  (transformers.js, offline)
+//   tests/fixtures/tokenizer/{llama3,qwen3,gemma3,sentencepiece_bpe_32k}_expected.json
+//                                                        (transformers.js, offline)
 // from the real published files in ../shared/models (never copied into the repository).
 //
 // Usage (inside tools/tokenizer_reference):
@@ -12,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { AutoTokenizer, env } from '@huggingface/transformers';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { TEXTS, PAIRS } from './cases.mjs';
+import { TEXTS, PAIRS, LLM_TEXTS } from './cases.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -91,6 +93,27 @@ const bertCases = [
   ...PAIRS.map(([text, pair]) => ({ text, pair, ...bertEncode(text, pair) })),
 ];
 
+// --- today's LLM tokenizers ----------------------------------------------------------------
+// encode() with add_special_tokens as transformers.js defaults it (BOS where the file's
+// post-processor adds it); tokens from the same call; decode of those ids without clean-up.
+const llmFolders = [
+  ['llama3-tokenizer', 'llama3_expected.json'],
+  ['qwen3-tokenizer', 'qwen3_expected.json'],
+  ['gemma3-tokenizer', 'gemma3_expected.json'],
+  ['sentencepiece-bpe-32k-tokenizer', 'sentencepiece_bpe_32k_expected.json'],
+];
+const llmCases = {};
+for (const [folder] of llmFolders) {
+  const tok = await AutoTokenizer.from_pretrained(folder);
+  llmCases[folder] = [...TEXTS, ...LLM_TEXTS].map((text) => {
+    const r = tok._tokenizer.encode(text);
+    const plain = tok(text, { return_tensor: false }).input_ids;
+    if (JSON.stringify(plain) !== JSON.stringify(r.ids)) fail(`${folder}: transformers.js paths disagree`);
+    const decoded = r.ids.length ? tok.decode(r.ids, { clean_up_tokenization_spaces: false }) : '';
+    return { text, ids: r.ids, tokens: r.tokens, decoded };
+  });
+}
+
 // --- write ---------------------------------------------------------------------------------
 fs.mkdirSync(outDir, { recursive: true });
 const write = (name, reference, files, cases) => {
@@ -114,3 +137,8 @@ write('gpt2_expected.json',
 write('bert_uncased_expected.json',
       `@huggingface/transformers ${version('@huggingface/transformers')} AutoTokenizer, offline`,
       '../shared/models/bert-uncased-tokenizer (tokenizer.json, tokenizer_config.json)', bertCases);
+for (const [folder, name] of llmFolders) {
+  write(name, `@huggingface/transformers ${version('@huggingface/transformers')} AutoTokenizer, offline: ` +
+        'encode() with its default add_special_tokens; decode(ids, {clean_up_tokenization_spaces: false})',
+        `../shared/models/${folder} (tokenizer.json, tokenizer_config.json)`, llmCases[folder]);
+}
