@@ -64,7 +64,7 @@ std::string WeightStore::first_present(std::initializer_list<std::string> names)
   return {};
 }
 
-const float* WeightStore::f32_data(const std::string& name, std::vector<int64_t> expected, const std::string& what) {
+const WeightStore::Entry& WeightStore::checked(const std::string& name, const std::vector<int64_t>& expected, const std::string& what) const {
   auto it = entries_.find(name);
   if (it == entries_.end()) {
     const auto where = files_.size() == 1 ? files_[0]->path().string() : dir_.string();
@@ -83,6 +83,26 @@ const float* WeightStore::f32_data(const std::string& name, std::vector<int64_t>
     throw Error(file->path().string() + ": tensor '" + name + "' has shape " + info->shape_string() + ", but config.json implies " +
                 want.shape_string() + " (" + what + ")");
   }
+  return it->second;
+}
+
+StoredMatrix WeightStore::stored(const std::string& name, int64_t rows, int64_t cols) {
+  const auto& [file, info] = checked(name, {rows, cols}, "a matrix");
+  const auto bytes = file->data(*info);
+  if ((info->dtype == DType::F16 || info->dtype == DType::BF16) && !converted_index_.count(name)) {
+    StoredMatrix m(bytes.data(), info->dtype, rows, cols);
+    if (!counted_.count(name)) {
+      non_finite_ += m.count_non_finite();
+      counted_.insert(name);
+    }
+    return m;
+  }
+  const float* data = f32_data(name, {rows, cols}, "a matrix");
+  return StoredMatrix(reinterpret_cast<const std::byte*>(data), DType::F32, rows, cols);
+}
+
+const float* WeightStore::f32_data(const std::string& name, std::vector<int64_t> expected, const std::string& what) {
+  const auto& [file, info] = checked(name, expected, what);
   if (auto c = converted_index_.find(name); c != converted_index_.end()) return c->second;
   const auto bytes = file->data(*info);
   const bool aligned = reinterpret_cast<uintptr_t>(bytes.data()) % alignof(float) == 0;
@@ -97,9 +117,11 @@ const float* WeightStore::f32_data(const std::string& name, std::vector<int64_t>
     data = converted_.back().data();
   }
   converted_index_[name] = data;
-  const int64_t n = info->numel();
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(data[i])) ++non_finite_;
+  if (counted_.insert(name).second) {
+    const int64_t n = info->numel();
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(data[i])) ++non_finite_;
+  }
   return data;
 }
 

@@ -1,16 +1,19 @@
 #pragma once
 // The weights of a model folder: model.safetensors, or shards listed by
 // model.safetensors.index.json. F32 tensors stay memory-mapped (non-owning views);
-// F16/BF16/F64 tensors are converted to F32 once, when first requested.
+// F16/BF16/F64 tensors are converted to F32 once, when first requested as a matrix or vector,
+// or stay as stored when requested through stored() (converted block by block in products).
 // Not thread-safe while tensors are being requested; read-only use afterwards is.
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "io/safetensors.h"
+#include "model/stored_matrix.h"
 #include "model/tensor_types.h"
 
 namespace attn {
@@ -30,6 +33,10 @@ class WeightStore {
   // it is missing or its shape differs (the message says which config value implies it).
   ConstMatrixMap matrix(const std::string& name, int64_t rows, int64_t cols);
   ConstVectorMap vector(const std::string& name, int64_t n);
+  // A [rows, cols] matrix left as stored when F32, F16 or BF16 (no converted copy: the
+  // product converts blocks as it goes; see StoredMatrix); other dtypes are converted once.
+  // Throws as matrix().
+  StoredMatrix stored(const std::string& name, int64_t rows, int64_t cols);
   // A tensor of stored shape `shape` viewed as a row-major [rows, cols] matrix (rows · cols
   // = its element count), e.g. a Conv2d weight [C, 3, p, p] as [C, 3·p·p].
   ConstMatrixMap reshaped(const std::string& name, const std::vector<int64_t>& shape, int64_t rows, int64_t cols);
@@ -48,12 +55,15 @@ class WeightStore {
     const TensorInfo* info = nullptr;
   };
   const float* f32_data(const std::string& name, std::vector<int64_t> expected, const std::string& what);
+  // The entry of `name`, whose shape must be `expected`; throws naming the file otherwise.
+  const Entry& checked(const std::string& name, const std::vector<int64_t>& expected, const std::string& what) const;
 
   std::filesystem::path dir_;
   std::vector<std::shared_ptr<const SafetensorsFile>> files_;
   std::map<std::string, Entry> entries_;
   std::map<std::string, const float*> converted_index_;
   std::deque<std::vector<float>> converted_;  // owned F32 copies of non-F32 tensors
+  std::set<std::string> counted_;             // tensors whose non-finite values are counted
   int64_t non_finite_ = 0;
 };
 

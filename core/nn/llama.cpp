@@ -19,20 +19,21 @@ namespace attn {
 
 namespace {
 
-// x · Wᵀ (+ b): an nn.Linear whose bias the family may leave out.
+// x · Wᵀ (+ b): an nn.Linear whose bias the family may leave out. The weight stays as stored
+// (BF16 checkpoints are converted block by block in the product, never all at once).
 struct Projection {
-  ConstMatrixMap w;  // (out, in)
+  StoredMatrix w;  // (out, in)
   std::optional<ConstVectorMap> b;
 
   RowMatrix operator()(const ConstMatrixRef& x) const {
-    RowMatrix y = x * w.transpose();
+    RowMatrix y = w.times_transposed(x);
     if (b) y.rowwise() += b->transpose();
     return y;
   }
 };
 
 Projection bind_projection(WeightStore& w, const std::string& name, int out, int in, bool bias) {
-  Projection p{w.matrix(name + ".weight", out, in), std::nullopt};
+  Projection p{w.stored(name + ".weight", out, in), std::nullopt};
   if (bias) p.b.emplace(w.vector(name + ".bias", out));
   return p;
 }
@@ -50,7 +51,7 @@ class LlamaModel final : public Model {
  public:
   LlamaModel(const ModelConfig& c, WeightStore& w)
       : prefix_(weight_prefix(w)),
-        embed_(w.matrix(prefix_ + "embed_tokens.weight", c.vocab_size, c.hidden_size)),
+        embed_(w.stored(prefix_ + "embed_tokens.weight", c.vocab_size, c.hidden_size)),
         norm_(w.vector(prefix_ + "norm.weight", c.hidden_size)) {
     const DecoderSettings& s = c.decoder;
     const int C = c.hidden_size, I = c.intermediate_size, d = c.head_dim(), H = c.num_heads, KV = c.kv_heads();
@@ -85,7 +86,7 @@ class LlamaModel final : public Model {
     if (s.tie_word_embeddings)
       lm_head_.emplace(embed_);
     else if (w.contains(head) || c.head == HeadKind::CausalLM)
-      lm_head_.emplace(w.matrix(head, c.vocab_size, C));
+      lm_head_.emplace(w.stored(head, c.vocab_size, C));
   }
 
  protected:
@@ -95,7 +96,7 @@ class LlamaModel final : public Model {
     const int N = int(enc.size()), C = c.hidden_size, d = c.head_dim();
     const float eps = s.rms_norm_eps;
     RowMatrix x(N, C);
-    for (int i = 0; i < N; ++i) x.row(i) = embed_.row(enc.ids[i]);
+    for (int i = 0; i < N; ++i) embed_.row(enc.ids[i], x.row(i).data());
     if (s.gemma) x *= float(std::sqrt(double(C)));  // HF: hidden_size ** 0.5 in the hidden dtype
     pass.embedded(x);
 
@@ -137,7 +138,7 @@ class LlamaModel final : public Model {
     x = rms_norm(x, norm_, eps, s.gemma);
     pass.final_norm_applied(x);
     if (!lm_head_) return;
-    RowMatrix logits = pass.logits_input(x) * lm_head_->transpose();
+    RowMatrix logits = lm_head_->times_transposed(pass.logits_input(x));
     if (s.final_softcap > 0) logits = ((logits.array() / s.final_softcap).tanh() * s.final_softcap).matrix();
     pass.result().logits = std::move(logits);
   }
@@ -160,9 +161,9 @@ class LlamaModel final : public Model {
   }
 
   std::string prefix_;
-  ConstMatrixMap embed_;  // (vocab, C)
+  StoredMatrix embed_;  // (vocab, C)
   ConstVectorMap norm_;
-  std::optional<ConstMatrixMap> lm_head_;  // (vocab, C)
+  std::optional<StoredMatrix> lm_head_;  // (vocab, C)
   std::vector<DecoderLayer> layers_;
 };
 

@@ -86,3 +86,18 @@ TEST(RealWeights, ClassifierLabelsClearSentiment) {
     EXPECT_TRUE(contains(top_tokens(*m, "This film was dreadful, a boring waste of time.", 1), "neg")) << d;
   }
 }
+
+// Llama 3.2, Qwen2.5/3, SmolLM2, TinyLlama, Mistral, Gemma 2/3: any decoder of the Llama kind.
+TEST(RealWeights, LlamaKindDecodersPredictObviousTokens) {
+  std::vector<fs::path> dirs;
+  for (const char* family : {"llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"})
+    for (const auto& d : real_models(family, HeadKind::CausalLM)) dirs.push_back(d);
+  if (dirs.empty())
+    GTEST_SKIP() << "no Llama/Mistral/Qwen/Gemma weights in ../shared/models (none can be had on these machines; "
+                    "the golden fixtures of tools/make_llama_fixtures.py check the numbers instead)";
+  for (const auto& d : dirs) {
+    const auto m = Model::load(d);
+    EXPECT_TRUE(contains(top_tokens(*m, "The capital of France is", 5), "paris")) << d;
+    EXPECT_TRUE(contains(top_tokens(*m, "Monday, Tuesday, Wednesday,", 3), "thursday")) << d;
+  }
+}
