@@ -1,5 +1,7 @@
 #include "qt_convert.h"
 
+#include <algorithm>
+
 namespace attn::ui {
 
 QString token_label(const std::string& token, int max_chars) {
@@ -32,6 +34,34 @@ QString head_name(int head) {
   if (head == kHeadMean) return QStringLiteral("mean of heads");
   if (head == kHeadMax) return QStringLiteral("max of heads");
   return QStringLiteral("head %1").arg(head);
+}
+
+QString head_name(const RecordingMeta& meta, int head) {
+  const QString group = kv_group_name(meta, head);
+  return group.isEmpty() ? head_name(head) : QStringLiteral("%1 (%2)").arg(head_name(head), group);
+}
+
+int kv_group_size(const RecordingMeta& meta) {
+  const int H = meta.num_heads, KV = meta.num_kv_heads;
+  return KV > 0 && KV < H && H % KV == 0 ? H / KV : 0;
+}
+
+QString kv_group_name(const RecordingMeta& meta, int head) {
+  if (head < 0 || kv_group_size(meta) == 0) return {};
+  return QStringLiteral("KV group %1").arg(meta.kv_group(head));
+}
+
+QString window_name(const RecordingMeta& meta, int layer) {
+  if (std::all_of(meta.windows.begin(), meta.windows.end(), [](int w) { return w <= 0; })) return {};  // none slides
+  const int w = meta.window(layer);
+  return w > 0 ? QStringLiteral("sliding window %1").arg(w) : QStringLiteral("full attention");
+}
+
+QString describe_structure(const RecordingMeta& meta) {
+  QStringList parts;
+  for (const std::string& s : {describe_kv_groups(meta.num_heads, meta.num_kv_heads), describe_windows(meta.windows, meta.model_layers)})
+    if (!s.empty()) parts << qstr(s);
+  return parts.join(QStringLiteral("; "));
 }
 
 QString format_weight(double v) {

@@ -29,6 +29,18 @@ QString token_quoted(const RecordingMeta& meta, int index);
 
 // The head selector's values: one head (>= 0), or kHeadMean / kHeadMax (record/recording.h).
 QString head_name(int head);  // "head 3", "mean of heads", "max of heads"
+// The same, naming the key/value group of a grouped-query model: "head 5 (KV group 2)".
+QString head_name(const RecordingMeta& meta, int head);
+
+// Grouped-query attention as the views show it: query heads per key/value head when the
+// heads come in groups (0 < KV < H, H a multiple of KV), else 0 (plain multi-head).
+int kv_group_size(const RecordingMeta& meta);
+QString kv_group_name(const RecordingMeta& meta, int head);  // "KV group 2", or "" without groups
+// A recorded layer's attention span: "sliding window 32" or "full attention" when the
+// recording has sliding windows, "" when no layer slides.
+QString window_name(const RecordingMeta& meta, int layer);
+// describe_kv_groups and describe_windows (record/recording.h) in one line, "" for neither.
+QString describe_structure(const RecordingMeta& meta);
 
 // The shortest decimal that reads back as the same float: the exact stored weight.
 QString format_weight(double v);

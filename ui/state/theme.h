@@ -13,6 +13,8 @@ struct Theme {
   QColor grid;
   QColor accent;      // selection
   QColor hover;
+  QColor band;       // outline drawn over a heatmap (a sliding window), on a darker halo
+  QColor band_halo;
 };
 
 const Theme& theme(bool dark);

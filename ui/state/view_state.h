@@ -60,7 +60,8 @@ class ViewState : public QObject {
   // The colour range of the selection, or of any head, under the current settings.
   ValueRange current_range() const;
   ValueRange head_range(int layer, int head) const;
-  // "gpt2 · layer 3 · head 5".
+  // "gpt2 · layer 3 · head 5"; with grouped heads and sliding windows
+  // "gemma · layer 0 · head 3 (KV group 1) · sliding window 4".
   QString selection_title() const;
 
  Q_SIGNALS:

@@ -205,7 +205,11 @@ int main(int argc, char** argv) {
     return failures ? 1 : 0;
   }
   const auto& rec = w.state()->recording();
-  w.state()->select(rec->num_layers() / 2, 1 % rec->num_heads());
+  int layer = rec->num_layers() / 2;
+  if (rec->meta().window(layer) == 0)  // a sliding-window model: a windowed layer, to show its band
+    for (int l = rec->num_layers() - 1; l >= 0; --l)
+      if (rec->meta().window(l) > 0) layer = l;
+  w.state()->select(layer, 1 % rec->num_heads());
   settle(300);
 
   // Every text view's tab, from the view table: 1-model, 2-heatmap, …

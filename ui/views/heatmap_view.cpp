@@ -23,6 +23,7 @@ MatrixPlot::Content heatmap_content(const ViewState& state) {
                  : state.head() == kHeadMax ? QStringLiteral("max attention")
                                             : QStringLiteral("attention");
   c.range = state.current_range();
+  c.window = rec->meta().window(state.layer());  // the title names it too (selection_title)
   return c;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Heatmap view: the selected head (or the mean / max of a layer's heads) as a matrix plot.
-// Hovering shows "query → key: weight"; clicking a cell selects its query token.
+// Hovering shows "query → key: weight"; clicking a cell selects its query token. A
+// sliding-window layer's band (the keys each query may see) is outlined.
 #include <QWidget>
 
 #include "views/renderable.h"

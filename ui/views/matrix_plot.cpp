@@ -41,6 +41,11 @@ MatrixPlot::MatrixPlot(QWidget* parent) : QCustomPlot(parent) {
   axisRect()->setMarginGroup(QCP::msTop | QCP::msBottom, group);
   scale_->setMarginGroup(QCP::msTop | QCP::msBottom, group);
 
+  for (QCPCurve** curve : {&band_halo_, &band_}) {
+    *curve = new QCPCurve(xAxis, yAxis);
+    (*curve)->setSelectable(QCP::stNone);
+    (*curve)->setVisible(false);
+  }
   yAxis->setRangeReversed(true);
   x_ticks_.reset(new QCPAxisTickerText);
   y_ticks_.reset(new QCPAxisTickerText);
@@ -82,6 +87,7 @@ void MatrixPlot::set_content(Content content) {
     refreshing_ = false;
   }
   apply_colors();
+  update_band();
   refresh(true);
   replot(QCustomPlot::rpQueuedReplot);
 }
@@ -97,6 +103,8 @@ void MatrixPlot::set_colors(const ColorSettings& colors) {
 
 void MatrixPlot::set_theme(const Theme& t) {
   style_plot(this, t);
+  band_halo_->setPen(QPen(t.band_halo, 3.5, Qt::SolidLine, Qt::SquareCap, Qt::MiterJoin));
+  band_->setPen(QPen(t.band, 1.5, Qt::SolidLine, Qt::SquareCap, Qt::MiterJoin));
   replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -211,6 +219,37 @@ void MatrixPlot::update_data(bool force) {
     for (int j = 0; j < kc; ++j) data->setCell(j, i, value(std::min(i, nr - 1), std::min(j, nc - 1)));
   map_->setData(data, false);
   apply_colors();
+}
+
+QPolygonF MatrixPlot::band_polygon() const {
+  const int n = int(content_.matrix.rows()), w = content_.window;
+  if (w <= 0 || n == 0 || content_.matrix.cols() != n) return {};
+  // Down the right edge (the diagonal: key i is the last a query i sees), then up the left
+  // edge (key i - w + 1, or the first), as steps along the cell borders.
+  QPolygonF p;
+  for (int i = 0; i < n; ++i) p << QPointF(i + 0.5, i - 0.5) << QPointF(i + 0.5, i + 0.5);
+  for (int i = n - 1; i >= 0; --i) {
+    const double left = std::max(0, i - w + 1) - 0.5;
+    p << QPointF(left, i + 0.5) << QPointF(left, i - 0.5);
+  }
+  p << p.front();
+  return p;
+}
+
+bool MatrixPlot::band_shown() const { return band_->visible(); }
+
+void MatrixPlot::update_band() {
+  const QPolygonF outline = band_polygon();
+  QVector<double> t, x, y;
+  for (const QPointF& pt : outline) {
+    t << t.size();
+    x << pt.x();
+    y << pt.y();
+  }
+  for (QCPCurve* curve : {band_halo_, band_}) {
+    curve->setData(t, x, y, true);
+    curve->setVisible(!outline.isEmpty());
+  }
 }
 
 double MatrixPlot::shown_value(int row, int col) const { return map_->data()->data(double(col), double(row)); }

@@ -45,6 +45,9 @@ class MatrixPlot : public QCustomPlot, public Renderable {
     QString col_axis = QStringLiteral("key");
     QString value_name = QStringLiteral("attention");
     ValueRange range;
+    // A causal sliding window: query i sees keys i - window + 1 .. i, outlined as a band;
+    // 0 = no band. For square matrices only.
+    int window = 0;
   };
 
   explicit MatrixPlot(QWidget* parent = nullptr);
@@ -63,6 +66,10 @@ class MatrixPlot : public QCustomPlot, public Renderable {
   // The value drawn where (row, col) is: the matrix value, or its pooled block's maximum.
   double shown_value(int row, int col) const;
   QString hover_text(int row, int col) const;
+  // The outline of the sliding-window band in cell coordinates (x: column, y: row; cells
+  // centred on whole numbers), closed; empty without a window.
+  QPolygonF band_polygon() const;
+  bool band_shown() const;
   // The widget pixel at the centre of cell (row, col), and the cell under a pixel.
   QPoint cell_center(int row, int col) const;
   bool cell_at(const QPointF& pixel, int* row, int* col) const;
@@ -87,10 +94,13 @@ class MatrixPlot : public QCustomPlot, public Renderable {
   void update_ticks();
   void update_data(bool force);
   void apply_colors();
+  void update_band();
 
   QCPColorMap* map_ = nullptr;
   QCPColorScale* scale_ = nullptr;
   QCPTextElement* title_ = nullptr;
+  QCPCurve* band_halo_ = nullptr;  // the band's outline, drawn twice: a dark halo under a light line
+  QCPCurve* band_ = nullptr;
   QSharedPointer<QCPAxisTickerText> x_ticks_, y_ticks_;
   Content content_;
   ColorSettings colors_;

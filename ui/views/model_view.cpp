@@ -12,6 +12,13 @@
 
 namespace attn::ui {
 
+namespace {
+
+// A recording with sliding windows names each layer's span (window_name is "" when none slides).
+bool has_windows(const RecordingMeta& meta) { return !window_name(meta, 0).isEmpty(); }
+
+}  // namespace
+
 ModelView::ModelView(ViewState* state, QWidget* parent) : QWidget(parent), state_(state) {
   setMouseTracking(true);
   setFocusPolicy(Qt::ClickFocus);
@@ -52,18 +59,49 @@ ModelView::Grid ModelView::grid_for(const QSize& size) const {
   if (!rec) return g;
   g.layers = rec->num_layers();
   g.heads = rec->num_heads();
+  g.group = kv_group_size(rec->meta());
+  const int groups = g.group ? g.heads / g.group : 1;
   const QFontMetricsF fm(font());
   g.title_h = fm.height() * 2.0;
+  g.group_h = g.group ? fm.height() + 4 : 0;
   g.label_w = fm.horizontalAdvance(QStringLiteral("L00")) + 10;
+  if (has_windows(rec->meta()))
+    for (int l = 0; l < g.layers; ++l) g.label_w = std::max(g.label_w, fm.horizontalAdvance(row_label(l)) + 10);
   g.label_h = fm.height() + 6;
   g.legend_h = fm.height() * 2.6;
-  const double w = size.width() - g.label_w - 12, h = size.height() - g.title_h - g.label_h - g.legend_h - 6;
-  const double pitch = std::max(4.0, std::min(w / g.heads, h / g.layers));
+  const double w = size.width() - g.label_w - 12, h = size.height() - g.title_h - g.group_h - g.label_h - g.legend_h - 6;
+  double pitch = std::max(4.0, std::min(w / g.heads, h / g.layers));
+  if (groups > 1) {  // room for the gaps between groups
+    g.group_gap = std::clamp(pitch * 0.3, 3.0, 12.0);
+    pitch = std::max(4.0, std::min((w - (groups - 1) * g.group_gap) / g.heads, h / g.layers));
+  }
   g.gap = std::clamp(pitch * 0.08, 1.0, 6.0);
   g.cell = pitch - g.gap;
-  const double grid_w = g.heads * pitch - g.gap;
-  g.origin = QPointF(g.label_w + std::max(0.0, (w - grid_w) / 2), g.title_h + g.label_h);
+  const double grid_w = g.heads * pitch - g.gap + (groups - 1) * g.group_gap;
+  g.origin = QPointF(g.label_w + std::max(0.0, (w - grid_w) / 2), g.title_h + g.group_h + g.label_h);
   return g;
+}
+
+QRectF ModelView::Grid::group_rect(int g) const {
+  const QRectF first = cell_rect(0, g * group), last = cell_rect(layers - 1, (g + 1) * group - 1);
+  const double m = (gap + group_gap) * 0.3;  // the bands keep apart
+  return QRectF(QPointF(first.left() - m, origin.y() - label_h - group_h), QPointF(last.right() + m, last.bottom() + m));
+}
+
+int ModelView::kv_group_count() const {
+  const Grid g = grid_for(size());
+  return g.group ? g.heads / g.group : 0;
+}
+
+QRect ModelView::kv_group_rect(int group) const { return grid_for(size()).group_rect(group).toRect(); }
+
+QString ModelView::row_label(int layer) const {
+  const auto& rec = state_->recording();
+  if (!rec) return {};
+  const RecordingMeta& m = rec->meta();
+  const QString label = QStringLiteral("L%1").arg(m.model_layer(layer));
+  if (!has_windows(m)) return label;
+  return m.window(layer) > 0 ? QStringLiteral("%1 · window %2").arg(label).arg(m.window(layer)) : label + QStringLiteral(" · full");
 }
 
 QRect ModelView::cell_rect(int layer, int head) const { return grid_for(size()).cell_rect(layer, head).toRect(); }
@@ -71,8 +109,9 @@ QRect ModelView::cell_rect(int layer, int head) const { return grid_for(size()).
 bool ModelView::hit(const QPointF& pos, int* layer, int* head) const {
   const Grid g = grid_for(size());
   if (g.layers == 0 || images_.empty()) return false;
-  const double pitch = g.cell + g.gap;
-  const int h = int(std::floor((pos.x() - g.origin.x()) / pitch)), l = int(std::floor((pos.y() - g.origin.y()) / pitch));
+  const int l = int(std::floor((pos.y() - g.origin.y()) / (g.cell + g.gap)));
+  int h = 0;
+  while (h + 1 < g.heads && pos.x() >= g.head_x(h + 1)) ++h;
   if (l < 0 || h < 0 || l >= g.layers || h >= g.heads || !g.cell_rect(l, h).contains(pos)) return false;
   *layer = l;
   *head = h;
@@ -93,7 +132,10 @@ QSize ModelView::render_size() const {
   const auto& rec = state_->recording();
   if (!rec) return {1000, 1000};
   const int pitch = 80;
-  return {std::max(600, rec->num_heads() * pitch + 80), rec->num_layers() * pitch + 160};
+  const RecordingMeta& m = rec->meta();
+  // Room for the gaps and names of KV groups, and for the windows beside the layers.
+  const int groups = kv_group_size(m) ? m.num_kv_heads : 0, windows = has_windows(m) ? 100 : 0;
+  return {std::max(600, rec->num_heads() * pitch + 80 + groups * 12 + windows), rec->num_layers() * pitch + 160 + (groups ? 30 : 0)};
 }
 
 void ModelView::paint(QPainter& p, const QSize& size, bool interactive) const {
@@ -112,15 +154,28 @@ void ModelView::paint(QPainter& p, const QSize& size, bool interactive) const {
   p.setFont(bold);
   p.drawText(QRectF(0, 0, size.width(), g.title_h), Qt::AlignCenter, render_title());
   p.setFont(font());
+  if (g.group) {  // a band behind each group of heads sharing a key/value head, named on top
+    const QFontMetricsF fm(font());
+    for (int k = 0; k < g.heads / g.group; ++k) {
+      const QRectF band = g.group_rect(k);
+      p.setPen(Qt::NoPen);
+      p.setBrush(t.grid);
+      p.drawRoundedRect(band, 4, 4);
+      QString name = QStringLiteral("KV group %1").arg(k);
+      if (fm.horizontalAdvance(name) > band.width() - 4) name = QStringLiteral("G%1").arg(k);
+      p.setPen(t.muted);
+      p.drawText(QRectF(band.x(), band.y(), band.width(), g.group_h), Qt::AlignCenter, name);
+    }
+    p.setBrush(Qt::NoBrush);
+  }
   p.setPen(t.muted);
   const bool every_label = g.cell >= QFontMetricsF(font()).horizontalAdvance(QStringLiteral("H00"));
   for (int h = 0; h < g.heads; ++h)
     if (every_label || h % 2 == 0)
-      p.drawText(QRectF(g.cell_rect(0, h).x() - g.gap, g.title_h, g.cell + 2 * g.gap, g.label_h), Qt::AlignCenter, QStringLiteral("H%1").arg(h));
+      p.drawText(QRectF(g.cell_rect(0, h).x() - g.gap, g.title_h + g.group_h, g.cell + 2 * g.gap, g.label_h), Qt::AlignCenter, QStringLiteral("H%1").arg(h));
   for (int l = 0; l < g.layers; ++l) {
     const QRectF c = g.cell_rect(l, 0);
-    p.drawText(QRectF(0, c.y(), g.origin.x() - 6, c.height()), Qt::AlignRight | Qt::AlignVCenter,
-               QStringLiteral("L%1").arg(state_->recording() ? state_->recording()->meta().model_layer(l) : l));
+    p.drawText(QRectF(0, c.y(), g.origin.x() - 6, c.height()), Qt::AlignRight | Qt::AlignVCenter, row_label(l));
   }
   p.setRenderHint(QPainter::SmoothPixmapTransform, false);
   for (int l = 0; l < g.layers; ++l)
@@ -181,13 +236,24 @@ void ModelView::mouseMoveEvent(QMouseEvent* event) {
   if (l >= 0 && state_->analysis()) {
     const auto& s = state_->analysis()->stat(l, h);
     QToolTip::showText(event->globalPosition().toPoint(),
-                       QStringLiteral("layer %1, head %2\nentropy %3 nats · mean distance %4 tokens\nspecial-token share %5 · previous-token share %6")
+                       QStringLiteral("layer %1, head %2%7\nentropy %3 nats · mean distance %4 tokens\nspecial-token share %5 · previous-token share %6")
                            .arg(state_->recording() ? state_->recording()->meta().model_layer(l) : l).arg(h).arg(s.entropy, 0, 'f', 3).arg(s.mean_distance, 0, 'f', 2)
-                           .arg(s.special_share, 0, 'f', 3).arg(s.previous_share, 0, 'f', 3),
+                           .arg(s.special_share, 0, 'f', 3).arg(s.previous_share, 0, 'f', 3).arg(cell_note(l, h)),
                        this);
   } else {
     QToolTip::hideText();
   }
+}
+
+QString ModelView::cell_note(int layer, int head) const {
+  const RecordingMeta& m = state_->recording()->meta();
+  QString note;
+  if (const int group = kv_group_size(m)) {
+    const int first = m.kv_group(head) * group;
+    note += QStringLiteral(" · %1 (heads %2–%3 share its keys and values)").arg(kv_group_name(m, head)).arg(first).arg(first + group - 1);
+  }
+  if (const QString span = window_name(m, layer); !span.isEmpty()) note += QStringLiteral(" · ") + span;
+  return note;
 }
 
 void ModelView::mousePressEvent(QMouseEvent* event) {

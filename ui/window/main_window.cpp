@@ -110,6 +110,7 @@ void MainWindow::build_views() {
   connect(state_, &ViewState::recording_changed, this, [this] {
     update_title();
     update_summary();
+    panel_->set_structure_info(state_->recording() ? describe_structure(state_->recording()->meta()) : QString());
   });
   connect(state_, &ViewState::selection_changed, this, &MainWindow::update_summary);
   connect(state_, &ViewState::theme_changed, this, [this] { apply_app_theme(state_->dark()); });
@@ -484,10 +485,20 @@ void MainWindow::update_title() {
 
 void MainWindow::update_summary() {
   const auto& rec = state_->recording();
-  summary_label_->setText(rec ? tr("%1 tokens · %2 layers × %3 heads · layer %4, %5")
-                                    .arg(rec->num_tokens()).arg(rec->num_layers()).arg(rec->num_heads())
-                                    .arg(rec->meta().model_layer(state_->layer())).arg(head_name(state_->head()))
-                              : tr("no recording"));
+  if (!rec) {
+    summary_label_->setText(tr("no recording"));
+    summary_label_->setToolTip({});
+    return;
+  }
+  // With grouped heads or sliding windows: the head's group, the layer's span, and both
+  // described in full in the tooltip ("2 key/value heads, each shared by 2 query heads; …").
+  const RecordingMeta& m = rec->meta();
+  QString text = tr("%1 tokens · %2 layers × %3 heads").arg(rec->num_tokens()).arg(rec->num_layers()).arg(rec->num_heads());
+  if (kv_group_size(m)) text += tr(" (%1 KV)").arg(m.num_kv_heads);
+  text += tr(" · layer %1, %2").arg(m.model_layer(state_->layer())).arg(head_name(m, state_->head()));
+  if (const QString span = window_name(m, state_->layer()); !span.isEmpty()) text += QStringLiteral(", ") + span;
+  summary_label_->setText(text);
+  summary_label_->setToolTip(describe_structure(m));
 }
 
 void MainWindow::restore_settings() {

@@ -49,6 +49,12 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   model_layout->addWidget(chooser_);
   model_layout->addWidget(info_);
+  structure_ = new QLabel(model_box);
+  structure_->setObjectName(QStringLiteral("StructureInfo"));
+  structure_->setWordWrap(true);
+  structure_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  structure_->setVisible(false);
+  model_layout->addWidget(structure_);
   layout->addWidget(model_box);
 
   auto* input_box = new QGroupBox(tr("Input"), this);
@@ -189,6 +195,13 @@ void ModelPanel::set_model_info(const ModelPtr& model) {
 }
 
 void ModelPanel::set_recording_info(const QString& text) { info_->setText(text); }
+
+QString ModelPanel::structure_info() const { return structure_->isHidden() ? QString() : structure_->text(); }
+
+void ModelPanel::set_structure_info(const QString& text) {
+  structure_->setText(text);
+  structure_->setVisible(!text.isEmpty());
+}
 
 void ModelPanel::set_examples(const QList<Example>& examples) {
   QMenu* menu = examples_->menu();

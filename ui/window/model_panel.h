@@ -33,6 +33,9 @@ class ModelPanel : public QWidget {
   QString model_dir() const;
   void set_model_info(const ModelPtr& model);  // null: "not loaded"
   void set_recording_info(const QString& text);  // when a recording stands without its model
+  // The shown recording's grouped heads and sliding windows in a line below; "" hides it.
+  void set_structure_info(const QString& text);
+  QString structure_info() const;
 
   QString text() const;
   QString pair() const;  // empty when not used
@@ -68,6 +71,7 @@ class ModelPanel : public QWidget {
 
   QComboBox* chooser_;
   QLabel* info_;
+  QLabel* structure_;
   QStackedWidget* input_stack_;
   QPlainTextEdit* text_;
   ImageDropArea* image_area_;

@@ -122,11 +122,16 @@ void SelectorBar::sync_from_state() {
   if (rec && !rec->meta().model_layers.empty()) layer_->setSuffix(tr(" (%1 of %2 recorded)").arg(state_->layer() + 1).arg(L));
   else layer_->setSuffix(rec ? tr(" (0–%1)").arg(L - 1) : QString());
   static_cast<LayerSpinBox*>(layer_)->refresh_text();
-  if (head_->count() != H + 2) {
+  // Heads sharing a key/value head are named by their group: "5 (KV group 2)".
+  QStringList names;
+  for (int h = 0; h < H; ++h) {
+    const QString group = rec ? kv_group_name(rec->meta(), h) : QString();
+    names << (group.isEmpty() ? QString::number(h) : QStringLiteral("%1 (%2)").arg(h).arg(group));
+  }
+  names << tr("mean") << tr("max");
+  if (head_names() != names) {
     head_->clear();
-    for (int h = 0; h < H; ++h) head_->addItem(QString::number(h), h);
-    head_->addItem(tr("mean"), kHeadMean);
-    head_->addItem(tr("max"), kHeadMax);
+    for (int i = 0; i < names.size(); ++i) head_->addItem(names[i], i < H ? i : i == H ? kHeadMean : kHeadMax);
   }
   head_->setCurrentIndex(head_->findData(state_->head()));
   layer_->setEnabled(bool(rec));
@@ -138,6 +143,12 @@ void SelectorBar::sync_from_state() {
   gamma_->setVisible(c.scaling == Scaling::Power);
   range_->setCurrentIndex(c.shared_range ? 1 : 0);
   syncing_ = false;
+}
+
+QStringList SelectorBar::head_names() const {
+  QStringList names;
+  for (int i = 0; i < head_->count(); ++i) names << head_->itemText(i);
+  return names;
 }
 
 void SelectorBar::push_colors() {

@@ -1,6 +1,7 @@
 #pragma once
 // The toolbar every view shares: layer, head (or mean / max), colour map, scaling and colour
 // range. It mirrors the ViewState both ways.
+#include <QStringList>
 #include <QWidget>
 
 class QComboBox;
@@ -20,6 +21,7 @@ class SelectorBar : public QWidget {
   QSpinBox* layer_box() const { return layer_; }
   QComboBox* head_box() const { return head_; }
   QComboBox* colormap_box() const { return colormap_; }
+  QStringList head_names() const;  // the head box's items: "0", …, or "5 (KV group 2)", then mean, max
 
  private:
   void sync_from_state();
