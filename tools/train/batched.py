@@ -1,6 +1,6 @@
 """Batched training forwards over the parameters of the reference models in tools/reference/.
 
-The reference modules (reference.gpt2 / reference.bert) own the parameters, so every
+The reference modules (reference.gpt2 / reference.bert / reference.llama) own the parameters, so every
 state_dict() name is exactly Hugging Face's. Their own forward runs one unbatched sequence
 and records a Trace; these functions compute the same maths for a batch (B, T), with
 dropout, through torch.nn.functional, fast enough to train. train_common.check_saved_folder
@@ -10,6 +10,8 @@ import math
 
 import torch
 import torch.nn.functional as F
+
+from reference import llama, rope
 
 
 def _heads(x, n_head):
@@ -99,3 +101,83 @@ def bert_mlm_forward(model, ids, token_types, pad_mask, dropout=0.0, keep_attent
     tf = head.transform
     h = _layer_norm(F.gelu(F.linear(x, tf.dense.weight, tf.dense.bias)), tf.LayerNorm, eps)
     return h @ emb.word_embeddings.weight.T + head.bias, attentions  # tied decoder
+
+
+def _rms_norm(x, norm, eps):
+    """LlamaRMSNorm (reference.llama.RMSNorm, gemma=False): normalise in float32, cast back,
+    then scale."""
+    xf = x.float()
+    return norm.weight * (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype)
+
+
+def _banded_attention(q, k, v, scaling, window):
+    """Sliding-window attention computed block by block: the same probabilities as the dense
+    masked softmax (query i sees keys i-window+1 .. i), but each block of `window` queries only
+    scores its own block of keys and the one before (T·2w scores instead of T·T).
+    q, k, v: (B, H, T, d). Returns the context (B, H, T, d)."""
+    b, h, t, d = q.shape
+    w = window
+    pad = (-t) % w  # padded keys sit after every real query, so the causal mask hides them
+    if pad:
+        q, k, v = (F.pad(z, (0, 0, 0, pad)) for z in (q, k, v))
+    n = (t + pad) // w
+    qb, kb, vb = (z.reshape(b, h, n, w, d) for z in (q, k, v))  # (B, H, n, w, d)
+    # Block i's keys: block i-1 (zeros before block 0, masked) then block i: (B, H, n, 2w, d)
+    kk = torch.cat((F.pad(kb, (0, 0, 0, 0, 1, 0))[:, :, :-1], kb), dim=3)
+    vv = torch.cat((F.pad(vb, (0, 0, 0, 0, 1, 0))[:, :, :-1], vb), dim=3)
+    back = torch.arange(w)[:, None] + w - torch.arange(2 * w)[None, :]  # (w, 2w) query − key
+    forbidden = ((back < 0) | (back >= w)).expand(n, w, 2 * w).clone()  # (n, w, 2w)
+    forbidden[0, :, :w] = True  # block 0 has no block before it
+    scores = (qb @ kk.transpose(-1, -2)) * scaling  # (B, H, n, w, 2w)
+    probs = scores.masked_fill(forbidden, float("-inf")).softmax(-1)
+    return (probs @ vv).reshape(b, h, n * w, d)[:, :, :t]
+
+
+def llama_forward(model, ids, keep_attentions=False):
+    """model: reference.llama.DecoderForCausalLM of a llama / mistral / qwen2 / qwen3 config
+    (not Gemma: no soft-caps, sandwich norms or embedding scale here); ids: (B, T) int64.
+    Same maths as the reference: RMSNorm, q/k norm (Qwen3) before RoPE (reference.rope),
+    grouped KV heads by repeat_interleave (query head h uses KV head h // rep), causal mask
+    plus each sliding layer's window (reference.llama.forbidden_mask), SwiGLU MLP. Without
+    keep_attentions, sliding layers use _banded_attention (equal up to rounding).
+    Returns (logits (B, T, V), attentions: per layer (B, H, T, T) if keep_attentions)."""
+    cfg, dec = model.cfg, model.model
+    if cfg["model_type"].startswith("gemma"):
+        raise ValueError("llama_forward does not implement Gemma's differences")
+    eps = cfg["rms_norm_eps"]
+    b, t = ids.shape
+    x = dec.embed_tokens.weight[ids]  # (B, T, C)
+    cos, sin = dec.rotary(t, x.dtype)  # (T, d)
+    masks = {}
+    attentions = []
+    for layer in dec.layers:
+        a = layer.self_attn
+        h, kv, d = a.num_heads, a.num_kv_heads, a.head_dim
+        y = _rms_norm(x, layer.input_layernorm, eps)
+        q = F.linear(y, a.q_proj.weight, a.q_proj.bias).view(b, t, h, d).transpose(1, 2)  # (B, H, T, d)
+        k = F.linear(y, a.k_proj.weight, a.k_proj.bias).view(b, t, kv, d).transpose(1, 2)  # (B, KV, T, d)
+        v = F.linear(y, a.v_proj.weight, a.v_proj.bias).view(b, t, kv, d).transpose(1, 2)
+        if a.q_norm is not None:
+            q, k = _rms_norm(q, a.q_norm, eps), _rms_norm(k, a.k_norm, eps)
+        q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
+        k = k.repeat_interleave(h // kv, dim=1)  # (B, H, T, d)
+        v = v.repeat_interleave(h // kv, dim=1)
+        if a.window is not None and not keep_attentions and t > 2 * a.window:
+            context, probs = _banded_attention(q, k, v, a.scaling, a.window), None
+        else:
+            if a.window not in masks:
+                masks[a.window] = llama.forbidden_mask(t, a.window)  # (T, T)
+            scores = (q @ k.transpose(-1, -2)) * a.scaling  # (B, H, T, T)
+            probs = scores.masked_fill(masks[a.window], float("-inf")).softmax(-1)
+            context = probs @ v  # (B, H, T, d)
+        context = context.transpose(1, 2).reshape(b, t, h * d)  # (B, T, H·d)
+        x = x + F.linear(context, a.o_proj.weight, a.o_proj.bias)
+        m = layer.mlp
+        y = _rms_norm(x, layer.post_attention_layernorm, eps)
+        gate = F.linear(y, m.gate_proj.weight, m.gate_proj.bias)
+        x = x + F.linear(F.silu(gate) * F.linear(y, m.up_proj.weight, m.up_proj.bias),
+                         m.down_proj.weight, m.down_proj.bias)
+        if keep_attentions:
+            attentions.append(probs.detach())
+    x = _rms_norm(x, dec.norm, eps)
+    return x @ model.head_weight().T, attentions
