@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "record/recording.h"
 #include "util/error.h"
 
 namespace attn {
@@ -17,11 +18,31 @@ std::string shape(Eigen::Index r, Eigen::Index c) { return std::to_string(r) + "
 
 float step_factor(Eigen::Index d, const StepOptions& o) {
   check(o.temperature > 0 && std::isfinite(o.temperature), "the temperature must be a positive number");
-  const double scale = o.scale ? 1.0 / std::sqrt(double(d)) : 1.0;
+  const double scale = !o.scale ? 1.0 : o.scale_factor > 0 ? double(o.scale_factor) : 1.0 / std::sqrt(double(d));
   return float(scale / o.temperature);
 }
 
+float meta_number(const RecordingMeta& meta, const char* key) {
+  const auto it = meta.extra.find(key);
+  if (it == meta.extra.end()) return 0.0f;
+  try {
+    const float v = std::stof(it->second);
+    return std::isfinite(v) && v > 0 ? v : 0.0f;
+  } catch (const std::exception&) {
+    return 0.0f;
+  }
+}
+
 }  // namespace
+
+StepOptions step_options_for(const RecordingMeta& meta, int layer) {
+  StepOptions o;
+  o.causal = meta.causal;
+  o.window = meta.window(layer);
+  o.scale_factor = meta_number(meta, "attention_scale");
+  o.softcap = meta_number(meta, "attn_logit_softcapping");
+  return o;
+}
 
 Vector masked_softmax(const Eigen::Ref<const Vector>& x) {
   Vector p = Vector::Zero(x.size());
@@ -52,14 +73,17 @@ QuerySteps query_steps(const Eigen::Ref<const Vector>& q, const Eigen::Ref<const
   s.query = query;
   s.factor = step_factor(d, options);
   s.dots.resize(N);
+  s.uncapped.resize(N);
   s.scaled.resize(N);
   s.masked.resize(N);
   for (Eigen::Index j = 0; j < N; ++j) {
     double dot = 0;
     for (Eigen::Index c = 0; c < d; ++c) dot += double(q[c]) * double(keys(j, c));
     s.dots[j] = float(dot);
-    s.scaled[j] = float(dot * double(s.factor));
-    s.masked[j] = options.causal && j > query ? kMasked : s.scaled[j];
+    s.uncapped[j] = float(dot * double(s.factor));
+    s.scaled[j] = options.softcap > 0 ? float(std::tanh(double(s.uncapped[j]) / options.softcap) * options.softcap) : s.uncapped[j];
+    const bool hidden = (options.causal && j > query) || (options.window > 0 && j <= query - options.window);
+    s.masked[j] = hidden ? kMasked : s.scaled[j];
   }
   s.probs = masked_softmax(s.masked);
   s.output = Vector::Zero(values.cols());
@@ -74,7 +98,7 @@ QuerySteps query_steps(const Eigen::Ref<const Vector>& q, const Eigen::Ref<const
 HeadSteps head_steps(const Eigen::Ref<const RowMatrix>& queries, const Eigen::Ref<const RowMatrix>& keys,
                      const Eigen::Ref<const RowMatrix>& values, const StepOptions& options) {
   const Eigen::Index Nq = queries.rows(), N = keys.rows();
-  check(!options.causal || Nq == N, "a causal mask needs as many queries as keys (" + std::to_string(Nq) + " vs " + std::to_string(N) + ")");
+  check((!options.causal && options.window == 0) || Nq == N, "a causal or sliding-window mask needs as many queries as keys (" + std::to_string(Nq) + " vs " + std::to_string(N) + ")");
   check(queries.cols() == keys.cols(), "queries are " + shape(Nq, queries.cols()) + " but keys " + shape(N, keys.cols()));
   HeadSteps h;
   h.factor = step_factor(queries.cols(), options);
@@ -85,7 +109,7 @@ HeadSteps head_steps(const Eigen::Ref<const RowMatrix>& queries, const Eigen::Re
   h.output.resize(Nq, values.cols());
   for (Eigen::Index i = 0; i < Nq; ++i) {
     // Without a mask the query's position does not matter; keep it inside [0, N).
-    const int position = options.causal ? int(i) : 0;
+    const int position = options.causal || options.window > 0 ? int(i) : 0;
     const Vector q = queries.row(i).transpose();
     const QuerySteps s = query_steps(q, keys, values, position, options);
     h.dots.row(i) = s.dots.transpose();

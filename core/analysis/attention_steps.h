@@ -1,6 +1,7 @@
 #pragma once
 // Scaled dot-product attention taken apart step by step, for teaching:
-//   dots = q·k_j  →  scaled = dots · (1/√d) / T  →  masked (−∞ after the query when causal)
+//   dots = q·k_j  →  scaled = dots · (1/√d) / T  (then Gemma 2's soft cap tanh(s/c)·c)
+//   →  masked (−∞ after the query when causal, and before its sliding window)
 //   →  probs = softmax(masked)  →  output = Σ_j probs_j · v_j
 // The plain reference the engine's multi_head_attention (nn/attention.cpp) must equal: with
 // scaling on and temperature 1, `scaled` is the recording's Scores and `probs` its Attention.
@@ -11,11 +12,20 @@
 
 namespace attn {
 
+struct RecordingMeta;
+
 struct StepOptions {
-  bool scale = true;         // multiply by 1/√d (d = the query's length)
+  bool scale = true;         // multiply by 1/√d (d = the query's length), or by scale_factor
   bool causal = false;       // query i may only see keys 0..i
   float temperature = 1.0f;  // scores are divided by it: < 1 sharper, > 1 flatter; must be > 0
+  float scale_factor = 0.0f; // the model's own scale when it is not 1/√d (Gemma); 0 = 1/√d
+  float softcap = 0.0f;      // Gemma 2: scaled = tanh(s / cap) · cap; 0 = none
+  int window = 0;            // sliding window: query i sees keys i-window+1 .. i; 0 = none
 };
+
+// The options that reproduce the engine for recorded layer `layer` of a recording (its scale,
+// soft cap, causal mask and window, from the metadata).
+StepOptions step_options_for(const RecordingMeta& meta, int layer);
 
 inline constexpr float kMasked = -std::numeric_limits<float>::infinity();
 
@@ -24,8 +34,9 @@ struct QuerySteps {
   int query = 0;       // the query's position (for the causal mask)
   float factor = 1;    // what the dot products were multiplied by: (1/√d or 1) / T
   Vector dots;         // (N)  q·k_j
-  Vector scaled;       // (N)  dots · factor
-  Vector masked;       // (N)  scaled, kMasked for j > query when causal
+  Vector uncapped;     // (N)  dots · factor
+  Vector scaled;       // (N)  uncapped, soft-capped when the model caps (= the recording's scores)
+  Vector masked;       // (N)  scaled, kMasked for keys the query may not see
   Vector probs;        // (N)  softmax(masked); exactly 0 where masked
   Vector output;       // (dv) Σ_j probs_j v_j
 };

@@ -207,8 +207,9 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
   if (!config_.layer_windows.empty())
     for (int l = 0; l < meta.num_layers; ++l) meta.windows.push_back(config_.window_of(meta.model_layer(l)));
   // What the teaching steps need to recompute the scores from the recorded Q and K.
-  if (config_.decoder.attention_scale > 0) meta.extra["attention_scale"] = std::to_string(config_.decoder.attention_scale);
-  if (config_.attn_softcap > 0) meta.extra["attn_logit_softcapping"] = std::to_string(config_.attn_softcap);
+  // (as JSON numbers, which round-trip a float exactly; std::to_string keeps only 6 decimals)
+  if (config_.decoder.attention_scale > 0) meta.extra["attention_scale"] = nlohmann::json(config_.decoder.attention_scale).dump();
+  if (config_.attn_softcap > 0) meta.extra["attn_logit_softcapping"] = nlohmann::json(config_.attn_softcap).dump();
   return meta;
 }
 

@@ -142,9 +142,9 @@ void expect_live_equals_engine(const char* fixture, const char* text) {
   ASSERT_TRUE(rec->has_qkv() && rec->has_scores());
   const int N = rec->num_tokens();
   ASSERT_GE(N, 4);
-  const StepOptions so{.scale = true, .causal = rec->meta().causal};
   for (int l = 0; l < rec->num_layers(); ++l)
     for (int h = 0; h < rec->num_heads(); ++h) {
+      const StepOptions so = step_options_for(rec->meta(), l);  // scale, soft cap, mask, window
       const ConstMatrixMap Q = rec->matrix(Part::Query, l, h), K = rec->matrix(Part::Key, l, h), V = rec->matrix(Part::Value, l, h);
       const ConstMatrixMap scores = rec->matrix(Part::Scores, l, h), attention = rec->head(l, h);
       ASSERT_EQ(Q.cols(), rec->meta().head_dim);
@@ -153,11 +153,12 @@ void expect_live_equals_engine(const char* fixture, const char* text) {
       for (int i = 0; i < N; ++i) {
         const QuerySteps s = query_steps(Q.row(i).transpose(), K, V, i, so);
         for (int j = 0; j < N; ++j) {
-          // Scores are recorded before the mask: compare the scaled dots everywhere.
-          EXPECT_NEAR(s.scaled[j], scores(i, j), 1e-6 * std::max(1.0f, std::abs(scores(i, j)))) << l << "," << h << "," << i << "," << j;
-          EXPECT_NEAR(s.dots[j] * s.factor, scores(i, j), 1e-6 * std::max(1.0f, std::abs(scores(i, j))));
+          // Scores are recorded before the mask: compare the scaled dots everywhere. (The engine
+          // folds the scale into q before its float32 GEMM: 2e-6 relative covers the rounding.)
+          EXPECT_NEAR(s.scaled[j], scores(i, j), 2e-6 * std::max(1.0f, std::abs(scores(i, j)))) << l << "," << h << "," << i << "," << j;
+          EXPECT_NEAR(s.uncapped[j], s.dots[j] * s.factor, 1e-6 * std::max(1.0f, std::abs(s.uncapped[j])));
           EXPECT_NEAR(s.probs[j], attention(i, j), 1e-6) << l << "," << h << "," << i << "," << j;
-          if (rec->meta().causal && j > i) {
+          if ((rec->meta().causal && j > i) || (so.window > 0 && j <= i - so.window)) {
             EXPECT_EQ(s.probs[j], 0.0f);
           }
         }
@@ -170,6 +171,25 @@ void expect_live_equals_engine(const char* fixture, const char* text) {
 
 TEST(AttentionSteps, LiveNumbersEqualTheGpt2Recording) {
   expect_live_equals_engine("gpt2", "The quick brown fox jumps over the lazy dog.");
+}
+
+// Gemma 2: its own scale (query_pre_attn_scalar), the soft cap and sliding windows on even
+// layers; Qwen2: a window from the second layer on; Llama: grouped key/value heads.
+TEST(AttentionSteps, LiveNumbersEqualTheLlamaKindRecordings) {
+  const std::string text = "The quick brown fox jumps over the lazy dog and the river runs to the sea.";
+  for (const char* fixture : {"gemma2_softcap", "qwen2_window_yarn", "llama_gqa", "gemma3_text"}) {
+    SCOPED_TRACE(fixture);
+    expect_live_equals_engine(fixture, text.c_str());
+  }
+  const auto gemma = Model::load(test::fixtures_dir() / "models" / "gemma2_softcap");
+  RunOptions opt;
+  opt.record_qkv = opt.record_scores = true;
+  const auto rec = gemma->forward(gemma->encode(text), opt).recording;
+  const StepOptions so = step_options_for(rec->meta(), 0);
+  EXPECT_EQ(so.window, 4);
+  EXPECT_FLOAT_EQ(so.softcap, 3.0f);
+  EXPECT_FLOAT_EQ(so.scale_factor, 1.0f / std::sqrt(8.0f));
+  EXPECT_EQ(step_options_for(rec->meta(), 1).window, 0);
 }
 
 TEST(AttentionSteps, LiveNumbersEqualTheBertRecording) {

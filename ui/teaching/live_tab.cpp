@@ -163,7 +163,8 @@ void LiveTab::update_steps() {
   const ConstMatrixMap K = recording_->matrix(Part::Key, layer_, head_);
   const ConstMatrixMap V = recording_->matrix(Part::Value, layer_, head_);
   const int N = int(K.rows()), d = int(K.cols());
-  steps_ = query_steps(Q.row(query_).transpose(), K, V, query_, {.scale = true, .causal = meta.causal});
+  const StepOptions options = step_options_for(meta, layer_);  // the model's scale, cap, mask and window
+  steps_ = query_steps(Q.row(query_).transpose(), K, V, query_, options);
   // Show the engine's own scores and weights (the recomputation equals them to float
   // rounding, which the hint reports), so every number on screen is the recording's.
   double diff = 0;
@@ -171,7 +172,8 @@ void LiveTab::update_steps() {
     const Vector scores = recording_->matrix(Part::Scores, layer_, head_).row(query_).transpose();
     diff = (scores - steps_.scaled).cwiseAbs().maxCoeff();
     steps_.scaled = scores;
-    for (int j = 0; j < N; ++j) steps_.masked[j] = meta.causal && j > query_ ? kMasked : scores[j];
+    for (int j = 0; j < N; ++j)
+      if (steps_.masked[j] != kMasked) steps_.masked[j] = scores[j];
   }
   const Vector weights = recording_->head(layer_, head_).row(query_).transpose();
   diff = std::max(diff, double((weights - steps_.probs).cwiseAbs().maxCoeff()));
@@ -208,10 +210,18 @@ void LiveTab::update_steps() {
 
   const double root = std::sqrt(double(d));
   bars(Scale)->set_bars(steps_.scaled, labels, query_);
-  panels_[Scale]->set_caption(tr("Divide by √%1 = %2 so the scores do not grow with the vector length; otherwise softmax would "
-                                 "almost always pick a single key.")
-                                  .arg(d)
-                                  .arg(step_number(root, 3)));
+  QString scale_caption = options.scale_factor > 0
+                              ? tr("Multiply by %1, this model's own scale (1/√query_pre_attn_scalar rather than 1/√%2), so the "
+                                   "scores do not grow with the vector length.")
+                                    .arg(step_number(options.scale_factor, 4))
+                                    .arg(d)
+                              : tr("Divide by √%1 = %2 so the scores do not grow with the vector length; otherwise softmax would "
+                                   "almost always pick a single key.")
+                                    .arg(d)
+                                    .arg(step_number(root, 3));
+  if (options.softcap > 0)
+    scale_caption += tr(" Then the soft cap squashes every score into (−%1, %1): tanh(score / %1) · %1.").arg(step_number(options.softcap, 3));
+  panels_[Scale]->set_caption(scale_caption);
   panels_[Scale]->set_numbers(key_numbers(steps_.scaled));
 
   const int hidden = meta.causal ? N - 1 - query_ : 0;
@@ -225,6 +235,12 @@ void LiveTab::update_steps() {
                                                 "receive exactly zero weight.")
                                           : tr("A GPT-style model may not look ahead, but this is the last token: every key is "
                                                "in its past, nothing is masked."));
+  if (const int before = options.window > 0 ? std::max(0, query_ - options.window + 1) : 0; before > 0)
+    panels_[Mask]->set_caption(panels_[Mask]->caption() +
+                               tr(" This is a sliding-window layer: a token sees only itself and the %1 before it, so the %2 "
+                                  "earlier keys get −∞ too.")
+                                   .arg(options.window - 1)
+                                   .arg(before));
   panels_[Mask]->set_numbers(key_numbers(steps_.masked));
 
   const int best = argmax(steps_.probs);
