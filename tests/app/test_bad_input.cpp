@@ -117,6 +117,21 @@ std::vector<Case> cases() {
       {"UnknownModelType", [=](auto d) { auto m = copy_model("gpt2", d);
          edit_json(m / "config.json", [](json& j) { j["model_type"] = "mamba"; }); return info(m); },
        {"$DIR/gpt2/config.json", "unknown model_type 'mamba'"}},
+      {"GroupedHeadsDoNotDivide", [=](auto d) { auto m = copy_model("llama_gqa", d);
+         edit_json(m / "config.json", [](json& j) { j["num_key_value_heads"] = 3; }); return info(m); },
+       {"$DIR/llama_gqa/config.json", "num_attention_heads 4 is not a multiple of num_key_value_heads 3"}},
+      {"SlidingLayerWithoutWindow", [=](auto d) { auto m = copy_model("mistral_sharded_f16", d);
+         edit_json(m / "config.json", [](json& j) { j["sliding_window"] = nullptr; j["layer_types"] = {"sliding_attention", "full_attention"}; });
+         return info(m); },
+       {"$DIR/mistral_sharded_f16/config.json", "layer 0 is a sliding-window layer but the config gives no sliding_window"}},
+      {"UnsupportedRopeType", [=](auto d) { auto m = copy_model("llama_gqa", d);
+         edit_json(m / "config.json", [](json& j) { j["rope_scaling"] = {{"rope_type", "dynamic"}, {"factor", 2.0}}; }); return info(m); },
+       {"$DIR/llama_gqa/config.json", "rope type 'dynamic' is not supported"}},
+      {"TokenizerSplitRegexInvalid", [=](auto d) { auto m = copy_model("llama_gqa", d);
+         fs::copy_file(attn::test::fixtures_dir() / "tokenizer" / "llama_style" / "tokenizer.json", m / "tokenizer.json");
+         edit_json(m / "tokenizer.json", [](json& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(\\p{L}+"; });
+         return info(m); },
+       {"$DIR/llama_gqa/tokenizer.json", "pre_tokenizer.pretokenizers[0].pattern.Regex", "invalid regex"}},
       {"ConfigMissingKey", [=](auto d) { auto m = copy_model("bert_mlm", d);
          edit_json(m / "config.json", [](json& j) { j.erase("hidden_size"); }); return info(m); },
        {"$DIR/bert_mlm/config.json", "missing required key 'hidden_size'"}},
