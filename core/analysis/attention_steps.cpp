@@ -95,6 +95,42 @@ QuerySteps query_steps(const Eigen::Ref<const Vector>& q, const Eigen::Ref<const
   return s;
 }
 
+RotarySteps rotary_steps(const RecordingMeta& meta, int layer, bool key, const Eigen::Ref<const Vector>& raw, int position) {
+  const RotaryMeta& r = meta.rotary;
+  check(!r.empty(), "this recording is not of a rotary model");
+  check(layer >= 0 && layer < meta.num_layers, "layer " + std::to_string(layer) + " is outside the recording");
+  const std::vector<float>& freq = r.frequencies(meta.window(layer) > 0);
+  const Eigen::Index half = Eigen::Index(freq.size()), d = 2 * half;
+  check(raw.size() == d, "the vector has " + std::to_string(raw.size()) + " numbers but the rotation turns " + std::to_string(d));
+  check(position >= 0, "positions start at 0");
+  RotarySteps s;
+  s.position = position;
+  s.raw = raw;
+  s.normed = raw;
+  const auto& gains = key ? r.k_norm : r.q_norm;
+  if (!gains.empty()) {
+    check(layer < int(gains.size()) && Eigen::Index(gains[size_t(layer)].size()) == d, "the q/k norm gains do not fit the head");
+    double squares = 0;
+    for (Eigen::Index c = 0; c < d; ++c) squares += double(raw[c]) * double(raw[c]);
+    s.rms = float(std::sqrt(squares / double(d) + double(r.norm_eps)));
+    s.gain.resize(d);
+    for (Eigen::Index c = 0; c < d; ++c) {
+      s.gain[c] = (r.norm_plus_one ? 1.0f : 0.0f) + gains[size_t(layer)][size_t(c)];
+      s.normed[c] = float(double(raw[c]) / double(s.rms) * double(s.gain[c]));
+    }
+  }
+  s.angles.resize(half);
+  s.rotated.resize(d);
+  for (Eigen::Index c = 0; c < half; ++c) {
+    s.angles[c] = float(position) * freq[size_t(c)];
+    const double cos = std::cos(double(s.angles[c])) * r.attention_factor, sin = std::sin(double(s.angles[c])) * r.attention_factor;
+    const double a = s.normed[c], b = s.normed[c + half];
+    s.rotated[c] = float(a * cos - b * sin);
+    s.rotated[c + half] = float(b * cos + a * sin);
+  }
+  return s;
+}
+
 HeadSteps head_steps(const Eigen::Ref<const RowMatrix>& queries, const Eigen::Ref<const RowMatrix>& keys,
                      const Eigen::Ref<const RowMatrix>& values, const StepOptions& options) {
   const Eigen::Index Nq = queries.rows(), N = keys.rows();

@@ -1,5 +1,8 @@
 #pragma once
-// Scaled dot-product attention taken apart step by step, for teaching:
+// Scaled dot-product attention taken apart step by step, for teaching. Rotary models (the
+// Llama kind) first make q and k from each head's raw projection (rotary_steps):
+//   raw  →  RMSNorm per head (Qwen3, Gemma 3)  →  rotated by the token's position
+// then, for every model:
 //   dots = q·k_j  →  scaled = dots · (1/√d) / T  (then Gemma 2's soft cap tanh(s/c)·c)
 //   →  masked (−∞ after the query when causal, and before its sliding window)
 //   →  probs = softmax(masked)  →  output = Σ_j probs_j · v_j
@@ -59,6 +62,23 @@ struct HeadSteps {
 };
 HeadSteps head_steps(const Eigen::Ref<const RowMatrix>& queries, const Eigen::Ref<const RowMatrix>& keys,
                      const Eigen::Ref<const RowMatrix>& values, const StepOptions& options = {});
+
+// A rotary model's query or key vector made from its head's raw projection as the engine makes
+// it (RecordingMeta::rotary): RMSNorm per head when the model has q/k norm, then the rotation
+// by the token's position. `rotated` is the recording's Query (Key) row. Sums in double.
+struct RotarySteps {
+  int position = 0;
+  Vector raw;      // (d) the head's projection x·W
+  float rms = 0;   // √(mean raw² + eps); 0 without q/k norm
+  Vector gain;     // (d) the learned gain per channel (1 + w for Gemma); empty without q/k norm
+  Vector normed;   // (d) raw / rms · gain; raw itself without q/k norm
+  Vector angles;   // (d/2) position · inv_freq (float32, as the model): channels c and c + d/2
+                   // turn together by angles[c]
+  Vector rotated;  // (d) [a, b] → [a cos − b sin, b cos + a sin] · attention_factor
+};
+// `layer` is the recording's layer (its window picks Gemma 3's local frequencies); `key` uses
+// k's norm. Throws attn::Error when the recording is not of a rotary model or sizes disagree.
+RotarySteps rotary_steps(const RecordingMeta& meta, int layer, bool key, const Eigen::Ref<const Vector>& raw, int position);
 
 // Softmax of a vector that may hold kMasked entries (they get exactly 0). All masked: uniform,
 // as the engine does.

@@ -24,6 +24,10 @@ void HookChain::on_qkv(int layer, int head, const ConstMatrixRef& q, const Const
   for (LayerHook* h : hooks_) h->on_qkv(layer, head, q, k, v);
 }
 
+void HookChain::on_raw_qk(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k) {
+  for (LayerHook* h : hooks_) h->on_raw_qk(layer, head, q, k);
+}
+
 void HookChain::on_scores(int layer, int head, const ConstMatrixRef& scores) {
   for (LayerHook* h : hooks_) h->on_scores(layer, head, scores);
 }
@@ -68,6 +72,13 @@ void RecordingHook::on_qkv(int layer, int head, const ConstMatrixRef& q, const C
   rec_.write_matrix(AttentionRecording::Part::Query, s, head, q);
   rec_.write_matrix(AttentionRecording::Part::Key, s, head, k);
   rec_.write_matrix(AttentionRecording::Part::Value, s, head, v);
+}
+
+void RecordingHook::on_raw_qk(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k) {
+  const int s = slot(layer);
+  if (s < 0 || !rec_.has_raw_qk()) return;
+  rec_.write_matrix(AttentionRecording::Part::QueryRaw, s, head, q);
+  rec_.write_matrix(AttentionRecording::Part::KeyRaw, s, head, k);
 }
 
 void RecordingHook::on_scores(int layer, int head, const ConstMatrixRef& scores) {

@@ -35,6 +35,9 @@ class LayerHook {
   // Per-head query, key and value vectors, each (N, d).
   virtual void on_qkv(int /*layer*/, int /*head*/, const ConstMatrixRef& /*q*/, const ConstMatrixRef& /*k*/,
                       const ConstMatrixRef& /*v*/) {}
+  // Rotary models: the head's raw projections before q/k norm and rotation, each (N, d) (k
+  // is its key/value group's). Only called when wants_qkv(layer).
+  virtual void on_raw_qk(int /*layer*/, int /*head*/, const ConstMatrixRef& /*q*/, const ConstMatrixRef& /*k*/) {}
   // Pre-softmax scores Q·Kᵀ (scaled as the family scales them), before any mask: (N, N).
   virtual void on_scores(int /*layer*/, int /*head*/, const ConstMatrixRef& /*scores*/) {}
   // The head's attention probabilities (N, N) after softmax and mask, before they weight the
@@ -52,6 +55,7 @@ class HookChain final : public LayerHook {
   bool wants_qkv(int layer) const override;
   float* attention_buffer(int layer, int head) override;
   void on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) override;
+  void on_raw_qk(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k) override;
   void on_scores(int layer, int head, const ConstMatrixRef& scores) override;
   void on_attention(int layer, int head, MatrixRef probs) override;
   void on_layer_end(int layer, const RowMatrix& hidden) override;
@@ -81,6 +85,7 @@ class RecordingHook final : public LayerHook {
   bool wants_qkv(int layer) const override;
   float* attention_buffer(int layer, int head) override;
   void on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) override;
+  void on_raw_qk(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k) override;
   void on_scores(int layer, int head, const ConstMatrixRef& scores) override;
   void on_attention(int layer, int head, MatrixRef probs) override;
 

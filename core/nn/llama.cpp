@@ -90,6 +90,24 @@ class LlamaModel final : public Model {
   }
 
  protected:
+  // How the recorded Q/K came from the raw projections: the rotation's frequencies (as the run
+  // builds its RopeTable) and the q/k norm gains, for the teaching mode to redo.
+  void describe_recording(RecordingMeta& meta) const override {
+    const ModelConfig& c = config_;
+    const DecoderSettings& s = c.decoder;
+    RotaryMeta& r = meta.rotary;
+    r.inv_freq = RopeTable::inverse_frequencies(s.rope, c.head_dim(), c.max_positions, &r.attention_factor);
+    if (separate_local_rope()) r.local_inv_freq = RopeTable::inverse_frequencies(s.rope_local, c.head_dim(), c.max_positions);
+    if (!s.qk_norm) return;
+    r.norm_eps = s.rms_norm_eps;
+    r.norm_plus_one = s.gemma;
+    for (int i = 0; i < meta.num_layers; ++i) {
+      const DecoderLayer& L = layers_[size_t(meta.model_layer(i))];
+      r.q_norm.emplace_back(L.q_norm->data(), L.q_norm->data() + L.q_norm->size());
+      r.k_norm.emplace_back(L.k_norm->data(), L.k_norm->data() + L.k_norm->size());
+    }
+  }
+
   void run(const Encoding& enc, ForwardPass& pass) const override {
     const ModelConfig& c = config_;
     const DecoderSettings& s = c.decoder;
@@ -102,13 +120,14 @@ class LlamaModel final : public Model {
 
     const RopeTable rope(s.rope, d, c.max_positions, N);
     std::optional<RopeTable> rope_local;
-    if (s.rope_local.theta != s.rope.theta || s.rope_local.type != s.rope.type) rope_local.emplace(s.rope_local, d, c.max_positions, N);
+    if (separate_local_rope()) rope_local.emplace(s.rope_local, d, c.max_positions, N);
 
     for (int l = 0; l < c.num_layers; ++l) {
       const DecoderLayer& L = layers_[size_t(l)];
       const RowMatrix a = rms_norm(x, L.input_norm, eps, s.gemma);
       RowMatrix q = L.q(a), k = L.k(a);
       const RowMatrix v = L.v(a);
+      pass.raw_projections(l, q, k, c.kv_heads(), d);
       if (L.q_norm) {  // per head, before the rotation
         q = rms_norm(q, *L.q_norm, eps, s.gemma);
         k = rms_norm(k, *L.k_norm, eps, s.gemma);
@@ -144,6 +163,12 @@ class LlamaModel final : public Model {
   }
 
  private:
+  // Whether sliding-window layers turn by their own frequencies (Gemma 3's rope_local_base_freq).
+  bool separate_local_rope() const {
+    const DecoderSettings& s = config_.decoder;
+    return s.rope_local.theta != s.rope.theta || s.rope_local.type != s.rope.type;
+  }
+
   // down(act(gate(x)) · up(x))
   RowMatrix mlp(const DecoderLayer& L, const RowMatrix& x) const {
     RowMatrix g = L.gate(x);

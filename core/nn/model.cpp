@@ -36,6 +36,13 @@ RowMatrix ForwardPass::attention(int layer, const Eigen::Ref<const RowMatrix>& q
   return multi_head_attention(q, k, v, spec, hook_, layer);
 }
 
+void ForwardPass::raw_projections(int layer, const RowMatrix& q, const RowMatrix& k, int num_kv_heads, int head_dim) {
+  if (!hook_.wants_qkv(layer)) return;
+  const int group = num_heads_ / std::max(1, num_kv_heads);
+  for (int h = 0; h < num_heads_; ++h)
+    hook_.on_raw_qk(layer, h, q.middleCols(Eigen::Index(h) * head_dim, head_dim), k.middleCols(Eigen::Index(h / group) * head_dim, head_dim));
+}
+
 void ForwardPass::embedded(const RowMatrix& x) {
   if (options_.record_hidden) result_.hidden.push_back(x);
 }
@@ -210,6 +217,7 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
   // (as JSON numbers, which round-trip a float exactly; std::to_string keeps only 6 decimals)
   if (config_.decoder.attention_scale > 0) meta.extra["attention_scale"] = nlohmann::json(config_.decoder.attention_scale).dump();
   if (config_.attn_softcap > 0) meta.extra["attn_logit_softcapping"] = nlohmann::json(config_.attn_softcap).dump();
+  describe_recording(meta);
   return meta;
 }
 

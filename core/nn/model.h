@@ -76,6 +76,9 @@ class ForwardPass {
   // The same with grouped key/value heads, a window, a scale or a soft cap (AttentionSpec).
   RowMatrix attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
                       const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec);
+  // Rotary models, before q/k norm and rotation: each query head's raw projections (q: (N,
+  // H·d), k: (N, KV·d)) to the hook, when it wants Q/K/V.
+  void raw_projections(int layer, const RowMatrix& q, const RowMatrix& k, int num_kv_heads, int head_dim);
   // The embeddings: hidden state 0.
   void embedded(const RowMatrix& x);
   // After layer `layer`: the hook, the hidden state, progress (which may cancel the run).
@@ -161,7 +164,10 @@ class Model {
   // Checks a run over N tokens (logits rows, memory guard) and fills the metadata every
   // recording of this model shares; the caller adds tokens and the rest.
   RecordingMeta recording_meta(int N, const RunOptions& options) const;
-  // The same for image models; the default throws.
+  // What only the family knows about its recordings (e.g. a rotary model's RotaryMeta), for
+  // the recorded layers `meta.model_layer(i)`; the default adds nothing.
+  virtual void describe_recording(RecordingMeta& /*meta*/) const {}
+  // The image models' forward pass; the default throws.
   virtual void run_image(const PixelValues& pixels, ForwardPass& pass) const;
   // Runs `body` (the family's pass) with the hook chain the options ask for: head mask, the
   // caller's hook, the recorder.

@@ -22,6 +22,8 @@ const char* part_prefix(AttentionRecording::Part part) {
     case AttentionRecording::Part::Query: return "query";
     case AttentionRecording::Part::Key: return "key";
     case AttentionRecording::Part::Value: return "value";
+    case AttentionRecording::Part::QueryRaw: return "query_raw";
+    case AttentionRecording::Part::KeyRaw: return "key_raw";
   }
   return "?";
 }
@@ -33,7 +35,7 @@ std::string tensor_name(AttentionRecording::Part part, int layer) {
 // Metadata keys this class writes itself; everything else round-trips through `extra`.
 const char* const kOwnKeys[] = {"format", "version", "model", "family", "num_layers", "num_heads", "num_tokens",
                                 "head_dim", "tokens", "special_tokens", "causal", "text", "pair", "layers",
-                                "num_key_value_heads", "sliding_windows"};
+                                "num_key_value_heads", "sliding_windows", "rotary"};
 
 // A metadata value quoted in an error, cut to a readable length.
 std::string clipped(const std::string& value) {
@@ -51,6 +53,62 @@ int parse_int(const std::map<std::string, std::string>& md, const std::string& k
   } catch (const std::exception&) {
     throw Error(path.string() + ": recording metadata '" + key + "' = '" + clipped(it->second) + "' is not a valid count");
   }
+}
+
+nlohmann::json rotary_json(const RotaryMeta& r) {
+  nlohmann::json j{{"inv_freq", r.inv_freq}, {"attention_factor", r.attention_factor}};
+  if (!r.local_inv_freq.empty()) j["local_inv_freq"] = r.local_inv_freq;
+  if (!r.q_norm.empty()) {
+    j["q_norm"] = r.q_norm;
+    j["k_norm"] = r.k_norm;
+    j["norm_eps"] = r.norm_eps;
+    j["norm_plus_one"] = r.norm_plus_one;
+  }
+  return j;
+}
+
+// The `rotary` metadata: every length checked against the head size and the layer count.
+RotaryMeta parse_rotary(const std::string& text, const RecordingMeta& m, const std::filesystem::path& path) {
+  const auto fail = [&](const std::string& what) -> RotaryMeta {
+    throw Error(path.string() + ": metadata 'rotary' " + what + " (is " + clipped(text) + ")");
+  };
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return fail("must be a JSON object");
+  if (m.head_dim <= 0 || m.head_dim % 2) return fail("needs an even head_dim");
+  const auto numbers = [&](const nlohmann::json& v, size_t n, std::vector<float>& out) {
+    if (!v.is_array() || v.size() != n) return false;
+    for (const auto& x : v) {
+      const auto f = json_float(x);
+      if (!f) return false;
+      out.push_back(*f);
+    }
+    return true;
+  };
+  const size_t half = size_t(m.head_dim / 2), d = size_t(m.head_dim);
+  RotaryMeta r;
+  if (!j.contains("inv_freq") || !numbers(j["inv_freq"], half, r.inv_freq))
+    return fail("needs 'inv_freq', " + std::to_string(half) + " numbers (half of head_dim " + std::to_string(m.head_dim) + ")");
+  if (j.contains("local_inv_freq") && !numbers(j["local_inv_freq"], half, r.local_inv_freq))
+    return fail("'local_inv_freq' must be " + std::to_string(half) + " numbers");
+  const auto af = json_number(j.value("attention_factor", nlohmann::json(1.0)));
+  if (!af || !(*af > 0) || *af > 1e6) return fail("'attention_factor' must be a positive number");
+  r.attention_factor = float(*af);
+  if (j.contains("q_norm") || j.contains("k_norm")) {
+    for (auto [key, rows] : {std::pair{"q_norm", &r.q_norm}, {"k_norm", &r.k_norm}}) {
+      const auto& v = j.contains(key) ? j[key] : nlohmann::json();
+      bool ok = v.is_array() && int(v.size()) == m.num_layers;
+      for (size_t l = 0; ok && l < v.size(); ++l) ok = numbers(v[l], d, rows->emplace_back());
+      if (!ok)
+        return fail("'" + std::string(key) + "' must hold " + std::to_string(m.num_layers) + " gain vectors (one per recorded layer) of " +
+                    std::to_string(d) + " numbers");
+    }
+    const auto eps = json_number(j.value("norm_eps", nlohmann::json()));
+    if (!eps || !(*eps >= 0) || *eps > 1) return fail("'norm_eps' must be a number between 0 and 1");
+    r.norm_eps = float(*eps);
+    if (!j.value("norm_plus_one", nlohmann::json(false)).is_boolean()) return fail("'norm_plus_one' must be true or false");
+    r.norm_plus_one = j.value("norm_plus_one", false);
+  }
+  return r;
 }
 
 }  // namespace
@@ -88,12 +146,16 @@ std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta met
   r->meta_ = std::move(meta);
   r->has_qkv_ = with_qkv;
   r->has_scores_ = with_scores;
+  r->has_raw_qk_ = with_qkv && !r->meta_.rotary.empty();
   r->mutex_ = std::make_shared<std::mutex>();
   const int L = r->meta_.num_layers;
+  std::vector<Part> parts{Part::Attention};
+  if (with_scores) parts.push_back(Part::Scores);
+  for (Part p : {Part::Query, Part::Key, Part::Value})
+    if (with_qkv) parts.push_back(p);
+  for (Part p : {Part::QueryRaw, Part::KeyRaw})
+    if (r->has_raw_qk_) parts.push_back(p);
   for (int l = 0; l < L; ++l) {
-    std::vector<Part> parts{Part::Attention};
-    if (with_scores) parts.push_back(Part::Scores);
-    if (with_qkv) parts.insert(parts.end(), {Part::Query, Part::Key, Part::Value});
     for (Part p : parts) {
       Block& b = r->blocks_[{int(p), l}];
       const size_t n = size_t(r->meta_.num_heads) * r->meta_.num_tokens * r->cols(p);
@@ -229,6 +291,7 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
   if (!meta_.model_layers.empty()) md["layers"] = nlohmann::json(meta_.model_layers).dump();
   if (meta_.num_kv_heads > 0) md["num_key_value_heads"] = std::to_string(meta_.num_kv_heads);
   if (!meta_.windows.empty()) md["sliding_windows"] = nlohmann::json(meta_.windows).dump();
+  if (!meta_.rotary.empty()) md["rotary"] = rotary_json(meta_.rotary).dump();
 
   // Converted copies must outlive the write call.
   std::vector<std::vector<uint16_t>> halves;
@@ -344,6 +407,7 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
       throw Error(path.string() + ": metadata 'sliding_windows' must list " + std::to_string(m.num_layers) +
                   " window sizes (0 for a full layer), one per recorded layer, is " + clipped(md.at("sliding_windows")));
   }
+  if (md.count("rotary")) m.rotary = parse_rotary(md.at("rotary"), m, path);
   for (const auto& [k, v] : md) {
     bool own = false;
     for (const char* o : kOwnKeys) own = own || k == o;
@@ -378,7 +442,11 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
     bool k = attach(Part::Key, l, false);
     bool v = attach(Part::Value, l, false);
     r->has_qkv_ = r->has_qkv_ && q && k && v;
+    const bool raw_q = attach(Part::QueryRaw, l, false), raw_k = attach(Part::KeyRaw, l, false);
+    r->has_raw_qk_ = (l == 0 || r->has_raw_qk_) && raw_q && raw_k;
   }
+  if (r->has_raw_qk_ && m.rotary.empty())
+    throw Error(path.string() + ": the recording holds raw query/key projections but no 'rotary' metadata saying how they were turned");
   if (const TensorInfo* t = file->find(tensor_name(Part::Attention, 0)); t && t->dtype != DType::F32) r->storage_ = DType::F16;
   if (const auto* lg = file->find("logits")) {
     if (lg->shape.size() != 2) throw Error(path.string() + ": tensor 'logits' must have 2 dimensions, has " + lg->shape_string());

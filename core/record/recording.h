@@ -25,6 +25,23 @@ namespace attn {
 inline constexpr int kHeadMean = -1;
 inline constexpr int kHeadMax = -2;
 
+// Rotary models (the Llama kind): how the recorded Q and K came from each head's raw
+// projection, so that the teaching mode can redo it: q/k RMSNorm (Qwen3, Gemma 3), then the
+// rotation. Saved as the `rotary` metadata key (docs/recording-format.md).
+struct RotaryMeta {
+  std::vector<float> inv_freq;        // (d/2): channels c and c + d/2 turn by position · inv_freq[c]
+  std::vector<float> local_inv_freq;  // sliding-window layers' own (Gemma 3); empty: inv_freq
+  float attention_factor = 1.0f;      // cos and sin are scaled by it (yarn)
+  // Per-head RMSNorm of q and k before the rotation: one gain vector (d) per recorded layer;
+  // empty when the model has none. x / √(mean x² + eps) · w, or · (1 + w) (Gemma).
+  std::vector<std::vector<float>> q_norm, k_norm;
+  float norm_eps = 0.0f;
+  bool norm_plus_one = false;
+  bool empty() const { return inv_freq.empty(); }
+  // The inverse frequencies layer `layer` turns by (`sliding`: a sliding-window layer).
+  const std::vector<float>& frequencies(bool sliding) const { return sliding && !local_inv_freq.empty() ? local_inv_freq : inv_freq; }
+};
+
 struct RecordingMeta {
   std::string model;   // model folder name or identifier
   std::string family;  // "bert", "gpt2", ...
@@ -51,6 +68,9 @@ struct RecordingMeta {
   // `sliding_windows`.
   std::vector<int> windows;
   int window(int layer) const { return layer >= 0 && layer < int(windows.size()) ? windows[size_t(layer)] : 0; }
+  // Rotary models only; with Q/K/V the recording then also holds the raw projections
+  // (Part::QueryRaw, Part::KeyRaw).
+  RotaryMeta rotary;
   std::map<std::string, std::string> extra;  // any other metadata, kept on save
 };
 
@@ -62,9 +82,12 @@ std::string describe_kv_groups(int num_heads, int num_kv_heads);
 
 class AttentionRecording {
  public:
-  enum class Part { Attention, Scores, Query, Key, Value };
+  // QueryRaw / KeyRaw: a rotary model's per-head projections before q/k norm and rotation
+  // (Query / Key are what attention used: after them), one (N, d) matrix per query head.
+  enum class Part { Attention, Scores, Query, Key, Value, QueryRaw, KeyRaw };
 
-  // An in-memory recording, zero-filled, to be written by the engine. With `storage` F16 the
+  // An in-memory recording, zero-filled, to be written by the engine. `with_qkv` for a rotary
+  // model (meta.rotary) also makes room for the raw projections. With `storage` F16 the
   // values are kept as half floats (half the memory, rounded); a layer is converted to F32
   // when a view first asks for it (matrix(), head()), while head_copy() converts one head
   // without keeping it.
@@ -82,6 +105,8 @@ class AttentionRecording {
   int num_tokens() const { return meta_.num_tokens; }
   bool has_qkv() const { return has_qkv_; }
   bool has_scores() const { return has_scores_; }
+  // Whether Part::QueryRaw and Part::KeyRaw are here (a rotary model's Q/K/V recording).
+  bool has_raw_qk() const { return has_raw_qk_; }
   // How the values are held: F32, or F16 (an F16 recording in memory, or an opened F16 file).
   DType storage() const { return storage_; }
 
@@ -135,6 +160,7 @@ class AttentionRecording {
   RecordingMeta meta_;
   bool has_qkv_ = false;
   bool has_scores_ = false;
+  bool has_raw_qk_ = false;
   DType storage_ = DType::F32;
   std::map<std::pair<int, int>, Block> blocks_;  // (part, layer) -> block
   std::optional<RowMatrix> logits_;

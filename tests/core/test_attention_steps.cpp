@@ -3,7 +3,10 @@
 // engine's scores, attention and context.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 
 #include "analysis/attention_steps.h"
 #include "nn/model.h"
@@ -194,4 +197,132 @@ TEST(AttentionSteps, LiveNumbersEqualTheLlamaKindRecordings) {
 
 TEST(AttentionSteps, LiveNumbersEqualTheBertRecording) {
   expect_live_equals_engine("bert_mlm", "the cat sat on the mat [SEP] a dog ran");
+}
+
+namespace {
+
+// A rotary fixture's Q/K/V recording.
+std::shared_ptr<AttentionRecording> rotary_recording(const char* fixture) {
+  const auto model = Model::load(test::fixtures_dir() / "models" / fixture);
+  RunOptions opt;
+  opt.record_qkv = true;
+  return model->forward(model->encode("The quick brown fox jumps over the lazy dog and the river runs to the sea."), opt).recording;
+}
+
+// Every recorded query and key redone from its raw projection (q/k norm, then the rotation)
+// equals what the engine's attention used.
+void expect_rotary_equals_engine(const AttentionRecording& rec) {
+  ASSERT_TRUE(rec.has_raw_qk());
+  for (int l = 0; l < rec.num_layers(); ++l)
+    for (int h = 0; h < rec.num_heads(); ++h)
+      for (bool key : {false, true}) {
+        const ConstMatrixMap raw = rec.matrix(key ? Part::KeyRaw : Part::QueryRaw, l, h);
+        const ConstMatrixMap used = rec.matrix(key ? Part::Key : Part::Query, l, h);
+        for (int i = 0; i < rec.num_tokens(); ++i) {
+          const RotarySteps s = rotary_steps(rec.meta(), l, key, raw.row(i).transpose(), i);
+          ASSERT_EQ(s.rotated.size(), used.cols());
+          for (int c = 0; c < used.cols(); ++c)
+            ASSERT_NEAR(s.rotated[c], used(i, c), 2e-6 * std::max(1.0f, std::abs(used(i, c))))
+                << (key ? "key" : "query") << " layer " << l << " head " << h << " token " << i << " channel " << c;
+        }
+      }
+}
+
+}  // namespace
+
+// Qwen3 and Gemma 3 norm q and k per head (Gemma with 1 + w, and its sliding layers turn by
+// their own frequencies); Qwen2's yarn scales cos and sin; Llama and Mistral share key/value
+// heads (BF16 and F16 weights).
+TEST(AttentionSteps, RotaryStepsEqualTheEngine) {
+  for (const char* fixture : {"qwen3_qknorm", "gemma3_text", "qwen2_window_yarn", "llama_gqa", "llama_mqa_bf16", "gemma2_softcap",
+                              "mistral_sharded_f16"}) {
+    SCOPED_TRACE(fixture);
+    const auto rec = rotary_recording(fixture);
+    expect_rotary_equals_engine(*rec);
+  }
+}
+
+TEST(AttentionSteps, RotaryMetadataSaysWhatEachFamilyDoes) {
+  const auto qwen3 = rotary_recording("qwen3_qknorm");
+  const RotaryMeta& q3 = qwen3->meta().rotary;
+  const int d = qwen3->meta().head_dim;
+  EXPECT_EQ(int(q3.inv_freq.size()), d / 2);
+  EXPECT_FLOAT_EQ(q3.inv_freq[0], 1.0f);  // θ^0
+  ASSERT_EQ(int(q3.q_norm.size()), qwen3->num_layers());
+  EXPECT_EQ(int(q3.k_norm[0].size()), d);
+  EXPECT_FALSE(q3.norm_plus_one);
+  EXPECT_GT(q3.norm_eps, 0.0f);
+  EXPECT_TRUE(q3.local_inv_freq.empty());
+
+  const auto gemma3 = rotary_recording("gemma3_text");
+  const RotaryMeta& g3 = gemma3->meta().rotary;
+  EXPECT_TRUE(g3.norm_plus_one);
+  ASSERT_FALSE(g3.local_inv_freq.empty());  // rope_local_base_freq differs from rope_theta
+  EXPECT_NE(g3.local_inv_freq.back(), g3.inv_freq.back());
+
+  const auto yarn = rotary_recording("qwen2_window_yarn");
+  EXPECT_GT(yarn->meta().rotary.attention_factor, 1.0f);  // yarn's 0.1·ln(factor) + 1
+  EXPECT_TRUE(yarn->meta().rotary.q_norm.empty());
+
+  // Heads of one key/value group used the same keys, raw and turned: their group's.
+  const auto llama = rotary_recording("llama_gqa");
+  const RecordingMeta& m = llama->meta();
+  ASSERT_GT(m.num_kv_heads, 0);
+  ASSERT_LT(m.num_kv_heads, m.num_heads);
+  for (int h = 1; h < m.num_heads; ++h)
+    if (m.kv_group(h) == m.kv_group(h - 1)) {
+      for (Part p : {Part::Key, Part::KeyRaw, Part::Value}) EXPECT_TRUE(llama->matrix(p, 0, h) == llama->matrix(p, 0, h - 1)) << h;
+    }
+  EXPECT_FALSE(llama->matrix(Part::QueryRaw, 0, 0) == llama->matrix(Part::QueryRaw, 0, 1));
+
+  // BERT and GPT-2 have no rotation: no raw parts, and rotary_steps says why.
+  const auto gpt2 = rotary_recording("gpt2");
+  EXPECT_TRUE(gpt2->meta().rotary.empty());
+  EXPECT_FALSE(gpt2->has_raw_qk());
+  EXPECT_THROW(rotary_steps(gpt2->meta(), 0, false, Vector::Zero(gpt2->meta().head_dim), 0), Error);
+}
+
+TEST(AttentionSteps, RotaryStepsSurviveSavingTheRecording) {
+  const auto rec = rotary_recording("gemma3_text");
+  const auto path = std::filesystem::temp_directory_path() / ("attn_rotary_" + std::to_string(::getpid()) + ".safetensors");
+  rec->save(path);
+  const auto back = AttentionRecording::open(path);
+  EXPECT_EQ(back->meta().rotary.inv_freq, rec->meta().rotary.inv_freq);  // exact: JSON keeps every float
+  EXPECT_EQ(back->meta().rotary.local_inv_freq, rec->meta().rotary.local_inv_freq);
+  EXPECT_EQ(back->meta().rotary.q_norm, rec->meta().rotary.q_norm);
+  EXPECT_EQ(back->meta().rotary.norm_eps, rec->meta().rotary.norm_eps);
+  EXPECT_TRUE(back->meta().rotary.norm_plus_one);
+  expect_rotary_equals_engine(*back);
+  // Raw projections without the settings that turn them are a lying file.
+  {
+    const auto file = SafetensorsFile::open(path);
+    std::vector<std::vector<float>> keep;
+    std::vector<TensorToWrite> tensors;
+    for (const auto& t : file->tensors()) {
+      keep.push_back(file->to_f32(t));
+      tensors.push_back({t.name, DType::F32, t.shape, std::as_bytes(std::span(keep.back()))});
+    }
+    auto md = file->metadata();
+    md.erase("rotary");
+    const auto bad = path.string() + ".bad";
+    write_safetensors(bad, tensors, md);
+    try {
+      AttentionRecording::open(bad);
+      ADD_FAILURE() << "opened raw projections without rotary settings";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(".bad: the recording holds raw query/key projections but no 'rotary' metadata"), std::string::npos)
+          << e.what();
+    }
+    std::filesystem::remove(bad);
+  }
+  std::filesystem::remove(path);
+  // Only the recorded layers' gains are kept.
+  const auto model = Model::load(test::fixtures_dir() / "models" / "gemma3_text");
+  RunOptions opt;
+  opt.record_qkv = true;
+  opt.layers = {1};
+  const auto one = model->forward(model->encode("a b c d"), opt).recording;
+  ASSERT_EQ(one->meta().rotary.q_norm.size(), 1u);
+  EXPECT_EQ(one->meta().rotary.q_norm[0], rec->meta().rotary.q_norm[1]);
+  expect_rotary_equals_engine(*one);
 }

@@ -152,6 +152,32 @@ TEST(Recording, RejectsFilesThatAreNotRecordingsOrDisagree) {
   md = file->metadata();
   md["tokens"] = "[\"a\", 7, \"c\", \"d\"]";
   EXPECT_NE(rewrite(md, {2, 4, 4}).find("'tokens' must be a JSON array of strings"), std::string::npos);
+
+  // A rotary model's settings (head_dim 4: two frequencies; two layers of gains).
+  const std::pair<const char*, const char*> rotary_cases[] = {
+      {"[1, 2]", "must be a JSON object"},
+      {"{}", "needs 'inv_freq', 2 numbers (half of head_dim 4)"},
+      {R"({"inv_freq": [1, 0.1, 0.01]})", "needs 'inv_freq', 2 numbers"},
+      {R"({"inv_freq": [1, 1e300]})", "needs 'inv_freq'"},
+      {R"({"inv_freq": [1, "x"]})", "needs 'inv_freq'"},
+      {R"({"inv_freq": [1, 0.1], "local_inv_freq": [1]})", "'local_inv_freq' must be 2 numbers"},
+      {R"({"inv_freq": [1, 0.1], "attention_factor": -1})", "'attention_factor' must be a positive number"},
+      {R"({"inv_freq": [1, 0.1], "q_norm": [[1, 1, 1, 1]]})", "'q_norm' must hold 2 gain vectors (one per recorded layer) of 4 numbers"},
+      {R"({"inv_freq": [1, 0.1], "q_norm": [[1, 1, 1, 1], [1, 1, 1, 1]]})", "'k_norm' must hold 2 gain vectors"},
+      {R"({"inv_freq": [1, 0.1], "q_norm": [[1,1,1,1],[1,1,1,1]], "k_norm": [[1,1,1,1],[1,1,1,1]], "norm_eps": 5})",
+       "'norm_eps' must be a number between 0 and 1"},
+      {R"({"inv_freq": [1, 0.1], "q_norm": [[1,1,1,1],[1,1,1,1]], "k_norm": [[1,1,1,1],[1,1,1,1]], "norm_eps": 1e-6,
+           "norm_plus_one": 1})", "'norm_plus_one' must be true or false"},
+  };
+  for (const auto& [bad, want] : rotary_cases) {
+    md = file->metadata();
+    md["rotary"] = bad;
+    const auto msg = rewrite(md, {2, 4, 4});
+    EXPECT_NE(msg.find(std::string("bad.safetensors: metadata 'rotary' ") + want), std::string::npos) << bad << ": " << msg;
+  }
+  md = file->metadata();
+  md["rotary"] = R"({"inv_freq": [1, 0.1]})";
+  EXPECT_EQ(rewrite(md, {2, 4, 4}), "");  // valid: opens
 }
 
 TEST(Recording, ReadsSpecialFlagsAndLayerNumbers) {
