@@ -90,7 +90,11 @@ void expect_live_matches(LiveTab& live, const AttentionRecording& rec, int layer
   // The first picture: q on top, then the keys.
   EXPECT_TRUE(live.inputs_plot()->matrix().row(0).isApprox(rec.matrix(Part::Query, layer, head).row(query)));
   EXPECT_TRUE(live.inputs_plot()->matrix().bottomRows(N).isApprox(RowMatrix(rec.matrix(Part::Key, layer, head))));
-  for (int s = 0; s < LiveTab::StepCount; ++s) EXPECT_FALSE(live.panel(LiveTab::Step(s))->caption().isEmpty()) << s;
+  for (int s = 0; s < LiveTab::StepCount; ++s) {
+    if (live.shows(LiveTab::Step(s))) {
+      EXPECT_FALSE(live.panel(LiveTab::Step(s))->caption().isEmpty()) << s;
+    }
+  }
 }
 
 }  // namespace
@@ -116,6 +120,81 @@ TEST(Teaching, LivePanelsEqualTheBertRecording) {
   live.set_recording(rec);
   for (int q : {0, 2, rec->num_tokens() - 1}) expect_live_matches(live, *rec, 1, 0, q);
   EXPECT_TRUE(live.bars(LiveTab::Mask)->masked_keys().isEmpty());
+}
+
+// GPT-2 and BERT take none of the Llama kind's extra steps: the tab shows six panels.
+TEST(Teaching, LiveShowsOnlyTheStepsTheModelTakes) {
+  LiveTab live;
+  live.set_recording(record(QStringLiteral("gpt2"), "The quick brown fox jumps."));
+  for (LiveTab::Step s : {LiveTab::Sharing, LiveTab::Norm, LiveTab::Rotate}) EXPECT_FALSE(live.shows(s)) << s;
+  EXPECT_TRUE(live.panel(LiveTab::Dots)->heading().startsWith(QStringLiteral("1 · Dot products")));
+  EXPECT_EQ(live.render_size().height(), 170 + 310 * 3);
+}
+
+// Qwen3 (grouped heads, q/k norm, rotation): the extra panels redo the engine's numbers from
+// the raw projections, and are numbered before the dot products.
+TEST(Teaching, LiveRotaryStepsEqualTheQwen3Recording) {
+  const RecordingPtr rec = record(QStringLiteral("qwen3_qknorm"), "The quick brown fox jumps over the lazy dog.");
+  LiveTab live;
+  live.set_recording(rec);
+  ASSERT_TRUE(live.ready());
+  const RecordingMeta& meta = rec->meta();
+  ASSERT_GT(meta.num_kv_heads, 0);
+  for (LiveTab::Step s : {LiveTab::Sharing, LiveTab::Norm, LiveTab::Rotate}) EXPECT_TRUE(live.shows(s)) << s;
+  EXPECT_TRUE(live.panel(LiveTab::Sharing)->heading().startsWith(QStringLiteral("1 · Shared keys")));
+  EXPECT_TRUE(live.panel(LiveTab::Rotate)->heading().startsWith(QStringLiteral("3 · Turn q and k")));
+  EXPECT_TRUE(live.panel(LiveTab::Dots)->heading().startsWith(QStringLiteral("4 · Dot products")));
+  EXPECT_EQ(live.render_size().height(), 170 + 310 * 5);
+  const int group = meta.num_heads / meta.num_kv_heads;
+  for (int l = 0; l < rec->num_layers(); ++l)
+    for (int h = 0; h < rec->num_heads(); ++h)
+      for (int q : {0, 4, rec->num_tokens() - 1}) {
+        expect_live_matches(live, *rec, l, h, q);
+        // The rotation panel's lower row is the query attention used; the upper one is the
+        // normalised raw projection (whose root mean square is the gain's).
+        const RowMatrix& turned = live.grid(LiveTab::Rotate)->matrix();
+        ASSERT_EQ(turned.rows(), 2);
+        const auto used = rec->matrix(Part::Query, l, h).row(q);
+        for (int c = 0; c < meta.head_dim; ++c) EXPECT_NEAR(turned(1, c), used(c), 2e-6 * std::max(1.0f, std::abs(used(c)))) << c;
+        const RowMatrix& norm = live.grid(LiveTab::Norm)->matrix();
+        EXPECT_TRUE(norm.row(0).isApprox(rec->matrix(Part::QueryRaw, l, h).row(q)));
+        for (int c = 0; c < meta.head_dim; ++c) EXPECT_FLOAT_EQ(norm(1, c), meta.rotary.q_norm[size_t(l)][size_t(c)]);
+        EXPECT_LT(live.recompute_difference(), 1e-5);
+        // The group's queries, this head's among them.
+        const RowMatrix& queries = live.grid(LiveTab::Sharing)->matrix();
+        ASSERT_EQ(queries.rows(), group);
+        EXPECT_TRUE(queries.row(h % group).isApprox(rec->matrix(Part::Query, l, h).row(q)));
+      }
+  live.select(0, group, 5);
+  EXPECT_TRUE(live.panel(LiveTab::Sharing)->caption().contains(QStringLiteral("heads %1–%2 share key/value head 1").arg(group).arg(2 * group - 1)))
+      << live.panel(LiveTab::Sharing)->caption().toStdString();
+  EXPECT_TRUE(live.panel(LiveTab::Rotate)->numbers().startsWith(QStringLiteral("angles at position 5: pair 0: 5 rad")))
+      << live.panel(LiveTab::Rotate)->numbers().toStdString();
+}
+
+// Gemma 3 (1 + w gains, its own frequencies on sliding layers) and Llama (no q/k norm: no
+// Norm panel).
+TEST(Teaching, LiveRotaryStepsFollowEachFamily) {
+  const RecordingPtr gemma = record(QStringLiteral("gemma3_text"), "The quick brown fox jumps over the lazy dog.");
+  LiveTab live;
+  live.set_recording(gemma);
+  for (int l = 0; l < gemma->num_layers(); ++l) {
+    live.select(l, 1, gemma->num_tokens() - 1);
+    EXPECT_LT(live.recompute_difference(), 1e-5) << l;
+    EXPECT_TRUE(live.panel(LiveTab::Norm)->caption().contains(QStringLiteral("gain")));
+    EXPECT_TRUE(live.panel(LiveTab::Rotate)->caption().contains(gemma->meta().window(l) > 0 ? QStringLiteral("Sliding-window layers like this one")
+                                                                                             : QStringLiteral("This full layer turns more slowly")))
+        << l;
+  }
+  const RecordingPtr llama = record(QStringLiteral("llama_gqa"), "The quick brown fox jumps over the lazy dog.");
+  live.set_recording(llama);
+  EXPECT_TRUE(live.shows(LiveTab::Rotate));
+  EXPECT_TRUE(live.shows(LiveTab::Sharing));
+  EXPECT_FALSE(live.shows(LiveTab::Norm));
+  EXPECT_TRUE(live.panel(LiveTab::Dots)->heading().startsWith(QStringLiteral("3 · Dot products")));
+  live.set_recording(record(QStringLiteral("qwen2_window_yarn"), "The quick brown fox jumps over the lazy dog."));
+  EXPECT_TRUE(live.panel(LiveTab::Rotate)->caption().contains(QStringLiteral("YaRN")));
+  EXPECT_LT(live.recompute_difference(), 1e-5);
 }
 
 TEST(Teaching, LiveWithoutQkvSaysWhatToDo) {

@@ -7,6 +7,7 @@
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 
 #include "teaching/step_panel.h"
@@ -44,16 +45,16 @@ LiveTab::LiveTab(QWidget* parent) : QWidget(parent) {
   layout->addWidget(hint_);
 
   inputs_ = new GridPlot;
+  sharing_ = new GridPlot;
+  norm_ = new GridPlot;
+  rotate_ = new GridPlot;
   output_ = new GridPlot;
-  const char* headings[StepCount] = {"Query and keys", "1 · Dot products q·k", "2 · Scale by 1/√d", "3 · Causal mask", "4 · Softmax",
-                                     "5 · Weighted sum of values"};
   for (int s = 0; s < StepCount; ++s) {
-    QCustomPlot* plot = nullptr;
-    if (s == Inputs) plot = inputs_;
-    else if (s == Output) plot = output_;
-    else plot = bars_[size_t(s - Dots)] = new BarPlot;
-    panels_[size_t(s)] = new StepPanel(QString::fromUtf8(headings[s]), plot);
+    QCustomPlot* plot = grid(Step(s));
+    if (!plot) plot = bars_[size_t(s - Dots)] = new BarPlot;
+    panels_[size_t(s)] = new StepPanel(QString(), plot);
     panels_[size_t(s)]->setMinimumHeight(270);
+    panels_[size_t(s)]->hide();
   }
   bars(Dots)->set_axis_label(QStringLiteral("q·k"));
   bars(Scale)->set_axis_label(QStringLiteral("score"));
@@ -63,7 +64,6 @@ LiveTab::LiveTab(QWidget* parent) : QWidget(parent) {
   steps_area_ = new QWidget;
   auto* grid = new QGridLayout(steps_area_);
   grid->setContentsMargins(0, 0, 0, 0);
-  for (int s = 0; s < StepCount; ++s) grid->addWidget(panels_[size_t(s)], s / 2, s % 2);
   auto* scroll = new QScrollArea(this);
   scroll->setWidgetResizable(true);
   scroll->setFrameShape(QFrame::NoFrame);
@@ -142,6 +142,44 @@ void LiveTab::sync_controls() {
 
 BarPlot* LiveTab::bars(Step step) const { return step >= Dots && step <= Softmax ? bars_[size_t(step - Dots)] : nullptr; }
 
+GridPlot* LiveTab::grid(Step step) const {
+  switch (step) {
+    case Inputs: return inputs_;
+    case Sharing: return sharing_;
+    case Norm: return norm_;
+    case Rotate: return rotate_;
+    case Output: return output_;
+    default: return nullptr;
+  }
+}
+
+// The panels the recording's model takes, two to a row, numbered in order.
+void LiveTab::arrange_panels() {
+  const RecordingMeta* meta = recording_ ? &recording_->meta() : nullptr;
+  shown_.fill(true);
+  shown_[Sharing] = ready_ && meta->num_kv_heads > 0 && meta->num_kv_heads < meta->num_heads;
+  shown_[Norm] = ready_ && recording_->has_raw_qk() && !meta->rotary.q_norm.empty();
+  shown_[Rotate] = ready_ && recording_->has_raw_qk();
+  static const char* const titles[StepCount] = {"Query and keys", "Shared keys and values", "Normalise q and k",
+                                                "Turn q and k by their positions", "Dot products q·k", "Scale by 1/√d",
+                                                "Causal mask", "Softmax", "Weighted sum of values"};
+  int number = 0;
+  for (int s = 0; s < StepCount; ++s)
+    if (shown_[size_t(s)])
+      panels_[size_t(s)]->set_heading(s == Inputs ? tr(titles[s]) : QStringLiteral("%1 · %2").arg(++number).arg(tr(titles[s])));
+  if (shown_ == arranged_) return;
+  auto* layout = static_cast<QGridLayout*>(steps_area_->layout());
+  for (StepPanel* p : panels_) layout->removeWidget(p), p->hide();
+  int cell = 0;
+  for (int s = 0; s < StepCount; ++s) {
+    if (!shown_[size_t(s)]) continue;
+    layout->addWidget(panels_[size_t(s)], cell / 2, cell % 2);
+    panels_[size_t(s)]->show();
+    ++cell;
+  }
+  arranged_ = shown_;
+}
+
 QString LiveTab::key_numbers(const Vector& values) const {
   QStringList parts;
   for (int j = 0; j < values.size(); ++j)
@@ -150,6 +188,9 @@ QString LiveTab::key_numbers(const Vector& values) const {
 }
 
 void LiveTab::update_steps() {
+  arrange_panels();
+  rotation_ = RotarySteps{};
+  difference_ = 0;
   if (!ready_) {
     steps_ = QuerySteps{};
     for (BarPlot* b : bars_) b->set_bars(Vector(), {});
@@ -179,11 +220,14 @@ void LiveTab::update_steps() {
   diff = std::max(diff, double((weights - steps_.probs).cwiseAbs().maxCoeff()));
   steps_.probs = weights;
   steps_.output = (weights.transpose() * V).transpose();
+  difference_ = diff;
+  update_model_steps();
   hint_->setText(tr("Pick a layer, a head and the token whose attention you want to follow. The numbers are the model's "
-                    "own; recomputing every step from its query, key and value vectors (%1 numbers each) gives the "
-                    "same results (largest difference %2).")
+                    "own; recomputing every step from its %1 vectors (%2 numbers each) gives the "
+                    "same results (largest difference %3).")
+                     .arg(recording_->has_raw_qk() ? tr("raw query and key projections and its value") : tr("query, key and value"))
                      .arg(d)
-                     .arg(step_number(diff, 2)));
+                     .arg(step_number(difference_, 2)));
   const QStringList labels = token_labels(meta, 10);
   const QString query_name = token_quoted(meta, query_);
   auto name = [&](int j) { return QStringLiteral("“%1”").arg(token_label(meta.tokens[size_t(j)], 20)); };
@@ -265,6 +309,101 @@ void LiveTab::update_steps() {
   panels_[Output]->set_numbers(QStringLiteral("output = %1").arg(vector_text(steps_.output)));
 }
 
+void LiveTab::update_model_steps() {
+  const RecordingMeta& meta = recording_->meta();
+  const QStringList labels = token_labels(meta, 10);
+  const QString query_name = token_quoted(meta, query_);
+  const ConstMatrixMap K = recording_->matrix(Part::Key, layer_, head_);
+  const int N = int(K.rows()), d = int(K.cols());
+
+  if (shows(Sharing)) {  // the query heads of this head's key/value group
+    const int group = meta.num_heads / meta.num_kv_heads, kv = meta.kv_group(head_), first = kv * group;
+    RowMatrix queries(group, d);
+    QStringList rows;
+    double spread = 0;  // how far the group's keys and values are from this head's: 0
+    for (int g = 0; g < group; ++g) {
+      const int h = first + g;
+      queries.row(g) = recording_->matrix(Part::Query, layer_, h).row(query_);
+      rows << (h == head_ ? tr("q head %1 ◀").arg(h) : tr("q head %1").arg(h));
+      for (Part p : {Part::Key, Part::Value})
+        spread = std::max(spread, double((recording_->matrix(p, layer_, h) - recording_->matrix(p, layer_, head_)).cwiseAbs().maxCoeff()));
+    }
+    sharing_->set_matrix(queries, rows, {}, GridPlot::Style::Signed);
+    panels_[Sharing]->set_caption(
+        tr("This model has %1 query heads but only %2 key/value heads: heads %3–%4 share key/value head %5. They ask "
+           "different questions of %6 (their queries, one row each) but compare them with the same keys and mix the same "
+           "values, which saves memory and time.")
+            .arg(meta.num_heads)
+            .arg(meta.num_kv_heads)
+            .arg(first)
+            .arg(first + group - 1)
+            .arg(kv)
+            .arg(query_name));
+    panels_[Sharing]->set_numbers(tr("keys and values of heads %1–%2: largest difference from head %3's %4")
+                                      .arg(first)
+                                      .arg(first + group - 1)
+                                      .arg(head_)
+                                      .arg(step_number(spread, 2)));
+    difference_ = std::max(difference_, spread);
+  }
+  if (!recording_->has_raw_qk()) return;
+
+  // The query and every key redone from their raw projections: q/k norm, then the rotation.
+  const ConstMatrixMap Q = recording_->matrix(Part::Query, layer_, head_);
+  const ConstMatrixMap raw_q = recording_->matrix(Part::QueryRaw, layer_, head_), raw_k = recording_->matrix(Part::KeyRaw, layer_, head_);
+  rotation_ = rotary_steps(meta, layer_, false, raw_q.row(query_).transpose(), query_);
+  double diff = (rotation_.rotated - Q.row(query_).transpose()).cwiseAbs().maxCoeff();
+  for (int j = 0; j < N; ++j)
+    diff = std::max(diff, double((rotary_steps(meta, layer_, true, raw_k.row(j).transpose(), j).rotated - K.row(j).transpose()).cwiseAbs().maxCoeff()));
+  difference_ = std::max(difference_, diff);
+
+  if (shows(Norm)) {
+    const RotarySteps key = rotary_steps(meta, layer_, true, raw_k.row(query_).transpose(), query_);
+    RowMatrix m(3, d);
+    m.row(0) = rotation_.raw.transpose();
+    m.row(1) = rotation_.gain.transpose();
+    m.row(2) = rotation_.normed.transpose();
+    norm_->set_matrix(m, {tr("raw q"), meta.rotary.norm_plus_one ? tr("gain 1 + w") : tr("gain w"), tr("q normalised")}, {},
+                      GridPlot::Style::Signed, {1, 2});
+    panels_[Norm]->set_caption(
+        tr("Before anything else this model normalises each head's query and key: divide the raw projection by the root "
+           "mean square of its numbers, then multiply every number by a learned gain (middle row). Every query and key "
+           "then has a similar size, so no head's scores run away. Keys get their own gain."));
+    panels_[Norm]->set_numbers(tr("rms(raw q) = %1   rms(raw k %2) = %3   eps = %4")
+                                   .arg(step_number(rotation_.rms, 4), labels[query_], step_number(key.rms, 4))
+                                   .arg(meta.rotary.norm_eps));
+  }
+
+  RowMatrix turned(2, d);
+  turned.row(0) = rotation_.normed.transpose();
+  turned.row(1) = rotation_.rotated.transpose();
+  rotate_->set_matrix(turned, {tr("q before"), tr("q at position %1").arg(query_)}, {}, GridPlot::Style::Signed, {1});
+  const std::vector<float>& freq = meta.rotary.frequencies(meta.window(layer_) > 0);
+  const int half = int(freq.size());
+  QString caption =
+      tr("RoPE: channels c and c + %1 form a pair, turned like a clock hand by position × frequency: fast for the first "
+         "pairs (%2 rad per token), slowly for the last (%3). Keys turn by their own positions, so q·k depends on how "
+         "far apart two tokens are, not where they stand.")
+          .arg(half)
+          .arg(step_number(freq.front(), 3))
+          .arg(step_number(freq.back(), 3));
+  if (!meta.rotary.local_inv_freq.empty())
+    caption += meta.window(layer_) > 0 ? tr(" Sliding-window layers like this one turn by their own, faster frequencies.")
+                                       : tr(" This full layer turns more slowly than the model's sliding-window layers.");
+  if (meta.rotary.attention_factor != 1.0f)
+    caption += tr(" Both are scaled by %1 (YaRN's attention factor).").arg(step_number(meta.rotary.attention_factor, 4));
+  panels_[Rotate]->set_caption(caption);
+  QStringList angles;
+  for (int c = 0; c < std::min(half, 4); ++c) angles << tr("pair %1: %2 rad").arg(c).arg(step_number(rotation_.angles[c], 4));
+  if (half > 4) angles << tr("… pair %1: %2 rad").arg(half - 1).arg(step_number(rotation_.angles[half - 1], 4));
+  panels_[Rotate]->set_numbers(tr("angles at position %1: %2").arg(query_).arg(angles.join(QStringLiteral(", "))));
+}
+
+QSize LiveTab::render_size() const {
+  const int rows = (int(std::count(shown_.begin(), shown_.end(), true)) + 1) / 2;
+  return {1300, 170 + 310 * rows};
+}
+
 QString LiveTab::render_title() const {
   if (!ready_) return tr("Attention step by step");
   return tr("%1 · layer %2 · head %3 · query %4 — attention step by step")
@@ -276,7 +415,8 @@ QString LiveTab::render_title() const {
 
 void LiveTab::render(QCPPainter& painter, const QSize& size) {
   QList<FigureCell> cells;
-  for (StepPanel* p : panels_) cells << figure_cell(*p);
+  for (int s = 0; s < StepCount; ++s)
+    if (shown_[size_t(s)]) cells << figure_cell(*panels_[size_t(s)]);
   draw_figure(painter, size, render_title(), cells, 2);
 }
 

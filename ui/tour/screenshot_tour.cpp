@@ -132,7 +132,7 @@ void image_tour(MainWindow& w, const Save& save, const QString& out, const QStri
 }
 
 // Teaching mode opened from the main window: it re-runs the text with Q/K/V and shows it.
-void teaching_tour(MainWindow& w, const Save& save) {
+void teaching_tour(MainWindow& w, const Save& save, const QString& out, const QString& prefix) {
   w.open_teaching();
   wait_idle(w);
   TeachingWindow* t = w.teaching();
@@ -141,6 +141,9 @@ void teaching_tour(MainWindow& w, const Save& save) {
   t->select(rec->num_layers() - 1, 0, rec->num_tokens() - 1);
   settle(500);
   save(shoot(*t), QStringLiteral("9-teaching-window"));
+  // Every step of the live tab at once, as exported (a rotary model shows its extra steps).
+  const QString figure = QDir(out).filePath(prefix + QStringLiteral("export-teaching-steps.png"));
+  if (w.export_renderable(*t->live(), figure, ImageOptions{t->live()->render_size(), 96})) std::printf("%s\n", qPrintable(figure));
   // The guided examples, each run on its bundled model (skipped when it is not bundled).
   t->show_tab(TeachingWindow::GuidedTabIndex);
   GuidedTab* guided = t->guided();
@@ -249,7 +252,7 @@ int main(int argc, char** argv) {
     }
     w.set_dark(false);
   }
-  if (!dark_only) teaching_tour(w, save);
+  if (!dark_only) teaching_tour(w, save, out, prefix);
   if (!dark_only) {  // a run above the memory budget: the dialog with its alternatives
     const QByteArray saved = qgetenv("ATTNSCOPE_MEMORY_BUDGET");
     qputenv("ATTNSCOPE_MEMORY_BUDGET", "345K");  // the bundled GPT-2 on the example: F16 or two layers fit
