@@ -146,6 +146,13 @@ int64_t WeightStore::parameter_count() const {
   return n;
 }
 
+uint64_t WeightStore::resident_bytes() const {
+  uint64_t n = 0;
+  for (const auto& [name, e] : entries_) n += e.info->nbytes;
+  for (const auto& c : converted_) n += c.size() * sizeof(float);
+  return n;
+}
+
 std::vector<std::string> WeightStore::names() const {
   std::vector<std::string> out;
   for (const auto& [name, e] : entries_) out.push_back(name);

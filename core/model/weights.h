@@ -43,6 +43,8 @@ class WeightStore {
 
   // Sum of the element counts of all tensors.
   int64_t parameter_count() const;
+  // The bytes the weights occupy: their tensors in the mapped files, plus converted copies.
+  uint64_t resident_bytes() const;
   // Names of all tensors, sorted.
   std::vector<std::string> names() const;
   // Number of non-finite values seen in the tensors requested so far (NaN/Inf).

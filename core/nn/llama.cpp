@@ -108,6 +108,8 @@ class LlamaModel final : public Model {
     }
   }
 
+  bool is_rotary() const override { return true; }
+
   void run(const Encoding& enc, ForwardPass& pass) const override {
     const ModelConfig& c = config_;
     const DecoderSettings& s = c.decoder;

@@ -1,5 +1,7 @@
 #include "nn/model.h"
 
+#include <omp.h>
+
 #include <nlohmann/json.hpp>
 
 #include "nn/attention.h"
@@ -159,13 +161,23 @@ static int recorded_layer_count(const ModelConfig& config, const RunOptions& opt
 MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) const {
   const auto& c = config_;
   const int rows = options.all_logits ? tokens : int(options.logits_rows.size()) + 1;
-  MemoryEstimate e = estimate_run_memory(recorded_layer_count(c, options), c.num_heads, c.hidden_size,
-                                         c.intermediate_size, tokens, rows, c.vocab_size > 0 ? c.vocab_size : int(c.labels.size()),
-                                         options.record_qkv, options.record_scores, c.head_dim());
-  if (options.storage == DType::F16) {
-    e.recording /= 2;
-    e.working += 2 * uint64_t(tokens) * uint64_t(tokens) * sizeof(float);  // a head's F32 scratch per core
-  }
+  RunShape s;
+  s.layers = recorded_layer_count(c, options);
+  s.heads = c.num_heads;
+  s.kv_heads = c.kv_heads();
+  s.head_dim = c.head_dim();
+  s.hidden = c.hidden_size;
+  s.intermediate = c.intermediate_size;
+  s.tokens = tokens;
+  s.logits_rows = rows;
+  s.vocab = c.vocab_size > 0 ? c.vocab_size : int(c.labels.size());
+  s.with_qkv = options.record_qkv;
+  s.with_raw_qk = options.record_qkv && is_rotary();
+  s.with_scores = options.record_scores;
+  s.threads = omp_get_max_threads();
+  MemoryEstimate e = estimate_run_memory(s);
+  if (options.storage == DType::F16) e.recording /= 2;
+  e.weights = weights_.resident_bytes();
   return e;
 }
 
@@ -173,7 +185,15 @@ void Model::check_memory(int tokens, const RunOptions& options) const {
   if (options.memory_budget == kNoMemoryLimit) return;
   const uint64_t budget = options.memory_budget ? options.memory_budget : memory_budget();
   const MemoryEstimate e = estimate_memory(tokens, options);
-  if (e.total() <= budget) return;
+  const uint64_t physical = physical_memory_bytes();
+  if (memory_fits(e, budget, physical)) return;
+  if (e.total() <= budget)
+    throw MemoryBudgetError("recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total()) +
+                                " besides the model's " + format_bytes(e.weights) + " of weights: together more than this machine's " +
+                                format_bytes(physical) + " of memory, so the weights would be read from disk again for every layer. "
+                                "Use shorter input, record fewer layers (--layers) or at half precision (--dtype f16), or force the run "
+                                "(--force) if you are sure",
+                            e.total() + e.weights, physical);
   throw MemoryBudgetError("recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total()) + " (" +
               std::to_string(recorded_layer_count(config_, options)) + " layers x " + std::to_string(config_.num_heads) + " heads x " +
               std::to_string(tokens) + "² attention weights" + (options.record_qkv || options.record_scores ? ", plus Q/K/V and scores" : "") +
@@ -189,7 +209,7 @@ std::vector<int> Model::layers_that_fit(int tokens, RunOptions options, uint64_t
     options.layers.clear();
     for (int i = 0; i < k; ++i)  // spread evenly, first and last included
       options.layers.push_back(k == 1 ? L - 1 : int((int64_t(i) * (L - 1) + (k - 1) / 2) / (k - 1)));
-    if (estimate_memory(tokens, options).total() <= budget) return k == L ? std::vector<int>{} : options.layers;
+    if (memory_fits(estimate_memory(tokens, options), budget, physical_memory_bytes())) return k == L ? std::vector<int>{} : options.layers;
   }
   return {};
 }

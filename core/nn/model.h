@@ -167,6 +167,9 @@ class Model {
   // What only the family knows about its recordings (e.g. a rotary model's RotaryMeta), for
   // the recorded layers `meta.model_layer(i)`; the default adds nothing.
   virtual void describe_recording(RecordingMeta& /*meta*/) const {}
+  // Whether queries and keys are rotated by position (a Q/K/V recording then also keeps the
+  // raw projections).
+  virtual bool is_rotary() const { return false; }
   // The image models' forward pass; the default throws.
   virtual void run_image(const PixelValues& pixels, ForwardPass& pass) const;
   // Runs `body` (the family's pass) with the hook chain the options ask for: head mask, the

@@ -31,15 +31,20 @@ uint64_t meminfo(const std::string& key) {
 
 }  // namespace
 
-MemoryEstimate estimate_run_memory(int layers, int heads, int hidden, int intermediate, int tokens, int logits_rows, int vocab,
-                                   bool with_qkv, bool with_scores, int head_dim) {
-  const uint64_t f = sizeof(float), L = uint64_t(layers), H = uint64_t(heads), N = uint64_t(tokens);
-  const uint64_t d = head_dim > 0 ? uint64_t(head_dim) : heads ? uint64_t(hidden) / H : 0;
+MemoryEstimate estimate_run_memory(const RunShape& s) {
+  const uint64_t f = sizeof(float), L = uint64_t(s.layers), H = uint64_t(s.heads), N = uint64_t(s.tokens);
+  const uint64_t KV = s.kv_heads > 0 ? uint64_t(s.kv_heads) : H, C = uint64_t(s.hidden);
+  const uint64_t d = s.head_dim > 0 ? uint64_t(s.head_dim) : H ? C / H : 0;
+  const uint64_t qkv_parts = s.with_qkv ? (s.with_raw_qk ? 5 : 3) : 0;
   MemoryEstimate e;
-  e.recording = L * H * N * N * f * (with_scores ? 2 : 1) + (with_qkv ? 3 * L * H * N * d * f : 0);
-  // Hidden state, Q/K/V and context (N × hidden each), the MLP's N × intermediate, and logits.
-  e.working = N * f * (6 * uint64_t(hidden) + 2 * uint64_t(intermediate)) + uint64_t(logits_rows) * uint64_t(vocab) * f;
+  e.recording = L * H * N * N * f * (s.with_scores ? 2 : 1) + qkv_parts * L * H * N * d * f;
+  e.working = N * f * (4 * C + 2 * H * d + 2 * KV * d + 2 * uint64_t(s.intermediate)) +
+              uint64_t(std::max(1, s.threads)) * N * N * f + uint64_t(s.logits_rows) * uint64_t(s.vocab) * f;
   return e;
+}
+
+bool memory_fits(const MemoryEstimate& e, uint64_t budget, uint64_t physical) {
+  return e.total() <= budget && (physical == 0 || e.total() + e.weights <= physical);
 }
 
 uint64_t physical_memory_bytes() {

@@ -11,13 +11,37 @@ namespace attn {
 struct MemoryEstimate {
   uint64_t recording = 0;  // attention (+ scores, Q/K/V) kept after the run
   uint64_t working = 0;    // activations and one layer's temporaries during the run
+  // The model's weights: memory-mapped from their files (plus any converted copies). They
+  // are not counted against the budget — the kernel can drop mapped pages and read them
+  // again — but a run whose weights and total() do not fit in the machine's memory would
+  // read them from disk again for every layer.
+  uint64_t weights = 0;
   uint64_t total() const { return recording + working; }
 };
 
-// `logits_rows` rows of `vocab` logits are counted in the working set. `head_dim` 0 means
-// hidden / heads.
-MemoryEstimate estimate_run_memory(int layers, int heads, int hidden, int intermediate, int tokens, int logits_rows, int vocab,
-                                   bool with_qkv, bool with_scores, int head_dim = 0);
+// The shape of one run.
+struct RunShape {
+  int layers = 0;     // recorded layers
+  int heads = 0;      // query heads
+  int kv_heads = 0;   // key/value heads (grouped-query attention); 0 = heads
+  int head_dim = 0;   // 0 = hidden / heads
+  int hidden = 0, intermediate = 0;
+  int tokens = 0;
+  int logits_rows = 0, vocab = 0;
+  bool with_qkv = false;     // per-head Q/K/V kept
+  bool with_raw_qk = false;  // and a rotary model's raw q/k projections (with_qkv only)
+  bool with_scores = false;
+  int threads = 1;           // heads computed at once, each in an (N, N) scratch when not recorded
+};
+
+// The recording exactly; the working set as the forward pass allocates it: the hidden state,
+// the normed input, Q (N, H·d), K and V (N, KV·d), the context, the MLP's two (N, intermediate)
+// halves, one (N, N) scratch per thread and the logits rows.
+MemoryEstimate estimate_run_memory(const RunShape& shape);
+
+// Whether a run with estimate `e` may start: its recording and working set within `budget`,
+// and together with the weights within `physical` memory (0: unknown, not checked).
+bool memory_fits(const MemoryEstimate& e, uint64_t budget, uint64_t physical);
 
 uint64_t physical_memory_bytes();   // 0 when unknown
 uint64_t available_memory_bytes();  // MemAvailable from /proc/meminfo; 0 when unknown

@@ -15,12 +15,69 @@ using namespace attn;
 
 TEST(Memory, EstimatesTheRecordingExactly) {
   // GPT-2 small at 4,096 tokens: 12 × 12 × 4096² floats.
-  const auto e = estimate_run_memory(12, 12, 768, 3072, 4096, 1, 50257, false, false);
+  const auto e = estimate_run_memory({.layers = 12, .heads = 12, .hidden = 768, .intermediate = 3072, .tokens = 4096, .logits_rows = 1,
+                                      .vocab = 50257});
   EXPECT_EQ(e.recording, 12ull * 12 * 4096 * 4096 * 4);
-  const auto q = estimate_run_memory(2, 3, 48, 96, 10, 0, 100, true, true);
+  const auto q = estimate_run_memory({.layers = 2, .heads = 3, .hidden = 48, .intermediate = 96, .tokens = 10, .vocab = 100,
+                                      .with_qkv = true, .with_scores = true, .threads = 2});
   EXPECT_EQ(q.recording, 2ull * 3 * 10 * 10 * 4 * 2 + 3ull * 2 * 3 * 10 * 16 * 4);
-  EXPECT_EQ(q.working, 10ull * 4 * (6 * 48 + 2 * 96));
+  EXPECT_EQ(q.working, 10ull * 4 * (4 * 48 + 2 * 48 + 2 * 48 + 2 * 96) + 2ull * 10 * 10 * 4);
   EXPECT_EQ(q.total(), q.recording + q.working);
+}
+
+// Llama 3.2 1B: 16 layers, 32 query heads over 8 key/value heads of 64, hidden 2048, FFN 8192.
+// Q/K/V of a rotary model come with the raw q/k projections (five (H, N, d) parts a layer);
+// K and V working buffers are a quarter of Q's.
+TEST(Memory, KnowsGroupedHeadsAndRawProjections) {
+  RunShape s{.layers = 16, .heads = 32, .kv_heads = 8, .head_dim = 64, .hidden = 2048, .intermediate = 8192, .tokens = 2048,
+             .logits_rows = 1, .vocab = 128256, .threads = 2};
+  const uint64_t attention = 16ull * 32 * 2048 * 2048 * 4;  // 8 GiB
+  EXPECT_EQ(estimate_run_memory(s).recording, attention);
+  EXPECT_EQ(estimate_run_memory(s).working,
+            2048ull * 4 * (4 * 2048 + 2 * 32 * 64 + 2 * 8 * 64 + 2 * 8192) + 2ull * 2048 * 2048 * 4 + 128256ull * 4);
+  s.with_qkv = true;
+  EXPECT_EQ(estimate_run_memory(s).recording, attention + 3ull * 16 * 32 * 2048 * 64 * 4);
+  s.with_raw_qk = true;
+  EXPECT_EQ(estimate_run_memory(s).recording, attention + 5ull * 16 * 32 * 2048 * 64 * 4);
+  // A head_dim unlike hidden / heads (Qwen3 0.6B: 16 × 128 over hidden 1024) counts its own Q.
+  const RunShape qwen{.layers = 1, .heads = 16, .kv_heads = 8, .head_dim = 128, .hidden = 1024, .tokens = 100};
+  EXPECT_EQ(estimate_run_memory(qwen).working, 100ull * 4 * (4 * 1024 + 2 * 16 * 128 + 2 * 8 * 128) + 100ull * 100 * 4);
+}
+
+// The weights are mapped, not counted against the budget, but a run must fit beside them.
+TEST(Memory, WeightsMustFitBesideTheRun) {
+  MemoryEstimate e;
+  e.recording = 6ull << 30;
+  e.working = 1ull << 30;
+  e.weights = 15ull << 30;
+  EXPECT_TRUE(memory_fits(e, 8ull << 30, 0));           // physical memory unknown
+  EXPECT_TRUE(memory_fits(e, 8ull << 30, 24ull << 30));  // 22 GiB of 24
+  EXPECT_FALSE(memory_fits(e, 8ull << 30, 20ull << 30));
+  EXPECT_FALSE(memory_fits(e, 6ull << 30, 24ull << 30));  // above the budget
+  EXPECT_EQ(e.total(), 7ull << 30);
+}
+
+// A rotary fixture's estimate: five Q/K/V parts, and its weights as stored (F32: 4 bytes a
+// parameter; BF16 2, plus the F32 copies of its norm vectors).
+TEST(Memory, ModelEstimateCountsRawProjectionsAndWeights) {
+  const auto qwen3 = Model::load(test::fixtures_dir() / "models" / "qwen3_qknorm");
+  const ModelConfig& c = qwen3->config();
+  RunOptions plain, qkv;
+  qkv.record_qkv = true;
+  const uint64_t parts = uint64_t(c.num_layers) * c.num_heads * 10 * c.head_dim() * 4;
+  EXPECT_EQ(qwen3->estimate_memory(10, qkv).recording - qwen3->estimate_memory(10, plain).recording, 5 * parts);
+  const auto f32 = Model::load(test::fixtures_dir() / "models" / "llama_gqa");
+  EXPECT_EQ(f32->estimate_memory(10, plain).weights, uint64_t(f32->parameter_count()) * 4);
+  const auto bf16 = Model::load(test::fixtures_dir() / "models" / "llama_mqa_bf16");
+  uint64_t vectors = 0;  // norms and biases, read as F32 copies
+  const auto file = SafetensorsFile::open(test::fixtures_dir() / "models" / "llama_mqa_bf16" / "model.safetensors");
+  for (const auto& t : file->tensors())
+    if (t.shape.size() == 1) vectors += uint64_t(t.numel());
+  ASSERT_GT(vectors, 0u);
+  EXPECT_EQ(bf16->estimate_memory(10, plain).weights, uint64_t(bf16->parameter_count()) * 2 + vectors * 4);
+  const auto gpt2 = Model::load(test::fixtures_dir() / "models" / "gpt2");
+  const uint64_t gpt2_parts = uint64_t(gpt2->config().num_layers) * gpt2->config().num_heads * 10 * gpt2->config().head_dim() * 4;
+  EXPECT_EQ(gpt2->estimate_memory(10, qkv).recording - gpt2->estimate_memory(10, plain).recording, 3 * gpt2_parts);
 }
 
 TEST(Memory, ParsesAndFormatsSizes) {

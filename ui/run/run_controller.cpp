@@ -81,15 +81,17 @@ bool RunController::within_budget(const JobContext& ctx, const Model& model, int
     options.memory_budget = kNoMemoryLimit;
     return true;
   }
-  const uint64_t budget = memory_budget();
-  const uint64_t needed = model.estimate_memory(tokens, options).total();
-  if (needed <= budget) return true;
+  const uint64_t budget = memory_budget(), physical = physical_memory_bytes();
+  const MemoryEstimate estimate = model.estimate_memory(tokens, options);
+  if (memory_fits(estimate, budget, physical)) return true;
   MemoryOffer offer;
   offer.request = req;
   offer.model = qstr(model.name());
   offer.tokens = tokens;
-  offer.needed = needed;
+  offer.needed = estimate.total();
   offer.budget = budget;
+  offer.weights = estimate.weights;
+  offer.physical = physical;
   offer.layers = model.layers_that_fit(tokens, options, budget);
   if (!offer.layers.empty()) {
     RunOptions fewer = options;

@@ -40,10 +40,14 @@ struct MemoryOffer {
   QString model;
   int tokens = 0;
   uint64_t needed = 0, budget = 0;   // bytes
+  uint64_t weights = 0;              // the model's weights, mapped from disk (not in `needed`)
+  uint64_t physical = 0;             // this machine's memory; 0 when unknown
   std::vector<int> layers;           // the most layers that fit; empty when not even one does
   uint64_t layers_needed = 0;
   uint64_t without_qkv_needed = 0;   // when the request records Q/K/V: the run without them
   uint64_t f16_needed = 0;           // every layer held at half precision; 0 when already asked
+  // Whether a run needing `bytes` fits: within the budget, and with the weights within memory.
+  bool fits(uint64_t bytes) const { return bytes > 0 && bytes <= budget && (physical == 0 || bytes + weights <= physical); }
 };
 
 class RunController : public QObject {

@@ -191,9 +191,17 @@ void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
 void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
   pending_head_.reset();
   const QString size = qstr(format_bytes(offer.needed)), budget = qstr(format_bytes(offer.budget));
-  QString text = tr("Recording %1 tokens with %2 needs about %3, more than the memory budget of %4 "
-                    "(half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise).")
-                     .arg(offer.tokens).arg(offer.model.toHtmlEscaped(), size, budget);
+  QString text = offer.needed > offer.budget
+                     ? tr("Recording %1 tokens with %2 needs about %3, more than the memory budget of %4 "
+                          "(half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise).")
+                           .arg(offer.tokens)
+                           .arg(offer.model.toHtmlEscaped(), size, budget)
+                     : tr("Recording %1 tokens with %2 needs about %3 besides the model's %4 of weights: together more than "
+                          "this computer's %5 of memory, so the weights would be read from disk again for every layer.")
+                           .arg(offer.tokens)
+                           .arg(offer.model.toHtmlEscaped(), size, qstr(format_bytes(offer.weights)), qstr(format_bytes(offer.physical)));
+  if (offer.weights > 0 && offer.needed > offer.budget)
+    text += QLatin1Char(' ') + tr("(The model's %1 of weights are read from disk as needed and not counted.)").arg(qstr(format_bytes(offer.weights)));
   auto* box = new QMessageBox(QMessageBox::Question, tr("AttnScope — not enough memory"), text, QMessageBox::NoButton, this);
   box->setObjectName(QStringLiteral("MemoryDialog"));
   box->setAttribute(Qt::WA_DeleteOnClose);
@@ -202,7 +210,7 @@ void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
   QPushButton* fewer = nullptr;
   QPushButton* plain = nullptr;
   QPushButton* half = nullptr;
-  if (offer.f16_needed > 0 && offer.f16_needed <= offer.budget) {
+  if (offer.fits(offer.f16_needed)) {
     half = box->addButton(tr("Record at half precision (F16, %1)").arg(qstr(format_bytes(offer.f16_needed))), QMessageBox::AcceptRole);
     half->setObjectName(QStringLiteral("RecordF16"));
   }
@@ -211,7 +219,7 @@ void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
                            QMessageBox::AcceptRole);
     fewer->setObjectName(QStringLiteral("RecordFewerLayers"));
   }
-  if (offer.without_qkv_needed > 0 && offer.without_qkv_needed <= offer.budget) {
+  if (offer.fits(offer.without_qkv_needed)) {
     plain = box->addButton(tr("Record without Q/K/V (%1)").arg(qstr(format_bytes(offer.without_qkv_needed))), QMessageBox::AcceptRole);
     plain->setObjectName(QStringLiteral("RecordWithoutQkv"));
   }
