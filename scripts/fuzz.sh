@@ -29,7 +29,7 @@ esac
 if [[ $mode == report ]]; then
   [[ -f $ledger ]] || { echo "fuzz: no ledger yet ($ledger)"; exit 0; }
   printf "%-26s %9s %14s  %s\n" "target" "CPU hours" "inputs" "found"
-  awk -F'\t' 'NR > 1 { s[$2] += $3; n[$2] += $4; if ($5 != "clean") bad[$2] = bad[$2] " " $1 ": " $5 }
+  awk -F'\t' 'NR > 1 { s[$2] += $3; n[$2] += $4; if ($5 !~ /^clean/) bad[$2] = bad[$2] " " $1 ": " $5 }
     END { for (t in s) printf "%-26s %9.2f %14d  %s\n", t, s[t] / 3600, n[t], (bad[t] == "" ? "nothing" : bad[t]) }' "$ledger" | sort
   exit 0
 fi
