@@ -2,16 +2,22 @@
 // weights: loading the Hugging Face folder, a forward pass with every layer's and head's
 // attention recorded, and one layer's attention capture alone. scripts/bench.sh runs it
 // and compares the forward pass with PyTorch (bench/torch_peer.py).
+//
+// --llama_dir=DIR adds a Llama-3.2-1B-shaped model (BF16, 2.5 GB; written into DIR unless
+// DIR already holds it) at N = 512 and 2048: BM_Forward/llama_1b. It is opt-in because
+// those passes take seconds to a minute each (scripts/bench.sh --llama).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 #include <unistd.h>
 
 #include <Eigen/Core>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
+#include <string_view>
 
 #include "nn/attention.h"
 #include "nn/model.h"
@@ -36,6 +42,12 @@ class ModelCache {
     models_.clear();
     std::error_code ec;
     if (!root_.empty()) fs::remove_all(root_, ec);
+  }
+
+  // Uses `dir` for `shape`, writing the model there first unless it holds a config.json.
+  void use_folder(const ModelShape& shape, const fs::path& dir) {
+    if (!fs::exists(dir / "config.json")) attn::bench::write_random_model(shape, dir);
+    folders_[shape.name] = dir;
   }
 
   const fs::path& folder(const ModelShape& shape) {
@@ -70,6 +82,8 @@ Encoding random_encoding(const ModelConfig& c, int n) {
   return enc;
 }
 
+constexpr uint64_t kForwardMemoryBudget = 16ull << 30;
+
 double attention_bytes(int layers, int heads, int64_t n) { return double(layers) * heads * n * n * sizeof(float); }
 
 void BM_Load(benchmark::State& state, ModelShape shape) {
@@ -87,9 +101,9 @@ void BM_Load(benchmark::State& state, ModelShape shape) {
   state.counters["weight_bytes"] = double(fs::file_size(dir / "model.safetensors"));
 }
 
-// One forward pass with attention recorded for every layer and head, and LM logits for one
-// position as `attnscope predict` computes them (GPT-2: the last token; BERT: a mask in the
-// middle). Items are tokens.
+// One forward pass with attention recorded for every layer and head (F32), and LM logits for
+// one position as `attnscope predict` computes them (GPT-2, Llama: the last token; BERT: a
+// mask in the middle). Items are tokens.
 void BM_Forward(benchmark::State& state, ModelShape shape) {
   const int n = int(state.range(0));
   const Model* model = nullptr;
@@ -102,7 +116,10 @@ void BM_Forward(benchmark::State& state, ModelShape shape) {
   const ModelConfig& c = model->config();
   const Encoding enc = random_encoding(c, n);
   RunOptions opt;
-  opt.logits_rows = {shape.gpt2 ? n - 1 : n / 2};
+  opt.logits_rows = {shape.causal() ? n - 1 : n / 2};
+  // Set, not left to the guard's default (half of RAM): the Llama shape at N = 2048 records
+  // 16 × 32 × 2048² floats (8 GiB), more than half of a 16 GB machine.
+  opt.memory_budget = kForwardMemoryBudget;
 
   static std::set<std::pair<std::string, int>> warmed;  // one untimed pass per shape and N
   if (warmed.insert({shape.name, n}).second) benchmark::DoNotOptimize(model->forward(enc, opt).recording.get());
@@ -156,6 +173,27 @@ void forward_settings(benchmark::internal::Benchmark* b) {
   b->Arg(128)->Arg(512)->ArgName("N")->Unit(benchmark::kMillisecond)->MinTime(1.0)->Repetitions(5)->ReportAggregatesOnly(true);
 }
 
+// The 1B shape's passes take 5–60 s: one untimed pass (BM_Forward's warm-up), then 3 timed.
+void llama_settings(benchmark::internal::Benchmark* b) {
+  b->Arg(512)->Arg(2048)->ArgName("N")->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(3)->ReportAggregatesOnly(true);
+}
+
+// Takes --llama_dir=DIR out of argv (Google Benchmark rejects flags it does not know).
+std::string take_llama_dir(int& argc, char** argv) {
+  constexpr std::string_view flag = "--llama_dir=";
+  std::string dir;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.starts_with(flag))
+      dir = arg.substr(flag.size());
+    else
+      argv[kept++] = argv[i];
+  }
+  argc = kept;
+  return dir;
+}
+
 }  // namespace
 
 BENCHMARK_CAPTURE(BM_Load, bert_base, attn::bench::bert_base())->Unit(benchmark::kMillisecond);
@@ -171,8 +209,20 @@ BENCHMARK(BM_AttentionCapture)
 BENCHMARK(BM_RecordingCreate)->Arg(128)->Arg(512)->ArgName("N")->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
+  const std::string llama_dir = take_llama_dir(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (!llama_dir.empty()) {
+    const ModelShape llama = attn::bench::llama_1b();
+    try {
+      ModelCache::get().use_folder(llama, llama_dir);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "attn_bench_forward: %s\n", e.what());
+      return 1;
+    }
+    benchmark::RegisterBenchmark("BM_Forward/llama_1b", BM_Forward, llama)->Apply(llama_settings);
+    benchmark::AddCustomContext("llama_dir", llama_dir);
+  }
   benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
   benchmark::AddCustomContext("eigen_threads", std::to_string(Eigen::nbThreads()));
   benchmark::RunSpecifiedBenchmarks();

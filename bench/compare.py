@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Prints scripts/bench.sh's tables (Markdown) from the result files:
-  compare.py ATTNSCOPE_JSON TORCH_JSON [ATTNSCOPE_1THREAD_JSON]
+  compare.py ATTNSCOPE_JSON TORCH_JSON [ATTNSCOPE_1THREAD_JSON] [--memory MEMORY_JSONL]
 ATTNSCOPE_JSON is Google Benchmark's --benchmark_out (JSON) of attn_bench_forward with
 OMP_NUM_THREADS=2; TORCH_JSON is torch_peer.py --json; the optional third file is the
 engine's forward benchmarks with OMP_NUM_THREADS=1. Times are medians in milliseconds; a
-ratio is PyTorch time / AttnScope time (> 1: AttnScope is faster).
+ratio is PyTorch time / AttnScope time (> 1: AttnScope is faster). MEMORY_JSONL holds
+attn_bench_memory's lines (scripts/bench.sh --llama): the engine's resident memory, shown
+beside the PyTorch workers' peaks from TORCH_JSON.
 """
+import argparse
 import json
 import re
-import sys
 
 UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
@@ -23,7 +25,7 @@ def engine_medians(path, field):
             continue
         if r.get("run_type") == "aggregate" and r.get("aggregate_name") != "median":
             continue
-        name = re.sub(r"/(min_time|repeats):[^/]*", "", r["run_name"])
+        name = re.sub(r"/(min_time|repeats|iterations):[^/]*", "", r["run_name"])
         out[name] = r[field] * UNIT_MS[r["time_unit"]]
     return out
 
@@ -36,7 +38,32 @@ def forward_runs(engine):
             yield m.group(1).replace("_", "-"), m.group(2), ms
 
 
-def main(engine_json, torch_json, engine_1thread_json=None):
+def gb(n):
+    return f"{n / 1e9:.2f}"
+
+
+def memory_table(memory_jsonl, torch):
+    """Resident memory of the engine's runs (one process each) and of the PyTorch workers."""
+    with open(memory_jsonl) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    print()
+    print("Resident memory, GB (10⁹ bytes); weights file = the model's safetensors")
+    print()
+    print("| run | N | layers recorded | weights file | after load: total (mapped file) | peak (VmHWM) | recording | peak − recording |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in runs:
+        load, peak, rec = r["after_load"], r["after_run"]["VmHWM"], r["recording_bytes"]
+        print(f"| AttnScope {r['storage']} | {r['n']} | {r['layers_recorded']} | {gb(r['file_bytes'])} | "
+              f"{gb(load['VmRSS'])} ({gb(load['RssFile'])}) | {gb(peak)} | {gb(rec)} | {gb(peak - rec)} |")
+    for key, by_config in torch.items():
+        n = key.split("/")[1]
+        for config, t in by_config.items():
+            if "max_rss_bytes" in t:
+                peak, rec = t["max_rss_bytes"], t["attention_bytes"]
+                print(f"| PyTorch f32 ({config}) | {n} | all | – | – | {gb(peak)} | {gb(rec)} | {gb(peak - rec)} |")
+
+
+def main(engine_json, torch_json, engine_1thread_json=None, memory_jsonl=None):
     engine = engine_medians(engine_json, "real_time")
     with open(torch_json) as f:
         torch = json.load(f)
@@ -65,15 +92,23 @@ def main(engine_json, torch_json, engine_1thread_json=None):
             cells = f"{peer['cpu_ms']:.0f} | {peer['cpu_ms'] / ms:.2f}" if peer else "– | –"
             print(f"| {shape} | {n} | {ms:.0f} | {cells} |")
 
-    print()
-    print("| AttnScope only, 2 threads | ms |")
-    print("|---|---:|")
-    for run, ms in engine.items():
-        if not run.startswith("BM_Forward/"):
+    others = {run: ms for run, ms in engine.items() if not run.startswith("BM_Forward/")}
+    if others:
+        print()
+        print("| AttnScope only, 2 threads | ms |")
+        print("|---|---:|")
+        for run, ms in others.items():
             print(f"| {run.removeprefix('BM_')} | {ms:.1f} |")
+
+    if memory_jsonl:
+        memory_table(memory_jsonl, torch)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (3, 4):
-        sys.exit(__doc__)
-    main(*sys.argv[1:])
+    ap = argparse.ArgumentParser(usage=__doc__)
+    ap.add_argument("files", nargs="+")
+    ap.add_argument("--memory")
+    args = ap.parse_args()
+    if len(args.files) not in (2, 3):
+        ap.error("give ATTNSCOPE_JSON TORCH_JSON [ATTNSCOPE_1THREAD_JSON]")
+    main(*args.files, memory_jsonl=args.memory)

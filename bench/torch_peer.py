@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""PyTorch peer of bench/bench_forward.cpp: times a float32 forward pass of BERT-base and
-GPT-2-small shaped models with random weights, keeping every layer's attention probabilities
-(as Hugging Face's output_attentions=True does), under several thread configurations.
+"""PyTorch peer of bench/bench_forward.cpp: times a float32 forward pass of BERT-base,
+GPT-2-small and Llama-3.2-1B shaped models with random weights, keeping every layer's
+attention probabilities (as Hugging Face's output_attentions=True does), under several
+thread configurations.
 
 Run with Debian's PyTorch: /usr/bin/python3 bench/torch_peer.py [--json FILE]. It needs
 libopenblas0-pthread (without it torch falls back to the reference BLAS, ~30x slower).
@@ -9,17 +10,22 @@ libopenblas0-pthread (without it torch falls back to the reference BLAS, ~30x sl
 The models are tools/reference/ (Hugging Face module and parameter names) with the work
 PyTorch users actually run put back in: torch.softmax, F.layer_norm, F.gelu and addmm instead
 of the reference's formula-by-formula ops, and LM logits for one position only (GPT-2: the
-last token; BERT: a mask in the middle), as the engine's `predict` computes them.
+last token; BERT: a mask in the middle), as the engine's `predict` computes them. The Llama
+shape (llama-1b, tools/reference/llama.py) gets F.linear, F.silu and grouped-query attention
+by broadcasting (no repeat_kv copies), and is held in float32 (5 GB) although the engine's
+file is BF16: Debian's torch 1.13 has no fast CPU bf16 matmul, so float32 is its best case.
 
 Each thread configuration runs in its own process (OpenBLAS reads its thread count at
 start): torch.set_num_threads(T) for PyTorch's own kernels, OPENBLAS_NUM_THREADS=B for the
 GEMMs. Per shape: warm-up runs, then the median of several timed runs (wall clock, and the
 process's CPU time, which for the 1x1 configuration is the work done whatever else the
-machine runs); the best configuration is reported.
+machine runs); the best configuration is reported, with each worker's peak resident memory
+(ru_maxrss; run one shape and length per call to read it per shape).
 """
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,11 +34,12 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SHAPES = {
-    # name: (family, vocab, positions)
-    "bert-base": ("bert", 30522, 512),
-    "gpt2-small": ("gpt2", 50257, 1024),
+    # name: (family, vocab, positions, layers, heads)
+    "bert-base": ("bert", 30522, 512, 12, 12),
+    "gpt2-small": ("gpt2", 50257, 1024, 12, 12),
+    "llama-1b": ("llama", 128256, 131072, 16, 32),
 }
-LAYERS, HEADS, HIDDEN, INTERMEDIATE = 12, 12, 768, 3072
+HIDDEN, INTERMEDIATE = 768, 3072  # BERT-base and GPT-2 small
 DEFAULT_CONFIGS = ["1x2", "1x1", "2x1", "2x2"]  # torch threads x OpenBLAS threads
 
 
@@ -40,7 +47,7 @@ def patch_reference():
     """Swaps the reference's formula-level ops for PyTorch's fused ones (same results)."""
     import torch
     import torch.nn.functional as F
-    from tools.reference import bert, common, gpt2
+    from tools.reference import bert, common, gpt2, llama, rope
 
     common.ACTIVATIONS["gelu"] = F.gelu
     common.ACTIVATIONS["gelu_new"] = lambda x: F.gelu(x, approximate="tanh")
@@ -59,18 +66,52 @@ def patch_reference():
     bert.attention = attention
     gpt2.attention = attention
 
+    llama.Linear.forward = lambda self, x: F.linear(x, self.weight, self.bias)
+    llama.silu = F.silu
+
+    def llama_attention(self, x, cos, sin, trace):
+        # llama.Attention.forward keeping only the probabilities (H, N, N); query head h reads
+        # key/value head h // rep through a broadcast view instead of repeat_kv's copies.
+        n, h, kv, d = x.shape[0], self.num_heads, self.num_kv_heads, self.head_dim
+        q = self.q_proj(x).reshape(n, h, d).transpose(0, 1)  # (H, N, d)
+        k = self.k_proj(x).reshape(n, kv, d).transpose(0, 1)  # (KV, N, d)
+        v = self.v_proj(x).reshape(n, kv, d).transpose(0, 1)
+        q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
+        q = q.reshape(kv, h // kv, n, d)
+        scores = torch.matmul(q * self.scaling, k.unsqueeze(1).transpose(-1, -2))  # (KV, rep, N, N)
+        scores.masked_fill_(common.causal_mask(n), float("-inf"))
+        probs = torch.softmax(scores, dim=-1)
+        trace.attentions.append(probs.reshape(h, n, n))
+        context = torch.matmul(probs, v.unsqueeze(1)).reshape(h, n, d)
+        return self.o_proj(context.transpose(0, 1).reshape(n, h * d))
+
+    llama.Attention.forward = llama_attention
+
+
+def llama_1b_config():
+    """Llama 3.2 1B's config.json, as bench/random_model.cpp writes it."""
+    from tools.reference import llama
+
+    return llama.config("llama", 128256, 2048, 16, 32, 8192, num_kv_heads=8, head_dim=64,
+                        max_positions=131072, rope_theta=500000.0, tie_word_embeddings=True,
+                        rms_norm_eps=1e-5, torch_dtype="bfloat16",
+                        rope_scaling={"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                                      "original_max_position_embeddings": 8192, "rope_type": "llama3"})
+
 
 def build(name):
     import torch
-    from tools.reference import bert, gpt2
+    from tools.reference import bert, gpt2, llama
 
-    family, vocab, positions = SHAPES[name]
+    family, vocab, positions, layers, heads = SHAPES[name]
     torch.manual_seed(0)
-    if family == "bert":
-        cfg = bert.config(vocab, HIDDEN, LAYERS, HEADS, INTERMEDIATE, "BertForMaskedLM", positions)
+    if family == "llama":
+        model = llama.DecoderForCausalLM(llama_1b_config())
+    elif family == "bert":
+        cfg = bert.config(vocab, HIDDEN, layers, heads, INTERMEDIATE, "BertForMaskedLM", positions)
         model = bert.BertForMaskedLM(cfg)
     else:
-        model = gpt2.GPT2LMHeadModel(gpt2.config(vocab, HIDDEN, LAYERS, HEADS, positions))
+        model = gpt2.GPT2LMHeadModel(gpt2.config(vocab, HIDDEN, layers, heads, positions))
     with torch.no_grad():
         for pname, p in model.named_parameters():
             if p.dim() >= 2:
@@ -91,12 +132,19 @@ def make_forward(family, model):
             row = ids.shape[0] // 2
             logits = model.cls.predictions(trace.hidden_states[-1][row:row + 1], wte)
             return trace.attentions, logits
-    else:
+    elif family == "gpt2":
         wte = model.transformer.wte.weight
 
         def forward(ids, types):
             trace = model.transformer(ids)
             logits = trace.hidden_states[-1][-1:] @ wte.T
+            return trace.attentions, logits
+    else:
+        head = model.head_weight()
+
+        def forward(ids, types):
+            trace = model.model(ids)
+            logits = trace.hidden_states[-1][-1:] @ head.T
             return trace.attentions, logits
 
     return forward
@@ -113,6 +161,7 @@ def worker(args):
     for name in args.models:
         family, vocab, model = build(name)
         forward = make_forward(family, model)
+        layers, heads = SHAPES[name][3:]
         for n in args.lengths:
             gen = torch.Generator().manual_seed(42)
             ids = torch.randint(0, vocab, (n,), generator=gen)
@@ -123,12 +172,15 @@ def worker(args):
                     t0, c0 = time.perf_counter(), time.process_time()
                     attentions, logits = forward(ids, types)
                     dt, dc = time.perf_counter() - t0, time.process_time() - c0
-                    assert len(attentions) == LAYERS and attentions[0].shape == (HEADS, n, n)
+                    assert len(attentions) == layers and attentions[0].shape == (heads, n, n)
+                    attention_bytes = sum(a.numel() * a.element_size() for a in attentions)
                     del attentions, logits
                     if i >= args.warmup:
                         wall.append(dt * 1000)
                         cpu.append(dc * 1000)
-            results[f"{name}/{n}"] = {"wall_ms": statistics.median(wall), "cpu_ms": statistics.median(cpu)}
+            results[f"{name}/{n}"] = {"wall_ms": statistics.median(wall), "cpu_ms": statistics.median(cpu),
+                                      "attention_bytes": attention_bytes,
+                                      "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
         del model, forward
     json.dump(results, sys.stdout)
 

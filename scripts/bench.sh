@@ -9,16 +9,70 @@
 #      time with 1 thread, which holds up when other jobs share the machine.
 # Environment: ATTN_BUILD_DIR and ATTN_JOBS as for build.sh; BENCH_OUT, the results folder
 # (default: $ATTN_BUILD_DIR/bench-results). Takes a few minutes; nothing here asserts a speed.
+#
+# scripts/bench.sh --llama [CMake arguments] runs the Llama-3.2-1B-shaped comparison instead
+# (about 40 minutes; needs ~16 GB of free memory and ~2.5 GB of disk):
+#   1. writes the random BF16 model into $ATTN_LLAMA_DIR (default: $build/bench-models/llama-1b)
+#      unless it is there,
+#   2. the engine at N = 512 and 2048 with 2 threads, then with 1 thread,
+#   3. the engine's resident memory (bench/attn_bench_memory, one process per run): N = 512
+#      and 2048 recording every layer, N = 2048 recording only the last,
+#   4. PyTorch at N = 512 in every thread configuration, then at N = 2048 in the best one
+#      and in 1x1 (for the CPU-time table),
+#   5. the tables (compare.py, with --memory).
+# Run nothing else meanwhile: at N = 2048 each side holds about 12–15 GB.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTN_BUILD_DIR:-$root/build}
 out=${BENCH_OUT:-$build/bench-results}
+llama=0
+if [[ ${1:-} == --llama ]]; then
+  llama=1
+  shift
+fi
 
 "$root/scripts/install-deps.sh" --tools
 "$root/scripts/build.sh" -DATTN_BUILD_BENCH=ON "$@"
 mkdir -p "$out"
 
-echo "== AttnScope (OMP_NUM_THREADS=2); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+if ((llama)); then
+  model=${ATTN_LLAMA_DIR:-$build/bench-models/llama-1b}
+  out=$out/llama
+  mkdir -p "$out"
+  echo "== AttnScope, Llama-3.2-1B shape (OMP_NUM_THREADS=2), model in $model; load average $(load)"
+  OMP_NUM_THREADS=2 "$build/bench/attn_bench_forward" --llama_dir="$model" --benchmark_filter=llama_1b \
+    --benchmark_out="$out/attnscope.json" --benchmark_out_format=json | tee "$out/attnscope.txt"
+  echo "== AttnScope, 1 thread; load average $(load)"
+  OMP_NUM_THREADS=1 "$build/bench/attn_bench_forward" --llama_dir="$model" --benchmark_filter=llama_1b \
+    --benchmark_out="$out/attnscope-1thread.json" --benchmark_out_format=json | tee "$out/attnscope-1thread.txt"
+  echo "== AttnScope resident memory (one process per run)"
+  : >"$out/memory.jsonl"
+  for run in "512 all" "2048 all" "2048 last"; do
+    # shellcheck disable=SC2086  # two words: N and which layers
+    OMP_NUM_THREADS=2 "$build/bench/attn_bench_memory" "$model" $run | tee -a "$out/memory.jsonl"
+  done
+  echo "== PyTorch, N = 512, every thread configuration; load average $(load)"
+  /usr/bin/python3 "$root/bench/torch_peer.py" --models llama-1b --lengths 512 --warmup 1 --reps 3 \
+    --json "$out/torch-512.json" | tee "$out/torch-512.txt"
+  best=$(/usr/bin/python3 -c 'import json, sys; t = json.load(open(sys.argv[1]))["llama-1b/512"]; print(min(t, key=lambda c: t[c]["wall_ms"]))' "$out/torch-512.json")
+  configs=("$best")
+  [[ $best == 1x1 ]] || configs+=(1x1)  # 1x1 for the CPU-time table
+  echo "== PyTorch, N = 2048: ${configs[*]} (the best at N = 512, and 1x1); load average $(load)"
+  /usr/bin/python3 "$root/bench/torch_peer.py" --models llama-1b --lengths 2048 --warmup 1 --reps 3 --configs "${configs[@]}" \
+    --json "$out/torch-2048.json" | tee "$out/torch-2048.txt"
+  /usr/bin/python3 -c 'import json, sys; print(json.dumps({k: v for f in sys.argv[2:] for k, v in json.load(open(f)).items()}, indent=1), file=open(sys.argv[1], "w"))' \
+    "$out/torch.json" "$out/torch-512.json" "$out/torch-2048.json"
+  echo
+  echo "== Llama-3.2-1B shape, forward with every head's attention recorded ($(nproc) cores, load average $(load));"
+  echo "   ratio = PyTorch / AttnScope, > 1: AttnScope faster"
+  /usr/bin/python3 "$root/bench/compare.py" "$out/attnscope.json" "$out/torch.json" "$out/attnscope-1thread.json" \
+    --memory "$out/memory.jsonl" | tee "$out/table.md"
+  exit 0
+fi
+
+echo "== AttnScope (OMP_NUM_THREADS=2); load average $(load)"
 OMP_NUM_THREADS=2 "$build/bench/attn_bench_forward" \
   --benchmark_out="$out/attnscope.json" --benchmark_out_format=json | tee "$out/attnscope.txt"
 
