@@ -65,7 +65,11 @@ int info_recording(const Args& a, const std::string& path) {
   Json j = {{"recording", path},       {"model", m.model},           {"family", m.family},
             {"layers", m.num_layers},  {"heads", m.num_heads},       {"tokens", m.num_tokens},
             {"causal", m.causal},      {"has_qkv", rec->has_qkv()},  {"has_scores", rec->has_scores()},
-            {"has_logits", rec->logits().has_value()}};
+            {"has_logits", rec->logits().has_value()}, {"has_raw_qk", rec->has_raw_qk()}};
+  if (!m.rotary.empty()) {
+    j["rotary"] = {{"pairs", m.rotary.inv_freq.size()}, {"attention_factor", m.rotary.attention_factor},
+                   {"local_frequencies", !m.rotary.local_inv_freq.empty()}, {"qk_norm", !m.rotary.q_norm.empty()}};
+  }
   if (!m.text.empty()) j["text"] = m.text;
   if (!m.model_layers.empty()) j["model_layers"] = m.model_layers;
   if (m.num_kv_heads > 0) j["num_key_value_heads"] = m.num_kv_heads;
@@ -76,9 +80,17 @@ int info_recording(const Args& a, const std::string& path) {
     std::cout << dump(j) << "\n";
     return 0;
   }
-  std::printf("recording    %s\nmodel        %s (%s)\nlayers       %d\nheads        %d\ntokens       %d%s\nparts        attention%s%s%s\n",
+  std::printf("recording    %s\nmodel        %s (%s)\nlayers       %d\nheads        %d\ntokens       %d%s\nparts        attention%s%s%s%s\n",
               path.c_str(), m.model.c_str(), m.family.c_str(), m.num_layers, m.num_heads, m.num_tokens, m.causal ? " (causal)" : "",
-              rec->has_scores() ? ", scores" : "", rec->has_qkv() ? ", query/key/value" : "", rec->logits() ? ", logits" : "");
+              rec->has_scores() ? ", scores" : "", rec->has_qkv() ? ", query/key/value" : "",
+              rec->has_raw_qk() ? ", raw query/key projections" : "", rec->logits() ? ", logits" : "");
+  if (!m.rotary.empty()) {
+    const auto& r = m.rotary;
+    std::printf("rotation     %zu channel pairs, %g to %g rad per token%s%s%s\n", r.inv_freq.size(), double(r.inv_freq.front()),
+                double(r.inv_freq.back()), r.local_inv_freq.empty() ? "" : "; sliding layers their own",
+                r.attention_factor != 1.0f ? ("; scaled by " + std::to_string(r.attention_factor)).c_str() : "",
+                r.q_norm.empty() ? "" : "; q/k norm per head first");
+  }
   if (!m.model_layers.empty()) std::printf("model layers %s (only these were recorded)\n", Json(m.model_layers).dump().c_str());
   if (const auto groups = describe_kv_groups(m.num_heads, m.num_kv_heads); !groups.empty()) std::printf("grouped      %s\n", groups.c_str());
   if (const auto w = describe_windows(m.windows, m.model_layers); !w.empty()) std::printf("attention    %s\n", w.c_str());

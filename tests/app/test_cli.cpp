@@ -210,3 +210,46 @@ TEST(Cli, HelpListsCommandsAndOptions) {
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("--dtype"), std::string::npos);
 }
+
+// Every Llama-kind family through the real binary, against the PyTorch reference: info names
+// the family and its grouped heads, tokenize gives the reference's ids, predict its next
+// token, and record writes its attention, with the raw q/k projections and rotary settings.
+TEST(Cli, EveryLlamaKindFamilyInfoTokenizeRecordPredict) {
+  const struct {
+    const char *name, *family, *input;  // fixture, family, expected/INPUT.safetensors
+  } families[] = {{"llama_gqa", "llama", "fox"},          {"llama_mqa_bf16", "llama", "river"}, {"mistral_sharded_f16", "mistral", "digits"},
+                  {"qwen2_window_yarn", "qwen2", "heads"}, {"qwen3_qknorm", "qwen3", "attention"}, {"gemma2_softcap", "gemma2", "fox"},
+                  {"gemma3_text", "gemma3", "river"}};
+  for (const auto& [name, family, input] : families) {
+    SCOPED_TRACE(name);
+    const auto e = expected(name, input);
+    const std::string text = e->metadata().at("text");
+    const auto info = run({"info", "--model", fixture(name), "--json"});
+    ASSERT_EQ(info.code, 0) << info.err;
+    EXPECT_EQ(json::parse(info.out)["family"], family) << info.out;
+
+    const auto ids = e->to_i64(e->at("input_ids"));
+    const auto tok = run({"tokenize", "--model", fixture(name), "--text", text, "--json"});
+    ASSERT_EQ(tok.code, 0) << tok.err;
+    EXPECT_EQ(json::parse(tok.out)["ids"].get<std::vector<int64_t>>(), ids);
+
+    const auto logits = e->to_f32(e->at("logits"));
+    const size_t n = ids.size();
+    const auto pred = run({"predict", "--model", fixture(name), "--text", text, "--json"});
+    ASSERT_EQ(pred.code, 0) << pred.err;
+    EXPECT_EQ(json::parse(pred.out)["predictions"][0]["id"], argmax_row(logits, logits.size() / n, n - 1));
+
+    const auto out = fs::temp_directory_path() / ("attn_cli_llama_" + std::to_string(::getpid()) + ".safetensors");
+    const auto rec = run({"record", "--model", fixture(name), "--text", text, "--qkv", "--out", out.string()});
+    ASSERT_EQ(rec.code, 0) << rec.err;
+    const auto r = attn::AttentionRecording::open(out);
+    EXPECT_TRUE(r->has_raw_qk());
+    const auto want = e->to_f32(e->at("attention.layer1"));
+    const auto got = r->head(1, 0);
+    for (Eigen::Index i = 0; i < got.size(); ++i) ASSERT_NEAR(got.data()[i], want[size_t(i)], 1e-4f) << i;
+    const auto about = run({"info", "--recording", out.string()});
+    EXPECT_NE(about.out.find("raw query/key projections"), std::string::npos) << about.out;
+    EXPECT_NE(about.out.find("rotation     "), std::string::npos) << about.out;
+    fs::remove(out);
+  }
+}
