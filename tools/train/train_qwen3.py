@@ -4,8 +4,8 @@
     /usr/bin/python3 tools/train/train_qwen3.py [--out DIR] [--steps N]
 
 Architecture: the Llama kind of decoder (RMSNorm, RoPE, SwiGLU) with Qwen3's per-head q/k
-RMSNorm, as tools/reference/llama.py implements it (Hugging Face names): 4 layers, 4 query
-heads sharing 2 key/value heads (head_dim 32), hidden 160, 256 positions; layers 0 and 2 are
+RMSNorm, as tools/reference/llama.py implements it (Hugging Face names): 4 layers, 8 query
+heads sharing 2 key/value heads (head_dim 32, so q_proj is 256 wide), hidden 160, 256 positions; layers 0 and 2 are
 sliding-window layers (each query sees its last 32 tokens, itself included), layers 1 and 3
 attend to everything before them (explicit layer_types in config.json). Tied embedding/head.
 Trained with batched.llama_forward on 256-token windows that start at a document's
@@ -36,10 +36,10 @@ from reference import llama, tokenizers
 
 SEED = 2718
 TOKENIZER_FROM = tc.MODELS_DIR / "attnscope-gpt2-small"
-HIDDEN, N_LAYER, N_HEAD, N_KV_HEAD, HEAD_DIM, FFN, N_POSITIONS = 160, 4, 4, 2, 32, 480, 256
+HIDDEN, N_LAYER, N_HEAD, N_KV_HEAD, HEAD_DIM, FFN, N_POSITIONS = 160, 4, 8, 2, 32, 480, 256
 WINDOW = 32
 LAYER_TYPES = ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]
-BATCH, STEPS, WARMUP = 8, 260, 20
+BATCH, STEPS, WARMUP = 8, 900, 40
 PEAK_LR, WEIGHT_DECAY, BETAS = 3e-3, 0.1, (0.9, 0.95)
 EVAL_EVERY = 50
 PROMPTS = ["The cat sat on the", "To run is to", "A dog is a", "Once upon a time, there was a",
