@@ -187,29 +187,29 @@ void Model::check_memory(int tokens, const RunOptions& options) const {
   const MemoryEstimate e = estimate_memory(tokens, options);
   const uint64_t physical = physical_memory_bytes();
   if (memory_fits(e, budget, physical)) return;
+  const std::string needs = "recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total());
+  const std::string remedy = "Use shorter input, record fewer layers (--layers) or at half precision (--dtype f16), or force the run "
+                             "(--force) if you are sure";
   if (e.total() <= budget)
-    throw MemoryBudgetError("recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total()) +
-                                " besides the model's " + format_bytes(e.weights) + " of weights: together more than this machine's " +
-                                format_bytes(physical) + " of memory, so the weights would be read from disk again for every layer. "
-                                "Use shorter input, record fewer layers (--layers) or at half precision (--dtype f16), or force the run "
-                                "(--force) if you are sure",
+    throw MemoryBudgetError(needs + " besides the model's " + format_bytes(e.weights) + " of weights: together more than this machine's " +
+                                format_bytes(physical) + " of memory, so the weights would be read from disk again for every layer. " + remedy,
                             e.total() + e.weights, physical);
-  throw MemoryBudgetError("recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total()) + " (" +
-              std::to_string(recorded_layer_count(config_, options)) + " layers x " + std::to_string(config_.num_heads) + " heads x " +
-              std::to_string(tokens) + "² attention weights" + (options.record_qkv || options.record_scores ? ", plus Q/K/V and scores" : "") +
-              "), above the memory budget of " + format_bytes(budget) +
-              " (half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise). Use shorter input"
-              ", record fewer layers (--layers) or at half precision (--dtype f16), or force the run (--force) if you are sure",
-              e.total(), budget);
+  throw MemoryBudgetError(needs + " (" + std::to_string(recorded_layer_count(config_, options)) + " layers x " +
+                              std::to_string(config_.num_heads) + " heads x " + std::to_string(tokens) + "² attention weights" +
+                              (options.record_qkv || options.record_scores ? ", plus Q/K/V and scores" : "") +
+                              "), above the memory budget of " + format_bytes(budget) +
+                              " (half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise). " + remedy,
+                          e.total(), budget);
 }
 
 std::vector<int> Model::layers_that_fit(int tokens, RunOptions options, uint64_t budget) const {
   const int L = config_.num_layers;
+  const uint64_t physical = physical_memory_bytes();
   for (int k = L; k >= 1; --k) {
     options.layers.clear();
     for (int i = 0; i < k; ++i)  // spread evenly, first and last included
       options.layers.push_back(k == 1 ? L - 1 : int((int64_t(i) * (L - 1) + (k - 1) / 2) / (k - 1)));
-    if (memory_fits(estimate_memory(tokens, options), budget, physical_memory_bytes())) return k == L ? std::vector<int>{} : options.layers;
+    if (memory_fits(estimate_memory(tokens, options), budget, physical)) return k == L ? std::vector<int>{} : options.layers;
   }
   return {};
 }

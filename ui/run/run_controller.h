@@ -47,7 +47,7 @@ struct MemoryOffer {
   uint64_t without_qkv_needed = 0;   // when the request records Q/K/V: the run without them
   uint64_t f16_needed = 0;           // every layer held at half precision; 0 when already asked
   // Whether a run needing `bytes` fits: within the budget, and with the weights within memory.
-  bool fits(uint64_t bytes) const { return bytes > 0 && bytes <= budget && (physical == 0 || bytes + weights <= physical); }
+  bool fits(uint64_t bytes) const { return bytes > 0 && memory_fits({.recording = bytes, .weights = weights}, budget, physical); }
 };
 
 class RunController : public QObject {

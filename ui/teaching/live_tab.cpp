@@ -353,12 +353,15 @@ void LiveTab::update_model_steps() {
   const ConstMatrixMap raw_q = recording_->matrix(Part::QueryRaw, layer_, head_), raw_k = recording_->matrix(Part::KeyRaw, layer_, head_);
   rotation_ = rotary_steps(meta, layer_, false, raw_q.row(query_).transpose(), query_);
   double diff = (rotation_.rotated - Q.row(query_).transpose()).cwiseAbs().maxCoeff();
-  for (int j = 0; j < N; ++j)
-    diff = std::max(diff, double((rotary_steps(meta, layer_, true, raw_k.row(j).transpose(), j).rotated - K.row(j).transpose()).cwiseAbs().maxCoeff()));
+  RotarySteps key;  // the query token's own key, for the Norm panel
+  for (int j = 0; j < N; ++j) {
+    RotarySteps k = rotary_steps(meta, layer_, true, raw_k.row(j).transpose(), j);
+    diff = std::max(diff, double((k.rotated - K.row(j).transpose()).cwiseAbs().maxCoeff()));
+    if (j == query_) key = std::move(k);
+  }
   difference_ = std::max(difference_, diff);
 
   if (shows(Norm)) {
-    const RotarySteps key = rotary_steps(meta, layer_, true, raw_k.row(query_).transpose(), query_);
     RowMatrix m(3, d);
     m.row(0) = rotation_.raw.transpose();
     m.row(1) = rotation_.gain.transpose();
