@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "io/json_fields.h"
+#include "tokenize/tokenizer_files.h"
 #include "util/error.h"
 
 namespace attn {
@@ -103,8 +104,8 @@ std::vector<TemplatePart> parse_template(const JsonNode& node, const char* name,
       const auto entry = specials.find(id.c_str());
       if (!entry) special->fail("names '" + id + "', which is not in special_tokens", "id");
       for (const JsonNode& v : entry->items("ids")) {
-        const auto n = json_int(v.value(), 0, std::numeric_limits<int32_t>::max());
-        if (!n) v.fail("must be a token id");
+        const auto n = json_int(v.value(), 0, kMaxTokenId);
+        if (!n) v.fail(tokenizer_files::kTokenIdRule);
         part.ids.push_back(int32_t(*n));
       }
       for (const JsonNode& v : entry->items("tokens")) {
@@ -126,7 +127,7 @@ TemplatePart named_token(const JsonNode& node, const char* name) {
   const JsonNode v = node.at(name);
   const auto& j = v.value();
   const auto id = j.is_array() && j.size() == 2 && j[0].is_string()
-                      ? json_int(j[1], 0, std::numeric_limits<int32_t>::max())
+                      ? json_int(j[1], 0, kMaxTokenId)
                       : std::nullopt;
   if (!id) v.fail("must be [token, id]");
   return {false, 0, {int32_t(*id)}, {j[0].get<std::string>()}, 0};

@@ -12,6 +12,11 @@
 
 namespace attn {
 
+// The largest token id a tokenizer file may use. Tables are indexed by id, so one absurd id
+// in a vocabulary would otherwise allocate gigabytes; the largest published vocabularies
+// (Gemma 3, mT5, XLM-V) stay far below 2^22 = 4,194,304 tokens.
+inline constexpr int32_t kMaxTokenId = (1 << 22) - 1;
+
 struct Encoding {
   std::vector<int32_t> ids;
   std::vector<std::string> tokens;  // vocabulary strings (e.g. "##ing", "Ġworld")

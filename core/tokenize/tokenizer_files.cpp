@@ -100,8 +100,7 @@ AddedToken parse_added_token(const json& j, int64_t id, const fs::path& file,
   if (!content || !content->is_string()) bad_key(file, key + ".content", "must be a string");
   AddedToken t;
   t.content = content->get<std::string>();
-  if (id < 0 || id > std::numeric_limits<int32_t>::max())
-    bad_key(file, key + ".id", "is out of range");
+  if (id < 0 || id > kMaxTokenId) bad_key(file, key + ".id", kTokenIdRule);
   t.id = static_cast<int32_t>(id);
   t.special = get_bool(j, "special", file, key + ".").value_or(false);
   t.lstrip = get_bool(j, "lstrip", file, key + ".").value_or(false);
@@ -121,8 +120,8 @@ std::vector<AddedToken> parse_added_tokens_array(const json& root, const fs::pat
     const std::string key = "added_tokens[" + std::to_string(i) + "]";
     const json& j = (*list)[i];
     const json* id = member(j, "id");
-    const auto value = id ? json_int(*id, 0, std::numeric_limits<int32_t>::max()) : std::nullopt;
-    if (!value) bad_key(file, key + ".id", "must be a non-negative integer id");
+    const auto value = id ? json_int(*id, 0, kMaxTokenId) : std::nullopt;
+    if (!value) bad_key(file, key + ".id", kTokenIdRule);
     out.push_back(parse_added_token(j, *value, file, key));
   }
   return out;
@@ -143,7 +142,7 @@ std::vector<AddedToken> parse_added_tokens_decoder(const json& config, const fs:
       if (used != id_text.size()) id = -1;
     } catch (const std::exception&) {
     }
-    if (id < 0) bad_key(file, key, "is not a token id");
+    if (id < 0) bad_key(file, key, "is not a token id");  // too large: parse_added_token
     out.push_back(parse_added_token(j, id, file, key));
   }
   return out;
@@ -159,8 +158,8 @@ std::vector<std::pair<std::string, int32_t>> parse_vocab_object(const json* voca
   std::vector<std::pair<std::string, int32_t>> out;
   out.reserve(vocab.size());
   for (const auto& [token, id] : vocab.items()) {
-    const auto value = json_int(id, 0, std::numeric_limits<int32_t>::max());
-    if (!value) bad_key(file, key + "." + token, "must be a non-negative integer id");
+    const auto value = json_int(id, 0, kMaxTokenId);
+    if (!value) bad_key(file, key + "." + token, kTokenIdRule);
     out.emplace_back(token, static_cast<int32_t>(*value));
   }
   if (out.empty()) bad_key(file, key, "is empty");

@@ -19,6 +19,10 @@ namespace attn::tokenizer_files {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// What a bad token id is told: ids are integers in [0, kMaxTokenId].
+inline constexpr const char* kTokenIdRule = "must be an integer token id from 0 to 4194303";
+static_assert(kMaxTokenId == 4194303);
+
 std::string read_text_file(const fs::path& file);
 // Parses a JSON file; a syntax error becomes "<file>: invalid JSON (...)".
 json read_json(const fs::path& file);

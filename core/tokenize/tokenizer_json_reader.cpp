@@ -23,7 +23,7 @@ class Reader final : public nlohmann::json_sax<json> {
   bool number_integer(number_integer_t v) override { return value(json(v)); }
   bool number_unsigned(number_unsigned_t v) override {
     if (mode_ == Mode::Vocab) {
-      if (v > uint64_t(std::numeric_limits<int32_t>::max())) return give_up();
+      if (v > uint64_t(kMaxTokenId)) return give_up();  // the full parser names the key
       out_.vocab.emplace_back(std::move(key_), int32_t(v));
       return true;
     }

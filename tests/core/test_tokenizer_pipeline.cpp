@@ -39,6 +39,7 @@ class Folder {
     std::ofstream(path_ / name, std::ios::binary) << j.dump();
   }
   std::unique_ptr<Tokenizer> load() const { return load_tokenizer(path_, {}); }
+  const fs::path& path() const { return path_; }
   std::string error() const {
     try {
       load();
@@ -181,6 +182,31 @@ TEST(LlamaStylePipeline, BadFilesAndTextAreNamed) {
   dir.write("tokenizer.json", j);
   what = dir.error();
   EXPECT_NE(what.find("99999"), std::string::npos) << what;
+
+  // Tables are indexed by id: an absurd id is the file's error, not a 9 GB allocation (the
+  // fuzzer's finding: one vocabulary id near 2^31).
+  for (const char* where : {"vocab", "added", "special", "decoder"}) {
+    j = llama_style();
+    if (std::string(where) == "vocab") j["model"]["vocab"]["abc"] = 2000000000;
+    if (std::string(where) == "added") j["added_tokens"][2]["id"] = 2000000000;
+    if (std::string(where) == "special")
+      j["post_processor"]["processors"][1]["special_tokens"]["<|begin_of_text|>"]["ids"] = {4194304};
+    dir.write("tokenizer.json", j);
+    if (std::string(where) == "decoder")
+      dir.write("tokenizer_config.json", {{"added_tokens_decoder", {{"4194304", added(4194304, "<x>")}}}});
+    what = dir.error();
+    EXPECT_NE(what.find("must be an integer token id from 0 to 4194303"), std::string::npos) << where << ": " << what;
+    const char* key = std::string(where) == "vocab"     ? "model.vocab.abc"
+                      : std::string(where) == "added"   ? "added_tokens[2].id"
+                      : std::string(where) == "special" ? "special_tokens.<|begin_of_text|>.ids"
+                                                        : "added_tokens_decoder.4194304.id";
+    EXPECT_NE(what.find(key), std::string::npos) << where << ": " << what;
+    fs::remove(dir.path() / "tokenizer_config.json");
+  }
+  j = llama_style();
+  j["model"]["vocab"]["abc"] = 4194303;  // the largest id allowed loads (its table has holes)
+  dir.write("tokenizer.json", j);
+  EXPECT_EQ(dir.load()->vocab_size(), 4194304);
 
   j = llama_style();
   j["model"]["type"] = "Unigram";
