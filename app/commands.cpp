@@ -6,6 +6,7 @@
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "cli_args.h"
 #include "model/family_table.h"
@@ -275,8 +276,22 @@ int cmd_record(const Args& a) {
   const std::string out = a.require("out");
   RunRequest req = run_request(a, *model);  // (run_options reads --dtype too: an F16 recording is held as F16 during the run)
   req.keep_logits = a.flag("logits");
-  const RunResult r = run_model(*model, std::move(req));
-  r.recording->save(out, dtype == "f16" ? DType::F16 : DType::F32);
+  const bool stream = a.flag("stream");
+  if (stream) {
+    req.options.stream_to = out;
+    if (::isatty(STDERR_FILENO))
+      req.options.progress = [](double done, std::string_view what) {
+        std::fprintf(stderr, "\rrecording: %3.0f%% (%.*s)   ", 100 * done, int(what.size()), what.data());
+        return true;
+      };
+  }
+  RunResult r = run_model(*model, std::move(req));
+  if (stream) {
+    if (::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%60s\r", "");
+    finish_stream(r);
+  } else {
+    r.recording->save(out, dtype == "f16" ? DType::F16 : DType::F32);
+  }
   const auto& meta = r.recording->meta();
   std::printf("wrote %s: %d layers x %d heads x %d tokens", out.c_str(), r.recording->num_layers(), model->config().num_heads,
               r.recording->num_tokens());
@@ -325,10 +340,11 @@ const std::vector<Command>& commands() {
       {"tokenize", "show the tokens, ids and character offsets of a text",
        "attnscope tokenize --model DIR --text STR [--pair STR] [--json]", {kTokenizerFolder, kText, kPair, kJson}, cmd_tokenize},
       {"record", "run the model and write every layer's and head's attention to a recording file",
-       "attnscope record --model DIR (--text STR [--pair STR] | --image FILE) --out FILE [--dtype f32|f16] [--layers LIST] [--qkv] [--scores] [--logits]",
+       "attnscope record --model DIR (--text STR [--pair STR] | --image FILE) --out FILE [--dtype f32|f16] [--stream] [--layers LIST] [--qkv] [--scores] [--logits]",
        {kModel, kText, kPair, kImage,
         {"out", true, "FILE", "recording to write (.safetensors; replaced atomically)"},
         {"dtype", true, "f32|f16", "precision of the stored attention (default f32); f16 also halves the memory the run needs"},
+        {"stream", false, "", "write each layer to the file as soon as it is computed: the run holds one layer, not all (for long inputs)"},
         {"qkv", false, "", "also store each head's query, key and value vectors"},
         {"scores", false, "", "also store the pre-softmax scores Q·Kᵀ/√d"},
         {"logits", false, "", "also store the output logits"},

@@ -208,30 +208,46 @@ std::vector<int64_t> SafetensorsFile::to_i64(const TensorInfo& info) const {
   return out;
 }
 
-void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+uint64_t TensorLayout::nbytes() const {
+  uint64_t numel = 1;
+  for (auto d : shape) numel *= static_cast<uint64_t>(d);
+  return numel * dtype_size(dtype);
+}
+
+std::string safetensors_header(const std::vector<TensorLayout>& tensors, const std::map<std::string, std::string>& metadata,
+                               size_t min_length) {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
   for (const auto& t : tensors) {
-    uint64_t numel = 1;
-    for (auto d : t.shape) numel *= static_cast<uint64_t>(d);
-    if (numel * dtype_size(t.dtype) != t.data.size())
-      throw Error(path.string() + ": internal error writing tensor '" + t.name + "': data size does not match its shape");
-    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.data.size()}}};
-    offset += t.data.size();
+    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
+    offset += t.nbytes();
   }
   std::string hs = header.dump();
+  if (hs.size() < min_length) hs.append(min_length - hs.size(), ' ');
   hs.append((8 - hs.size() % 8) % 8, ' ');
   const uint64_t len = hs.size();
+  std::string out(8, '\0');
+  std::memcpy(out.data(), &len, 8);
+  return out + hs;
+}
+
+void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorLayout> layout;
+  for (const auto& t : tensors) {
+    layout.push_back({t.name, t.dtype, t.shape});
+    if (layout.back().nbytes() != t.data.size())
+      throw Error(path.string() + ": internal error writing tensor '" + t.name + "': data size does not match its shape");
+  }
+  const std::string header = safetensors_header(layout, metadata);
 
   auto tmp = path;
   tmp += ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(path.string() + ": cannot write (cannot create " + tmp.filename().string() + " in that folder)");
-    out.write(reinterpret_cast<const char*>(&len), 8);
-    out.write(hs.data(), static_cast<std::streamsize>(hs.size()));
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
     for (const auto& t : tensors) out.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size()));
     out.flush();
     if (!out) {

@@ -70,6 +70,21 @@ struct TensorToWrite {
   std::span<const std::byte> data;
 };
 
+// Where a tensor goes in a file being written: its name, type and shape.
+struct TensorLayout {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  uint64_t nbytes() const;  // numel × dtype_size
+};
+
+// The header of a file holding `tensors` in this order, back to back, with
+// its 8-byte length in front, padded with spaces to a multiple of 8 and to at least
+// `min_length` bytes after the length (safetensors allows trailing spaces): a writer that
+// reserves room can rewrite the header in place once more metadata is known.
+std::string safetensors_header(const std::vector<TensorLayout>& tensors, const std::map<std::string, std::string>& metadata,
+                               size_t min_length = 0);
+
 // Writes a safetensors file atomically: to a temporary file beside `path`, then renamed
 // over it, so a failed write leaves any previous file intact. Throws attn::Error.
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,

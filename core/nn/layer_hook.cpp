@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "record/recording.h"
+#include "record/recording_stream.h"
 
 namespace attn {
 
@@ -91,6 +92,63 @@ void RecordingHook::on_attention(int layer, int head, MatrixRef probs) {
   if (s < 0) return;
   if (rec_.storage() == DType::F32 && probs.data() == rec_.mutable_matrix(AttentionRecording::Part::Attention, s, head).data()) return;
   rec_.write_matrix(AttentionRecording::Part::Attention, s, head, probs);
+}
+
+StreamingHook::StreamingHook(RecordingStream& stream, std::vector<int> model_layers)
+    : stream_(stream), model_layers_(std::move(model_layers)) {
+  for (auto part : stream_.parts()) {
+    if (size_t(part) >= buffers_.size()) buffers_.resize(size_t(part) + 1);
+    buffers_[size_t(part)].assign(size_t(stream_.meta().num_heads) * stream_.head_values(part), 0.0f);
+  }
+}
+
+int StreamingHook::slot(int layer) const {
+  if (model_layers_.empty()) return layer < stream_.meta().num_layers ? layer : -1;
+  const auto it = std::lower_bound(model_layers_.begin(), model_layers_.end(), layer);
+  return it != model_layers_.end() && *it == layer ? int(it - model_layers_.begin()) : -1;
+}
+
+bool StreamingHook::wants_scores(int layer) const { return stream_.has(AttentionRecording::Part::Scores) && slot(layer) >= 0; }
+
+bool StreamingHook::wants_qkv(int layer) const { return stream_.has(AttentionRecording::Part::Query) && slot(layer) >= 0; }
+
+float* StreamingHook::head_buffer(int part, int head) {
+  return buffers_[size_t(part)].data() + size_t(head) * stream_.head_values(AttentionRecording::Part(part));
+}
+
+float* StreamingHook::attention_buffer(int layer, int head) {
+  return slot(layer) >= 0 ? head_buffer(int(AttentionRecording::Part::Attention), head) : nullptr;
+}
+
+void StreamingHook::keep(int part, int layer, int head, const ConstMatrixRef& values) {
+  if (slot(layer) < 0 || size_t(part) >= buffers_.size() || buffers_[size_t(part)].empty()) return;
+  float* to = head_buffer(part, head);
+  if (to != values.data()) MatrixMap(to, values.rows(), values.cols()) = values;
+}
+
+void StreamingHook::on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) {
+  keep(int(AttentionRecording::Part::Query), layer, head, q);
+  keep(int(AttentionRecording::Part::Key), layer, head, k);
+  keep(int(AttentionRecording::Part::Value), layer, head, v);
+}
+
+void StreamingHook::on_raw_qk(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k) {
+  keep(int(AttentionRecording::Part::QueryRaw), layer, head, q);
+  keep(int(AttentionRecording::Part::KeyRaw), layer, head, k);
+}
+
+void StreamingHook::on_scores(int layer, int head, const ConstMatrixRef& scores) {
+  keep(int(AttentionRecording::Part::Scores), layer, head, scores);
+}
+
+void StreamingHook::on_attention(int layer, int head, MatrixRef probs) {
+  keep(int(AttentionRecording::Part::Attention), layer, head, probs);
+}
+
+void StreamingHook::on_layer_end(int layer, const RowMatrix& /*hidden*/) {
+  const int s = slot(layer);
+  if (s < 0) return;
+  for (auto part : stream_.parts()) stream_.write(part, s, buffers_[size_t(part)].data());
 }
 
 }  // namespace attn

@@ -17,6 +17,7 @@
 namespace attn {
 
 class AttentionRecording;
+class RecordingStream;
 
 using ConstMatrixRef = Eigen::Ref<const RowMatrix>;
 using MatrixRef = Eigen::Ref<RowMatrix>;
@@ -93,6 +94,30 @@ class RecordingHook final : public LayerHook {
   int slot(int layer) const;  // the recording's layer for model layer `layer`, or -1
   AttentionRecording& rec_;
   std::vector<int> model_layers_;
+};
+
+// Writes attention (and scores, Q/K/V when the stream holds them) to a RecordingStream one
+// layer at a time: the layer is gathered in buffers of one layer's size, written when the
+// layer ends, and the buffers serve the next layer. `model_layers` as RecordingHook's.
+class StreamingHook final : public LayerHook {
+ public:
+  StreamingHook(RecordingStream& stream, std::vector<int> model_layers);
+  bool wants_scores(int layer) const override;
+  bool wants_qkv(int layer) const override;
+  float* attention_buffer(int layer, int head) override;
+  void on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) override;
+  void on_raw_qk(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k) override;
+  void on_scores(int layer, int head, const ConstMatrixRef& scores) override;
+  void on_attention(int layer, int head, MatrixRef probs) override;
+  void on_layer_end(int layer, const RowMatrix& hidden) override;
+
+ private:
+  int slot(int layer) const;
+  float* head_buffer(int part, int head);  // the part's buffer for one head
+  void keep(int part, int layer, int head, const ConstMatrixRef& values);
+  RecordingStream& stream_;
+  std::vector<int> model_layers_;
+  std::vector<std::vector<float>> buffers_;  // per AttentionRecording::Part, one layer (H, N, cols); empty when not streamed
 };
 
 }  // namespace attn

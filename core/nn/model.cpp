@@ -7,6 +7,7 @@
 #include "nn/attention.h"
 #include "model/family_table.h"
 #include "nn/families.h"
+#include "record/recording_stream.h"
 #include "util/error.h"
 
 namespace attn {
@@ -81,8 +82,12 @@ void Model::run_pass(const RunOptions& options, ForwardResult& result, const std
   std::vector<LayerHook*> hooks;
   if (!options.disabled_heads.empty()) hooks.push_back(&mask.emplace(options.disabled_heads));
   if (options.hook) hooks.push_back(options.hook);
-  RecordingHook recorder(*result.recording, options.layers);
-  hooks.push_back(&recorder);
+  std::optional<RecordingHook> recorder;
+  std::optional<StreamingHook> streamer;
+  if (result.stream)
+    hooks.push_back(&streamer.emplace(*result.stream, options.layers));
+  else
+    hooks.push_back(&recorder.emplace(*result.recording, options.layers));
   HookChain chain(std::move(hooks));
   ForwardPass pass(options, result, chain, config_.num_layers, config_.num_heads);
   report_progress(options.progress, 0.0, "embeddings");
@@ -162,7 +167,7 @@ MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) con
   const auto& c = config_;
   const int rows = options.all_logits ? tokens : int(options.logits_rows.size()) + 1;
   RunShape s;
-  s.layers = recorded_layer_count(c, options);
+  s.layers = options.stream_to.empty() ? recorded_layer_count(c, options) : 1;  // streamed: one layer at a time, as F32
   s.heads = c.num_heads;
   s.kv_heads = c.kv_heads();
   s.head_dim = c.head_dim();
@@ -176,7 +181,7 @@ MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) con
   s.with_scores = options.record_scores;
   s.threads = omp_get_max_threads();
   MemoryEstimate e = estimate_run_memory(s);
-  if (options.storage == DType::F16) e.recording /= 2;
+  if (options.storage == DType::F16 && options.stream_to.empty()) e.recording /= 2;
   e.weights = weights_.resident_bytes();
   return e;
 }
@@ -188,8 +193,8 @@ void Model::check_memory(int tokens, const RunOptions& options) const {
   const uint64_t physical = physical_memory_bytes();
   if (memory_fits(e, budget, physical)) return;
   const std::string needs = "recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total());
-  const std::string remedy = "Use shorter input, record fewer layers (--layers) or at half precision (--dtype f16), or force the run "
-                             "(--force) if you are sure";
+  const std::string remedy = "Use shorter input, record fewer layers (--layers) or at half precision (--dtype f16), write the recording "
+                             "to its file layer by layer (record --stream), or force the run (--force) if you are sure";
   if (e.total() <= budget)
     throw MemoryBudgetError(needs + " besides the model's " + format_bytes(e.weights) + " of weights: together more than this machine's " +
                                 format_bytes(physical) + " of memory, so the weights would be read from disk again for every layer. " + remedy,
@@ -241,6 +246,19 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
   return meta;
 }
 
+// The run's recording: held in memory, or streamed to options.stream_to (its header written
+// now) with a stand-in that holds the metadata.
+static ForwardResult start_recording(RecordingMeta meta, const RunOptions& options) {
+  ForwardResult result;
+  if (options.stream_to.empty()) {
+    result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores, options.storage);
+  } else {
+    result.stream = std::make_shared<RecordingStream>(options.stream_to, meta, options.record_qkv, options.record_scores, options.storage);
+    result.recording = AttentionRecording::metadata_only(std::move(meta), options.record_qkv, options.record_scores, options.storage);
+  }
+  return result;
+}
+
 ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) const {
   tokenizer();  // throws for image models
   const int N = int(enc.size());
@@ -260,8 +278,7 @@ ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) con
     meta.special.push_back(i < int(enc.special.size()) ? enc.special[i] : 0);
   }
   meta.extra["task"] = head_kind_name(config_.head);
-  ForwardResult result;
-  result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores, options.storage);
+  ForwardResult result = start_recording(std::move(meta), options);
   run_pass(options, result, [&](ForwardPass& pass) { run(enc, pass); });
   return result;
 }
@@ -323,8 +340,7 @@ ForwardResult Model::forward_image(const PreprocessedImage& image, const RunOpti
   meta.extra["image_mean"] = nlohmann::json(mean).dump();
   meta.extra["image_std"] = nlohmann::json(stdev).dump();
   meta.extra["image_rescale_factor"] = nlohmann::json(ip.do_rescale ? ip.rescale_factor : 1.0).dump();
-  ForwardResult result;
-  result.recording = AttentionRecording::create(std::move(meta), options.record_qkv, options.record_scores, options.storage);
+  ForwardResult result = start_recording(std::move(meta), options);
   result.recording->set_image(px);
   run_pass(options, result, [&](ForwardPass& pass) { run_image(px, pass); });
   return result;

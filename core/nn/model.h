@@ -44,6 +44,10 @@ struct RunOptions {
   // How the recording holds the attention: F32, or F16 (half the memory; values rounded to
   // about 3 significant digits). The computation is F32 either way.
   DType storage = DType::F32;
+  // Stream the recording to this file as the layers end (RecordingStream, in `storage`)
+  // instead of holding it: the run then keeps one layer's attention in memory, and its
+  // result's recording holds only the metadata until finish_stream (session/run.h).
+  std::filesystem::path stream_to;
   ProgressFn progress;
   // The memory guard: a run whose estimate (estimate_memory) exceeds this many bytes is
   // refused before anything is allocated. 0 = memory_budget() (util/memory.h); use
@@ -58,6 +62,7 @@ inline constexpr const char* kEmptyInput = "the input is empty: type some text (
 
 struct ForwardResult {
   std::shared_ptr<AttentionRecording> recording;
+  std::shared_ptr<RecordingStream> stream;  // with RunOptions::stream_to: the file being written
   RowMatrix logits;              // (rows, vocab) for LMs, (1, labels) for classifiers
   std::vector<int> logits_rows;  // the position of each logits row (classifiers: [0])
   std::vector<RowMatrix> hidden; // (L + 1) × (N, hidden) when requested

@@ -28,10 +28,6 @@ const char* part_prefix(AttentionRecording::Part part) {
   return "?";
 }
 
-std::string tensor_name(AttentionRecording::Part part, int layer) {
-  return std::string(part_prefix(part)) + ".layer" + std::to_string(layer);
-}
-
 // Metadata keys this class writes itself; everything else round-trips through `extra`.
 const char* const kOwnKeys[] = {"format", "version", "model", "family", "num_layers", "num_heads", "num_tokens",
                                 "head_dim", "tokens", "special_tokens", "causal", "text", "pair", "layers",
@@ -139,7 +135,11 @@ std::string describe_kv_groups(int num_heads, int num_kv_heads) {
   return std::to_string(num_kv_heads) + " key/value heads, each shared by " + std::to_string(group) + " query heads";
 }
 
-std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage) {
+std::string AttentionRecording::tensor_name(Part part, int layer) {
+  return std::string(part_prefix(part)) + ".layer" + std::to_string(layer);
+}
+
+std::shared_ptr<AttentionRecording> AttentionRecording::metadata_only(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage) {
   if (storage != DType::F32 && storage != DType::F16) throw Error("recordings are held as F32 or F16");
   auto r = std::make_shared<AttentionRecording>();
   r->storage_ = storage;
@@ -148,13 +148,23 @@ std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta met
   r->has_scores_ = with_scores;
   r->has_raw_qk_ = with_qkv && !r->meta_.rotary.empty();
   r->mutex_ = std::make_shared<std::mutex>();
-  const int L = r->meta_.num_layers;
-  std::vector<Part> parts{Part::Attention};
-  if (with_scores) parts.push_back(Part::Scores);
+  return r;
+}
+
+std::vector<AttentionRecording::Part> AttentionRecording::parts() const {
+  std::vector<Part> parts{Part::Attention};  // the order of Part, as blocks_ sorts them
+  if (has_scores_) parts.push_back(Part::Scores);
   for (Part p : {Part::Query, Part::Key, Part::Value})
-    if (with_qkv) parts.push_back(p);
+    if (has_qkv_) parts.push_back(p);
   for (Part p : {Part::QueryRaw, Part::KeyRaw})
-    if (r->has_raw_qk_) parts.push_back(p);
+    if (has_raw_qk_) parts.push_back(p);
+  return parts;
+}
+
+std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage) {
+  auto r = metadata_only(std::move(meta), with_qkv, with_scores, storage);
+  const int L = r->meta_.num_layers;
+  const std::vector<Part> parts = r->parts();
   for (int l = 0; l < L; ++l) {
     for (Part p : parts) {
       Block& b = r->blocks_[{int(p), l}];
@@ -271,27 +281,32 @@ RowMatrix AttentionRecording::layer_max(int layer) const {
   return m;
 }
 
-void AttentionRecording::save(const std::filesystem::path& path, DType dtype, const std::map<std::string, std::string>& extra) const {
-  if (dtype != DType::F32 && dtype != DType::F16) throw Error(path.string() + ": recordings are saved as F32 or F16");
-  std::map<std::string, std::string> md = meta_.extra;
+std::map<std::string, std::string> AttentionRecording::file_metadata(const RecordingMeta& meta, const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> md = meta.extra;
   for (const auto& [k, v] : extra) md[k] = v;  // the format's own keys below win
   md["format"] = kFormat;
   md["version"] = std::to_string(kVersion);
-  md["model"] = meta_.model;
-  md["family"] = meta_.family;
-  md["num_layers"] = std::to_string(meta_.num_layers);
-  md["num_heads"] = std::to_string(meta_.num_heads);
-  md["num_tokens"] = std::to_string(meta_.num_tokens);
-  md["head_dim"] = std::to_string(meta_.head_dim);
-  md["tokens"] = nlohmann::json(meta_.tokens).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (!meta_.special.empty()) md["special_tokens"] = nlohmann::json(meta_.special).dump();
-  md["causal"] = meta_.causal ? "true" : "false";
-  if (!meta_.text.empty()) md["text"] = meta_.text;
-  if (!meta_.pair.empty()) md["pair"] = meta_.pair;
-  if (!meta_.model_layers.empty()) md["layers"] = nlohmann::json(meta_.model_layers).dump();
-  if (meta_.num_kv_heads > 0) md["num_key_value_heads"] = std::to_string(meta_.num_kv_heads);
-  if (!meta_.windows.empty()) md["sliding_windows"] = nlohmann::json(meta_.windows).dump();
-  if (!meta_.rotary.empty()) md["rotary"] = rotary_json(meta_.rotary).dump();
+  md["model"] = meta.model;
+  md["family"] = meta.family;
+  md["num_layers"] = std::to_string(meta.num_layers);
+  md["num_heads"] = std::to_string(meta.num_heads);
+  md["num_tokens"] = std::to_string(meta.num_tokens);
+  md["head_dim"] = std::to_string(meta.head_dim);
+  md["tokens"] = nlohmann::json(meta.tokens).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!meta.special.empty()) md["special_tokens"] = nlohmann::json(meta.special).dump();
+  md["causal"] = meta.causal ? "true" : "false";
+  if (!meta.text.empty()) md["text"] = meta.text;
+  if (!meta.pair.empty()) md["pair"] = meta.pair;
+  if (!meta.model_layers.empty()) md["layers"] = nlohmann::json(meta.model_layers).dump();
+  if (meta.num_kv_heads > 0) md["num_key_value_heads"] = std::to_string(meta.num_kv_heads);
+  if (!meta.windows.empty()) md["sliding_windows"] = nlohmann::json(meta.windows).dump();
+  if (!meta.rotary.empty()) md["rotary"] = rotary_json(meta.rotary).dump();
+  return md;
+}
+
+void AttentionRecording::save(const std::filesystem::path& path, DType dtype, const std::map<std::string, std::string>& extra) const {
+  if (dtype != DType::F32 && dtype != DType::F16) throw Error(path.string() + ": recordings are saved as F32 or F16");
+  const std::map<std::string, std::string> md = file_metadata(meta_, extra);
 
   // Converted copies must outlive the write call.
   std::vector<std::vector<uint16_t>> halves;

@@ -92,6 +92,9 @@ class AttentionRecording {
   // when a view first asks for it (matrix(), head()), while head_copy() converts one head
   // without keeping it.
   static std::shared_ptr<AttentionRecording> create(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage = DType::F32);
+  // A recording that holds only its metadata and flags: the run's stand-in when its values
+  // stream to a file (RecordingStream); it has no values to show.
+  static std::shared_ptr<AttentionRecording> metadata_only(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage);
   // Opens a recording file lazily. Throws attn::Error naming the file when it is not a
   // recording, of an unsupported version, or its tensors disagree with its metadata.
   static std::shared_ptr<const AttentionRecording> open(const std::filesystem::path& path);
@@ -141,6 +144,13 @@ class AttentionRecording {
   // `image` tensor. Its size must be the metadata's image_input_size when that is given.
   const std::optional<PixelValues>& image() const { return image_; }
   void set_image(std::optional<PixelValues> image) { image_ = std::move(image); }
+
+  // The parts this recording holds for every layer (Attention first), in the file's order.
+  std::vector<Part> parts() const;
+  // The file's tensor for one part of one layer: "attention.layer3".
+  static std::string tensor_name(Part part, int layer);
+  // The file's metadata: `meta` in the format's keys, over `extra` (which cannot replace them).
+  static std::map<std::string, std::string> file_metadata(const RecordingMeta& meta, const std::map<std::string, std::string>& extra = {});
 
   // Writes the recording (atomic replace). F16 halves the size; values are rounded.
   // `extra` adds metadata to this file only (e.g. the viewer's state); it cannot replace the

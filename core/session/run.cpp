@@ -58,6 +58,7 @@ RunResult execute_run(const Model& model, const PreparedRun& run) {
   ForwardResult fwd = run.image ? model.forward_image(*run.image, run.options) : model.forward(run.encoding, run.options);
   RunResult out;
   out.recording = std::move(fwd.recording);
+  out.stream = std::move(fwd.stream);
   out.truncated = run.truncated();
   RecordingMeta& meta = out.recording->meta_mutable();
   if (run.image) {
@@ -90,5 +91,13 @@ RunResult execute_run(const Model& model, const PreparedRun& run) {
 }
 
 RunResult run_model(const Model& model, RunRequest request) { return execute_run(model, prepare_run(model, std::move(request))); }
+
+std::shared_ptr<const AttentionRecording> finish_stream(RunResult& result) {
+  if (!result.stream) throw Error("internal error: this run did not stream its recording");
+  result.stream->finish(*result.recording);
+  const auto path = result.stream->path();
+  result.stream.reset();
+  return AttentionRecording::open(path);
+}
 
 }  // namespace attn

@@ -14,6 +14,7 @@
 #include "model/image_types.h"
 #include "image/preprocess.h"
 #include "nn/model.h"
+#include "record/recording_stream.h"
 #include "session/predictions.h"
 
 namespace attn {
@@ -50,7 +51,8 @@ struct PreparedRun {
 };
 
 struct RunResult {
-  std::shared_ptr<AttentionRecording> recording;
+  std::shared_ptr<AttentionRecording> recording;  // streamed runs: the metadata only
+  std::shared_ptr<RecordingStream> stream;        // RunOptions::stream_to's file, until finish_stream
   std::optional<Predictions> predictions;
   RowMatrix logits;              // as ForwardResult
   std::vector<int> logits_rows;
@@ -67,5 +69,8 @@ PreparedRun prepare_run(const Model& model, RunRequest request);
 RunResult execute_run(const Model& model, const PreparedRun& run);
 // Both.
 RunResult run_model(const Model& model, RunRequest request);
+// A streamed run (RunOptions::stream_to): completes its file with the metadata and logits the
+// run added and opens it (mapped, lazily), for views. Throws attn::Error naming the file.
+std::shared_ptr<const AttentionRecording> finish_stream(RunResult& result);
 
 }  // namespace attn

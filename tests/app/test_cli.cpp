@@ -141,6 +141,33 @@ TEST(Cli, RecordWritesTheReferenceAttention) {
   for (size_t i = 0; i < nn; ++i) ASSERT_NEAR(got.data()[i], want[nn + i], 1e-4f);
 }
 
+// --stream writes the same recording layer by layer, against the reference too.
+TEST(Cli, RecordStreamWritesTheReferenceAttention) {
+  for (const auto& [model, expectation] : {std::pair{"gpt2", "single"}, {"qwen3_qknorm", "attention"}}) {
+    SCOPED_TRACE(model);
+    const auto e = expected(model, expectation);
+    const auto out = fs::temp_directory_path() / ("attn_cli_stream_" + std::to_string(::getpid()) + ".safetensors");
+    const auto r = run({"record", "--model", fixture(model), "--text", e->metadata().at("text"), "--out", out.string(), "--stream",
+                        "--dtype", "f16", "--qkv", "--logits"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("wrote " + out.string()), std::string::npos) << r.out;
+    const auto rec = attn::AttentionRecording::open(out);
+    EXPECT_EQ(rec->storage(), attn::DType::F16);
+    EXPECT_TRUE(rec->has_qkv());
+    EXPECT_TRUE(rec->logits().has_value());
+    EXPECT_EQ(rec->meta().text, e->metadata().at("text"));
+    for (int l = 0; l < rec->num_layers(); ++l) {
+      const auto want = e->to_f32(e->at("attention.layer" + std::to_string(l)));
+      for (int h = 0; h < rec->num_heads(); ++h) {
+        const auto got = rec->head_copy(l, h);
+        const size_t nn = size_t(got.size());
+        for (size_t i = 0; i < nn; ++i) ASSERT_NEAR(got.data()[i], want[size_t(h) * nn + i], 1e-3f) << "layer " << l << " head " << h;
+      }
+    }
+    fs::remove(out);
+  }
+}
+
 // --layers records a subset: the file holds those layers, labelled with the model's numbers.
 TEST(Cli, RecordKeepsOnlyTheChosenLayers) {
   const auto e = expected("gpt2", "single");
