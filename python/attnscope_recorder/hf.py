@@ -97,7 +97,7 @@ def metadata(model, tokenizer, ids, text, pair=None):
     if pair is not None:
         md["pair"] = pair
     kv = getattr(cfg, "num_key_value_heads", None)
-    if kv:
+    if kv and kv != cfg.num_attention_heads:  # grouped-query attention (AttnScope writes it only then)
         md["num_key_value_heads"] = kv
     return md
 
@@ -188,6 +188,7 @@ class QKVCapture:
 
     def __init__(self, modules, n, head_dim, cfg):
         self.n, self.d = n, head_dim
+        self.rotary = any("rope" in key or "rotary" in key for key in vars(cfg))
         self.slot = {}  # id(attention module) -> {"q", "k", "v"} of its current call
         self.active = None  # the slot of the module running now
         self.handles, self.patched = [], []
@@ -205,17 +206,16 @@ class QKVCapture:
             else:
                 for key, name in zip("qkv", names):
                     self.handles.append(children[name].register_forward_hook(self._on_projection(key)))
-            self._patch_rotary(m, cfg)
+            if self.rotary:
+                self._patch_rotary(m)
 
-    def _patch_rotary(self, module, cfg):
+    def _patch_rotary(self, module):
         """Rotary families: queries and keys are what apply_rotary_pos_emb returns."""
         namespace = sys.modules[type(module).__module__]
         original = getattr(namespace, "apply_rotary_pos_emb", None)
         if original is None:
-            if any("rope" in key or "rotary" in key for key in vars(cfg)):
-                raise RecordingError(f"qkv: {type(module).__name__} is rotary, but its modeling file has no "
-                                     "apply_rotary_pos_emb to take the turned queries and keys from")
-            return
+            raise RecordingError(f"qkv: {type(module).__name__} is rotary, but its modeling file has no "
+                                 "apply_rotary_pos_emb to take the turned queries and keys from")
         if any(ns is namespace for ns, _ in self.patched):
             return
 
@@ -246,9 +246,10 @@ class QKVCapture:
 
     def __call__(self, module, args, output):
         got, self.active = self.slot[id(module)], None
-        if any(ns is sys.modules[type(module).__module__] for ns, _ in self.patched):
+        if self.rotary:
             if "q_turned" not in got:
-                raise RecordingError(f"qkv: {type(module).__name__} did not call apply_rotary_pos_emb")
+                raise RecordingError(f"qkv: {type(module).__name__} did not call apply_rotary_pos_emb; "
+                                     "its turned queries and keys cannot be recorded")
             got["q"], got["k"] = heads_first(got["q_turned"], self.n), heads_first(got["k_turned"], self.n)
         return got["q"], got["k"], got["v"]
 
@@ -277,6 +278,7 @@ def record_hf(model, tokenizer, text, out, dtype="f32", layers=None, qkv=False, 
     ids = enc["input_ids"][0].tolist()
     n = len(ids)
     md = metadata(model, tokenizer, ids, text, pair)
+    md["head_dim"] = head_dim
     windows = sliding_windows(text_config(model))
     if windows:
         md["sliding_windows"] = [windows[layer] for layer in (chosen or range(num_layers))]

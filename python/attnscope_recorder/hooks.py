@@ -59,7 +59,8 @@ class AttentionHooks:
     or None when this call has none); qkv(module, args, output), when given, returns
     (q, k, v), each [H, N, d_head] (k, v may have KV heads: they are repeated). `layers`
     lists the model layers to record (default all; hooks go only on those). The writer is
-    created when the first layer arrives, which gives the head count and head_dim.
+    created when the first layer arrives, which gives the head count (and head_dim with qkv;
+    without, pass metadata["head_dim"]).
     Leaving the block without close() (an exception) deletes the unfinished file.
     """
 

@@ -68,8 +68,9 @@ def parse_layers(spec, num_layers):
         layers = []
         try:
             for part in spec.split(","):
-                a, _, b = part.strip().partition("-")
-                first, last = int(a), int(b if b else a)
+                a, dash, b = part.strip().partition("-")
+                first = int(a)
+                last = int(b) if dash else first
                 if last < first:
                     raise ValueError(part)
                 layers += range(first, last + 1)
@@ -247,6 +248,7 @@ class RecordingWriter:
         for name, t in ready:
             self._file.seek(8 + self.header_room + self.tensors[name]["data_offsets"][0])
             self._file.write(t.numpy())  # little-endian hosts, as the format
+        self._file.flush()  # on disk (in the OS's hands) now, not at close
         self.written.add(layer)
 
     def missing_layers(self):
