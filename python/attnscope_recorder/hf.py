@@ -5,9 +5,11 @@ How it gets the attention:
   to the eager implementation for the run (with a logged warning) and switched back after.
 - Each layer's attention module is found (the innermost modules whose class name ends in
   "Attention", one per layer) and hooked: its output holds the weights [1, H, N, N], written
-  as soon as the layer has run. When the modules cannot be matched to the layers, the
-  recording is made from the model's returned `attentions` after the run (all layers in
-  memory at once; a warning says so).
+  as soon as the layer has run. The model runs without output_attentions when its modules
+  return weights unasked (transformers >= 4.48 in eager mode), so it keeps none; older
+  versions need output_attentions=True and then hold every layer's weights until the run
+  returns (run_model). When the modules cannot be matched to the layers, the recording is
+  made from the model's returned `attentions` after the run (a warning says so).
 - With qkv=True, Q/K/V are taken from the module's projections (q_proj/k_proj/v_proj,
   query/key/value, q_lin/k_lin/v_lin, GPT-2's c_attn); in rotary families the queries and
   keys are those returned by the modeling file's apply_rotary_pos_emb (after q/k norm and
@@ -165,13 +167,20 @@ def attention_modules(model, num_layers):
     return innermost if len(innermost) == num_layers else None
 
 
-def weights_in(n):
-    """A `probs` function finding the [1, H, N, N] weights among an attention module's outputs."""
+class NoWeights(Exception):
+    """Raised by a hook to stop a run whose attention modules return no weights unasked."""
+
+
+def weights_in(n, probe):
+    """A `probs` function finding the [1, H, N, N] weights among an attention module's outputs.
+    While probe["on"], a module returning none stops the run (NoWeights)."""
     def probs(module, args, output):
         items = [output] if torch.is_tensor(output) else list(output) if isinstance(output, (tuple, list)) else []
         for t in items:
             if torch.is_tensor(t) and t.dim() == 4 and t.shape[0] == 1 and t.shape[-1] == t.shape[-2] == n:
                 return t
+        if probe["on"]:
+            raise NoWeights()
         return None  # this call returned no weights (a fused kernel): the layer is taken after the run
     return probs
 
@@ -264,6 +273,21 @@ class QKVCapture:
         return False
 
 
+def run_model(model, inputs, probe):
+    """The forward pass. First without output_attentions: recent transformers' eager modules
+    return their weights anyway, the hooks write them, and the model keeps none. Older ones
+    return weights only when asked, which the first hooked module shows (NoWeights); then the
+    run starts again with output_attentions=True, and the model holds every layer's weights
+    on its devices until it returns (the recorder still writes them one by one)."""
+    with torch.no_grad():
+        if probe["on"]:
+            try:
+                return model(**inputs, output_attentions=False, return_dict=True)
+            except NoWeights:
+                probe["on"] = False
+        return model(**inputs, output_attentions=True, return_dict=True)
+
+
 def record_hf(model, tokenizer, text, out, dtype="f32", layers=None, qkv=False, pair=None, extra_metadata=None):
     """Runs a Hugging Face model on `text` (and `pair`) and writes the recording `out`.
 
@@ -291,6 +315,7 @@ def record_hf(model, tokenizer, text, out, dtype="f32", layers=None, qkv=False, 
         log.warning("attnscope_recorder: could not match %s's attention modules to its %d layers; recording from "
                     "the returned attentions after the run (all layers in memory at once)", type(model).__name__,
                     num_layers)
+    probe = {"on": modules is not None}
     device = getattr(model, "device", None) or next(model.parameters()).device
     inputs = {k: v.to(device) for k, v in enc.items()}
     was_training = model.training
@@ -298,10 +323,9 @@ def record_hf(model, tokenizer, text, out, dtype="f32", layers=None, qkv=False, 
     try:
         with eager_attention(model), \
                 (QKVCapture(modules, n, head_dim, text_config(model)) if qkv else contextlib.nullcontext()) as grab, \
-                AttentionHooks(modules or [None] * num_layers, out, token_strings(tokenizer, ids), weights_in(n),
+                AttentionHooks(modules or [None] * num_layers, out, token_strings(tokenizer, ids), weights_in(n, probe),
                                grab, chosen, num_heads, dtype, md) as hooks:
-            with torch.no_grad():
-                outputs = model(**inputs, output_attentions=True, return_dict=True)
+            outputs = run_model(model, inputs, probe)
             returned = getattr(outputs, "attentions", None) or ()
             for layer in hooks.missing():  # layers no hook saw: from the returned tuple
                 if layer < len(returned) and returned[layer] is not None and not qkv:

@@ -3,7 +3,9 @@ installed: the fixture models run by tools/reference's layers, behind transforme
 
 What they imitate (transformers 4.4x-4.5x): a `config` with model_type, sizes, architectures,
 `_attn_implementation` ("sdpa" by default: the attention modules then return no weights);
-attention modules named *Attention returning (attn_output, attn_weights [1, H, N, N]); GPT-2's
+attention modules named *Attention returning (attn_output, attn_weights [1, H, N, N]) — in eager
+mode always (transformers >= 4.48), or only when output_attentions is set when the config's
+`weights_only_when_asked` is (older versions); GPT-2's
 fused c_attn; Llama's q_proj/k_proj/v_proj, q/k norm and a module-level apply_rotary_pos_emb;
 `model(input_ids, output_attentions=True, return_dict=True)` returning logits [1, N, V] and the
 attentions tuple; a slow GPT2Tokenizer (byte_decoder, convert_ids_to_tokens, all_special_ids).
@@ -28,11 +30,13 @@ def make_config(name, **sizes):
     cfg = support.config(name)
     return SimpleNamespace(model_type=cfg["model_type"], architectures=cfg["architectures"],
                            _attn_implementation="sdpa", _name_or_path=str(support.FIXTURES / name),
-                           is_encoder_decoder=False, is_decoder=False, **sizes)
+                           is_encoder_decoder=False, is_decoder=False, weights_only_when_asked=False, **sizes)
 
 
-def weights_if_eager(config, probs):
-    return probs if config._attn_implementation == "eager" else None  # sdpa: no weights
+def weights_returned(config, probs, asked):
+    """sdpa: none; eager: always, or (older transformers) when output_attentions asks."""
+    eager = config._attn_implementation == "eager"
+    return probs if eager and (asked or not config.weights_only_when_asked) else None
 
 
 # --- GPT-2 ---------------------------------------------------------------------------------
@@ -44,11 +48,11 @@ class GPT2Attention(nn.Module):
         self.c_attn = ref_gpt2.Conv1D(c, 3 * c)
         self.c_proj = ref_gpt2.Conv1D(c, c)
 
-    def forward(self, hidden_states):  # (1, N, C)
+    def forward(self, hidden_states, output_attentions=False):  # (1, N, C)
         q, k, v = (split_heads(t, self.config.num_attention_heads) for t in self.c_attn(hidden_states)[0].chunk(3, -1))
         scores = (q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])).masked_fill(causal_mask(q.shape[1]), float("-inf"))
         probs = torch.softmax(scores, dim=-1)
-        return self.c_proj(merge_heads(probs @ v))[None], weights_if_eager(self.config, probs[None])
+        return self.c_proj(merge_heads(probs @ v))[None], weights_returned(self.config, probs[None], output_attentions)
 
 
 class GPT2Block(nn.Module):
@@ -75,13 +79,15 @@ class GPT2LMHeadModel(nn.Module):
         self.transformer.ln_f = ref_gpt2.LayerNorm(cfg["n_embd"], cfg["layer_norm_epsilon"])
         self.load_state_dict({k: v.double() for k, v in support.state_dict(name).items()}, strict=True)
         self.double().eval()
+        self.calls = []  # output_attentions of each forward call
 
     def forward(self, input_ids, attention_mask=None, output_attentions=False, return_dict=True):
+        self.calls.append(output_attentions)
         t, ids = self.transformer, input_ids[0]
         x = t.wte.weight[ids] + t.wpe.weight[torch.arange(len(ids))]
         weights = []
         for block in t.h:
-            a, w = block.attn(block.ln_1(x)[None])
+            a, w = block.attn(block.ln_1(x)[None], output_attentions)
             x = x + a[0]
             x = x + block.mlp(block.ln_2(x))
             weights.append(w)
@@ -99,7 +105,7 @@ def apply_rotary_pos_emb(q, k, cos, sin):
 class LlamaAttention(ref_llama.Attention):
     """tools/reference's parameters (q_proj …, q_norm, k_norm), transformers' forward."""
 
-    def forward(self, hidden_states, cos, sin):  # (1, N, C)
+    def forward(self, hidden_states, cos, sin, output_attentions=False):  # (1, N, C)
         n, h, kv, d = hidden_states.shape[1], self.num_heads, self.num_kv_heads, self.head_dim
         q = self.q_proj(hidden_states).view(1, n, h, d).transpose(1, 2)  # (1, H, N, d)
         k = self.k_proj(hidden_states).view(1, n, kv, d).transpose(1, 2)  # (1, KV, N, d)
@@ -112,7 +118,7 @@ class LlamaAttention(ref_llama.Attention):
         probs = torch.softmax(scores.masked_fill(ref_llama.forbidden_mask(n, self.window), float("-inf")).float(),
                               dim=-1).to(q.dtype)
         out = self.o_proj((probs @ v).transpose(1, 2).reshape(1, n, h * d))
-        return out, weights_if_eager(self.config, probs)
+        return out, weights_returned(self.config, probs, output_attentions)
 
 
 class LlamaForCausalLM(nn.Module):
@@ -136,14 +142,16 @@ class LlamaForCausalLM(nn.Module):
         self.lm_head = None if self.tied else ref_llama.Linear(cfg["hidden_size"], cfg["vocab_size"], False)
         self.load_state_dict({k: v.double() for k, v in support.state_dict(name).items()}, strict=True)
         self.double().eval()
+        self.calls = []  # output_attentions of each forward call
 
     def forward(self, input_ids, attention_mask=None, output_attentions=False, return_dict=True):
+        self.calls.append(output_attentions)
         m, ids = self.model, input_ids[0]
         x = m.embed_tokens.weight[ids]
         cos, sin = m.rotary(len(ids), x.dtype)
         weights = []
         for layer in m.layers:
-            a, w = layer.self_attn(layer.input_layernorm(x)[None], cos, sin)
+            a, w = layer.self_attn(layer.input_layernorm(x)[None], cos, sin, output_attentions)
             x = x + a[0]
             x = x + layer.mlp(layer.post_attention_layernorm(x))
             weights.append(w)

@@ -70,6 +70,23 @@ class HfStandInTest(support.TempDirTest, Compare):
                 self.assertEqual({k for k in mine[0] if k.startswith("query")}, {f"query.layer{i}" for i in range(layers)})
                 self.assert_same_recording(mine, theirs)
 
+    def test_one_run_without_output_attentions_when_the_modules_return_weights_unasked(self):
+        model = fake_hf.LlamaForCausalLM("llama_gqa")
+        with self.assertLogs("attnscope_recorder", "WARNING"):  # the switch to eager
+            record_hf(model, fake_hf.GPT2Tokenizer("llama_gqa"), TEXT, self.dir / "mine.safetensors")
+        self.assertEqual(model.calls, [False], "the model need not keep every layer's weights")
+
+    def test_older_transformers_giving_weights_only_when_asked(self):
+        for name in ("gpt2", "qwen3_qknorm"):
+            with self.subTest(name):
+                model = self.MODELS[name](name)
+                model.config._attn_implementation = "eager"
+                model.config.weights_only_when_asked = True
+                record_hf(model, fake_hf.GPT2Tokenizer(name), TEXT, self.dir / "mine.safetensors", qkv=True)
+                self.assertEqual(model.calls, [False, True], "stopped at the first layer, then asked")
+                theirs = support.record(FIXTURES / name, TEXT, self.dir / "theirs.safetensors", "--qkv")
+                self.assert_same_recording(support.read(self.dir / "mine.safetensors"), theirs)
+
     def test_f16_and_a_layer_subset(self):
         mine, theirs, _ = self.record_both("llama_gqa", "--dtype", "f16", "--layers", "1", dtype="f16", layers="1")
         self.assertEqual(sorted(mine[0]), ["attention.layer0"])
