@@ -9,14 +9,9 @@
 Needs only torch; `transformers` for record_hf and the command line; uses `safetensors`,
 when installed, to check each file it writes. See python/README.md.
 """
+from .hf import record_hf  # works on transformers' objects without importing transformers
 from .hooks import AttentionHooks, output_probs, rank, record_with_hooks, world_size
 from .writer import RecordingError, RecordingWriter, parse_layers
 
 __all__ = ["AttentionHooks", "RecordingError", "RecordingWriter", "output_probs", "parse_layers", "rank",
            "record_hf", "record_with_hooks", "world_size"]
-
-
-def record_hf(*args, **kwargs):
-    """See attnscope_recorder.hf.record_hf (imported on first use: transformers is optional)."""
-    from .hf import record_hf as impl
-    return impl(*args, **kwargs)

@@ -30,6 +30,8 @@ DTYPES = {"f32": (torch.float32, "F32"), "f16": (torch.float16, "F16")}
 # Room left in the header for metadata set after the layers (predictions: a few hundred bytes).
 DEFAULT_RESERVE = 16384
 COPY_CHUNK = 64 << 20  # bytes moved at a time when the header outgrows its room
+# Metadata the writer derives from its arguments: they describe the tensors' layout.
+OWN_KEYS = ("format", "version", "tokens", "num_layers", "num_heads", "num_tokens", "head_dim")
 
 
 class RecordingError(Exception):
@@ -187,12 +189,15 @@ class RecordingWriter:
         if "sliding_windows" in md:
             json_list("sliding_windows", self.num_layers, f"{self.num_layers} window sizes")
         if "num_key_value_heads" in md:
-            kv = int(md["num_key_value_heads"])
+            kv = int(md["num_key_value_heads"]) if md["num_key_value_heads"].isdigit() else 0
             if kv < 1 or self.num_heads % kv:
                 raise RecordingError(f"{self.path}: num_key_value_heads {kv} does not divide {self.num_heads} heads")
 
     def set_metadata(self, key, value):
-        """Sets a metadata key before close() (e.g. predictions, known only after the run)."""
+        """Sets a metadata key before close() (e.g. predictions, known only after the run).
+        The keys describing the tensors (OWN_KEYS) are fixed when the writer is made."""
+        if key in OWN_KEYS:
+            raise RecordingError(f"{self.path}: metadata '{key}' is fixed when the writer is made")
         self.metadata[key] = meta_value(value)
         self._check_metadata()
 

@@ -139,6 +139,10 @@ class WriterTest(support.TempDirTest):
         with self.assertRaisesRegex(RecordingError, "does not divide"):
             RecordingWriter(self.dir / "c.safetensors", TOKENS, 1, H, metadata={"num_key_value_heads": 3})
         self.assertEqual(list(self.dir.iterdir()), [])
+        with RecordingWriter(self.dir / "d.safetensors", TOKENS, 1, H) as w:
+            w.write_layer(0, probs(0))
+            with self.assertRaisesRegex(RecordingError, "'num_heads' is fixed"):
+                w.set_metadata("num_heads", 3)
 
     def test_late_metadata_fits_the_reserved_room(self):
         out = self.dir / "rec.safetensors"
