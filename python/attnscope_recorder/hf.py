@@ -19,6 +19,7 @@ Only rank 0 writes (hooks.py), and tensor-parallel shares of the heads are gathe
 import contextlib
 import logging
 import os
+import re
 import sys
 
 import torch
@@ -197,7 +198,7 @@ class QKVCapture:
 
     def __init__(self, modules, n, head_dim, cfg):
         self.n, self.d = n, head_dim
-        self.rotary = any("rope" in key or "rotary" in key for key in vars(cfg))
+        self.rotary = any(re.search(r"(^|_)rope(_|$)|rotary", key) for key in vars(cfg))
         self.slot = {}  # id(attention module) -> {"q", "k", "v"} of its current call
         self.active = None  # the slot of the module running now
         self.handles, self.patched = [], []
