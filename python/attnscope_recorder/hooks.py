@@ -13,7 +13,7 @@ only its own layers, and close() names the missing ones.
 import torch
 import torch.distributed as dist
 
-from .writer import RecordingError, RecordingWriter, describe_layers
+from .writer import RecordingError, RecordingWriter, describe_layers, parse_layers
 
 
 def rank():
@@ -68,10 +68,11 @@ class AttentionHooks:
                  dtype="f32", metadata=None):
         self.modules, self.out, self.tokens = list(modules), out, list(tokens)
         self.probs, self.qkv, self.num_heads, self.dtype = probs, qkv, num_heads, dtype
-        self.layers = list(range(len(self.modules))) if layers is None else list(layers)
+        everything = list(range(len(self.modules)))
+        self.layers = everything if layers is None else parse_layers(layers, len(self.modules))
         self.index = {layer: i for i, layer in enumerate(self.layers)}  # model layer -> recorded
         self.metadata = dict(metadata or {})
-        if self.layers != list(range(len(self.modules))):
+        if self.layers != everything:
             self.metadata["layers"] = self.layers
         self.writes = rank() == 0
         self.writer = None
@@ -105,7 +106,8 @@ class AttentionHooks:
             if world_size() > 1 and heads * world_size() == self.num_heads:
                 probs, q, k, v = _gather_heads([probs, q, k, v])  # tensor parallel: each rank's share
             else:
-                raise RecordingError(f"{self.out}: layer {layer} has {heads} heads, the model {self.num_heads}")
+                raise RecordingError(f"{self.out}: layer {layer} gave {heads} heads, but the model has {self.num_heads}"
+                                     f" ({world_size()} process{'es' if world_size() > 1 else ''})")
         self.captured.add(layer)
         if not self.writes:
             return
@@ -158,7 +160,7 @@ def record_with_hooks(modules, run, out, tokens, probs=output_probs, qkv=None, l
     pass (e.g. `lambda: model(input_ids)`); tokens: the N token strings shown in AttnScope;
     probs / qkv: how to take a layer's probabilities / (q, k, v) from a hooked module's
     (module, args, output) — see AttentionHooks; layers: model layer numbers to record
-    (ascending; sets the `layers` metadata); num_heads: the model's head count (checks what
+    (a list, or "0,2,5-7"; sets the `layers` metadata); num_heads: the model's head count (checks what
     arrives, and gathers tensor-parallel shares); metadata: the format's other keys (model,
     family, causal, special_tokens, num_key_value_heads, text, task, …).
 

@@ -12,7 +12,7 @@ from support import needs_torch, read, torch
 if torch is not None:
     from torch import nn
 
-    from attnscope_recorder import record_with_hooks
+    from attnscope_recorder import RecordingError, record_with_hooks
 
 TOKENS = ["a", "b", "c"]
 L, H, N = 3, 4, len(TOKENS)
@@ -83,6 +83,12 @@ class DistributedTest(support.TempDirTest):
             result = record_with_hooks(layers, lambda: forward(layers), self.out, TOKENS)
         self.assertEqual(result, "ran")
         self.assertEqual([m.calls for m in layers], [1] * L)
+        self.assertEqual(list((self.dir / "out").iterdir()), [])
+
+    def test_a_share_of_the_heads_without_tensor_parallelism_is_an_error(self):
+        layers = model(rank=0, world=2)  # half the heads, in a single process
+        with self.assertRaisesRegex(RecordingError, r"layer 0 gave 2 heads, but the model has 4 \(1 process\)"):
+            record_with_hooks(layers, lambda: forward(layers), self.out, TOKENS, num_heads=H)
         self.assertEqual(list((self.dir / "out").iterdir()), [])
 
     def test_rank_zero_of_a_gloo_group_writes(self):
