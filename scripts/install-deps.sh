@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package AttnScope needs to build, test and run.
 # Idempotent: packages already present are skipped, so a second run is quick.
-#   scripts/install-deps.sh           build + tests + GUI (what the README's commands need)
-#   scripts/install-deps.sh --tools   also python3-torch etc. for tools/ and the PyTorch benchmark
+#   scripts/install-deps.sh           build + tests + GUI (what the README's commands need; the
+#                                     Python recorder's test needs Debian's PyTorch)
+#   scripts/install-deps.sh --tools   also what tools/ and the PyTorch benchmark need
 set -euo pipefail
 
 packages=(
@@ -12,9 +13,10 @@ packages=(
   libqcustomplot-dev libqcustomplot2.1-qt6
   xvfb xauth fonts-dejavu-core
   clang libclang-rt-14-dev libomp-14-dev
+  python3-torch python3-numpy
 )
 if [[ "${1:-}" == "--tools" ]]; then
-  packages+=(python3-torch python3-numpy python3-regex libopenblas0-pthread dataset-fashion-mnist fortunes wordnet-base)
+  packages+=(python3-regex libopenblas0-pthread dataset-fashion-mnist fortunes wordnet-base)
 fi
 
 missing=()
