@@ -4,6 +4,8 @@
 
 #include <QApplication>
 #include <QFile>
+#include <QFileDialog>
+#include <QLineEdit>
 #include <QKeyEvent>
 #include <QMessageBox>
 #include <QProgressBar>
@@ -389,6 +391,54 @@ TEST(MainWindow, ARunAboveTheMemoryBudgetOffersFewerLayersOrCancelling) {
   ASSERT_EQ(halved->num_layers(), 3);
   const RowMatrix diff = halved->head_copy(2, 1) - full.recording->head(2, 1);
   EXPECT_LT(diff.cwiseAbs().maxCoeff(), 1e-3f);
+  qunsetenv("ATTNSCOPE_MEMORY_BUDGET");
+}
+
+// When not every layer fits, the dialog offers to stream the recording to a file: the run
+// then holds one layer, writes the file at half precision, and shows the file.
+TEST(MainWindow, ARunAboveTheMemoryBudgetCanStreamToAFile) {
+  MainWindow w;
+  w.show();
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2_sharded"), QStringLiteral("short")));
+  const auto model = Model::load(fspath(test::fixture_model("gpt2_sharded")));
+  const int N = int(model->encode(kText.toStdString()).size());
+  RunOptions streamed;
+  streamed.stream_to = "x";
+  streamed.logits_rows = {N - 1};
+  // Room for the streamed run only: one layer of F32 attention, less than every layer at F16.
+  qputenv("ATTNSCOPE_MEMORY_BUDGET", QByteArray::number(qulonglong(model->estimate_memory(N, streamed).total())));
+  auto dialog = [&] { return w.findChild<QMessageBox*>(QStringLiteral("MemoryDialog")); };
+  QSignalSpy offers(w.runs(), &RunController::memory_offer);
+  w.run_text(kText);
+  ASSERT_TRUE(offers.wait(10000));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  ASSERT_TRUE(dialog());
+  EXPECT_FALSE(dialog()->findChild<QPushButton*>(QStringLiteral("RecordF16")));
+  auto* stream = dialog()->findChild<QPushButton*>(QStringLiteral("RecordStreamed"));
+  ASSERT_TRUE(stream);
+  EXPECT_TRUE(stream->text().contains(qstr(format_bytes(model->estimate_memory(N, streamed).total())))) << stream->text().toStdString();
+  stream->click();
+  QApplication::processEvents();
+  auto* files = w.findChild<QFileDialog*>(QStringLiteral("StreamFileDialog"));
+  ASSERT_TRUE(files);
+  QTemporaryDir dir;
+  const QString path = dir.filePath(QStringLiteral("streamed.safetensors"));
+  auto* name = files->findChild<QLineEdit*>(QStringLiteral("fileNameEdit"));  // as the user types it
+  ASSERT_TRUE(name);
+  name->setText(path);
+  static_cast<QDialog*>(files)->accept();  // QFileDialog::accept, as the Save button
+  ASSERT_TRUE(test::wait_for_analysis(w)) << w.last_error().toStdString();
+  const RecordingPtr rec = w.state()->recording();
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->storage(), DType::F16);
+  ASSERT_EQ(rec->num_layers(), 3);
+  EXPECT_TRUE(QFile::exists(path)) << w.windowTitle().toStdString() << " " << w.statusBar()->currentMessage().toStdString();
+  const auto on_disk = AttentionRecording::open(fspath(path));
+  EXPECT_EQ(on_disk->meta().tokens, rec->meta().tokens);
+  RunOptions unlimited;
+  unlimited.memory_budget = kNoMemoryLimit;
+  const ForwardResult full = model->forward(model->encode(kText.toStdString()), unlimited);
+  for (int l = 0; l < 3; ++l) EXPECT_LT((rec->head_copy(l, 1) - full.recording->head(l, 1)).cwiseAbs().maxCoeff(), 1e-3f) << l;
   qunsetenv("ATTNSCOPE_MEMORY_BUDGET");
 }
 

@@ -69,14 +69,16 @@ void RunController::run(const RunRequest& req) {
       deliver_model(ctx, model);
     }
     PicturePtr picture;
-    const auto rec = run_input(ctx, *model, req, &picture);
-    if (rec) deliver_recording(ctx, rec, QString(), picture);
+    QString source;
+    const auto rec = run_input(ctx, *model, req, &picture, &source);
+    if (rec) deliver_recording(ctx, rec, source, picture);
   });
 }
 
 bool RunController::within_budget(const JobContext& ctx, const Model& model, int tokens, RunOptions& options, const RunRequest& req) {
   options.layers = req.layers;
   if (req.f16) options.storage = DType::F16;
+  if (!req.stream_to.isEmpty()) options.stream_to = fspath(req.stream_to);
   if (req.force) {
     options.memory_budget = kNoMemoryLimit;
     return true;
@@ -103,6 +105,14 @@ bool RunController::within_budget(const JobContext& ctx, const Model& model, int
     half.storage = DType::F16;
     offer.f16_needed = model.estimate_memory(tokens, half).total();
   }
+  if (options.stream_to.empty()) {
+    RunOptions streamed = options;
+    streamed.stream_to = "streamed.safetensors";  // only the estimate: nothing is written
+    offer.stream_needed = model.estimate_memory(tokens, streamed).total();
+    RunOptions half = options;
+    half.storage = DType::F16;
+    offer.stream_file = model.estimate_memory(tokens, half).recording;
+  }
   if (options.record_qkv || options.record_scores) {
     RunOptions plain = options;
     plain.record_qkv = plain.record_scores = false;
@@ -112,8 +122,8 @@ bool RunController::within_budget(const JobContext& ctx, const Model& model, int
   return false;
 }
 
-std::shared_ptr<AttentionRecording> RunController::run_input(const JobContext& ctx, const Model& model, const RunRequest& req,
-                                                             PicturePtr* picture) {
+RecordingPtr RunController::run_input(const JobContext& ctx, const Model& model, const RunRequest& req, PicturePtr* picture,
+                                     QString* source) {
   attn::RunRequest request;
   if (!req.image.isEmpty()) {
     const QString path = QFileInfo(req.image).absoluteFilePath();
@@ -145,6 +155,11 @@ std::shared_ptr<AttentionRecording> RunController::run_input(const JobContext& c
     for (const auto& t : result.recording->meta().tokens) tokens << qstr(t);
     ctx.post([this, tokens] { Q_EMIT tokens_ready(tokens, false); });
     *picture = make_recording_picture(run.request.image->view(), result.recording->meta());
+  }
+  if (result.stream) {
+    ctx.report(0.85, QStringLiteral("completing %1").arg(QFileInfo(req.stream_to).fileName()));
+    *source = req.stream_to;
+    return finish_stream(result);
   }
   return result.recording;
 }

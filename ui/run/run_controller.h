@@ -31,6 +31,7 @@ struct RunRequest {
   std::vector<int> layers;  // model layers to record; empty = all
   bool force = false;       // run even above the memory budget
   bool f16 = false;         // hold the recording at half precision (half the memory)
+  QString stream_to;        // write the recording to this file layer by layer (one layer in memory)
 };
 
 // A run the memory guard stopped before it started, and the smaller runs that would fit:
@@ -46,6 +47,8 @@ struct MemoryOffer {
   uint64_t layers_needed = 0;
   uint64_t without_qkv_needed = 0;   // when the request records Q/K/V: the run without them
   uint64_t f16_needed = 0;           // every layer held at half precision; 0 when already asked
+  uint64_t stream_needed = 0;        // streamed to a file: memory for one layer; 0 when already asked
+  uint64_t stream_file = 0;          // and the file's size at half precision
   // Whether a run needing `bytes` fits: within the budget, and with the weights within memory.
   bool fits(uint64_t bytes) const { return bytes > 0 && memory_fits({.recording = bytes, .weights = weights}, budget, physical); }
 };
@@ -88,8 +91,9 @@ class RunController : public QObject {
   // memory budget, posts memory_offer and returns false.
   bool within_budget(const JobContext& ctx, const Model& model, int tokens, RunOptions& options, const RunRequest& req);
   // The worker's part of a run, through the core's pipeline (session/run.h): text, or a
-  // picture file decoded here; null when the memory guard stopped it.
-  std::shared_ptr<AttentionRecording> run_input(const JobContext& ctx, const Model& model, const RunRequest& req, PicturePtr* picture);
+  // picture file decoded here; null when the memory guard stopped it. A streamed run's
+  // recording is its file, opened, and `source` names it.
+  RecordingPtr run_input(const JobContext& ctx, const Model& model, const RunRequest& req, PicturePtr* picture, QString* source);
 
   JobRunner runner_;
   ModelPtr model_;

@@ -10,6 +10,7 @@
 #include <QJsonObject>
 #include <QKeyEvent>
 #include <QLabel>
+#include <QFileDialog>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
@@ -219,6 +220,12 @@ void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
                            QMessageBox::AcceptRole);
     fewer->setObjectName(QStringLiteral("RecordFewerLayers"));
   }
+  QPushButton* stream = nullptr;
+  if (offer.fits(offer.stream_needed)) {
+    stream = box->addButton(tr("Stream to a file… (%1 on disk, %2 in memory)").arg(qstr(format_bytes(offer.stream_file)), qstr(format_bytes(offer.stream_needed))),
+                            QMessageBox::AcceptRole);
+    stream->setObjectName(QStringLiteral("RecordStreamed"));
+  }
   if (offer.fits(offer.without_qkv_needed)) {
     plain = box->addButton(tr("Record without Q/K/V (%1)").arg(qstr(format_bytes(offer.without_qkv_needed))), QMessageBox::AcceptRole);
     plain->setObjectName(QStringLiteral("RecordWithoutQkv"));
@@ -226,15 +233,17 @@ void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
   QPushButton* anyway = box->addButton(tr("Record anyway"), QMessageBox::DestructiveRole);
   anyway->setObjectName(QStringLiteral("RecordAnyway"));
   QPushButton* cancel = box->addButton(QMessageBox::Cancel);
-  box->setDefaultButton(half ? half : fewer ? fewer : plain ? plain : cancel);
+  box->setDefaultButton(half ? half : stream ? stream : fewer ? fewer : plain ? plain : cancel);
   QStringList notes;
   if (half) notes << tr("Half precision keeps about three significant digits of every weight.");
+  if (stream) notes << tr("Streaming writes each layer to the file (at half precision) as soon as it is computed, and opens the file.");
   if (fewer) notes << tr("Recording fewer layers keeps every layer's computation but stores only their attention.");
-  if (!half && !fewer && !plain) notes << tr("Not even one layer fits.");
+  if (!half && !fewer && !plain && !stream) notes << tr("Not even one layer fits.");
   notes << tr("Shorter input also helps; recording anyway may make this computer swap.");
   box->setInformativeText(notes.join(QLatin1Char(' ')));
-  connect(box, &QMessageBox::buttonClicked, this, [this, offer, fewer, plain, half, anyway](QAbstractButton* b) {
+  connect(box, &QMessageBox::buttonClicked, this, [this, offer, fewer, plain, half, stream, anyway](QAbstractButton* b) {
     RunRequest req = offer.request;
+    if (b == stream) return ask_stream_file(req);
     if (b == half) req.f16 = true;
     else if (b == fewer) req.layers = offer.layers;
     else if (b == plain) req.record_qkv = false;
@@ -248,6 +257,25 @@ void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
   });
   statusBar()->showMessage(tr("The run needs %1, above the memory budget of %2").arg(size, budget), 15000);
   box->open();
+}
+
+void MainWindow::ask_stream_file(RunRequest request) {
+  auto* dialog = new QFileDialog(this, tr("Stream the recording to"), last_dir_, tr("AttnScope recordings (*.safetensors)"));
+  dialog->setObjectName(QStringLiteral("StreamFileDialog"));
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  dialog->setAcceptMode(QFileDialog::AcceptSave);
+  dialog->setDefaultSuffix(QStringLiteral("safetensors"));
+  const QString model = QFileInfo(request.model_dir).fileName();
+  dialog->selectFile((model.isEmpty() ? QStringLiteral("attnscope") : model) + QStringLiteral("-recording.safetensors"));
+  connect(dialog, &QFileDialog::fileSelected, this, [this, request](const QString& path) mutable {
+    last_dir_ = QFileInfo(path).absolutePath();
+    request.stream_to = path;
+    request.f16 = true;
+    run_started_ = QDateTime::currentMSecsSinceEpoch();
+    runs_->run(request);
+  });
+  connect(dialog, &QFileDialog::rejected, this, [this] { statusBar()->showMessage(tr("Cancelled: nothing was recorded"), 8000); });
+  dialog->open();
 }
 
 void MainWindow::show_error(const QString& message) {

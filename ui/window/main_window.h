@@ -109,6 +109,9 @@ class MainWindow : public QMainWindow {
   // The memory guard stopped a run: a dialog ("MemoryDialog") offers fewer layers, no Q/K/V,
   // running anyway, or cancelling; the window and its last recording stay as they were.
   void offer_memory_choice(const MemoryOffer& offer);
+  // Asks where to stream `request`'s recording (a window-modal file dialog named
+  // "StreamFileDialog"), then runs it streamed at half precision.
+  void ask_stream_file(RunRequest request);
   bool teaching_open() const;
   void rerun_with_qkv();
   void refresh_models();
