@@ -9,11 +9,11 @@ RowMatrix max_pool(const Eigen::Ref<const RowMatrix>& m, int r0, int r1, int c0,
   const int rows = (r1 - r0 + factor - 1) / factor, cols = (c1 - c0 + factor - 1) / factor;
   RowMatrix out = RowMatrix::Constant(rows, cols, -std::numeric_limits<float>::infinity());
   for (int i = r0; i < r1; ++i) {
-    const float* src = m.data() + size_t(i) * m.outerStride();
-    float* dst = out.data() + size_t((i - r0) / factor) * cols;
-    for (int j = c0; j < c1; ++j) {
-      float& d = dst[(j - c0) / factor];
-      d = std::max(d, src[j]);
+    const auto src = m.row(i);
+    auto dst = out.row((i - r0) / factor);
+    for (int b = 0; b < cols; ++b) {  // one block of `factor` columns at a time (vectorised max)
+      const int j = c0 + b * factor;
+      dst[b] = std::max(dst[b], src.segment(j, std::min(factor, c1 - j)).maxCoeff());
     }
   }
   return out;
@@ -38,8 +38,8 @@ AnalysisPtr analyze(const AttentionRecording& rec, const ProgressFn& progress) {
       RowMatrix scratch;
       const ConstMatrixMap m = rec.head_for_sweep(l, h, scratch);
       a->stats[size_t(l) * H + h] = head_stats(m, rec.meta().special);
-      a->head_max[size_t(l) * H + h] = N > 0 ? m.maxCoeff() : 0.0f;
       const RowMatrix pooled = max_pool(m, 0, N, 0, N, t.factor);
+      a->head_max[size_t(l) * H + h] = N > 0 ? pooled.maxCoeff() : 0.0f;  // the pooled maximum is the head's
       std::copy(pooled.data(), pooled.data() + pooled.size(), t.values.begin() + (size_t(l) * H + h) * t.size * t.size);
     }
   }

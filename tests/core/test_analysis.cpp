@@ -111,6 +111,40 @@ TEST(HeadStats, MeasuresKnownPatterns) {
   EXPECT_NEAR(u.mean_distance, 70.0f / 36.0f, 1e-5f);
 }
 
+// The vectorised statistics against their definitions, in double, on random rows: causal
+// ones (zeros after the diagonal, which the code skips) and full ones mixed.
+TEST(HeadStats, EqualTheDefinitionsOnRandomAttention) {
+  const int N = 37;
+  RowMatrix a = (RowMatrix::Random(N, N).array() + 1.0f).matrix();
+  for (int i = 0; i < N; i += 2) a.row(i).tail(N - i - 1).setZero();  // causal rows
+  a.row(5).setZero();
+  a(5, 36) = 1;  // all weight after the query
+  for (int i = 0; i < N; ++i) a.row(i) /= a.row(i).sum();
+  const std::vector<uint8_t> special = [&] {
+    std::vector<uint8_t> s(N, 0);
+    s[0] = s[N - 1] = 1;
+    return s;
+  }();
+  double entropy = 0, distance = 0, sink = 0, self = 0, previous = 0, max_weight = 0;
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j) {
+      const double p = a(i, j);
+      if (p > 0) entropy -= p * std::log(p);
+      distance += p * std::abs(i - j);
+      if (special[j]) sink += p;
+      if (j == i) self += p;
+      if (j == i - 1) previous += p;
+      if (j == 0) max_weight += a.row(i).maxCoeff();
+    }
+  const HeadStats s = head_stats(a, special);
+  EXPECT_NEAR(s.entropy, entropy / N, 1e-5);
+  EXPECT_NEAR(s.mean_distance, distance / N, 1e-4);
+  EXPECT_NEAR(s.special_share, sink / N, 1e-6);
+  EXPECT_NEAR(s.self_share, self / N, 1e-6);
+  EXPECT_NEAR(s.previous_share, previous / (N - 1), 1e-6);
+  EXPECT_NEAR(s.max_weight, max_weight / N, 1e-6);
+}
+
 TEST(HeadStats, AllHeadsIndexByLayerAndHead) {
   const auto r = stochastic_recording(2, 3, 5, 3);
   const auto all = all_head_stats(*r);
