@@ -79,30 +79,58 @@ void BM_HeatmapPaint(benchmark::State& state) {
 }
 
 // The head view's lines for all 12 heads of a layer. "Scrolled": what the window repaints
-// when the tall picture (20 px a token) is scrolled to its middle, a 1200 × 900 viewport;
-// "Export": the whole picture fitted into 1400 × 1100, as File ▸ Export draws it.
+// when the tall picture (20 px a token) is scrolled to its middle, a 1200 × 900 viewport, just
+// after another layer was chosen (every tile drawn anew); "Export": the whole picture fitted
+// into 1400 × 1100, as File ▸ Export draws it.
 void BM_HeadViewPaint(benchmark::State& state, bool scrolled) {
   const auto rec = recording(int(state.range(0)));
   ViewState vs;
   vs.set_recording(rec);
   HeadLines lines(&vs);
   const QSize full = scrolled ? QSize(1200, lines.sizeHint().height()) : QSize(1400, 1100);
+  lines.resize(full);
   QImage img(scrolled ? QSize(1200, 900) : full, QImage::Format_ARGB32_Premultiplied);
-  const QRectF view(0, (full.height() - img.height()) / 2.0, img.width(), img.height());
+  const QRect view(0, (full.height() - img.height()) / 2, img.width(), img.height());
   int layer = 0;
   for (auto _ : state) {
     vs.select(layer++ % 12, 0);
     QPainter p(&img);
     p.translate(0, -view.top());
-    lines.paint(p, full, !scrolled, QString(), scrolled ? view : QRectF());
+    if (scrolled)
+      lines.paint_cached(p, view);
+    else
+      lines.paint(p, full, true, QString());
   }
   state.counters["lines"] = lines.visible_line_count();
+}
+
+// Scrolling one layer's picture: a frame for every 30 px of scroll from the top to the bottom,
+// as the window repaints while the user drags (tiles drawn once, then copied).
+void BM_HeadViewScroll(benchmark::State& state) {
+  const auto rec = recording(int(state.range(0)));
+  ViewState vs;
+  vs.set_recording(rec);
+  vs.select(5, 0);
+  HeadLines lines(&vs);
+  const QSize full(1200, lines.sizeHint().height());
+  lines.resize(full);
+  QImage img(QSize(1200, 900), QImage::Format_ARGB32_Premultiplied);
+  int top = 0, frames = 0;
+  for (auto _ : state) {
+    QPainter p(&img);
+    p.translate(0, -top);
+    lines.paint_cached(p, QRect(0, top, img.width(), img.height()));
+    top = top + 30 + img.height() > full.height() ? 0 : top + 30;
+    ++frames;
+  }
+  state.counters["frames/s"] = benchmark::Counter(frames, benchmark::Counter::kIsRate);
 }
 
 BENCHMARK(BM_ModelViewAnalysis)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_ModelViewPaint)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_HeatmapPaint)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_HeadViewPaint, Scrolled, true)->Arg(128)->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HeadViewScroll)->Arg(128)->Arg(512)->Arg(2048)->Arg(4096)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_HeadViewPaint, Export, false)->Arg(128)->Arg(512)->Unit(benchmark::kMillisecond);
 
 }  // namespace

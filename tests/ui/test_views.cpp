@@ -3,6 +3,7 @@
 
 #include <QApplication>
 #include <QMouseEvent>
+#include <QPainter>
 #include <QSignalSpy>
 #include <cmath>
 
@@ -187,6 +188,62 @@ TEST(HeadView, HoveringATokenShowsOnlyItsLines) {
   // Toggling heads off removes their lines; one head selected shows only it.
   s.state.select(1, 2);
   EXPECT_EQ(lines->heads(), (std::vector<bool>{false, false, true}));
+}
+
+// The window's tiles: what paint_cached shows is the picture paint() draws (its lines
+// rasterised directly rather than through QPainter: the same to a few levels per pixel),
+// drawn again when the layer changes and the same when it comes back; tile seams invisible.
+TEST(HeadView, CachedTilesShowTheSamePicture) {
+  ViewsFixture s(2, 3, 40, false);
+  s.state.select(1, 2);
+  HeadLines lines(&s.state);
+  lines.resize(700, lines.sizeHint().height());
+  const QSize size = lines.size();
+  ASSERT_GT(size.height(), 2 * HeadLines::kTileHeight) << "the picture must span several tiles";
+  const auto shot = [&](bool cached) {
+    QImage img(size, QImage::Format_ARGB32_Premultiplied);
+    QPainter p(&img);
+    if (cached)
+      lines.paint_cached(p, QRect(QPoint(0, 0), size));
+    else
+      lines.paint(p, size, false, QString());
+    return img;
+  };
+  // The share of `a`'s clearly inked pixels between the token columns (lines only) with no
+  // ink in `b` next to them.
+  const auto missing = [](const QImage& a, const QImage& b) {
+    const auto ink = [](const QImage& img, int x, int y) { return 255 - qGray(img.pixel(x, y)); };
+    int inked = 0, lost = 0;
+    for (int y = 1; y + 1 < a.height(); ++y)
+      for (int x = a.width() / 3; x < 2 * a.width() / 3; ++x) {
+        if (ink(a, x, y) < 30) continue;
+        ++inked;
+        int near = 0;
+        for (int dy = -1; dy <= 1; ++dy)
+          for (int dx = -1; dx <= 1; ++dx) near = std::max(near, ink(b, x + dx, y + dy));
+        if (near < 15) ++lost;
+      }
+    return inked ? double(lost) / inked : 1.0;
+  };
+  const QImage cached = shot(true), direct = shot(false);
+  EXPECT_LT(missing(direct, cached), 0.01);
+  EXPECT_LT(missing(cached, direct), 0.01);
+  s.state.select(0, 2);
+  const QImage other = shot(true);
+  EXPECT_LT(missing(shot(false), other), 0.01);
+  // (random attention draws lines nearly everywhere: another layer still misses several
+  // times more than the two drawings of one)
+  EXPECT_GT(missing(other, cached), 4 * std::max({missing(direct, cached), missing(cached, direct), 0.001})) << "a new layer is drawn anew";
+  // Across a seam, rows on either side differ no more than rows within a tile.
+  const int seam = HeadLines::kTileHeight;
+  double across = 0, within = 0;
+  for (int x = 0; x < size.width(); ++x) {
+    across += std::abs(qGray(cached.pixel(x, seam)) - qGray(cached.pixel(x, seam - 1)));
+    within += std::abs(qGray(cached.pixel(x, seam + 1)) - qGray(cached.pixel(x, seam)));
+  }
+  EXPECT_LT(across, 2.0 * within + 50.0);
+  s.state.select(1, 2);
+  EXPECT_EQ(shot(true), cached);
 }
 
 // A long input: without a focused token only the strongest kLineBudget lines of the layer are

@@ -8,6 +8,7 @@
 
 #include "state/theme.h"
 #include "state/view_state.h"
+#include "views/line_raster.h"
 
 namespace attn::ui {
 
@@ -88,10 +89,13 @@ float HeadLines::line_cutoff() const {
   return cut;
 }
 
-template <class Fn>
-void HeadLines::for_each_line(int focus, int side, Fn&& fn) const {
+const std::vector<HeadLines::Line>& HeadLines::lines(int focus, int side) const {
   const auto& rec = state_->recording();
-  if (!rec) return;
+  if (lines_.recording == rec.get() && lines_.layer == state_->layer() && lines_.heads == enabled_ && lines_.focus == focus &&
+      lines_.side == side)
+    return lines_.lines;
+  lines_ = {rec.get(), state_->layer(), focus, side, enabled_, {}};
+  if (!rec) return lines_.lines;
   const float cutoff = focus >= 0 ? kMinWeight : line_cutoff();
   const int N = rec->num_tokens();
   for (int h = 0; h < rec->num_heads(); ++h) {
@@ -102,10 +106,16 @@ void HeadLines::for_each_line(int focus, int side, Fn&& fn) const {
       for (int j = 0; j < N; ++j) {
         if (focus >= 0 && side == 1 && j != focus) continue;
         const float w = a(i, j);
-        if (w >= cutoff) fn(h, i, j, w);
+        if (w >= cutoff) lines_.lines.push_back({h, i, j, w});
       }
     }
   }
+  return lines_.lines;
+}
+
+template <class Fn>
+void HeadLines::for_each_line(int focus, int side, Fn&& fn) const {
+  for (const Line& l : lines(focus, side)) fn(l.head, l.query, l.key, l.weight);
 }
 
 int HeadLines::visible_line_count() const {
@@ -115,6 +125,43 @@ int HeadLines::visible_line_count() const {
 }
 
 void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& title, const QRectF& exposed) const {
+  paint_lines(p, size, fit, title, exposed, nullptr);
+}
+
+void HeadLines::paint_cached(QPainter& p, const QRect& exposed) {
+  const double dpr = devicePixelRatioF();
+  TileKey key{state_->recording().get(), state_->layer(), focus_token(), focus_side(), enabled_, size(), state_->dark(), dpr};
+  if (!(key == tile_key_)) {
+    tile_key_ = std::move(key);
+    tiles_.clear();
+    tile_use_.clear();
+  }
+  const int first = std::max(0, exposed.top() / kTileHeight), last = std::max(first, exposed.bottom() / kTileHeight);
+  for (int t = first; t <= last; ++t) {
+    auto it = tiles_.find(t);
+    if (it == tiles_.end()) {
+      QImage tile(QSize(width(), kTileHeight) * dpr, QImage::Format_ARGB32_Premultiplied);
+      tile.setDevicePixelRatio(dpr);
+      QPainter tp(&tile);
+      tp.translate(0, -t * kTileHeight);
+      const RasterTarget raster{&tile, double(t * kTileHeight), dpr};
+      paint_lines(tp, size(), false, QString(), QRectF(0, t * kTileHeight, width(), kTileHeight), &raster);
+      tp.end();
+      it = tiles_.emplace(t, std::move(tile)).first;
+      if (int(tiles_.size()) > kMaxTiles) {  // forget the least recently shown
+        tiles_.erase(tile_use_.back());
+        tile_use_.pop_back();
+      }
+    } else {
+      tile_use_.remove(t);
+    }
+    tile_use_.push_front(t);
+    p.drawImage(QPointF(0, t * kTileHeight), it->second);
+  }
+}
+
+void HeadLines::paint_lines(QPainter& p, const QSize& size, bool fit, const QString& title, const QRectF& exposed,
+                            const RasterTarget* raster) const {
   const Theme& t = theme(state_->dark());
   const QRectF area = exposed.isNull() ? QRectF(QPointF(0, 0), QSizeF(size)) : exposed;
   p.fillRect(area, t.background);
@@ -181,6 +228,13 @@ void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& t
     for (int level = 1; level < kAlphaLevels; ++level) {
       const auto& lines = buckets[size_t(h) * kAlphaLevels + size_t(level)];
       if (lines.empty()) continue;
+      if (raster && hairline) {  // a tile of the window: straight into its pixels
+        const auto device = [&](QPointF pt) { return QPointF(pt.x() * raster->dpr, (pt.y() - raster->top) * raster->dpr); };
+        for (const QLineF& l : lines)
+          draw_line_aa(*raster->image, device(l.p1()), device(l.p2()), head_color(h, H), float(level) / (kAlphaLevels - 1), 0,
+                       raster->image->height());
+        continue;
+      }
       QColor c = head_color(h, H);
       c.setAlphaF(double(level) / (kAlphaLevels - 1));
       QPen pen(c, focus >= 0 ? 2.0 : hairline ? 1.0 : 1.5);
@@ -199,7 +253,7 @@ void HeadLines::paint(QPainter& p, const QSize& size, bool fit, const QString& t
 
 void HeadLines::paintEvent(QPaintEvent* event) {
   QPainter p(this);
-  paint(p, size(), false, QString(), QRectF(event->rect()));
+  paint_cached(p, event->rect());
 }
 
 bool HeadLines::token_at(const QPointF& pos, int* token, int* side) const {

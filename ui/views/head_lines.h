@@ -2,7 +2,10 @@
 // The drawing of the head view: each token on the left (queries) joined to the tokens on the
 // right (keys) by a line per head whose opacity is the attention weight. Hovering a token
 // shows only its lines; clicking a left token pins it (the state's query token).
+#include <QImage>
 #include <QWidget>
+#include <list>
+#include <map>
 #include <vector>
 
 namespace attn::ui {
@@ -19,6 +22,12 @@ class HeadLines : public QWidget {
   // Paints the view into (0, 0, size); rows shrink to fit when `fit` (for export). Only what
   // falls inside `exposed` is drawn (a null rectangle: everything); lines are cut to it.
   void paint(QPainter& p, const QSize& size, bool fit, const QString& title, const QRectF& exposed = QRectF()) const;
+  // What the window shows of `exposed`: the widget's picture, drawn a tile (kTileHeight
+  // rows) at a time and kept until the recording, layer, heads, focus, size or theme change,
+  // so that scrolling copies pixels and draws only the tiles that come into view.
+  void paint_cached(QPainter& p, const QRect& exposed);
+  static constexpr int kTileHeight = 256;
+  static constexpr int kMaxTiles = 32;
   // The token under a widget position: side 0 = left (query), 1 = right (key).
   bool token_at(const QPointF& pos, int* token, int* side) const;
   // The focused token (hovered, else the pinned query): -1 when none.
@@ -48,8 +57,40 @@ class HeadLines : public QWidget {
     double y(int i) const { return top + (i + 0.5) * row_h; }
   };
   Geometry geometry(const QSize& size, bool fit, double title_h) const;
+  // Where a tile's one-pixel lines are rasterised directly (line_raster.h): its image, the
+  // widget row its top is at, and the device pixel ratio.
+  struct RasterTarget {
+    QImage* image = nullptr;
+    double top = 0, dpr = 1;
+  };
+  void paint_lines(QPainter& p, const QSize& size, bool fit, const QString& title, const QRectF& exposed, const RasterTarget* raster) const;
   template <class Fn>
   void for_each_line(int focus, int side, Fn&& fn) const;
+  struct Line {
+    int head, query, key;
+    float weight;
+  };
+  // The lines shown for a focus (or none: -1), kept for the recording, layer and heads.
+  const std::vector<Line>& lines(int focus, int side) const;
+  struct LineCache {
+    const void* recording = nullptr;
+    int layer = -1, focus = -2, side = 0;
+    std::vector<bool> heads;
+    std::vector<Line> lines;
+  };
+  mutable LineCache lines_;
+  struct TileKey {
+    const void* recording = nullptr;
+    int layer = -1, focus = -2, side = 0;
+    std::vector<bool> heads;
+    QSize size;
+    bool dark = false;
+    double dpr = 0;
+    bool operator==(const TileKey&) const = default;
+  };
+  TileKey tile_key_;
+  std::map<int, QImage> tiles_;
+  std::list<int> tile_use_;  // most recently used first
   struct Cutoff {  // line_cutoff() for one recording, layer and set of heads
     const void* recording = nullptr;
     int layer = -1;
