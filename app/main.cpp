@@ -12,6 +12,8 @@
 
 #ifdef ATTN_WITH_GUI
 #include <QApplication>
+#include <chrono>
+#include <cstdio>
 #include <QFileInfo>
 #include <QTimer>
 
@@ -23,7 +25,10 @@ namespace {
 struct GuiArgs {
   QString model, text, pair, image, path;
   bool dark = false, light = false;
+  bool time_first_paint = false;
 };
+
+const auto kStarted = std::chrono::steady_clock::now();  // as main() begins (static init)
 
 // Parses the GUI's own options; false (with a message) for anything else.
 bool parse_gui_args(int argc, char** argv, GuiArgs* out) {
@@ -40,6 +45,7 @@ bool parse_gui_args(int argc, char** argv, GuiArgs* out) {
       else if (a == "--image") out->image = value("--image");
       else if (a == "--dark") out->dark = true;
       else if (a == "--light") out->light = true;
+      else if (a == "--time-first-paint") out->time_first_paint = true;
       else if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
         const auto eq = a.find('=');
         const std::string name = a.substr(0, eq), v = a.substr(eq + 1);
@@ -68,6 +74,23 @@ int run_gui(int argc, char** argv, const GuiArgs& args) {
   if (args.dark) window.set_dark(true);
   if (args.light) window.set_dark(false);
   window.show();
+  if (args.time_first_paint) {
+    // For bench/: the first recording's heatmap is painted at once, then the time since start
+    // is printed and the window closes. A failure prints its message and exits 1.
+    QObject::connect(window.runs(), &attn::ui::RunController::recording_ready, &window, [&window] {
+      window.show_heatmap();
+      window.tabs()->currentWidget()->repaint();
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - kStarted).count();
+      std::printf("first heatmap painted %.0f ms after start\n", ms);
+      std::fflush(stdout);
+      QCoreApplication::exit(0);
+    });
+    QObject::connect(&window, &attn::ui::MainWindow::error_shown, &window, [](const QString& message) {
+      std::fprintf(stderr, "attnscope: %s\n", message.toLocal8Bit().constData());
+      // Queued: an error from the command line's options comes before the event loop runs.
+      QMetaObject::invokeMethod(qApp, [] { QCoreApplication::exit(1); }, Qt::QueuedConnection);
+    });
+  }
   if (!args.path.isEmpty()) {
     window.open_path(args.path);
   } else if (!args.model.isEmpty()) {
@@ -88,7 +111,7 @@ int run_gui(int argc, char** argv, const GuiArgs& args) {
 int main(int argc, char** argv) {
   if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
     std::cout << "Usage: attnscope [COMMAND] [OPTIONS]\n"
-                 "       attnscope [--model DIR [--text STR [--pair STR] | --image FILE]] [--dark] [RECORDING | MODEL_DIR | PICTURE]\n"
+                 "       attnscope [--model DIR [--text STR [--pair STR] | --image FILE]] [--dark] [--time-first-paint] [RECORDING | MODEL_DIR | PICTURE]\n"
                  "See what transformer models attend to. Without a command, starts the desktop application.\n\n"
               << attn::cli::commands_help();
     return 0;

@@ -96,3 +96,21 @@ if [[ -x "$build/bench/attn_bench_render" ]]; then
   QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=2 "$build/bench/attn_bench_render" \
     --benchmark_out="$out/render.json" --benchmark_out_format=json | tee "$out/render.txt"
 fi
+
+# Cold start: launching the window on the bundled default model with a sentence, to the first
+# heatmap painted (--time-first-paint prints it and quits); five launches, offscreen and on a
+# virtual X display. "external" also counts the process's exit.
+echo
+echo "== Cold start: attnscope --model <bundled> --text ... to the first heatmap painted (ms)"
+model_dir=$(ls -d "$root"/resources/models/*/ | head -1)
+for platform in offscreen xvfb; do
+  for _ in 1 2 3 4 5; do
+    start=$(date +%s%N)
+    if [[ $platform == offscreen ]]; then
+      inside=$(QT_QPA_PLATFORM=offscreen "$build/app/attnscope" --model "$model_dir" --text "The cat sat on the mat because it was tired." --time-first-paint 2>/dev/null)
+    else
+      inside=$(xvfb-run -a "$build/app/attnscope" --model "$model_dir" --text "The cat sat on the mat because it was tired." --time-first-paint 2>/dev/null)
+    fi
+    echo "$platform: $inside; external $((($(date +%s%N) - start) / 1000000)) ms"
+  done
+done | tee "$out/cold-start.txt"

@@ -168,6 +168,18 @@ TEST(Cli, RecordStreamWritesTheReferenceAttention) {
   }
 }
 
+// bench/'s cold-start measure: the window runs the text, paints the heatmap, says when, quits.
+TEST(Cli, TimeFirstPaintPrintsAndQuits) {
+  ::setenv("QT_QPA_PLATFORM", "offscreen", 0);
+  const auto r = run({"--model", fixture("bert_mlm"), "--text", "the cat [MASK] on the mat", "--time-first-paint"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("first heatmap painted "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" ms after start"), std::string::npos) << r.out;
+  const auto bad = run({"--model", fixture("bert_mlm") + "/missing", "--text", "x", "--time-first-paint"});
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_NE(bad.err.find("missing"), std::string::npos) << bad.err;
+}
+
 // --layers records a subset: the file holds those layers, labelled with the model's numbers.
 TEST(Cli, RecordKeepsOnlyTheChosenLayers) {
   const auto e = expected("gpt2", "single");
