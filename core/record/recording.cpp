@@ -210,9 +210,53 @@ const AttentionRecording::Block& AttentionRecording::block(Part part, int layer)
 
 ConstMatrixMap AttentionRecording::matrix(Part part, int layer, int head) const {
   if (head < 0 || head >= meta_.num_heads) throw Error("head " + std::to_string(head) + " out of range");
-  const Block& b = block(part, layer);
   const int N = meta_.num_tokens, C = cols(part);
+  auto it = blocks_.find({int(part), layer});
+  if (it != blocks_.end() && !it->second.view && (!it->second.half.empty() || it->second.source->dtype != DType::F32)) {
+    const Block& b = it->second;  // half precision: this head only
+    std::lock_guard lock(*mutex_);
+    if (!b.view) {
+      if (b.heads.empty()) b.heads.resize(size_t(meta_.num_heads));
+      auto& values = b.heads[size_t(head)];
+      if (values.empty()) {
+        values.resize(size_t(N) * C);
+        convert_head(b, part, head, values.data());
+      }
+      return ConstMatrixMap(values.data(), N, C);
+    }
+  }
+  const Block& b = block(part, layer);
   return ConstMatrixMap(b.view + size_t(head) * N * C, N, C);
+}
+
+size_t AttentionRecording::converted_bytes() const {
+  std::lock_guard lock(*mutex_);
+  size_t floats = 0;
+  for (const auto& [key, b] : blocks_) {
+    floats += b.data.size();
+    for (const auto& h : b.heads) floats += h.size();
+  }
+  return floats * sizeof(float);
+}
+
+void AttentionRecording::convert_head(const Block& b, Part part, int head, float* out) const {
+  const size_t n = size_t(meta_.num_tokens) * cols(part), first = size_t(head) * n;
+  if (!b.half.empty()) {
+    for (size_t i = 0; i < n; ++i) out[i] = half_to_float(b.half[first + i]);
+    return;
+  }
+  const auto bytes = file_->data(*b.source);
+  const DType type = b.source->dtype;
+  const size_t width = type == DType::F16 || type == DType::BF16 ? 2 : 4;
+  if (width == 4) {
+    std::memcpy(out, bytes.data() + first * 4, n * 4);  // an unaligned F32 tensor
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    uint16_t v;
+    std::memcpy(&v, bytes.data() + (first + i) * width, 2);  // little-endian hosts
+    out[i] = type == DType::F16 ? half_to_float(v) : bf16_to_float(v);
+  }
 }
 
 RowMatrix AttentionRecording::head_copy(int layer, int head, Part part) const {
@@ -221,24 +265,14 @@ RowMatrix AttentionRecording::head_copy(int layer, int head, Part part) const {
   if (it == blocks_.end()) return matrix(part, layer, head);  // throws, naming what is missing
   const Block& b = it->second;
   const int N = meta_.num_tokens, C = cols(part);
-  const size_t n = size_t(N) * C, first = size_t(head) * n;
   {
     std::lock_guard lock(*mutex_);
-    if (b.view) return ConstMatrixMap(b.view + first, N, C);
+    if (b.view) return ConstMatrixMap(b.view + size_t(head) * N * C, N, C);
+    if (!b.heads.empty() && !b.heads[size_t(head)].empty()) return ConstMatrixMap(b.heads[size_t(head)].data(), N, C);
   }
+  if (b.half.empty() && b.source->dtype == DType::F32) return matrix(part, layer, head);  // mapped, nothing to convert
   RowMatrix out(N, C);
-  if (!b.half.empty()) {
-    for (size_t i = 0; i < n; ++i) out.data()[i] = half_to_float(b.half[first + i]);
-    return out;
-  }
-  if (b.source->dtype == DType::F32) return matrix(part, layer, head);  // mapped, nothing to convert
-  const auto bytes = file_->data(*b.source);
-  const size_t width = b.source->dtype == DType::F16 || b.source->dtype == DType::BF16 ? 2 : 4;
-  for (size_t i = 0; i < n; ++i) {
-    uint16_t v;
-    std::memcpy(&v, bytes.data() + (first + i) * width, 2);  // little-endian hosts
-    out.data()[i] = b.source->dtype == DType::F16 ? half_to_float(v) : bf16_to_float(v);
-  }
+  convert_head(b, part, head, out.data());
   return out;
 }
 
@@ -335,6 +369,10 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
         for (size_t i = 0; i < w.size(); ++i) w[i] = half_to_float(b.half[i]);
         tensors.push_back({tensor_name(part, key.second), DType::F32, shape, std::as_bytes(std::span(w))});
       }
+      continue;
+    }
+    if (b.source && b.source->dtype == dtype) {  // an opened file's tensor as it is: nothing converted
+      tensors.push_back({tensor_name(part, key.second), dtype, shape, file_->data(*b.source)});
       continue;
     }
     const Block& loaded = block(part, key.second);

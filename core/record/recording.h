@@ -127,6 +127,9 @@ class AttentionRecording {
     scratch = head_copy(layer, head);
     return ConstMatrixMap(scratch.data(), scratch.rows(), scratch.cols());
   }
+  // Bytes of values this recording holds converted to F32 for views (what opening a
+  // half-precision file costs in memory beyond the mapping), or owns in memory as F32.
+  size_t converted_bytes() const;
   // The mean over heads of one layer [N, N] (no converted layer kept).
   RowMatrix layer_mean(int layer) const;
   RowMatrix layer_max(int layer) const;
@@ -163,8 +166,13 @@ class AttentionRecording {
     std::vector<uint16_t> half;          // an F16 recording's values in memory
     mutable const float* view = nullptr; // where the values are; null until first use
     const TensorInfo* source = nullptr;  // the tensor of an opened file
+    // Half-precision values are converted a head at a time, as views ask for them: a view of
+    // one head of a long recording does not convert its layer.
+    mutable std::vector<std::vector<float>> heads;
   };
   const Block& block(Part part, int layer) const;
+  // Converts one head of a half-precision block (in memory or in the file) into `out`.
+  void convert_head(const Block& b, Part part, int head, float* out) const;
   int cols(Part part) const;
 
   RecordingMeta meta_;

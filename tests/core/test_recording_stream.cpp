@@ -189,3 +189,29 @@ TEST(RecordingStream, EveryLayerMustBeWritten) {
   }
   EXPECT_FALSE(fs::exists(out));
 }
+
+// A long half-precision recording opened from disk: a view of one head converts that head,
+// not its layer, and saving it again at F16 copies the file's bytes without converting.
+TEST(RecordingStream, OpeningAnF16FileConvertsOnlyTheHeadsShown) {
+  const auto m = fixture("gpt2");
+  RunRequest req;
+  req.text = "the cat sat on the mat and the dog sat on the log";
+  req.options.storage = DType::F16;
+  req.options.stream_to = temp("f16-open");
+  RunResult r = run_model(*m, req);
+  const auto rec = finish_stream(r);
+  const int N = rec->num_tokens(), H = rec->num_heads();
+  ASSERT_GT(H, 1);
+  EXPECT_EQ(rec->converted_bytes(), 0u);
+  const ConstMatrixMap a = rec->head(1, 1);
+  EXPECT_EQ(rec->converted_bytes(), size_t(N) * N * sizeof(float));
+  EXPECT_EQ(RowMatrix(a), rec->head_copy(1, 1));
+  EXPECT_NE(RowMatrix(a), rec->head_copy(1, 0));
+  EXPECT_EQ(rec->head(1, 1).data(), a.data()) << "kept, not converted again";
+  const fs::path again = temp("f16-again");
+  rec->save(again, DType::F16);
+  EXPECT_EQ(rec->converted_bytes(), size_t(N) * N * sizeof(float));
+  expect_same_file(req.options.stream_to, again);
+  fs::remove(again);
+  fs::remove(req.options.stream_to);
+}
