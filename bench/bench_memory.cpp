@@ -3,10 +3,12 @@
 // prints one JSON line: the weights file's size, the recording's attention bytes, and the
 // process's resident memory from /proc/self/status (VmHWM: the peak; RssFile: mapped files,
 // i.e. the weights; RssAnon: the heap) after loading and after the run, while its result is
-// still held. Run one process per measurement: VmHWM never falls.
-//   attn_bench_memory MODEL_DIR N [all|last] [f32|f16]
+// still held. Run one process per measurement: VmHWM never falls. With a last argument FILE
+// the run streams its recording to FILE (record --stream) instead of holding it.
+//   attn_bench_memory MODEL_DIR N [all|last] [f32|f16] [FILE]
 #include <omp.h>
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -17,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nn/model.h"
+#include "record/recording_stream.h"
 
 namespace fs = std::filesystem;
 using namespace attn;
@@ -42,7 +45,7 @@ json resident_memory() {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: attn_bench_memory MODEL_DIR N [all|last] [f32|f16]\n");
+    std::fprintf(stderr, "usage: attn_bench_memory MODEL_DIR N [all|last] [f32|f16] [FILE]\n");
     return 2;
   }
   try {
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
     const int n = std::stoi(argv[2]);
     const bool last_only = argc > 3 && std::string(argv[3]) == "last";
     const bool f16 = argc > 4 && std::string(argv[4]) == "f16";
+    const fs::path stream_to = argc > 5 ? fs::path(argv[5]) : fs::path();
 
     const auto model = Model::load(dir);
     const json loaded = resident_memory();
@@ -64,7 +68,11 @@ int main(int argc, char** argv) {
     opt.storage = f16 ? DType::F16 : DType::F32;
     opt.memory_budget = 16ull << 30;  // as bench_forward.cpp
     if (last_only) opt.layers = {c.num_layers - 1};
+    opt.stream_to = stream_to;
+    const auto start = std::chrono::steady_clock::now();
     const ForwardResult r = model->forward(enc, opt);
+    if (r.stream) r.stream->finish(*r.recording);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     const uint64_t layers = last_only ? 1 : uint64_t(c.num_layers);
     const uint64_t recording = layers * uint64_t(c.num_heads) * uint64_t(n) * uint64_t(n) * (f16 ? 2 : 4);
@@ -75,6 +83,8 @@ int main(int argc, char** argv) {
                       {"n", n},
                       {"layers_recorded", layers},
                       {"storage", f16 ? "f16" : "f32"},
+                      {"streamed", !stream_to.empty()},
+                      {"seconds", seconds},
                       {"threads", omp_get_max_threads()},
                       {"file_bytes", file_bytes},
                       {"recording_bytes", recording},

@@ -21,13 +21,22 @@
 #      and in 1x1 (for the CPU-time table),
 #   5. the tables (compare.py, with --memory).
 # Run nothing else meanwhile: at N = 2048 each side holds about 12–15 GB.
+#
+# scripts/bench.sh --big [CMake arguments]: a recording larger than memory. The same model
+# records N = 4096 streamed at F16 (a 17 GB file in $ATTN_BIG_DIR, default $build/bench-big;
+# about 10 minutes), then bench/attn_bench_view opens the file, paints a heatmap, pans and
+# zooms; both print resident memory. Needs ~20 GB of free disk.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTN_BUILD_DIR:-$root/build}
 out=${BENCH_OUT:-$build/bench-results}
 llama=0
+big=0
 if [[ ${1:-} == --llama ]]; then
   llama=1
+  shift
+elif [[ ${1:-} == --big ]]; then
+  big=1
   shift
 fi
 
@@ -36,6 +45,18 @@ fi
 mkdir -p "$out"
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+if ((big)); then
+  model=${ATTN_LLAMA_DIR:-$build/bench-models/llama-1b}
+  [[ -f $model/model.safetensors ]] || "$build/bench/attn_bench_forward" --llama_dir="$model" --benchmark_filter=none
+  dir=${ATTN_BIG_DIR:-$build/bench-big}
+  mkdir -p "$dir"
+  echo "== Recording N = 4096 streamed at F16 into $dir/rec.safetensors; load average $(load)"
+  OMP_NUM_THREADS=2 "$build/bench/attn_bench_memory" "$model" 4096 all f16 "$dir/rec.safetensors" | tee "$out/big-record.json"
+  echo "== Viewing it: open, first heatmap, pan and zoom frames"
+  "$build/bench/attn_bench_view" "$dir/rec.safetensors" | tee "$out/big-view.json"
+  exit 0
+fi
 
 if ((llama)); then
   model=${ATTN_LLAMA_DIR:-$build/bench-models/llama-1b}

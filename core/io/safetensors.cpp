@@ -179,7 +179,7 @@ std::vector<float> SafetensorsFile::to_f32(const TensorInfo& info) const {
   switch (info.dtype) {
     case DType::F32: if (n) std::memcpy(out.data(), p, n * 4); break;
     case DType::F64: for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<double>(p + 8 * i)); break;
-    case DType::F16: for (size_t i = 0; i < n; ++i) out[i] = half_to_float(load_le<uint16_t>(p + 2 * i)); break;
+    case DType::F16: halves_to_floats(p, out.data(), n); break;
     case DType::BF16: for (size_t i = 0; i < n; ++i) out[i] = bf16_to_float(load_le<uint16_t>(p + 2 * i)); break;
     case DType::I64: for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<int64_t>(p + 8 * i)); break;
     case DType::I32: for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<int32_t>(p + 4 * i)); break;

@@ -193,7 +193,7 @@ const AttentionRecording::Block& AttentionRecording::block(Part part, int layer)
     std::lock_guard lock(*mutex_);
     if (!b.view && !b.half.empty()) {
       b.data.resize(b.half.size());
-      for (size_t i = 0; i < b.half.size(); ++i) b.data[i] = half_to_float(b.half[i]);
+      halves_to_floats(b.half.data(), b.data.data(), b.half.size());
       b.view = b.data.data();
     } else if (!b.view) {
       const auto bytes = file_->data(*b.source);
@@ -242,7 +242,7 @@ size_t AttentionRecording::converted_bytes() const {
 void AttentionRecording::convert_head(const Block& b, Part part, int head, float* out) const {
   const size_t n = size_t(meta_.num_tokens) * cols(part), first = size_t(head) * n;
   if (!b.half.empty()) {
-    for (size_t i = 0; i < n; ++i) out[i] = half_to_float(b.half[first + i]);
+    halves_to_floats(b.half.data() + first, out, n);
     return;
   }
   const auto bytes = file_->data(*b.source);
@@ -252,10 +252,14 @@ void AttentionRecording::convert_head(const Block& b, Part part, int head, float
     std::memcpy(out, bytes.data() + first * 4, n * 4);  // an unaligned F32 tensor
     return;
   }
+  if (type == DType::F16) {
+    halves_to_floats(bytes.data() + first * 2, out, n);
+    return;
+  }
   for (size_t i = 0; i < n; ++i) {
     uint16_t v;
     std::memcpy(&v, bytes.data() + (first + i) * width, 2);  // little-endian hosts
-    out[i] = type == DType::F16 ? half_to_float(v) : bf16_to_float(v);
+    out[i] = bf16_to_float(v);
   }
 }
 
@@ -287,8 +291,10 @@ void AttentionRecording::write_matrix(Part part, int layer, int head, const Eige
     MatrixMap(b.data.data() + first, N, C) = values;
     return;
   }
-  for (Eigen::Index i = 0; i < N; ++i)
-    for (Eigen::Index j = 0; j < C; ++j) b.half[first + size_t(i) * C + size_t(j)] = float_to_half(values(i, j));
+  for (Eigen::Index i = 0; i < N; ++i) {
+    const Eigen::Matrix<float, 1, Eigen::Dynamic> row = values.row(i);  // contiguous
+    floats_to_halves(row.data(), b.half.data() + first + size_t(i) * C, size_t(C));
+  }
 }
 
 MatrixMap AttentionRecording::mutable_matrix(Part part, int layer, int head) {
@@ -351,7 +357,7 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
     for (auto d : shape) n *= size_t(d);
     if (dtype == DType::F16) {
       auto& h = halves.emplace_back(n);
-      for (size_t i = 0; i < n; ++i) h[i] = float_to_half(data[i]);
+      floats_to_halves(data, h.data(), n);
       tensors.push_back({name, DType::F16, shape, std::as_bytes(std::span(h))});
     } else {
       tensors.push_back({name, DType::F32, shape, std::as_bytes(std::span(data, n))});
@@ -366,7 +372,7 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
         tensors.push_back({tensor_name(part, key.second), DType::F16, shape, std::as_bytes(std::span(b.half))});
       } else {
         auto& w = wides.emplace_back(b.half.size());
-        for (size_t i = 0; i < w.size(); ++i) w[i] = half_to_float(b.half[i]);
+        halves_to_floats(b.half.data(), w.data(), w.size());
         tensors.push_back({tensor_name(part, key.second), DType::F32, shape, std::as_bytes(std::span(w))});
       }
       continue;

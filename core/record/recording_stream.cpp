@@ -104,7 +104,7 @@ void RecordingStream::write(Part part, int layer, const float* values) {
     std::vector<uint16_t> half(std::min<size_t>(count, size_t(1) << 20));
     for (size_t done = 0; done < count; done += half.size()) {
       const size_t n = std::min(half.size(), count - done);
-      for (size_t k = 0; k < n; ++k) half[k] = float_to_half(values[done + k]);
+      floats_to_halves(values + done, half.data(), n);
       write_at(at + done * 2, half.data(), n * 2);
     }
   }

@@ -1,8 +1,14 @@
 #pragma once
-// IEEE binary16 and bfloat16 conversions (round to nearest even), scalar reference code.
+// IEEE binary16 and bfloat16 conversions (round to nearest even): scalar reference code, and
+// whole arrays of half floats eight at a time with F16C where the build has it (-mf16c, on
+// every CPU with AVX2), which gives the same values.
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#ifdef __F16C__
+#include <immintrin.h>
+#endif
 
 namespace attn {
 
@@ -62,6 +68,31 @@ inline uint16_t float_to_bf16(float f) {
   if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // nan
   x += 0x7FFFu + ((x >> 16) & 1u);
   return static_cast<uint16_t>(x >> 16);
+}
+
+// `n` half floats from `src` (little-endian, any alignment) into `out`.
+inline void halves_to_floats(const void* src, float* out, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(src);
+  size_t i = 0;
+#ifdef __F16C__
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i))));
+#endif
+  for (; i < n; ++i) {
+    uint16_t v;
+    std::memcpy(&v, p + 2 * i, 2);
+    out[i] = half_to_float(v);
+  }
+}
+
+// `n` floats rounded to half floats (to nearest even).
+inline void floats_to_halves(const float* src, uint16_t* out, size_t n) {
+  size_t i = 0;
+#ifdef __F16C__
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+#endif
+  for (; i < n; ++i) out[i] = float_to_half(src[i]);
 }
 
 }  // namespace attn

@@ -1,0 +1,111 @@
+// Viewing a large recording file (scripts/bench.sh --big): opens it (mapped), paints the
+// heatmap of its last head, then pans and zooms, and prints one JSON line: the time to open,
+// to the first heatmap, each pan / zoom frame (mean and worst), and resident memory
+// (/proc/self/status: VmHWM the peak, RssAnon the heap, RssFile the mapped file) after
+// opening and at the end. Offscreen; one process per measurement.
+//   attn_bench_view RECORDING
+#include <QApplication>
+#include <QImage>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "record/recording.h"
+#include "state/view_state.h"
+#include "views/heatmap_view.h"
+#include "views/matrix_plot.h"
+
+using namespace attn;
+using namespace attn::ui;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+json resident_memory() {
+  json out = json::object();
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    for (const char* key : {"VmHWM", "VmRSS", "RssAnon", "RssFile"}) {
+      const std::string prefix = std::string(key) + ":";
+      if (line.starts_with(prefix)) out[key] = std::stoull(line.substr(prefix.size())) * 1024;
+    }
+  return out;
+}
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+json summary(const std::vector<double>& frames) {
+  double sum = 0;
+  for (double f : frames) sum += f;
+  return {{"frames", frames.size()}, {"mean_ms", frames.empty() ? 0 : sum / double(frames.size())},
+          {"worst_ms", frames.empty() ? 0 : *std::max_element(frames.begin(), frames.end())}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  qputenv("QT_QPA_PLATFORM", "offscreen");
+  QApplication app(argc, argv);
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: attn_bench_view RECORDING\n");
+    return 2;
+  }
+  try {
+    auto t = Clock::now();
+    const auto rec = AttentionRecording::open(argv[1]);
+    const double open_ms = ms_since(t);
+    const json opened = resident_memory();
+
+    ViewState state;
+    HeatmapView view(&state);
+    view.resize(1200, 1000);
+    t = Clock::now();
+    state.set_recording(rec);
+    state.select(rec->num_layers() - 1, rec->num_heads() - 1);
+    QImage first = view.grab().toImage();
+    const double first_ms = ms_since(t);
+
+    auto* plot = view.findChild<MatrixPlot*>();
+    const int N = rec->num_tokens();
+    const auto frame = [&](double x0, double x1, double y0, double y1) {
+      const auto f = Clock::now();
+      plot->xAxis->setRange(x0, x1);
+      plot->yAxis->setRange(y0, y1);
+      first = view.grab().toImage();
+      return ms_since(f);
+    };
+    // Pan: a 256-token window moved 32 tokens a frame along the diagonal.
+    std::vector<double> pan;
+    const double w = std::min(256.0, double(N));
+    for (double at = 0; at + w <= N && pan.size() < 60; at += 32) pan.push_back(frame(at - 0.5, at + w - 0.5, at - 0.5, at + w - 0.5));
+    // Zoom: from the whole matrix to 64 tokens around its middle and back.
+    std::vector<double> zoom;
+    for (double span = N; span >= 64; span /= 1.5) zoom.push_back(frame(N / 2.0 - span / 2, N / 2.0 + span / 2, N / 2.0 - span / 2, N / 2.0 + span / 2));
+    for (double span = 64; span <= N; span *= 1.5) zoom.push_back(frame(N / 2.0 - span / 2, N / 2.0 + span / 2, N / 2.0 - span / 2, N / 2.0 + span / 2));
+    std::error_code ec;
+    const json out = {{"recording", argv[1]},
+                      {"file_bytes", std::filesystem::file_size(argv[1], ec)},
+                      {"layers", rec->num_layers()},
+                      {"heads", rec->num_heads()},
+                      {"tokens", N},
+                      {"open_ms", open_ms},
+                      {"first_heatmap_ms", first_ms},
+                      {"pan", summary(pan)},
+                      {"zoom", summary(zoom)},
+                      {"converted_bytes", rec->converted_bytes()},
+                      {"after_open", opened},
+                      {"at_end", resident_memory()}};
+    std::printf("%s\n", out.dump().c_str());
+    return first.isNull() ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "attn_bench_view: %s\n", e.what());
+    return 1;
+  }
+}
