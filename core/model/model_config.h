@@ -11,6 +11,11 @@
 
 namespace attn {
 
+// The most layers a config may declare. Loops over layers run before any weight is read, so a
+// config claiming 777 million layers would otherwise spin for seconds (the fuzzer's finding);
+// the deepest published models have under 200.
+inline constexpr int kMaxLayers = 4096;
+
 struct FamilySpec;  // model/family_table.h
 
 // Rotary position embeddings as Hugging Face's modeling_rope_utils.py computes them.

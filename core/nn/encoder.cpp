@@ -137,7 +137,7 @@ class EncoderModel final : public Model {
 
 void read_bert_config(const JsonFields& r, ModelConfig& c) {
   c.hidden_size = r.required_int({"hidden_size"});
-  c.num_layers = r.required_int({"num_hidden_layers"});
+  c.num_layers = r.required_int({"num_hidden_layers"}, 1, kMaxLayers);
   c.num_heads = r.required_int({"num_attention_heads"});
   c.intermediate_size = r.required_int({"intermediate_size"});
   c.max_positions = r.required_int({"max_position_embeddings"});
@@ -150,7 +150,7 @@ void read_bert_config(const JsonFields& r, ModelConfig& c) {
 
 void read_distilbert_config(const JsonFields& r, ModelConfig& c) {
   c.hidden_size = r.required_int({"dim", "hidden_size"});
-  c.num_layers = r.required_int({"n_layers", "num_hidden_layers"});
+  c.num_layers = r.required_int({"n_layers", "num_hidden_layers"}, 1, kMaxLayers);
   c.num_heads = r.required_int({"n_heads", "num_attention_heads"});
   c.intermediate_size = r.required_int({"hidden_dim", "intermediate_size"});
   c.max_positions = r.required_int({"max_position_embeddings"});

@@ -77,7 +77,7 @@ class Gpt2Model final : public Model {
 
 void read_gpt2_config(const JsonFields& r, ModelConfig& c) {
   c.hidden_size = r.required_int({"n_embd", "hidden_size"});
-  c.num_layers = r.required_int({"n_layer", "num_hidden_layers"});
+  c.num_layers = r.required_int({"n_layer", "num_hidden_layers"}, 1, kMaxLayers);
   c.num_heads = r.required_int({"n_head", "num_attention_heads"});
   c.intermediate_size = r.optional_int("n_inner", 0);
   if (c.intermediate_size == 0) c.intermediate_size = 4 * c.hidden_size;

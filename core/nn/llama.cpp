@@ -308,7 +308,7 @@ std::vector<int> read_windows(const JsonFields& r, const std::string& mt, int la
 void read_decoder_config(const JsonFields& r, ModelConfig& c, const std::string& mt) {
   const bool gemma = mt == "gemma2" || mt == "gemma3_text";
   c.hidden_size = r.required_int({"hidden_size"});
-  c.num_layers = r.required_int({"num_hidden_layers"});
+  c.num_layers = r.required_int({"num_hidden_layers"}, 1, kMaxLayers);
   c.num_heads = r.required_int({"num_attention_heads"});
   c.num_kv_heads = r.optional_int("num_key_value_heads", c.num_heads, 1, 1 << 20);
   if (c.num_heads % c.num_kv_heads != 0)

@@ -151,7 +151,7 @@ void read_pair(const JsonFields& r, const char* key, int fallback, int& height, 
 // ViTConfig / DeiTConfig (their defaults are those of ViT-Base/16 at 224 pixels).
 void read_vision_config(const JsonFields& r, ModelConfig& c) {
   c.hidden_size = r.required_int({"hidden_size"});
-  c.num_layers = r.required_int({"num_hidden_layers"});
+  c.num_layers = r.required_int({"num_hidden_layers"}, 1, kMaxLayers);
   c.num_heads = r.required_int({"num_attention_heads"});
   c.intermediate_size = r.required_int({"intermediate_size"});
   c.layer_norm_eps = r.optional_float("layer_norm_eps", 1e-12f);

@@ -154,6 +154,9 @@ TEST(DecoderConfig, ImpossibleConfigsAreTheFilesError) {
        "layer 0 is a sliding-window layer but the config gives no sliding_window"},
       {[](json& j) { j["model_type"] = "gemma3"; }, "gemma3 needs a text_config"},
       {[](json& j) { j["num_key_value_heads"] = 1e40; }, "num_key_value_heads"},
+      // The fuzzer's finding: 777 million layers spun in the sliding-window loop for seconds.
+      {[](json& j) { j["model_type"] = "qwen3"; j["num_hidden_layers"] = 777072777; }, "num_hidden_layers"},
+      {[](json& j) { j["num_hidden_layers"] = kMaxLayers + 1; }, "num_hidden_layers"},
   };
   for (const auto& [edit, want] : cases) {
     json j = decoder("llama");

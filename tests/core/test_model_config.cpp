@@ -90,7 +90,7 @@ TEST(ModelConfig, NumbersOutOfRangeAreTheFilesError) {
   EXPECT_NE(error_for("hidden_size", 768.0).find("'hidden_size' must be a positive integer"), std::string::npos);
   EXPECT_NE(error_for("num_attention_heads", 18446744073709551615ULL).find("'num_attention_heads' must be a positive integer"),
             std::string::npos);
-  EXPECT_NE(error_for("num_hidden_layers", -3).find("'num_hidden_layers' must be a positive integer"), std::string::npos);
+  EXPECT_NE(error_for("num_hidden_layers", -3).find("'num_hidden_layers' must be an integer from 1 to 4096"), std::string::npos);
   EXPECT_NE(error_for("type_vocab_size", 4294967296LL).find("'type_vocab_size' must be an integer from 0 to 1048576"), std::string::npos);
   EXPECT_NE(error_for("layer_norm_eps", 1e300).find("'layer_norm_eps' must be a finite number within float's range"), std::string::npos);
   EXPECT_NE(error_for("layer_norm_eps", "tiny").find("'layer_norm_eps'"), std::string::npos);
