@@ -50,11 +50,19 @@ void HeadMaskHook::on_attention(int layer, int head, MatrixRef probs) {
 RecordingHook::RecordingHook(AttentionRecording& recording, std::vector<int> model_layers)
     : rec_(recording), model_layers_(std::move(model_layers)) {}
 
-int RecordingHook::slot(int layer) const {
-  if (model_layers_.empty()) return layer < rec_.num_layers() ? layer : -1;
-  const auto it = std::lower_bound(model_layers_.begin(), model_layers_.end(), layer);
-  return it != model_layers_.end() && *it == layer ? int(it - model_layers_.begin()) : -1;
+namespace {
+
+// The recorded layer that model layer `layer` is, or -1: `model_layers` lists the recorded
+// model layers in order (empty: all `recorded` of them).
+int recorded_slot(const std::vector<int>& model_layers, int layer, int recorded) {
+  if (model_layers.empty()) return layer < recorded ? layer : -1;
+  const auto it = std::lower_bound(model_layers.begin(), model_layers.end(), layer);
+  return it != model_layers.end() && *it == layer ? int(it - model_layers.begin()) : -1;
 }
+
+}  // namespace
+
+int RecordingHook::slot(int layer) const { return recorded_slot(model_layers_, layer, rec_.num_layers()); }
 
 bool RecordingHook::wants_scores(int layer) const { return rec_.has_scores() && slot(layer) >= 0; }
 
@@ -102,11 +110,7 @@ StreamingHook::StreamingHook(RecordingStream& stream, std::vector<int> model_lay
   }
 }
 
-int StreamingHook::slot(int layer) const {
-  if (model_layers_.empty()) return layer < stream_.meta().num_layers ? layer : -1;
-  const auto it = std::lower_bound(model_layers_.begin(), model_layers_.end(), layer);
-  return it != model_layers_.end() && *it == layer ? int(it - model_layers_.begin()) : -1;
-}
+int StreamingHook::slot(int layer) const { return recorded_slot(model_layers_, layer, stream_.meta().num_layers); }
 
 bool StreamingHook::wants_scores(int layer) const { return stream_.has(AttentionRecording::Part::Scores) && slot(layer) >= 0; }
 

@@ -6,11 +6,13 @@
 #include <QPainter>
 #include <QSignalSpy>
 #include <cmath>
+#include <limits>
 
 #include "analysis/head_stats.h"
 #include "ui/ui_test_support.h"
 #include "views/head_lines.h"
 #include "views/head_view.h"
+#include "views/line_raster.h"
 #include "views/heatmap_view.h"
 #include "views/matrix_plot.h"
 #include "views/model_view.h"
@@ -244,6 +246,29 @@ TEST(HeadView, CachedTilesShowTheSamePicture) {
   EXPECT_LT(across, 2.0 * within + 50.0);
   s.state.select(1, 2);
   EXPECT_EQ(shot(true), cached);
+}
+
+// The head view's line rasteriser: a line inks the pixels it passes and only those, within
+// the rows asked for; lines far outside the image, nearly flat or not numbers draw nothing
+// and convert no out-of-range value (UBSan's float-cast-overflow watches in the suite).
+TEST(LineRaster, DrawsWhereTheLineIsAndNothingElse) {
+  QImage img(40, 30, QImage::Format_ARGB32_Premultiplied);
+  img.fill(Qt::white);
+  draw_line_aa(img, QPointF(0.5, 10.5), QPointF(39.5, 10.5), Qt::black, 1.0f, 0, 30);  // row 10
+  EXPECT_EQ(qGray(img.pixel(20, 10)), 0);
+  EXPECT_EQ(qGray(img.pixel(20, 12)), 255);
+  draw_line_aa(img, QPointF(5.5, 0.5), QPointF(5.5, 29.5), Qt::black, 0.5f, 0, 15);  // column 5, top half only
+  EXPECT_NEAR(qGray(img.pixel(5, 3)), 128, 2);
+  EXPECT_EQ(qGray(img.pixel(5, 20)), 255);
+  const QImage before = img;
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  for (const auto& [a, b] : {std::pair{QPointF(-1e12, 5), QPointF(1e12, 5.000001)}, {QPointF(-1e12, -1e12), QPointF(1e12, 1e12 + 1)},
+                             {QPointF(nan, 3), QPointF(10, 3)}, {QPointF(0, inf), QPointF(10, 3)}, {QPointF(0, 100), QPointF(39, 200)}})
+    draw_line_aa(img, a, b, Qt::red, 1.0f, 0, 30);
+  int changed = 0;
+  for (int y = 0; y < 30; ++y)
+    for (int x = 0; x < 40; ++x) changed += img.pixel(x, y) != before.pixel(x, y);
+  EXPECT_LT(changed, 200);  // the two long lines through the image ink their own pixels, no more
 }
 
 // A long input: without a focused token only the strongest kLineBudget lines of the layer are

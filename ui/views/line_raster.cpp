@@ -39,9 +39,11 @@ void draw_line_aa(QImage& image, QPointF a, QPointF b, QColor color, float opaci
   if (steep) {  // walk along y, one row at a time: only the rows asked for
     if (y0 > y1) std::swap(x0, x1), std::swap(y0, y1);
     const double gradient = (x1 - x0) / std::max(1e-9, y1 - y0);
-    const int first = std::max(int(std::ceil(y0)), row_begin), last = std::min(int(std::floor(y1)), row_end - 1);
+    const double from = std::max(std::ceil(y0), double(row_begin)), to = std::min(std::floor(y1), double(row_end - 1));
+    if (!(from <= to)) return;
+    const int first = int(from), last = int(to);
     for (int y = first; y <= last; ++y) {
-      const double x = x0 + (y - y0) * gradient;
+      const double x = std::clamp(x0 + (y - y0) * gradient, -2.0, double(width) + 1);  // off-image columns stay off
       const int xi = int(std::floor(x));
       const float f = float(x - xi);
       plot(xi, y, 1.0f - f);
@@ -50,16 +52,18 @@ void draw_line_aa(QImage& image, QPointF a, QPointF b, QColor color, float opaci
   } else {  // walk along x; rows outside the band are skipped by the columns they fall on
     if (x0 > x1) std::swap(x0, x1), std::swap(y0, y1);
     const double gradient = (y1 - y0) / std::max(1e-9, x1 - x0);
-    int first = std::max(int(std::ceil(x0)), 0), last = std::min(int(std::floor(x1)), width - 1);
+    double from = std::max(std::ceil(x0), 0.0), to = std::min(std::floor(x1), double(width - 1));
     if (gradient != 0.0) {  // the columns where the line is within the rows, give or take one
       const double xa = x0 + (row_begin - 1 - y0) / gradient, xb = x0 + (row_end + 1 - y0) / gradient;
-      first = std::max(first, int(std::floor(std::min(xa, xb))));
-      last = std::min(last, int(std::ceil(std::max(xa, xb))));
+      from = std::max(from, std::floor(std::min(xa, xb)));
+      to = std::min(to, std::ceil(std::max(xa, xb)));
     } else if (y0 < row_begin - 1 || y0 > row_end + 1) {
       return;
     }
+    if (!(from <= to)) return;  // (also NaN) nothing in the image: no int conversion of far-off columns
+    const int first = int(from), last = int(to);
     for (int x = first; x <= last; ++x) {
-      const double y = y0 + (x - x0) * gradient;
+      const double y = std::clamp(y0 + (x - x0) * gradient, double(row_begin) - 2, double(row_end) + 1);
       const int yi = int(std::floor(y));
       const float f = float(y - yi);
       plot(x, yi, 1.0f - f);
