@@ -66,9 +66,13 @@ void expect_same_values(const AttentionRecording& held, const AttentionRecording
         EXPECT_LE((x - y).cwiseAbs().maxCoeff(), tolerance * std::max(1.0f, x.cwiseAbs().maxCoeff()));
       }
   ASSERT_EQ(held.logits().has_value(), streamed.logits().has_value());
-  if (held.logits()) EXPECT_LE((*held.logits() - *streamed.logits()).cwiseAbs().maxCoeff(), 1e-4f);
+  if (held.logits()) {
+    EXPECT_LE((*held.logits() - *streamed.logits()).cwiseAbs().maxCoeff(), 1e-4f);
+  }
   ASSERT_EQ(held.image().has_value(), streamed.image().has_value());
-  if (held.image()) EXPECT_EQ(held.image()->data, streamed.image()->data);
+  if (held.image()) {
+    EXPECT_EQ(held.image()->data, streamed.image()->data);
+  }
 }
 
 // Records `req` both ways: held in memory (then saved), and streamed. The streamed file is
