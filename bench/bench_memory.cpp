@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 
@@ -20,28 +19,12 @@
 
 #include "nn/model.h"
 #include "record/recording_stream.h"
+#include "resident_memory.h"
 
 namespace fs = std::filesystem;
 using namespace attn;
 using nlohmann::json;
-
-namespace {
-
-// VmHWM, VmRSS, RssAnon and RssFile in bytes.
-json resident_memory() {
-  json out = json::object();
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    for (const char* key : {"VmHWM", "VmRSS", "RssAnon", "RssFile"}) {
-      const std::string prefix = std::string(key) + ":";
-      if (line.starts_with(prefix)) out[key] = std::stoull(line.substr(prefix.size())) * 1024;  // "  123 kB"
-    }
-  }
-  return out;
-}
-
-}  // namespace
+using attn::bench::resident_memory;
 
 int main(int argc, char** argv) {
   if (argc < 3) {

@@ -10,12 +10,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "record/recording.h"
+#include "resident_memory.h"
 #include "state/view_state.h"
 #include "views/heatmap_view.h"
 #include "views/matrix_plot.h"
@@ -23,21 +23,10 @@
 using namespace attn;
 using namespace attn::ui;
 using nlohmann::json;
+using attn::bench::resident_memory;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-json resident_memory() {
-  json out = json::object();
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    for (const char* key : {"VmHWM", "VmRSS", "RssAnon", "RssFile"}) {
-      const std::string prefix = std::string(key) + ":";
-      if (line.starts_with(prefix)) out[key] = std::stoull(line.substr(prefix.size())) * 1024;
-    }
-  return out;
-}
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 

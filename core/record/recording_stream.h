@@ -37,8 +37,6 @@ class RecordingStream {
   bool has(Part part) const;
   // Values per head of `part`: N × N, or N × head_dim.
   size_t head_values(Part part) const;
-  // The file's size once finished, without the logits and image.
-  uint64_t layers_bytes() const { return data_end_; }
 
   // Writes recorded layer `layer`'s `part`: (H, N, cols) floats, rounded to F16 when the file
   // is F16. Layers may come in any order; each exactly once.
