@@ -140,6 +140,8 @@ int cmd_info(const Args& a) {
   if (c.spec && c.spec->causal && !c.decoder.rope.type.empty() && c.family != "gpt2") {
     j["rope"] = {{"type", c.decoder.rope.type}, {"theta", c.decoder.rope.theta}};
     if (c.decoder.rope_local.theta != c.decoder.rope.theta) j["rope"]["local_theta"] = c.decoder.rope_local.theta;
+    if (c.decoder.rope.partial_rotary_factor != 1.0) j["rope"]["rotated_channels"] = c.decoder.rope.rotary_dim(c.head_dim());
+    if (c.decoder.rope.type == "longrope") j["rope"]["original_max_position_embeddings"] = c.decoder.rope.original_max_positions;
   }
   if (c.attn_softcap > 0) j["attn_logit_softcapping"] = c.attn_softcap;
   if (c.decoder.final_softcap > 0) j["final_logit_softcapping"] = c.decoder.final_softcap;
@@ -166,6 +168,10 @@ int cmd_info(const Args& a) {
     if (j.contains("rope")) {
       std::printf("positions    rotary (%s, theta %g", c.decoder.rope.type.c_str(), c.decoder.rope.theta);
       if (j["rope"].contains("local_theta")) std::printf("; sliding layers: default, theta %g", c.decoder.rope_local.theta);
+      if (j["rope"].contains("rotated_channels"))
+        std::printf("; the first %d of %d channels per head", c.decoder.rope.rotary_dim(c.head_dim()), c.head_dim());
+      if (c.decoder.rope.type == "longrope")
+        std::printf("; long factors beyond %d tokens", c.decoder.rope.original_max_positions);
       std::printf(")\n");
     }
     if (c.attn_softcap > 0 || c.decoder.final_softcap > 0)

@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tools/make_llama_fixtures.py [--out DIR]
 
-Tiny random-weight Llama / Mistral / Qwen2 / Qwen3 / Gemma 2 / Gemma 3 (text) *ForCausalLM
+Tiny random-weight Llama / Mistral / Qwen2 / Qwen3 / Gemma 2 / Gemma 3 (text) / Phi-3 *ForCausalLM
 checkpoints in Hugging Face layout, a byte-level BPE tokenizer that adds a BOS token, and
 expected/<case>.safetensors in the layout of make_fixtures.py (same tensor names), computed in
 float64 by tools/reference/llama.py (self-checked by `python3 -m tools.reference.check_llama`)
@@ -38,6 +38,11 @@ LLAMA3 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_fr
 # Qwen2.5's spelling ("type"); factor == max_position_embeddings / original, so that the 4.5x
 # and v5 readings of yarn agree (see rope.py).
 YARN = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 16}
+# Phi-3's LongRoPE over 6 of head_dim 16's 8 channel pairs (partial_rotary_factor 0.75), with a
+# pretrained context of 14 tokens: the "dog" case (12 tokens) turns by the short factors, the
+# "digits" case (17) by the long ones; Phi-3's older spelling "su".
+LONGROPE = {"type": "su", "short_factor": [1.0, 1.1, 1.3, 1.7, 2.2, 3.0],
+            "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0]}
 
 
 @dataclass
@@ -88,6 +93,10 @@ def fixtures(vocab_size, bos_id, eos_id):
                                             rope_scaling={"rope_type": "linear", "factor": 4.0},
                                             torch_dtype="bfloat16", **gemma_ids),
                 cases("river"), SEED + 7, "SSF", dtype=torch.bfloat16),
+        Fixture("phi3_longrope", llama.config("phi3", vocab_size, 64, 2, 4, 48, num_kv_heads=2, max_positions=56,
+                                              sliding_window=6, rope_scaling=LONGROPE, partial_rotary_factor=0.75,
+                                              original_max_position_embeddings=14, torch_dtype="bfloat16", **ids),
+                cases("dog", "digits"), SEED + 8, "SS", dtype=torch.bfloat16),
     ]
 
 
@@ -160,15 +169,22 @@ def rms_norm(x, w, eps, gemma):
     return y * (1 + w) if gemma else y * w
 
 
-def hand_inv_freq(cfg, d, sliding):
-    """(inv_freq (d/2,), attention factor) in float64 from the papers' formulas
-    (check_llama's hand_llama3 / hand_yarn), not from rope.py."""
+def hand_inv_freq(cfg, d, sliding, n):
+    """(inv_freq (d/2,), attention factor) for d rotated channels and N tokens, in float64
+    from the papers' formulas (check_llama's hand_llama3 / hand_yarn; LongRoPE's below), not
+    from rope.py."""
     if cfg["model_type"] == "gemma3_text" and sliding:
         theta, s = cfg["rope_local_base_freq"], None
     else:
         theta, s = cfg["rope_theta"], cfg.get("rope_scaling")
     kind = (s or {}).get("rope_type", (s or {}).get("type", "default"))
     half = range(d // 2)
+    if kind == "su":  # LongRoPE: base frequencies divided by the short or long factors
+        original = cfg["original_max_position_embeddings"]
+        ext = s["long_factor"] if n > original else s["short_factor"]
+        inv = [1.0 / (ext[i] * theta ** (2 * i / d)) for i in half]
+        factor = cfg["max_position_embeddings"] / original
+        return torch.tensor(inv, dtype=torch.float64), math.sqrt(1 + math.log(factor) / math.log(original))
     if kind == "llama3":
         return torch.tensor([hand_llama3(i, d, theta, s) for i in half], dtype=torch.float64), 1.0
     if kind == "yarn":
@@ -181,11 +197,12 @@ def hand_inv_freq(cfg, d, sliding):
 
 
 def rotate(x, inv_freq, factor):
-    """RoPE as a complex product: channel c pairs with c + d/2 (x (.., N, d))."""
-    n, half = x.shape[-2], x.shape[-1] // 2
+    """RoPE as a complex product: channel c pairs with c + r/2 among the first r = 2 · len(inv_freq)
+    channels (x (.., N, d)); channels from r on pass through."""
+    n, half = x.shape[-2], inv_freq.shape[0]
     angle = torch.arange(n, dtype=torch.float64)[:, None] * inv_freq[None, :]
-    z = torch.complex(x[..., :half], x[..., half:]) * torch.polar(torch.full_like(angle, factor), angle)
-    return torch.cat((z.real, z.imag), dim=-1)
+    z = torch.complex(x[..., :half], x[..., half:2 * half]) * torch.polar(torch.full_like(angle, factor), angle)
+    return torch.cat((z.real, z.imag, x[..., 2 * half:]), dim=-1)
 
 
 def allowed_mask(n, window):
@@ -235,13 +252,15 @@ def layers_by_hand(cfg, state, ids, trace, kinds):
         sliding = kinds[layer] == "S"
         x = trace.hidden_states[layer]
         a_in = rms_norm(x, sd[p + "input_layernorm.weight"], eps, gemma)
-        q = lin(a_in, p + "self_attn.q_proj").view(n, h, d).transpose(0, 1)
-        k = lin(a_in, p + "self_attn.k_proj").view(n, kv, d).transpose(0, 1)
-        v = lin(a_in, p + "self_attn.v_proj").view(n, kv, d).transpose(0, 1)
+        if p + "self_attn.qkv_proj.weight" in sd:  # Phi-3: one matrix, rows q | k | v
+            q, k, v = lin(a_in, p + "self_attn.qkv_proj").split([h * d, kv * d, kv * d], dim=-1)
+        else:
+            q, k, v = (lin(a_in, p + f"self_attn.{name}_proj") for name in "qkv")
+        q, k, v = q.view(n, h, d).transpose(0, 1), k.view(n, kv, d).transpose(0, 1), v.view(n, kv, d).transpose(0, 1)
         if p + "self_attn.q_norm.weight" in sd:
             q = rms_norm(q, sd[p + "self_attn.q_norm.weight"], eps, gemma)
             k = rms_norm(k, sd[p + "self_attn.k_norm.weight"], eps, gemma)
-        inv, factor = hand_inv_freq(cfg, d, sliding)
+        inv, factor = hand_inv_freq(cfg, int(d * cfg.get("partial_rotary_factor", 1.0)), sliding, n)
         q, k = rotate(q, inv, factor), rotate(k, inv, factor)
         group = torch.arange(h) // (h // kv)  # KV head of each query head
         k, v = k[group], v[group]
@@ -266,7 +285,11 @@ def layers_by_hand(cfg, state, ids, trace, kinds):
         else:
             x = x + o
             m_in = rms_norm(x, sd[p + "post_attention_layernorm.weight"], eps, False)
-        m = lin(act(lin(m_in, p + "mlp.gate_proj")) * lin(m_in, p + "mlp.up_proj"), p + "mlp.down_proj")
+        if p + "mlp.gate_up_proj.weight" in sd:  # Phi-3: rows gate | up
+            gate, up = lin(m_in, p + "mlp.gate_up_proj").split(cfg["intermediate_size"], dim=-1)
+        else:
+            gate, up = lin(m_in, p + "mlp.gate_proj"), lin(m_in, p + "mlp.up_proj")
+        m = lin(act(gate) * up, p + "mlp.down_proj")
         x = x + (rms_norm(m, sd[p + "post_feedforward_layernorm.weight"], eps, True) if gemma else m)
         if layer == L - 1:
             x = rms_norm(x, sd["model.norm.weight"], eps, gemma)

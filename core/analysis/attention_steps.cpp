@@ -100,8 +100,9 @@ RotarySteps rotary_steps(const RecordingMeta& meta, int layer, bool key, const E
   check(!r.empty(), "this recording is not of a rotary model");
   check(layer >= 0 && layer < meta.num_layers, "layer " + std::to_string(layer) + " is outside the recording");
   const std::vector<float>& freq = r.frequencies(meta.window(layer) > 0);
-  const Eigen::Index half = Eigen::Index(freq.size()), d = 2 * half;
-  check(raw.size() == d, "the vector has " + std::to_string(raw.size()) + " numbers but the rotation turns " + std::to_string(d));
+  const Eigen::Index half = Eigen::Index(freq.size()), d = raw.size();
+  check(d == meta.head_dim && 2 * half <= d,
+        "the vector has " + std::to_string(d) + " numbers but the heads have " + std::to_string(meta.head_dim));
   check(position >= 0, "positions start at 0");
   RotarySteps s;
   s.position = position;
@@ -120,7 +121,7 @@ RotarySteps rotary_steps(const RecordingMeta& meta, int layer, bool key, const E
     }
   }
   s.angles.resize(half);
-  s.rotated.resize(d);
+  s.rotated = s.normed;  // channels past 2 · half pass through (partial rotary)
   for (Eigen::Index c = 0; c < half; ++c) {
     s.angles[c] = float(position) * freq[size_t(c)];
     const double cos = std::cos(double(s.angles[c])) * r.attention_factor, sin = std::sin(double(s.angles[c])) * r.attention_factor;

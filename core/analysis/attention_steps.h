@@ -72,9 +72,10 @@ struct RotarySteps {
   float rms = 0;   // √(mean raw² + eps); 0 without q/k norm
   Vector gain;     // (d) the learned gain per channel (1 + w for Gemma); empty without q/k norm
   Vector normed;   // (d) raw / rms · gain; raw itself without q/k norm
-  Vector angles;   // (d/2) position · inv_freq (float32, as the model): channels c and c + d/2
-                   // turn together by angles[c]
-  Vector rotated;  // (d) [a, b] → [a cos − b sin, b cos + a sin] · attention_factor
+  Vector angles;   // (r/2) position · inv_freq (float32, as the model): channels c and c + r/2
+                   // turn together by angles[c]; r = d unless the model turns only part of a head
+  Vector rotated;  // (d) [a, b] → [a cos − b sin, b cos + a sin] · attention_factor; channels
+                   // from r on as they were
 };
 // `layer` is the recording's layer (its window picks Gemma 3's local frequencies); `key` uses
 // k's norm. Throws attn::Error when the recording is not of a rotary model or sizes disagree.

@@ -7,12 +7,12 @@ extern const FamilySpec kBertFamily, kDistilBertFamily;  // nn/encoder.cpp
 extern const FamilySpec kGpt2Family;                     // nn/gpt2.cpp
 extern const FamilySpec kVitFamily, kDeitFamily;         // nn/vit.cpp
 extern const FamilySpec kLlamaFamily, kMistralFamily, kQwen2Family, kQwen3Family, kGemma2Family, kGemma3TextFamily,
-    kGemma3Family;  // nn/llama.cpp
+    kGemma3Family, kPhi3Family;  // nn/llama.cpp
 
 const std::vector<const FamilySpec*>& family_table() {
   static const std::vector<const FamilySpec*> rows = {
       &kBertFamily, &kDistilBertFamily, &kGpt2Family, &kLlamaFamily, &kMistralFamily, &kQwen2Family, &kQwen3Family,
-      &kGemma2Family, &kGemma3TextFamily, &kGemma3Family, &kVitFamily, &kDeitFamily,
+      &kGemma2Family, &kGemma3TextFamily, &kGemma3Family, &kPhi3Family, &kVitFamily, &kDeitFamily,
   };
   return rows;
 }

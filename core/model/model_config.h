@@ -20,17 +20,26 @@ struct FamilySpec;  // model/family_table.h
 
 // Rotary position embeddings as Hugging Face's modeling_rope_utils.py computes them.
 struct RopeConfig {
-  std::string type = "default";  // default, linear, llama3 or yarn
+  std::string type = "default";  // default, linear, llama3, yarn or longrope
   double theta = 10000.0;        // rope_theta
-  double factor = 1.0;           // linear, llama3, yarn
+  // The share of each head's channels that turn (Phi-3's partial_rotary_factor): the first
+  // int(head_dim · this) channels rotate, the rest pass through.
+  double partial_rotary_factor = 1.0;
+  double factor = 1.0;           // linear, llama3, yarn, longrope
   double low_freq_factor = 1.0, high_freq_factor = 4.0;  // llama3
-  int original_max_positions = 0;  // llama3, yarn (0: absent)
-  // yarn: attention_factor (< 0: from mscale), beta_fast / beta_slow, mscale, mscale_all_dim.
+  int original_max_positions = 0;  // llama3, yarn, longrope (0: absent)
+  // yarn, longrope: attention_factor (< 0: the type's default); yarn: beta_fast / beta_slow,
+  // mscale, mscale_all_dim.
   double attention_factor = -1.0, beta_fast = 32.0, beta_slow = 1.0, mscale = 0.0, mscale_all_dim = 0.0;
   bool truncate = true;
+  // longrope: per-frequency divisors for inputs up to original_max_positions tokens (short) and
+  // longer ones (long), rotary_dim / 2 each.
+  std::vector<float> short_factor, long_factor;
+  // Channels that turn per head of `head_dim`.
+  int rotary_dim(int head_dim) const { return int(double(head_dim) * partial_rotary_factor); }
 };
 
-// What the Llama-kind decoders (llama, mistral, qwen2, qwen3, gemma2, gemma3) add to a
+// What the Llama-kind decoders (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3) add to a
 // config (nn/llama.cpp reads and uses them).
 struct DecoderSettings {
   RopeConfig rope;                  // full-attention layers
@@ -39,6 +48,7 @@ struct DecoderSettings {
   bool gemma = false;               // RMSNorm scale 1 + w, sandwich norms, embeddings × √hidden
   bool qk_norm = false;             // RMSNorm of q and k per head (Qwen3, Gemma 3)
   bool qkv_bias = false, o_bias = false, mlp_bias = false;
+  bool fused_projections = false;   // one qkv_proj and one gate_up_proj (Phi-3)
   bool tie_word_embeddings = false;
   float attention_scale = 0.0f;     // scores = Q·Kᵀ × this (Gemma: query_pre_attn_scalar^-½)
   float final_softcap = 0.0f;       // logits = tanh(l / cap) · cap; 0 = none

@@ -37,6 +37,13 @@ void StoredMatrix::rows_to(int64_t first, int64_t count, float* out) const {
   }
 }
 
+StoredMatrix StoredMatrix::middle_rows(int64_t first, int64_t count) const {
+  if (first < 0 || count < 0 || first + count > rows_)
+    throw Error("StoredMatrix: rows " + std::to_string(first) + " + " + std::to_string(count) + " lie outside its " + std::to_string(rows_));
+  const size_t bytes = dtype_ == DType::F32 ? 4 : 2;
+  return StoredMatrix(data_ + size_t(first * cols_) * bytes, dtype_, count, cols_);
+}
+
 void StoredMatrix::row(int64_t r, float* out) const { rows_to(r, 1, out); }
 
 RowMatrix StoredMatrix::times_transposed(const Eigen::Ref<const RowMatrix>& x) const {

@@ -20,6 +20,10 @@ class StoredMatrix {
   int64_t cols() const { return cols_; }
   DType dtype() const { return dtype_; }
 
+  // Rows [first, first + count) as a matrix of their own, still in the file (one part of a
+  // fused projection, such as Phi-3's qkv_proj). Throws attn::Error outside the matrix.
+  StoredMatrix middle_rows(int64_t first, int64_t count) const;
+
   // Row `r` as floats into out[0, cols).
   void row(int64_t r, float* out) const;
   // x · Wᵀ for x (N, cols): (N, rows). F32 is one GEMM; F16/BF16 convert a block of rows at a

@@ -1,10 +1,12 @@
 // The Llama kind of decoder, as Hugging Face's *ForCausalLM of llama (Llama 2/3, TinyLlama,
-// SmolLM), mistral, qwen2 (Qwen2, Qwen2.5), qwen3, gemma2 and gemma3_text (and gemma3's text
-// part): pre-RMSNorm layers, rotary positions, grouped-query attention, a gated MLP (SwiGLU,
-// or GeGLU for Gemma) and the families' extras — q/k/v biases (Qwen2), q/k norm per head
-// (Qwen3, Gemma 3), sliding-window layers, Gemma's (1 + w) norms, sandwich norms, embedding
-// scale, query_pre_attn_scalar and soft caps. Each choice follows the families' modeling
-// files; tools/reference/llama.py is the PyTorch reference the golden tests hold this to.
+// SmolLM), mistral, qwen2 (Qwen2, Qwen2.5), qwen3, gemma2, gemma3_text (and gemma3's text
+// part) and phi3 (Phi-3, Phi-3.5, Phi-4-mini): pre-RMSNorm layers, rotary positions,
+// grouped-query attention, a gated MLP (SwiGLU, or GeGLU for Gemma) and the families' extras —
+// q/k/v biases (Qwen2), q/k norm per head (Qwen3, Gemma 3), sliding-window layers, Gemma's
+// (1 + w) norms, sandwich norms, embedding scale, query_pre_attn_scalar and soft caps, Phi-3's
+// fused qkv and gate_up projections, partial rotation and LongRoPE. Each choice follows the
+// families' modeling files; tools/reference/llama.py is the PyTorch reference the golden tests
+// hold this to.
 #include <cmath>
 #include <optional>
 
@@ -59,16 +61,29 @@ class LlamaModel final : public Model {
     for (int i = 0; i < c.num_layers; ++i) {
       const std::string p = prefix_ + "layers." + std::to_string(i) + ".";
       const std::string a = p + "self_attn.", m = p + "mlp.";
+      std::optional<Projection> q, k, v, gate, up;  // (Projection's bias map cannot be reassigned)
+      if (s.fused_projections) {  // Phi-3: q, k, v and gate, up are row blocks of one matrix each
+        const StoredMatrix qkv = w.stored(a + "qkv_proj.weight", int64_t(H + 2 * KV) * d, C);
+        q.emplace(Projection{qkv.middle_rows(0, int64_t(H) * d), std::nullopt});
+        k.emplace(Projection{qkv.middle_rows(int64_t(H) * d, int64_t(KV) * d), std::nullopt});
+        v.emplace(Projection{qkv.middle_rows(int64_t(H + KV) * d, int64_t(KV) * d), std::nullopt});
+        const StoredMatrix gate_up = w.stored(m + "gate_up_proj.weight", 2 * int64_t(I), C);
+        gate.emplace(Projection{gate_up.middle_rows(0, I), std::nullopt});
+        up.emplace(Projection{gate_up.middle_rows(I, I), std::nullopt});
+      } else {
+        q.emplace(bind_projection(w, a + "q_proj", H * d, C, s.qkv_bias));
+        k.emplace(bind_projection(w, a + "k_proj", KV * d, C, s.qkv_bias));
+        v.emplace(bind_projection(w, a + "v_proj", KV * d, C, s.qkv_bias));
+        gate.emplace(bind_projection(w, m + "gate_proj", I, C, s.mlp_bias));
+        up.emplace(bind_projection(w, m + "up_proj", I, C, s.mlp_bias));
+      }
       DecoderLayer L{w.vector(p + "input_layernorm.weight", C),
-                     bind_projection(w, a + "q_proj", H * d, C, s.qkv_bias),
-                     bind_projection(w, a + "k_proj", KV * d, C, s.qkv_bias),
-                     bind_projection(w, a + "v_proj", KV * d, C, s.qkv_bias),
+                     std::move(*q), std::move(*k), std::move(*v),
                      bind_projection(w, a + "o_proj", C, H * d, s.o_bias),
                      std::nullopt, std::nullopt,
                      w.vector(p + "post_attention_layernorm.weight", C),
                      std::nullopt, std::nullopt,
-                     bind_projection(w, m + "gate_proj", I, C, s.mlp_bias),
-                     bind_projection(w, m + "up_proj", I, C, s.mlp_bias),
+                     std::move(*gate), std::move(*up),
                      bind_projection(w, m + "down_proj", C, I, s.mlp_bias)};
       if (s.qk_norm) {
         L.q_norm.emplace(w.vector(a + "q_norm.weight", d));
@@ -96,8 +111,10 @@ class LlamaModel final : public Model {
     const ModelConfig& c = config_;
     const DecoderSettings& s = c.decoder;
     RotaryMeta& r = meta.rotary;
-    r.inv_freq = RopeTable::inverse_frequencies(s.rope, c.head_dim(), c.max_positions, &r.attention_factor);
-    if (separate_local_rope()) r.local_inv_freq = RopeTable::inverse_frequencies(s.rope_local, c.head_dim(), c.max_positions);
+    const int N = meta.num_tokens;  // longrope's frequencies depend on the input's length
+    r.inv_freq = RopeTable::inverse_frequencies(s.rope, c.head_dim(), c.max_positions, &r.attention_factor, N);
+    if (separate_local_rope())
+      r.local_inv_freq = RopeTable::inverse_frequencies(s.rope_local, c.head_dim(), c.max_positions, nullptr, N);
     if (!s.qk_norm) return;
     r.norm_eps = s.rms_norm_eps;
     r.norm_plus_one = s.gemma;
@@ -205,15 +222,39 @@ float nullable_float(const JsonFields& r, const char* key, float fallback) {
   return v;
 }
 
+// `key` of a longrope object: a list of numbers (their count is checked once the head size is known).
+std::vector<float> float_list(const JsonFields& r, const char* key) {
+  if (!r.has(key) || !r.json()[key].is_array()) r.fail(std::string("longrope needs '") + key + "', a list of numbers");
+  std::vector<float> out;
+  for (const nlohmann::json& v : r.json()[key]) {
+    const auto f = json_float(v);
+    if (!f || !(*f > 0)) r.fail(std::string("'") + key + "' must hold positive numbers");
+    out.push_back(*f);
+  }
+  return out;
+}
+
 // One rope_scaling (v4) or rope_parameters (v5) object; null or absent keeps `rope`'s type.
-void read_rope_object(const nlohmann::json& o, const std::string& source, RopeConfig& rope) {
+void read_rope_object(const nlohmann::json& o, const std::string& source, const std::string& model_type, RopeConfig& rope) {
   if (o.is_null()) return;
   const JsonFields r(o, source);
   if (!o.is_object()) r.fail("must be an object");
   rope.type = r.optional_string("rope_type", r.optional_string("type", "default"));
+  // Phi3Config reads the old names "su" and "yarn" as longrope.
+  if (model_type == "phi3" && (rope.type == "su" || rope.type == "yarn")) rope.type = "longrope";
+  if (r.has("partial_rotary_factor")) rope.partial_rotary_factor = r.optional_number("partial_rotary_factor", 1.0);
   if (rope.type == "default") return;
+  if (rope.type == "longrope") {
+    rope.short_factor = float_list(r, "short_factor");
+    rope.long_factor = float_list(r, "long_factor");
+    rope.attention_factor = r.has("attention_factor") ? r.optional_number("attention_factor", 1.0) : -1.0;
+    if (r.has("attention_factor") && !(rope.attention_factor > 0)) r.fail("attention_factor must be positive");
+    rope.factor = r.optional_number("factor", 1.0);
+    return;
+  }
+  if (model_type == "phi3") r.fail("phi3 takes default or longrope rotary scaling, not '" + rope.type + "'");
   if (rope.type != "linear" && rope.type != "llama3" && rope.type != "yarn")
-    r.fail("rope type '" + rope.type + "' is not supported (supported: default, linear, llama3, yarn)");
+    r.fail("rope type '" + rope.type + "' is not supported (supported: default, linear, llama3, yarn, longrope)");
   rope.factor = r.optional_number("factor", 0.0);
   if (!(rope.factor >= 1.0) && !(rope.type == "yarn" && rope.factor == 0.0)) r.fail("factor must be at least 1");
   rope.original_max_positions = r.optional_int("original_max_position_embeddings", 0, 0, 1 << 30);
@@ -236,12 +277,32 @@ void read_rope_object(const nlohmann::json& o, const std::string& source, RopeCo
   }
 }
 
+// LongRoPE's context lengths (_compute_longrope_parameters): a config that names its pretrained
+// length (original_max_position_embeddings beside max_position_embeddings; Phi3Config's default
+// 4096) takes factor = max / original; else the original length is max_position_embeddings.
+void finish_longrope(const JsonFields& r, const std::string& model_type, int max_positions, int head_dim, RopeConfig& rope) {
+  if (rope.type != "longrope") return;
+  const int original = r.has("original_max_position_embeddings")
+                           ? r.optional_int("original_max_position_embeddings", 0, 1, 1 << 30)
+                           : model_type == "phi3" ? 4096 : 0;
+  if (original > 0) {
+    rope.original_max_positions = original;
+    rope.factor = double(max_positions) / original;
+  } else {
+    rope.original_max_positions = max_positions;
+  }
+  const size_t pairs = size_t(rope.rotary_dim(head_dim) / 2);
+  if (rope.short_factor.size() != pairs || rope.long_factor.size() != pairs)
+    r.fail("longrope's short_factor and long_factor must hold " + std::to_string(pairs) + " numbers each (half the rotated channels), not " +
+           std::to_string(rope.short_factor.size()) + " and " + std::to_string(rope.long_factor.size()));
+}
+
 // The rotary settings of full layers and of sliding ones (Gemma 3's rope_local_base_freq),
 // from v4's rope_theta / rope_scaling or v5's rope_parameters.
-void read_rope(const JsonFields& r, const std::string& model_type, double default_theta, DecoderSettings& s) {
+void read_rope(const JsonFields& r, const std::string& model_type, double default_theta, int max_positions, int head_dim,
+               DecoderSettings& s) {
   const std::string where = r.source();
-  if (r.has("partial_rotary_factor") && r.optional_number("partial_rotary_factor", 1.0) != 1.0)
-    r.fail(model_type + " rotates whole heads; partial_rotary_factor must be 1");
+  const double partial = r.optional_number("partial_rotary_factor", 1.0);
   if (r.has("rope_parameters")) {
     const nlohmann::json& p = r.json()["rope_parameters"];
     const bool per_type = p.is_object() && (p.contains("full_attention") || p.contains("sliding_attention"));
@@ -251,19 +312,31 @@ void read_rope(const JsonFields& r, const std::string& model_type, double defaul
       const JsonFields f(*o, where + " rope_parameters");
       if (!o->is_object()) f.fail("must be an object");
       rope->theta = f.optional_number("rope_theta", default_theta);
-      read_rope_object(*o, where + " rope_parameters", *rope);
+      rope->partial_rotary_factor = partial;
+      read_rope_object(*o, where + " rope_parameters", model_type, *rope);
     }
   } else {
     s.rope.theta = r.optional_number("rope_theta", default_theta);
-    if (r.has("rope_scaling")) read_rope_object(r.json()["rope_scaling"], where + " rope_scaling", s.rope);
+    s.rope.partial_rotary_factor = partial;
+    if (r.has("rope_scaling")) read_rope_object(r.json()["rope_scaling"], where + " rope_scaling", model_type, s.rope);
     s.rope_local = s.rope;
     if (model_type == "gemma3_text") {  // sliding layers: their own base, never scaled
       s.rope_local = RopeConfig{};
       s.rope_local.theta = r.optional_number("rope_local_base_freq", 10000.0);
     }
   }
-  for (const RopeConfig* rope : {&s.rope, &s.rope_local})
+  for (RopeConfig* rope : {&s.rope, &s.rope_local}) {
     if (!(rope->theta > 1.0)) r.fail("rope_theta must be greater than 1");
+    if (rope->partial_rotary_factor != 1.0 && model_type != "phi3")
+      r.fail(model_type + " rotates whole heads; partial_rotary_factor must be 1");
+    const int turned = rope->rotary_dim(head_dim);
+    if (rope->partial_rotary_factor == 1.0 && head_dim % 2 != 0)
+      r.fail("head_dim " + std::to_string(head_dim) + " must be even for rotary embeddings");
+    if (!(rope->partial_rotary_factor > 0 && rope->partial_rotary_factor <= 1) || turned < 2 || turned % 2 != 0)
+      r.fail("partial_rotary_factor " + nlohmann::json(rope->partial_rotary_factor).dump() + " must turn an even number of head_dim " +
+             std::to_string(head_dim) + "'s channels (it turns " + std::to_string(turned) + ")");
+    finish_longrope(r, model_type, max_positions, head_dim, *rope);
+  }
 }
 
 // Which layers slide, and their window, as each family's configuration class resolves it.
@@ -282,7 +355,7 @@ std::vector<int> read_windows(const JsonFields& r, const std::string& mt, int la
       if (e == "sliding_attention") slides[size_t(i)] = true;
       else if (e != "full_attention") r.fail("layer_types[" + std::to_string(i) + "] must be \"full_attention\" or \"sliding_attention\"");
     }
-  } else if (mt == "mistral") {
+  } else if (mt == "mistral" || mt == "phi3") {  // every layer, when the config gives a window
     slides.assign(size_t(layers), window > 0);
   } else if (mt == "qwen2" || mt == "qwen3") {
     const int first_sliding = r.optional_int("max_window_layers", 28, 0, 1 << 30);
@@ -317,7 +390,6 @@ void read_decoder_config(const JsonFields& r, ModelConfig& c, const std::string&
   c.max_positions = r.required_int({"max_position_embeddings"});
   c.vocab_size = r.required_int({"vocab_size"});
   if (r.has("head_dim")) c.explicit_head_dim = r.optional_int("head_dim", 0, 2, 1 << 16);
-  if (c.head_dim() % 2 != 0) r.fail("head_dim " + std::to_string(c.head_dim()) + " must be even for rotary embeddings");
   if (gemma) {
     c.activation = r.optional_string("hidden_activation", r.optional_string("hidden_act", "gelu_pytorch_tanh"));
   } else {
@@ -327,12 +399,14 @@ void read_decoder_config(const JsonFields& r, ModelConfig& c, const std::string&
 
   DecoderSettings& s = c.decoder;
   s.gemma = gemma;
-  s.rms_norm_eps = r.optional_float("rms_norm_eps", 1e-6f);
+  s.rms_norm_eps = r.optional_float("rms_norm_eps", mt == "phi3" ? 1e-5f : 1e-6f);
   if (!(s.rms_norm_eps >= 0)) r.fail("rms_norm_eps must not be negative");
   s.qk_norm = mt == "qwen3" || mt == "gemma3_text";
   const bool attention_bias = r.optional_bool("attention_bias", false);
   if (mt == "qwen2") {
     s.qkv_bias = true;
+  } else if (mt == "phi3") {
+    s.fused_projections = true;
   } else if (mt != "mistral") {
     s.qkv_bias = s.o_bias = attention_bias;
   }
@@ -349,7 +423,7 @@ void read_decoder_config(const JsonFields& r, ModelConfig& c, const std::string&
   } else if (mt == "gemma3_text") {
     s.final_softcap = nullable_float(r, "final_logit_softcapping", 0.0f);  // Gemma 3 never caps attention
   }
-  read_rope(r, mt, mt == "gemma3_text" ? 1000000.0 : 10000.0, s);
+  read_rope(r, mt, mt == "gemma3_text" ? 1000000.0 : 10000.0, c.max_positions, c.head_dim(), s);
   c.layer_windows = read_windows(r, mt, c.num_layers);
   // Decoders predict the next token: even a bare *Model can, with a tied embedding.
   if (c.head == HeadKind::Base && s.tie_word_embeddings) c.head = HeadKind::CausalLM;
@@ -361,6 +435,7 @@ void read_qwen2_config(const JsonFields& r, ModelConfig& c) { read_decoder_confi
 void read_qwen3_config(const JsonFields& r, ModelConfig& c) { read_decoder_config(r, c, "qwen3"); }
 void read_gemma2_config(const JsonFields& r, ModelConfig& c) { read_decoder_config(r, c, "gemma2"); }
 void read_gemma3_text_config(const JsonFields& r, ModelConfig& c) { read_decoder_config(r, c, "gemma3_text"); }
+void read_phi3_config(const JsonFields& r, ModelConfig& c) { read_decoder_config(r, c, "phi3"); }
 
 // gemma3 (Gemma3ForConditionalGeneration): the text model's keys are in text_config. Only the
 // text part runs (its tensors under model.language_model. or language_model.model.).
@@ -393,5 +468,6 @@ extern const FamilySpec kQwen3Family{"qwen3", "qwen3", read_qwen3_config, make_l
 extern const FamilySpec kGemma2Family{"gemma2", "gemma2", read_gemma2_config, make_llama_model, true, false, 0, kDecoderTokenizer};
 extern const FamilySpec kGemma3TextFamily{"gemma3_text", "gemma3", read_gemma3_text_config, make_llama_model, true, false, 0, kDecoderTokenizer};
 extern const FamilySpec kGemma3Family{"gemma3", "gemma3", read_gemma3_config, make_llama_model, true, false, 0, kDecoderTokenizer};
+extern const FamilySpec kPhi3Family{"phi3", "phi3", read_phi3_config, make_llama_model, true, false, 0, kDecoderTokenizer};
 
 }  // namespace attn

@@ -80,12 +80,16 @@ RotaryMeta parse_rotary(const std::string& text, const RecordingMeta& m, const s
     }
     return true;
   };
-  const size_t half = size_t(m.head_dim / 2), d = size_t(m.head_dim);
+  // One frequency per turned channel pair: half of head_dim, or fewer when only the first
+  // channels turn (partial rotary).
+  const size_t d = size_t(m.head_dim);
+  const size_t pairs = j.contains("inv_freq") && j["inv_freq"].is_array() ? j["inv_freq"].size() : 0;
   RotaryMeta r;
-  if (!j.contains("inv_freq") || !numbers(j["inv_freq"], half, r.inv_freq))
-    return fail("needs 'inv_freq', " + std::to_string(half) + " numbers (half of head_dim " + std::to_string(m.head_dim) + ")");
-  if (j.contains("local_inv_freq") && !numbers(j["local_inv_freq"], half, r.local_inv_freq))
-    return fail("'local_inv_freq' must be " + std::to_string(half) + " numbers");
+  if (pairs == 0 || pairs > d / 2 || !numbers(j["inv_freq"], pairs, r.inv_freq))
+    return fail("needs 'inv_freq', one number per turned channel pair (at most " + std::to_string(d / 2) + ", half of head_dim " +
+                std::to_string(m.head_dim) + ")");
+  if (j.contains("local_inv_freq") && !numbers(j["local_inv_freq"], pairs, r.local_inv_freq))
+    return fail("'local_inv_freq' must be " + std::to_string(pairs) + " numbers, as many as 'inv_freq'");
   const auto af = json_number(j.value("attention_factor", nlohmann::json(1.0)));
   if (!af || !(*af > 0) || *af > 1e6) return fail("'attention_factor' must be a positive number");
   r.attention_factor = float(*af);

@@ -29,7 +29,9 @@ inline constexpr int kHeadMax = -2;
 // projection, so that the teaching mode can redo it: q/k RMSNorm (Qwen3, Gemma 3), then the
 // rotation. Saved as the `rotary` metadata key (docs/recording-format.md).
 struct RotaryMeta {
-  std::vector<float> inv_freq;        // (d/2): channels c and c + d/2 turn by position · inv_freq[c]
+  // (r/2): channels c and c + r/2 turn by position · inv_freq[c]; r = d unless only the first r
+  // channels of each head turn (partial rotary, Phi-3), the rest passing through.
+  std::vector<float> inv_freq;
   std::vector<float> local_inv_freq;  // sliding-window layers' own (Gemma 3); empty: inv_freq
   float attention_factor = 1.0f;      // cos and sin are scaled by it (yarn)
   // Per-head RMSNorm of q and k before the rotation: one gain vector (d) per recorded layer;

@@ -258,7 +258,7 @@ TEST(Cli, EveryLlamaKindFamilyInfoTokenizeRecordPredict) {
     const char *name, *family, *input;  // fixture, family, expected/INPUT.safetensors
   } families[] = {{"llama_gqa", "llama", "fox"},          {"llama_mqa_bf16", "llama", "river"}, {"mistral_sharded_f16", "mistral", "digits"},
                   {"qwen2_window_yarn", "qwen2", "heads"}, {"qwen3_qknorm", "qwen3", "attention"}, {"gemma2_softcap", "gemma2", "fox"},
-                  {"gemma3_text", "gemma3", "river"}};
+                  {"gemma3_text", "gemma3", "river"},     {"phi3_longrope", "phi3", "digits"}};
   for (const auto& [name, family, input] : families) {
     SCOPED_TRACE(name);
     const auto e = expected(name, input);

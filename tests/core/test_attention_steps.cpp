@@ -235,7 +235,7 @@ void expect_rotary_equals_engine(const AttentionRecording& rec) {
 // heads (BF16 and F16 weights).
 TEST(AttentionSteps, RotaryStepsEqualTheEngine) {
   for (const char* fixture : {"qwen3_qknorm", "gemma3_text", "qwen2_window_yarn", "llama_gqa", "llama_mqa_bf16", "gemma2_softcap",
-                              "mistral_sharded_f16"}) {
+                              "mistral_sharded_f16", "phi3_longrope"}) {
     SCOPED_TRACE(fixture);
     const auto rec = rotary_recording(fixture);
     expect_rotary_equals_engine(*rec);
@@ -243,6 +243,13 @@ TEST(AttentionSteps, RotaryStepsEqualTheEngine) {
 }
 
 TEST(AttentionSteps, RotaryMetadataSaysWhatEachFamilyDoes) {
+  // Phi-3 turns 12 of 16 channels by LongRoPE's long factors (17 tokens > 14) and scales them.
+  const auto phi3 = rotary_recording("phi3_longrope");
+  const RotaryMeta& p3 = phi3->meta().rotary;
+  EXPECT_EQ(int(p3.inv_freq.size()), 6);
+  EXPECT_NEAR(p3.inv_freq[1], 1.0 / (1.5 * std::pow(10000.0, 2.0 / 12.0)), 1e-7);
+  EXPECT_NEAR(p3.attention_factor, std::sqrt(1.0 + std::log(4.0) / std::log(14.0)), 1e-6);
+
   const auto qwen3 = rotary_recording("qwen3_qknorm");
   const RotaryMeta& q3 = qwen3->meta().rotary;
   const int d = qwen3->meta().head_dim;

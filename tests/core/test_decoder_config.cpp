@@ -157,6 +157,16 @@ TEST(DecoderConfig, ImpossibleConfigsAreTheFilesError) {
       // The fuzzer's finding: 777 million layers spun in the sliding-window loop for seconds.
       {[](json& j) { j["model_type"] = "qwen3"; j["num_hidden_layers"] = 777072777; }, "num_hidden_layers"},
       {[](json& j) { j["num_hidden_layers"] = kMaxLayers + 1; }, "num_hidden_layers"},
+      // Phi-3: a partial rotation must turn an even number of channels; LongRoPE needs a
+      // factor per turned pair; no other scaling.
+      {[](json& j) { j["model_type"] = "phi3"; j["partial_rotary_factor"] = 0.4; }, "must turn an even number of head_dim 8's channels (it turns 3)"},
+      {[](json& j) { j["model_type"] = "phi3"; j["partial_rotary_factor"] = 0.0; }, "partial_rotary_factor"},
+      {[](json& j) { j["model_type"] = "phi3"; j["rope_scaling"] = {{"type", "su"}, {"short_factor", {1, 2}}, {"long_factor", {1, 2, 3, 4}}}; },
+       "short_factor and long_factor must hold 4 numbers each"},
+      {[](json& j) { j["model_type"] = "phi3"; j["rope_scaling"] = {{"type", "longrope"}, {"long_factor", {1, 2, 3, 4}}}; }, "short_factor"},
+      {[](json& j) { j["model_type"] = "phi3"; j["rope_scaling"] = {{"type", "longrope"}, {"short_factor", {1, 2, 3, -4}}, {"long_factor", {1, 2, 3, 4}}}; },
+       "positive numbers"},
+      {[](json& j) { j["model_type"] = "phi3"; j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", 2.0}}; }, "phi3 takes default or longrope"},
   };
   for (const auto& [edit, want] : cases) {
     json j = decoder("llama");
@@ -165,6 +175,59 @@ TEST(DecoderConfig, ImpossibleConfigsAreTheFilesError) {
     EXPECT_NE(msg.find("cfg/config.json"), std::string::npos) << msg;
     EXPECT_NE(msg.find(want), std::string::npos) << "want '" << want << "' in: " << msg;
   }
+}
+
+// Phi-3: fused projections, every layer sliding, partial rotation and LongRoPE as Phi3Config
+// reads them (its "su" spelling; factor = max / original_max_position_embeddings).
+TEST(DecoderConfig, Phi3ReadsPartialRotationAndLongRope) {
+  json j = decoder("phi3");
+  j["num_key_value_heads"] = 8;
+  j["sliding_window"] = 2047;
+  j["partial_rotary_factor"] = 0.75;  // head_dim 8: 6 channels turn, 3 pairs
+  j["original_max_position_embeddings"] = 64;
+  j["rope_scaling"] = {{"type", "su"}, {"short_factor", {1.0, 1.5, 2.0}}, {"long_factor", {1.0, 4.0, 16.0}}};
+  const auto c = ModelConfig::from_json(j, "x");
+  EXPECT_EQ(c.family, "phi3");
+  EXPECT_TRUE(c.decoder.fused_projections);
+  EXPECT_FLOAT_EQ(c.decoder.rms_norm_eps, 1e-5f);
+  EXPECT_FALSE(c.decoder.tie_word_embeddings);
+  EXPECT_EQ(c.layer_windows, (std::vector<int>{2047, 2047, 2047, 2047}));
+  const RopeConfig& r = c.decoder.rope;
+  EXPECT_EQ(r.type, "longrope");
+  EXPECT_EQ(r.rotary_dim(c.head_dim()), 6);
+  EXPECT_EQ(r.original_max_positions, 64);
+  EXPECT_DOUBLE_EQ(r.factor, 256.0 / 64.0);
+
+  // Short factors up to 64 tokens, long ones beyond; attention factor √(1 + ln 4 / ln 64).
+  float af = 0;
+  const auto short_freq = RopeTable::inverse_frequencies(r, c.head_dim(), c.max_positions, &af, 64);
+  const auto long_freq = RopeTable::inverse_frequencies(r, c.head_dim(), c.max_positions, nullptr, 65);
+  ASSERT_EQ(short_freq.size(), 3u);
+  EXPECT_NEAR(af, std::sqrt(1.0 + std::log(4.0) / std::log(64.0)), 1e-6);
+  const double short_factors[] = {1.0, 1.5, 2.0}, long_factors[] = {1.0, 4.0, 16.0};
+  for (int i = 0; i < 3; ++i) {
+    const double base = 1.0 / std::pow(10000.0, 2.0 * i / 6.0);
+    EXPECT_NEAR(short_freq[size_t(i)], base / short_factors[i], 1e-6 * base);
+    EXPECT_NEAR(long_freq[size_t(i)], base / long_factors[i], 1e-6 * base);
+  }
+  // Without a pretrained length of its own the config's max_position_embeddings is it (not phi3's 4096 default).
+  j.erase("original_max_position_embeddings");
+  EXPECT_EQ(ModelConfig::from_json(j, "x").decoder.rope.original_max_positions, 4096);
+}
+
+// A partial rotation turns the first channels of each head and passes the rest through.
+TEST(Rope, PartialRotationLeavesTheLastChannels) {
+  RopeConfig rope;
+  rope.partial_rotary_factor = 0.5;  // head_dim 8: channels 0..3 turn (pairs 0-2, 1-3)
+  const RopeTable table(rope, 8, 16, 3);
+  RowMatrix x = RowMatrix::Constant(3, 16, 1.0f);  // two heads
+  table.apply(x);
+  for (int h = 0; h < 2; ++h) {
+    EXPECT_FLOAT_EQ(x(2, 8 * h + 0), std::cos(2.0f) - std::sin(2.0f));  // pair 0 turns by 2 · θ^0
+    EXPECT_FLOAT_EQ(x(2, 8 * h + 2), std::cos(2.0f) + std::sin(2.0f));
+    for (int c = 4; c < 8; ++c) EXPECT_EQ(x(2, 8 * h + c), 1.0f) << c;
+  }
+  EXPECT_EQ(RopeTable::inverse_frequencies(rope, 8, 16).size(), 2u);
 }
 
 // RoPE's defining property: after rotation, q_i · k_j depends only on i - j; and the rotation

@@ -153,14 +153,16 @@ TEST(Recording, RejectsFilesThatAreNotRecordingsOrDisagree) {
   md["tokens"] = "[\"a\", 7, \"c\", \"d\"]";
   EXPECT_NE(rewrite(md, {2, 4, 4}).find("'tokens' must be a JSON array of strings"), std::string::npos);
 
-  // A rotary model's settings (head_dim 4: two frequencies; two layers of gains).
+  // A rotary model's settings (head_dim 4: two frequencies, or one when half of each head
+  // turns; two layers of gains).
   const std::pair<const char*, const char*> rotary_cases[] = {
       {"[1, 2]", "must be a JSON object"},
-      {"{}", "needs 'inv_freq', 2 numbers (half of head_dim 4)"},
-      {R"({"inv_freq": [1, 0.1, 0.01]})", "needs 'inv_freq', 2 numbers"},
+      {"{}", "needs 'inv_freq', one number per turned channel pair (at most 2, half of head_dim 4)"},
+      {R"({"inv_freq": [1, 0.1, 0.01]})", "needs 'inv_freq', one number per turned channel pair"},
+      {R"({"inv_freq": []})", "needs 'inv_freq'"},
       {R"({"inv_freq": [1, 1e300]})", "needs 'inv_freq'"},
       {R"({"inv_freq": [1, "x"]})", "needs 'inv_freq'"},
-      {R"({"inv_freq": [1, 0.1], "local_inv_freq": [1]})", "'local_inv_freq' must be 2 numbers"},
+      {R"({"inv_freq": [1, 0.1], "local_inv_freq": [1]})", "'local_inv_freq' must be 2 numbers, as many as 'inv_freq'"},
       {R"({"inv_freq": [1, 0.1], "attention_factor": -1})", "'attention_factor' must be a positive number"},
       {R"({"inv_freq": [1, 0.1], "q_norm": [[1, 1, 1, 1]]})", "'q_norm' must hold 2 gain vectors (one per recorded layer) of 4 numbers"},
       {R"({"inv_freq": [1, 0.1], "q_norm": [[1, 1, 1, 1], [1, 1, 1, 1]]})", "'k_norm' must hold 2 gain vectors"},
@@ -178,6 +180,8 @@ TEST(Recording, RejectsFilesThatAreNotRecordingsOrDisagree) {
   md = file->metadata();
   md["rotary"] = R"({"inv_freq": [1, 0.1]})";
   EXPECT_EQ(rewrite(md, {2, 4, 4}), "");  // valid: opens
+  md["rotary"] = R"({"inv_freq": [1], "local_inv_freq": [0.5]})";
+  EXPECT_EQ(rewrite(md, {2, 4, 4}), "");  // partial rotary: the first two channels turn
 }
 
 TEST(Recording, ReadsSpecialFlagsAndLayerNumbers) {

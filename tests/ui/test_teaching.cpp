@@ -195,6 +195,13 @@ TEST(Teaching, LiveRotaryStepsFollowEachFamily) {
   live.set_recording(record(QStringLiteral("qwen2_window_yarn"), "The quick brown fox jumps over the lazy dog."));
   EXPECT_TRUE(live.panel(LiveTab::Rotate)->caption().contains(QStringLiteral("YaRN")));
   EXPECT_LT(live.recompute_difference(), 1e-5);
+  // Phi-3 turns only part of each head, by LongRoPE's scaled frequencies.
+  live.set_recording(record(QStringLiteral("phi3_longrope"), "The quick brown fox jumps over the lazy dog."));
+  live.select(1, 3, 4);
+  EXPECT_LT(live.recompute_difference(), 1e-5);
+  EXPECT_TRUE(live.panel(LiveTab::Rotate)->caption().contains(QStringLiteral("turns only the first 12 of each head's 16 channels")))
+      << live.panel(LiveTab::Rotate)->caption().toStdString();
+  EXPECT_TRUE(live.panel(LiveTab::Rotate)->caption().contains(QStringLiteral("LongRoPE")));
 }
 
 TEST(Teaching, LiveWithoutQkvSaysWhatToDo) {

@@ -1,5 +1,5 @@
-"""Reference Llama-family decoders (Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3 text),
-with Hugging Face's module and parameter names and semantics.
+"""Reference Llama-family decoders (Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3 text,
+Phi-3), with Hugging Face's module and parameter names and semantics.
 
 Pre-norm decoder, one unbatched sequence (input_ids (N,), activations (N, C)), computing in
 the parameters' dtype except where HF itself upcasts to float32 (listed below). A
@@ -9,7 +9,8 @@ model.layers.{i}.input_layernorm.weight, model.layers.{i}.self_attn.{q,k,v,o}_pr
 Gemma 3), model.layers.{i}.post_attention_layernorm.weight, (Gemma 2/3 also
 pre_feedforward_layernorm / post_feedforward_layernorm), model.layers.{i}.mlp.{gate,up,down}_proj.weight,
 model.norm.weight, and lm_head.weight only when the head is untied (a tied head is not a
-parameter, as HF does not save it either).
+parameter, as HF does not save it either). Phi-3 fuses the projections:
+model.layers.{i}.self_attn.qkv_proj.weight and model.layers.{i}.mlp.gate_up_proj.weight.
 
 Source read: huggingface/transformers, the 4.56/4.57 development line (the whole repository
 could not be fetched; the files were read one by one from the stored index at these commits):
@@ -25,6 +26,9 @@ could not be fetched; the files were read one by one from the stored index at th
   modeling_rope_utils.py                  ef46806472a64b0013ed413781e3afed82bfa047 + the
                                           4.5x/v5 _compute_yarn_parameters (see rope.py)
   utils/generic.py                        check_model_inputs (hidden_states collection)
+  models/phi3/modular_phi3.py             06053b84c14d72e9789fbf27844a75aa89b3ded7
+  models/phi3/configuration_phi3.py       008e574391258935f3ecc3035c882e73bbcac419
+  modeling_rope_utils.py (v5 line)        _compute_longrope_parameters, longrope_frequency_update
 Qwen2Attention's biases (q/k/v yes, o no) and Mistral's bias-free projections were checked
 against copies of HF's classes in other repositories, not HF's own modeling_qwen2.py /
 modeling_mistral.py, which were not read.
@@ -38,8 +42,8 @@ Semantics and where each one comes from:
 - RoPE: rope.py (modeling_rope_utils.py: default, linear, llama3, yarn; cos/sin in float32,
   rotate_half convention). head_dim comes from config["head_dim"] when present, else
   hidden_size / num_attention_heads (LlamaAttention.__init__). partial_rotary_factor is
-  honoured in inv_freq's dim like HF's rope utils, but none of these six families has it and
-  their apply_rotary_pos_emb cannot rotate part of a head, so a factor != 1 is rejected.
+  honoured in inv_freq's dim like HF's rope utils; only Phi-3's apply_rotary_pos_emb can
+  rotate part of a head, so the other families reject a factor != 1.
 - Gemma 3 (Gemma3TextModel.__init__): sliding layers use a second rotary embedding with
   rope_theta = rope_local_base_freq and rope_scaling forced to default; full layers use
   rope_theta with rope_scaling (Gemma3DecoderLayer.forward picks position_embeddings_local
@@ -76,7 +80,18 @@ Semantics and where each one comes from:
   dtype=hidden dtype); Gemma3TextScaledWordEmbedding multiplies by its embed_scale buffer
   cast to the weight dtype. Here: sqrt(hidden_size) as a Python float made into a tensor of
   the hidden dtype (exact for both when the model is built in float64, see the notes).
-- Decoder layer: Llama/Mistral/Qwen: x += attn(input_layernorm(x)); x += mlp(post_attention_layernorm(x)).
+- Phi-3 (modular_phi3.py, configuration_phi3.py): Mistral's decoder with qkv_proj (rows: the H
+  query heads, then the KV key heads, then the KV value heads) and gate_up_proj (rows: gate,
+  then up; `up * act(gate)`), no biases, rms_norm_eps default 1e-5, head_dim hidden/heads, every
+  layer sliding when sliding_window is set (as Mistral). apply_rotary_pos_emb turns only the
+  first rotary_dim = int(head_dim * partial_rotary_factor) channels (rotate_half within them)
+  and passes the rest through. rope_scaling "su" / "yarn" mean longrope (Phi3Config's
+  backward compatibility). LongRoPE (_compute_longrope_parameters): inv_freq =
+  1 / (ext * base^(2i/dim)) with ext = long_factor when the sequence is longer than the
+  config's original_max_position_embeddings (Phi3Config default 4096; dynamic update: seq_len =
+  max position + 1), else short_factor; factor = max_position_embeddings / original;
+  attention_factor = sqrt(1 + ln(factor) / ln(original)) unless given (1 when factor <= 1).
+- Decoder layer: Llama/Mistral/Qwen/Phi-3: x += attn(input_layernorm(x)); x += mlp(post_attention_layernorm(x)).
   Gemma 2/3 sandwich: x += post_attention_layernorm(attn(input_layernorm(x)));
   x += post_feedforward_layernorm(mlp(pre_feedforward_layernorm(x))).
 - MLP: down(act(gate(x)) * up(x)); act = hidden_act "silu" (SwiGLU) for Llama/Mistral/Qwen,
@@ -108,7 +123,7 @@ from torch import nn
 from . import rope
 from .common import Trace, activation
 
-FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text")
+FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3")
 ARCH_NAMES = {
     "llama": "LlamaForCausalLM",
     "mistral": "MistralForCausalLM",
@@ -116,6 +131,7 @@ ARCH_NAMES = {
     "qwen3": "Qwen3ForCausalLM",
     "gemma2": "Gemma2ForCausalLM",
     "gemma3_text": "Gemma3ForCausalLM",
+    "phi3": "Phi3ForCausalLM",
 }
 
 
@@ -160,6 +176,13 @@ def config(model_type, vocab_size, hidden_size, num_layers, num_heads, intermedi
     elif model_type == "mistral":
         cfg.update(hidden_act="silu", bos_token_id=1, eos_token_id=2, rope_theta=10000.0,
                    sliding_window=sliding_window, tie_word_embeddings=False)
+    elif model_type == "phi3":
+        # Phi3Config writes no head_dim (hidden / heads) and its own context keys.
+        del cfg["head_dim"]
+        cfg.update(hidden_act="silu", bos_token_id=1, eos_token_id=32000, pad_token_id=32000,
+                   rope_theta=10000.0, rms_norm_eps=1e-5, sliding_window=sliding_window,
+                   original_max_position_embeddings=max_positions, resid_pdrop=0.0,
+                   embd_pdrop=0.0, tie_word_embeddings=False)
     elif model_type in ("qwen2", "qwen3"):
         use = sliding_window is not None
         cfg.update(hidden_act="silu", bos_token_id=vocab_size - 1, eos_token_id=vocab_size - 1,
@@ -199,7 +222,7 @@ def layer_types(cfg):
         return list(cfg["layer_types"])
     if mt == "llama":
         return ["full_attention"] * n
-    if mt == "mistral":
+    if mt in ("mistral", "phi3"):
         kind = "full_attention" if cfg.get("sliding_window") is None else "sliding_attention"
         return [kind] * n
     if mt in ("qwen2", "qwen3"):
@@ -238,7 +261,14 @@ def rope_params(cfg, local=False):
     scaling = cfg.get("rope_scaling")
     if scaling is not None and rope.rope_type_of(scaling) == "default":
         scaling = None
+    if scaling is not None and cfg["model_type"] == "phi3" and rope.rope_type_of(scaling) in ("su", "yarn"):
+        scaling = dict(scaling, rope_type="longrope")  # Phi3Config's backward compatibility
     return cfg.get("rope_theta", 10000.0), scaling
+
+
+def rotary_dim_of(cfg):
+    """Channels of each head that turn: int(head_dim * partial_rotary_factor)."""
+    return int(head_dim_of(cfg) * cfg.get("partial_rotary_factor", 1.0))
 
 
 def silu(x):
@@ -287,7 +317,7 @@ class Linear(nn.Module):
 def _biases(cfg):
     """(q/k/v bias, o bias, mlp bias) for the family."""
     mt = cfg["model_type"]
-    if mt == "mistral":
+    if mt in ("mistral", "phi3"):
         return False, False, False
     if mt == "qwen2":
         return True, False, False
@@ -312,9 +342,13 @@ class Attention(nn.Module):
         d = head_dim_of(cfg)
         self.num_heads, self.num_kv_heads, self.head_dim = h, kv, d
         qkv_bias, o_bias, _ = _biases(cfg)
-        self.q_proj = Linear(c, h * d, qkv_bias)
-        self.k_proj = Linear(c, kv * d, qkv_bias)
-        self.v_proj = Linear(c, kv * d, qkv_bias)
+        self.fused = mt == "phi3"
+        if self.fused:
+            self.qkv_proj = Linear(c, (h + 2 * kv) * d, False)
+        else:
+            self.q_proj = Linear(c, h * d, qkv_bias)
+            self.k_proj = Linear(c, kv * d, qkv_bias)
+            self.v_proj = Linear(c, kv * d, qkv_bias)
         self.o_proj = Linear(h * d, c, o_bias)
         gemma = mt.startswith("gemma")
         if mt in ("qwen3", "gemma3_text"):
@@ -333,9 +367,14 @@ class Attention(nn.Module):
     def forward(self, x, cos, sin, trace):
         n = x.shape[0]
         h, kv, d = self.num_heads, self.num_kv_heads, self.head_dim
-        q = self.q_proj(x).reshape(n, h, d).transpose(0, 1)  # (H, N, d)
-        k = self.k_proj(x).reshape(n, kv, d).transpose(0, 1)  # (KV, N, d)
-        v = self.v_proj(x).reshape(n, kv, d).transpose(0, 1)
+        if self.fused:  # Phi3Attention.forward: query, key, value blocks of qkv's columns
+            qkv = self.qkv_proj(x)
+            q, k, v = qkv[:, :h * d], qkv[:, h * d:(h + kv) * d], qkv[:, (h + kv) * d:]
+        else:
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        q = q.reshape(n, h, d).transpose(0, 1)  # (H, N, d)
+        k = k.reshape(n, kv, d).transpose(0, 1)  # (KV, N, d)
+        v = v.reshape(n, kv, d).transpose(0, 1)
         if self.q_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
         q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
@@ -374,12 +413,19 @@ class MLP(nn.Module):
         super().__init__()
         c, f = cfg["hidden_size"], cfg["intermediate_size"]
         bias = _biases(cfg)[2]
-        self.gate_proj = Linear(c, f, bias)
-        self.up_proj = Linear(c, f, bias)
+        self.fused = cfg["model_type"] == "phi3"
+        if self.fused:
+            self.gate_up_proj = Linear(c, 2 * f, False)
+        else:
+            self.gate_proj = Linear(c, f, bias)
+            self.up_proj = Linear(c, f, bias)
         self.down_proj = Linear(f, c, bias)
         self.act = mlp_activation(cfg)
 
     def forward(self, x):
+        if self.fused:  # Phi3MLP: gate, up = gate_up_proj(x).chunk(2); up * act(gate)
+            gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
+            return self.down_proj(up * self.act(gate))
         return self.down_proj(self.act(self.gate_proj(x)) * self.up_proj(x))
 
 
@@ -413,7 +459,7 @@ class DecoderModel(nn.Module):
         mt = cfg["model_type"]
         if cfg.get("use_bidirectional_attention"):
             raise ValueError("use_bidirectional_attention (EmbeddingGemma) is not supported")
-        if cfg.get("partial_rotary_factor", 1.0) != 1.0:
+        if cfg.get("partial_rotary_factor", 1.0) != 1.0 and mt != "phi3":
             raise ValueError(f"{mt} applies RoPE to the whole head; partial_rotary_factor must be 1")
         self.cfg, self.hf_float32 = cfg, hf_float32
         self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
@@ -422,10 +468,12 @@ class DecoderModel(nn.Module):
         self.norm = RMSNorm(cfg["hidden_size"], cfg["rms_norm_eps"], mt.startswith("gemma"), hf_float32)
 
     def rotary(self, n, dtype, local=False):
-        """cos, sin (N, head_dim) for full layers (local=False) or Gemma 3's sliding layers."""
+        """cos, sin (N, rotary_dim) for full layers (local=False) or Gemma 3's sliding layers."""
         theta, scaling = rope_params(self.cfg, local)
+        if rope.rope_type_of(scaling) == "longrope":
+            scaling = rope.longrope_scaling(self.cfg, scaling, n)
         inv_freq, factor = rope.inv_freq_and_attention_factor(
-            head_dim_of(self.cfg), theta, scaling, self.cfg["max_position_embeddings"], self.hf_float32)
+            rotary_dim_of(self.cfg), theta, scaling, self.cfg["max_position_embeddings"], self.hf_float32)
         return rope.cos_sin(inv_freq, factor, n, dtype, self.hf_float32)
 
     def forward(self, input_ids):

@@ -37,9 +37,10 @@ def inv_freq_and_attention_factor(dim, base, scaling=None, max_position_embeddin
 
     dim: rotated channels per head (head_dim * partial_rotary_factor).
     base: rope_theta. scaling: the config's rope_scaling dict or None.
-    Supported types: default, linear, llama3, yarn (HF: _compute_default_rope_parameters,
+    Supported types: default, linear, llama3, yarn, longrope (HF: _compute_default_rope_parameters,
     _compute_linear_scaling_rope_parameters, _compute_llama3_parameters,
-    _compute_yarn_parameters).
+    _compute_yarn_parameters, _compute_longrope_parameters; longrope's dict comes from
+    longrope_scaling).
     """
     dt = torch.float32 if float32 else torch.float64
     rope_type = rope_type_of(scaling)
@@ -105,7 +106,40 @@ def inv_freq_and_attention_factor(dim, base, scaling=None, max_position_embeddin
         inv_interpolation = 1.0 / (factor * pos_freqs)
         inv_freq = inv_interpolation * (1 - extrapolation_weight) + inv_extrapolation * extrapolation_weight
         return inv_freq, attention_factor
-    raise ValueError(f"unsupported rope type '{rope_type}' (known: default, linear, llama3, yarn)")
+    if rope_type == "longrope":
+        # _compute_longrope_parameters with the config's context lengths resolved by the caller
+        # (scaling["original_max_position_embeddings"], scaling["factor"], see longrope_scaling):
+        # the long factors when the run is longer than the pretrained context, else the short.
+        original = scaling["original_max_position_embeddings"]
+        factor = scaling["factor"]
+        attention_factor = scaling.get("attention_factor")
+        if attention_factor is None:
+            attention_factor = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(original))
+        seq_len = scaling.get("seq_len")
+        ext = scaling["long_factor"] if seq_len and seq_len > original else scaling["short_factor"]
+        if len(ext) != dim // 2:
+            raise ValueError(f"longrope needs {dim // 2} factors, got {len(ext)}")
+        ext = torch.tensor(ext, dtype=dt)  # float32 as HF (torch.tensor(factors, float32))
+        return 1.0 / (ext * base ** exponents), attention_factor
+    raise ValueError(f"unsupported rope type '{rope_type}' (known: default, linear, llama3, yarn, longrope)")
+
+
+def longrope_scaling(cfg, scaling, seq_len):
+    """The longrope dict that inv_freq_and_attention_factor takes, from a config: HF reads the
+    pretrained length from the config's own original_max_position_embeddings (Phi3Config's
+    default 4096) and then sets factor = max_position_embeddings / original; without one the
+    original length is max_position_embeddings and factor stays the dict's."""
+    out = dict(scaling, seq_len=seq_len)
+    original = cfg.get("original_max_position_embeddings")
+    if original is None and cfg.get("model_type") == "phi3":
+        original = 4096
+    if original:
+        out["factor"] = cfg["max_position_embeddings"] / original
+    else:
+        original = cfg["max_position_embeddings"]
+        out.setdefault("factor", 1.0)
+    out["original_max_position_embeddings"] = original
+    return out
 
 
 def cos_sin(inv_freq, attention_factor, n, dtype, float32=True):
@@ -126,7 +160,7 @@ def rotate_half(x):
 def apply(x, cos, sin):
     """Rotate x (..., N, d) by cos/sin (N, rot_dim). If rot_dim < d, only the first rot_dim
     channels rotate and the rest pass through (the partial-rotary convention of GPT-NeoX /
-    Phi in HF); none of the families in llama.py uses that."""
+    Phi in HF: Phi3's apply_rotary_pos_emb); of the families in llama.py only phi3 uses it."""
     rot = cos.shape[-1]
     if rot == x.shape[-1]:
         return x * cos + rotate_half(x) * sin

@@ -390,11 +390,16 @@ void LiveTab::update_model_steps() {
           .arg(half)
           .arg(step_number(freq.front(), 3))
           .arg(step_number(freq.back(), 3));
+  if (2 * half < d)
+    caption += tr(" This model turns only the first %1 of each head's %2 channels; the other %3 carry no position.")
+                   .arg(2 * half)
+                   .arg(d)
+                   .arg(d - 2 * half);
   if (!meta.rotary.local_inv_freq.empty())
     caption += meta.window(layer_) > 0 ? tr(" Sliding-window layers like this one turn by their own, faster frequencies.")
                                        : tr(" This full layer turns more slowly than the model's sliding-window layers.");
   if (meta.rotary.attention_factor != 1.0f)
-    caption += tr(" Both are scaled by %1 (YaRN's attention factor).").arg(step_number(meta.rotary.attention_factor, 4));
+    caption += tr(" Both are scaled by %1 (the attention factor of YaRN or LongRoPE, rotations stretched for long inputs).").arg(step_number(meta.rotary.attention_factor, 4));
   panels_[Rotate]->set_caption(caption);
   QStringList angles;
   for (int c = 0; c < std::min(half, 4); ++c) angles << tr("pair %1: %2 rad").arg(c).arg(step_number(rotation_.angles[c], 4));
