@@ -30,6 +30,7 @@
 #include "run/predictions.h"
 #include "run/rollout_cache.h"
 #include "test_support.h"
+#include "util/error.h"
 #include "ui/ui_test_support.h"
 #include "views/image_overlay.h"
 #include "views/overlay_grid.h"
@@ -637,4 +638,31 @@ TEST(OnePipeline, CommandLineAndWindowPredictTheSame) {
       EXPECT_NEAR(c["prob"].get<double>(), gui->top[i].prob, 1e-5);  // the worker's thread count may differ
     }
   }
+}
+
+// What long fuzzing found: 102 bytes of JPEG header declaring 796 × 58371 pixels. The app takes
+// it (46 megapixels, under its cap: Qt decodes it, grey where data is missing); a lower cap
+// refuses it before decoding, naming the size, as the fuzz harness does.
+TEST(PictureFile, ACapRefusesATinyFileThatDeclaresAHugePicture) {
+  const unsigned char header[] = {
+      0xff, 0xd8, 0xff, 0xdb, 0x00, 0x43, 0x01, 0x03, 0x03, 0x03, 0x04, 0x03, 0x01, 0x00, 0x04, 0x04, 0x08, 0x10, 0xed, 0x0b, 0x09,
+      0x8b, 0x10, 0x10, 0x0c, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x0d, 0x10, 0x10, 0x10, 0x10,
+      0x10, 0x10, 0x10, 0x53, 0x74, 0x33, 0x63, 0x74, 0x79, 0x70, 0x65, 0x49, 0x63, 0x45, 0x0d, 0x0a, 0x10, 0x30, 0x90, 0x10, 0x10,
+      0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xe4, 0x03, 0x03, 0x1c, 0x03, 0x01, 0x22, 0x01,
+      0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xfa, 0xff, 0xda, 0x00, 0x0c, 0x03, 0x01, 0x00, 0x02, 0x11, 0x03, 0x11};
+  QTemporaryDir dir;
+  const QString path = dir.filePath(QStringLiteral("tall.jpg"));
+  QFile f(path);
+  ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+  f.write(reinterpret_cast<const char*>(header), sizeof header);
+  f.close();
+  try {
+    imageio::decode_image_file(fspath(path), int64_t(4) * 1000 * 1000);
+    ADD_FAILURE() << "a 46-megapixel picture passed a 4-megapixel cap";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tall.jpg: 796x58371 pixels is too large (at most 4 megapixels)"), std::string::npos) << e.what();
+  }
+  const Rgb8Image full = imageio::decode_image_file(fspath(path));
+  EXPECT_EQ(full.width, 796);
+  EXPECT_EQ(full.height, 58371);
 }
