@@ -263,7 +263,8 @@ void GridPlot::set_matrix(const RowMatrix& m, const QStringList& row_labels, con
     map_->setDataRange(QCPRange(-extent, extent));
   }
   x_ticks_->setTicks(all_ticks(col_labels));
-  y_ticks_->setTicks(all_ticks(row_labels));
+  row_labels_ = row_labels;
+  update_row_ticks();
   xAxis->setTickLabelRotation(cols > 6 && !col_labels.isEmpty() && col_labels[0].size() > 2 ? -50 : 0);
   xAxis->setRange(-0.5, cols - 0.5);
   yAxis->setRange(-0.5, rows - 0.5);
@@ -306,9 +307,19 @@ void GridPlot::update_numbers() {
   for (QCPAbstractItem* item : items_) item->setVisible(!laid_out || (cw >= 26 && ch >= 12));
 }
 
+void GridPlot::update_row_ticks() {
+  // A long input's keys (40 rows in a panel 160 pixels high) would print their labels on top
+  // of each other: keep every row while each gets a line of text, else thin them.
+  const int n = int(row_labels_.size());
+  const double label_px = QFontMetricsF(yAxis->tickLabelFont()).height() * 1.05;
+  const double px = std::max(60, axisRect()->height());
+  y_ticks_->setTicks(n * label_px <= px ? all_ticks(row_labels_) : thinned_ticks(row_labels_, -0.5, n - 0.5, px, label_px));
+}
+
 void GridPlot::resizeEvent(QResizeEvent* event) {
   QCustomPlot::resizeEvent(event);
   updateLayout();
+  update_row_ticks();
   update_numbers();
   replot(QCustomPlot::rpQueuedReplot);
 }

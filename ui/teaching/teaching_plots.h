@@ -74,11 +74,13 @@ class GridPlot : public QCustomPlot {
 
  private:
   void update_numbers();
+  void update_row_ticks();  // every row labelled while they fit; else as many as fit
 
   QCPColorMap* map_;
   QCPTextElement* title_ = nullptr;  // created with the first title
   QSharedPointer<QCPAxisTickerText> x_ticks_, y_ticks_;
   RowMatrix matrix_;
+  QStringList row_labels_;
   Style style_ = Style::Signed;
   bool numbers_ = true;
   QList<QCPAbstractItem*> items_;
