@@ -54,6 +54,20 @@ void BM_ModelViewAnalysis(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(analyze(*rec));
 }
 
+// Until the model view can show its first layer's thumbnails (the analysis goes on after that,
+// in the background; here it is stopped there).
+void BM_ModelViewFirstThumbnails(benchmark::State& state) {
+  const auto rec = recording(int(state.range(0)));
+  for (auto _ : state) {
+    bool shown = false;
+    try {
+      analyze(*rec, [&](double, std::string_view) { return !shown; }, [&](const AnalysisPtr&) { shown = true; }, std::chrono::milliseconds(0));
+    } catch (const Cancelled&) {
+    }
+    if (!shown) state.SkipWithError("no partial analysis");
+  }
+}
+
 void BM_ModelViewPaint(benchmark::State& state) {
   const auto rec = recording(int(state.range(0)));
   ViewState vs;
@@ -127,6 +141,7 @@ void BM_HeadViewScroll(benchmark::State& state) {
 }
 
 BENCHMARK(BM_ModelViewAnalysis)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_ModelViewFirstThumbnails)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_ModelViewPaint)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_HeatmapPaint)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_HeadViewPaint, Scrolled, true)->Arg(128)->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);

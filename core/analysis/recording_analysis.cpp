@@ -19,7 +19,10 @@ RowMatrix max_pool(const Eigen::Ref<const RowMatrix>& m, int r0, int r1, int c0,
   return out;
 }
 
-AnalysisPtr analyze(const AttentionRecording& rec, const ProgressFn& progress) {
+AnalysisPtr analyze(const AttentionRecording& rec, const ProgressFn& progress, const PartialAnalysisFn& partial,
+                    std::chrono::milliseconds partial_every) {
+  using Clock = std::chrono::steady_clock;
+  auto last_partial = Clock::time_point{};
   auto a = std::make_shared<Analysis>();
   const int L = rec.num_layers(), H = rec.num_heads(), N = rec.num_tokens();
   a->num_layers = L;
@@ -42,8 +45,13 @@ AnalysisPtr analyze(const AttentionRecording& rec, const ProgressFn& progress) {
       a->head_max[size_t(l) * H + h] = N > 0 ? pooled.maxCoeff() : 0.0f;  // the pooled maximum is the head's
       std::copy(pooled.data(), pooled.data() + pooled.size(), t.values.begin() + (size_t(l) * H + h) * t.size * t.size);
     }
+    a->layers_done = l + 1;
+    a->shared_max = a->head_max.empty() ? 0.0f : *std::max_element(a->head_max.begin(), a->head_max.end());
+    if (partial && l + 1 < L && (l == 0 || Clock::now() - last_partial >= partial_every)) {
+      partial(std::make_shared<const Analysis>(*a));
+      last_partial = Clock::now();
+    }
   }
-  a->shared_max = a->head_max.empty() ? 0.0f : *std::max_element(a->head_max.begin(), a->head_max.end());
   report_progress(progress, 1.0, "analysis done");
   return a;
 }

@@ -2,6 +2,8 @@
 // What the views need beyond the raw recording, computed once per recording in the worker
 // (the "details" stage after the recording itself): per-head statistics and maxima, and every
 // head max-pooled into a small thumbnail for the model view. Immutable once made; shared.
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -26,6 +28,10 @@ struct Thumbnails {
 
 struct Analysis {
   int num_layers = 0, num_heads = 0;
+  // Layers [0, layers_done) are analysed; a partial analysis (layers_done < num_layers) holds
+  // zeros beyond them, and shared_max is the largest weight so far.
+  int layers_done = 0;
+  bool complete() const { return layers_done == num_layers; }
   std::vector<HeadStats> stats;  // (L, H)
   std::vector<float> head_max;   // (L, H): largest weight of each head
   float shared_max = 0;          // largest weight of the recording
@@ -38,7 +44,13 @@ using AnalysisPtr = std::shared_ptr<const Analysis>;
 // The largest thumbnail side (pixels) the model view uses.
 constexpr int kThumbnailMax = 96;
 
+// A partial analysis to show while the rest is computed (the model view's first thumbnails).
+using PartialAnalysisFn = std::function<void(const AnalysisPtr& partial)>;
+
 // Computes everything above; reports progress per layer (and may be cancelled through it).
-AnalysisPtr analyze(const AttentionRecording& recording, const ProgressFn& progress = {});
+// `partial`, when given, receives copies of the analysis so far: after the first layer, then
+// at most every `partial_every` (never the complete one, which is returned).
+AnalysisPtr analyze(const AttentionRecording& recording, const ProgressFn& progress = {}, const PartialAnalysisFn& partial = {},
+                    std::chrono::milliseconds partial_every = std::chrono::milliseconds(250));
 
 }  // namespace attn

@@ -165,6 +165,46 @@ TEST(ModelView, ThumbnailsOf144HeadsAtN512KeepStrongCells) {
   EXPECT_FLOAT_EQ(best, rec->head(3, 4).maxCoeff());
 }
 
+// The analysis hands out the layers done so far; the model view shows their thumbnails while
+// the rest is computed, and the other views wait for the complete analysis.
+TEST(ModelView, ShowsTheFirstLayersWhileTheRestIsAnalysed) {
+  auto rec = test::synthetic_recording(5, 3, 40, true);
+  std::vector<AnalysisPtr> partials;
+  const AnalysisPtr full = analyze(*rec, {}, [&](const AnalysisPtr& p) { partials.push_back(p); }, std::chrono::milliseconds(0));
+  ASSERT_TRUE(full->complete());
+  ASSERT_EQ(partials.size(), 4u);  // after layers 1..4; the fifth is the complete one
+  const int cells = full->thumbs.size * full->thumbs.size;
+  for (size_t i = 0; i < partials.size(); ++i) {
+    const Analysis& p = *partials[i];
+    EXPECT_EQ(p.layers_done, int(i) + 1);
+    EXPECT_FALSE(p.complete());
+    for (int l = 0; l < 5; ++l)
+      for (int h = 0; h < 3; ++h) {
+        if (l < p.layers_done) {
+          EXPECT_EQ(p.max_of(l, h), full->max_of(l, h));
+          EXPECT_EQ(p.stat(l, h).entropy, full->stat(l, h).entropy);
+          EXPECT_TRUE(std::equal(p.thumbs.head(l, h), p.thumbs.head(l, h) + cells, full->thumbs.head(l, h)));
+        } else {
+          EXPECT_EQ(p.max_of(l, h), 0.0f) << "not analysed yet";
+        }
+      }
+  }
+  ViewState state;
+  state.set_recording(rec);
+  ModelView view(&state);
+  view.resize(900, 700);
+  state.set_analysis(rec, partials[1]);
+  EXPECT_EQ(state.analysis(), nullptr) << "statistics wait for the whole analysis";
+  EXPECT_EQ(state.latest_analysis(), partials[1]);
+  EXPECT_EQ(view.cell_count(), 2 * 3);
+  EXPECT_FALSE(view.grab().toImage().isNull());
+  EXPECT_FLOAT_EQ(float(state.head_range(1, 2).hi), full->max_of(1, 2));  // from the partial
+  EXPECT_FLOAT_EQ(float(state.head_range(4, 0).hi), rec->head(4, 0).maxCoeff());  // from the recording
+  state.set_analysis(rec, full);
+  EXPECT_EQ(state.analysis(), full);
+  EXPECT_EQ(view.cell_count(), 5 * 3);
+}
+
 TEST(HeadView, HoveringATokenShowsOnlyItsLines) {
   ViewsFixture s(2, 3, 8, false);
   HeadView view(&s.state);

@@ -43,7 +43,9 @@ void RunController::deliver_recording(const JobContext& ctx, const RecordingPtr&
     Q_EMIT recording_ready(rec, source);
     if (picture) Q_EMIT picture_ready(rec, picture);
   });
-  const AnalysisPtr analysis = analyze(*rec, ctx.progress_fn(0.85, 1.0));
+  // The model view shows the first layers' thumbnails while the rest is analysed.
+  const auto partial = [this, &ctx, rec](const AnalysisPtr& a) { ctx.post([this, rec, a] { Q_EMIT analysis_ready(rec, a); }); };
+  const AnalysisPtr analysis = analyze(*rec, ctx.progress_fn(0.85, 1.0), partial);
   ctx.post([this, rec, analysis] { Q_EMIT analysis_ready(rec, analysis); });
 }
 

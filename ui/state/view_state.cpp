@@ -13,6 +13,7 @@ ViewState::~ViewState() = default;
 void ViewState::set_recording(const RecordingPtr& recording, const QString& source) {
   recording_ = recording;
   analysis_.reset();
+  latest_.reset();
   source_ = source;
   layout_ = recording_ ? ui::patch_layout(recording_->meta()) : std::nullopt;
   picture_.reset();
@@ -39,7 +40,8 @@ void ViewState::set_picture(const RecordingPtr& recording, const PicturePtr& pic
 
 void ViewState::set_analysis(const RecordingPtr& recording, const AnalysisPtr& analysis) {
   if (recording != recording_) return;
-  analysis_ = analysis;
+  latest_ = analysis;
+  analysis_ = analysis && analysis->complete() ? analysis : nullptr;
   Q_EMIT analysis_changed();
 }
 
@@ -96,11 +98,11 @@ ConstMatrixMap ViewState::current_matrix() const {
   return ConstMatrixMap(fused_.data(), fused_.rows(), fused_.cols());
 }
 
-double ViewState::shared_max() const { return analysis_ ? analysis_->shared_max : 1.0; }
+double ViewState::shared_max() const { return latest_ ? latest_->shared_max : 1.0; }
 
 ValueRange ViewState::head_range(int layer, int head) const {
   double m = 1.0;
-  if (analysis_) m = analysis_->max_of(layer, head);
+  if (latest_ && layer < latest_->layers_done) m = latest_->max_of(layer, head);
   else if (recording_) m = recording_->head(layer, head).maxCoeff();
   return attention_range(m, shared_max(), colors_.shared_range);
 }

@@ -33,10 +33,12 @@ class ViewState : public QObject {
   const PicturePtr& picture() const { return picture_; }
   // The rollout of the current recording, shared by the views that show it.
   RolloutCache* rollout() const { return rollout_; }
-  // Ignored unless it belongs to the current recording.
+  // Ignored unless it belongs to the current recording. A partial analysis (the first layers,
+  // while the rest is computed) is kept as latest_analysis(); analysis() is the complete one.
   void set_analysis(const RecordingPtr& recording, const AnalysisPtr& analysis);
   const RecordingPtr& recording() const { return recording_; }
   const AnalysisPtr& analysis() const { return analysis_; }
+  const AnalysisPtr& latest_analysis() const { return latest_; }
   const QString& source() const { return source_; }  // the file it came from, or empty
 
   int layer() const { return layer_; }
@@ -77,7 +79,7 @@ class ViewState : public QObject {
   double shared_max() const;
 
   RecordingPtr recording_;
-  AnalysisPtr analysis_;
+  AnalysisPtr analysis_, latest_;
   QString source_;
   std::optional<PatchLayout> layout_;
   PicturePtr picture_;

@@ -34,11 +34,12 @@ ModelView::ModelView(ViewState* state, QWidget* parent) : QWidget(parent), state
 void ModelView::rebuild_images() {
   images_.clear();
   const auto& rec = state_->recording();
-  const auto& a = state_->analysis();
+  // The thumbnails of the layers analysed so far (all of them once the analysis is complete).
+  const auto& a = state_->latest_analysis();
   if (rec && a) {
     const Thumbnails& t = a->thumbs;
-    images_.reserve(size_t(a->num_layers) * a->num_heads);
-    for (int l = 0; l < a->num_layers; ++l)
+    images_.reserve(size_t(a->layers_done) * a->num_heads);
+    for (int l = 0; l < a->layers_done; ++l)
       for (int h = 0; h < a->num_heads; ++h) {
         const ValueMapper mapper(state_->colors(), state_->head_range(l, h));
         QImage img(t.size, t.size, QImage::Format_RGB32);
@@ -185,10 +186,12 @@ void ModelView::paint(QPainter& p, const QSize& size, bool interactive) const {
       if (i < images_.size()) p.drawImage(c, images_[i]);
       else p.fillRect(c, t.grid);
     }
-  if (images_.empty()) {
+  if (const int done = int(images_.size()) / std::max(1, g.heads); done < g.layers) {  // the layers still being analysed
     p.setPen(t.foreground);
-    p.drawText(QRectF(g.origin, QSizeF(g.heads * (g.cell + g.gap), g.layers * (g.cell + g.gap))), Qt::AlignCenter,
-               QStringLiteral("computing thumbnails…"));
+    const QPointF top = g.cell_rect(done, 0).topLeft();
+    p.drawText(QRectF(top, QSizeF(g.heads * (g.cell + g.gap), (g.layers - done) * (g.cell + g.gap))), Qt::AlignCenter,
+               done == 0 ? QStringLiteral("computing thumbnails…")
+                         : QStringLiteral("computing thumbnails… (%1 of %2 layers shown)").arg(done).arg(g.layers));
   }
   p.setBrush(Qt::NoBrush);
   if (state_->head() >= 0) {
