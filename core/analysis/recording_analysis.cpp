@@ -4,21 +4,6 @@
 
 namespace attn {
 
-RowMatrix max_pool(const Eigen::Ref<const RowMatrix>& m, int r0, int r1, int c0, int c1, int factor) {
-  factor = std::max(1, factor);
-  const int rows = (r1 - r0 + factor - 1) / factor, cols = (c1 - c0 + factor - 1) / factor;
-  RowMatrix out = RowMatrix::Constant(rows, cols, -std::numeric_limits<float>::infinity());
-  for (int i = r0; i < r1; ++i) {
-    const auto src = m.row(i);
-    auto dst = out.row((i - r0) / factor);
-    for (int b = 0; b < cols; ++b) {  // one block of `factor` columns at a time (vectorised max)
-      const int j = c0 + b * factor;
-      dst[b] = std::max(dst[b], src.segment(j, std::min(factor, c1 - j)).maxCoeff());
-    }
-  }
-  return out;
-}
-
 AnalysisPtr analyze(const AttentionRecording& rec, const ProgressFn& progress, const PartialAnalysisFn& partial,
                     std::chrono::milliseconds partial_every) {
   using Clock = std::chrono::steady_clock;

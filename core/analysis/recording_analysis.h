@@ -9,14 +9,11 @@
 
 #include "analysis/head_stats.h"
 #include "model/tensor_types.h"
+#include "record/pyramid.h"  // max_pool
 #include "record/recording.h"
 #include "util/progress.h"
 
 namespace attn {
-
-// Max-pools the block rows [r0, r1) × cols [c0, c1) of `m` by `factor` in both directions
-// into (ceil(rows / factor), ceil(cols / factor)): a single strong cell stays visible.
-RowMatrix max_pool(const Eigen::Ref<const RowMatrix>& m, int r0, int r1, int c0, int c1, int factor);
 
 struct Thumbnails {
   int size = 0;    // each head is (size, size)

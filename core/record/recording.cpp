@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/json_fields.h"
+#include "record/pyramid.h"
 #include "util/error.h"
 #include "util/half.h"
 
@@ -31,7 +32,7 @@ const char* part_prefix(AttentionRecording::Part part) {
 // Metadata keys this class writes itself; everything else round-trips through `extra`.
 const char* const kOwnKeys[] = {"format", "version", "model", "family", "num_layers", "num_heads", "num_tokens",
                                 "head_dim", "tokens", "special_tokens", "causal", "text", "pair", "layers",
-                                "num_key_value_heads", "sliding_windows", "rotary"};
+                                "num_key_value_heads", "sliding_windows", "rotary", "pyramid"};
 
 // A metadata value quoted in an error, cut to a readable length.
 std::string clipped(const std::string& value) {
@@ -141,6 +142,59 @@ std::string describe_kv_groups(int num_heads, int num_kv_heads) {
 
 std::string AttentionRecording::tensor_name(Part part, int layer) {
   return std::string(part_prefix(part)) + ".layer" + std::to_string(layer);
+}
+
+std::string AttentionRecording::pyramid_tensor_name(int factor, int layer) {
+  return "attention_max" + std::to_string(factor) + ".layer" + std::to_string(layer);
+}
+
+RowMatrix AttentionRecording::pyramid_level(int layer, int head, size_t level) const {
+  const auto it = pyramid_tensors_.find({level, layer});
+  if (it == pyramid_tensors_.end() || head < 0 || head >= meta_.num_heads)
+    throw Error("recording has no pyramid level " + std::to_string(level) + " of layer " + std::to_string(layer) + " head " + std::to_string(head));
+  const TensorInfo& t = *it->second;
+  const int side = int(t.shape[1]);
+  const size_t n = size_t(side) * side, width = t.dtype == DType::F32 ? 4 : 2;
+  const std::byte* p = file_->data(t).data() + size_t(head) * n * width;
+  RowMatrix out(side, side);
+  if (t.dtype == DType::F32) {
+    std::memcpy(out.data(), p, n * 4);
+  } else if (t.dtype == DType::F16) {
+    halves_to_floats(p, out.data(), n);
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      uint16_t v;
+      std::memcpy(&v, p + 2 * i, 2);
+      out.data()[i] = bf16_to_float(v);
+    }
+  }
+  return out;
+}
+
+float AttentionRecording::value(Part part, int layer, int head, int row, int col) const {
+  const int N = meta_.num_tokens, C = cols(part);
+  if (head < 0 || head >= meta_.num_heads || row < 0 || row >= N || col < 0 || col >= C)
+    throw Error("no value at head " + std::to_string(head) + " (" + std::to_string(row) + ", " + std::to_string(col) + ")");
+  auto it = blocks_.find({int(part), layer});
+  if (it == blocks_.end()) throw Error("recording has no " + tensor_name(part, layer));
+  const Block& b = it->second;
+  const size_t i = (size_t(head) * N + size_t(row)) * C + size_t(col);
+  {
+    std::lock_guard lock(*mutex_);
+    if (b.view) return b.view[i];
+    if (!b.heads.empty() && !b.heads[size_t(head)].empty()) return b.heads[size_t(head)][i - size_t(head) * N * C];
+    if (!b.half.empty()) return half_to_float(b.half[i]);
+  }
+  const TensorInfo& t = *b.source;
+  const std::byte* p = file_->data(t).data();
+  if (t.dtype == DType::F32) {
+    float v;
+    std::memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  uint16_t v;
+  std::memcpy(&v, p + 2 * i, 2);
+  return t.dtype == DType::BF16 ? bf16_to_float(v) : half_to_float(v);
 }
 
 std::shared_ptr<AttentionRecording> AttentionRecording::metadata_only(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage) {
@@ -345,6 +399,7 @@ std::map<std::string, std::string> AttentionRecording::file_metadata(const Recor
   if (meta.num_kv_heads > 0) md["num_key_value_heads"] = std::to_string(meta.num_kv_heads);
   if (!meta.windows.empty()) md["sliding_windows"] = nlohmann::json(meta.windows).dump();
   if (!meta.rotary.empty()) md["rotary"] = rotary_json(meta.rotary).dump();
+  if (const auto factors = pyramid_factors(meta.num_tokens); !factors.empty()) md["pyramid"] = nlohmann::json(factors).dump();
   return md;
 }
 
@@ -388,6 +443,23 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
     const Block& loaded = block(part, key.second);
     add(tensor_name(part, key.second), loaded.view, shape);
   }
+  // The max-pooled levels of a long recording (pyramid_factors; file_metadata names them).
+  const std::vector<int> factors = pyramid_factors(N);
+  std::vector<std::vector<float>> levels(factors.size() * size_t(meta_.num_layers));  // (level, layer): (H, side, side)
+  for (int l = 0; l < meta_.num_layers && !factors.empty(); ++l)
+    for (int h = 0; h < H; ++h) {
+      RowMatrix scratch;
+      const std::vector<RowMatrix> pooled = pyramid_levels(head_for_sweep(l, h, scratch), factors);
+      for (size_t k = 0; k < factors.size(); ++k) {
+        auto& v = levels[k * size_t(meta_.num_layers) + size_t(l)];
+        v.insert(v.end(), pooled[k].data(), pooled[k].data() + pooled[k].size());
+      }
+    }
+  for (size_t k = 0; k < factors.size(); ++k)
+    for (int l = 0; l < meta_.num_layers; ++l) {
+      const int64_t side = pyramid_side(N, factors[k]);
+      add(pyramid_tensor_name(factors[k], l), levels[k * size_t(meta_.num_layers) + size_t(l)].data(), {H, side, side});
+    }
   if (logits_) tensors.push_back({"logits", DType::F32, {logits_->rows(), logits_->cols()}, std::as_bytes(std::span(logits_->data(), logits_->size()))});
   if (image_)
     tensors.push_back({"image", DType::F32, {image_->channels, image_->height, image_->width}, std::as_bytes(std::span(image_->data))});
@@ -507,6 +579,34 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
     r->has_qkv_ = r->has_qkv_ && q && k && v;
     const bool raw_q = attach(Part::QueryRaw, l, false), raw_k = attach(Part::KeyRaw, l, false);
     r->has_raw_qk_ = (l == 0 || r->has_raw_qk_) && raw_q && raw_k;
+  }
+  if (md.count("pyramid")) {
+    // Factors, each at least 2 and a multiple of the one before, with a tensor per layer.
+    const auto j = nlohmann::json::parse(md.at("pyramid"), nullptr, false);
+    bool ok = j.is_array() && !j.empty() && j.size() <= 16;
+    for (size_t i = 0; ok && i < j.size(); ++i) {
+      const auto f = json_int(j[i], 2, std::max(2, m.num_tokens));
+      ok = f.has_value() && (r->pyramid_.empty() || (*f % r->pyramid_.back() == 0 && *f > r->pyramid_.back()));
+      if (ok) r->pyramid_.push_back(int(*f));
+    }
+    if (!ok)
+      throw Error(path.string() + ": metadata 'pyramid' must list increasing pooling factors from 2 to the token count, each a multiple of "
+                  "the one before, is " + clipped(md.at("pyramid")));
+    for (size_t k = 0; k < r->pyramid_.size(); ++k)
+      for (int l = 0; l < m.num_layers; ++l) {
+        const std::string name = pyramid_tensor_name(r->pyramid_[k], l);
+        const TensorInfo* t = file->find(name);
+        const int64_t side = pyramid_side(m.num_tokens, r->pyramid_[k]);
+        if (!t) throw Error(path.string() + ": missing tensor '" + name + "' (metadata 'pyramid' lists factor " + std::to_string(r->pyramid_[k]) + ")");
+        if (t->shape != std::vector<int64_t>{m.num_heads, side, side}) {
+          TensorInfo w;
+          w.shape = {m.num_heads, side, side};
+          throw Error(path.string() + ": tensor '" + name + "' has shape " + t->shape_string() + " but the metadata implies " + w.shape_string());
+        }
+        if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16)
+          throw Error(path.string() + ": tensor '" + name + "' has dtype " + std::string(dtype_name(t->dtype)) + ", expected F32 or F16");
+        r->pyramid_tensors_[{k, l}] = t;
+      }
   }
   if (r->has_raw_qk_ && m.rotary.empty())
     throw Error(path.string() + ": the recording holds raw query/key projections but no 'rotary' metadata saying how they were turned");

@@ -150,6 +150,16 @@ class AttentionRecording {
   const std::optional<PixelValues>& image() const { return image_; }
   void set_image(std::optional<PixelValues> image) { image_ = std::move(image); }
 
+  // A long recording's file carries each head's attention max-pooled by the factors of
+  // pyramid_factors(num_tokens) (record/pyramid.h): "attention_max4.layer3" is [H, ⌈N/4⌉, ⌈N/4⌉].
+  // The factors this recording can read (empty for in-memory recordings and files without).
+  const std::vector<int>& pyramid() const { return pyramid_; }
+  // One head's attention pooled by pyramid()[level], as floats.
+  RowMatrix pyramid_level(int layer, int head, size_t level) const;
+  static std::string pyramid_tensor_name(int factor, int layer);
+  // One value of one head, read where it is (no head or layer is converted).
+  float value(Part part, int layer, int head, int row, int col) const;
+
   // The parts this recording holds for every layer (Attention first), in the file's order.
   std::vector<Part> parts() const;
   // The file's tensor for one part of one layer: "attention.layer3".
@@ -183,6 +193,8 @@ class AttentionRecording {
   bool has_raw_qk_ = false;
   DType storage_ = DType::F32;
   std::map<std::pair<int, int>, Block> blocks_;  // (part, layer) -> block
+  std::vector<int> pyramid_;
+  std::map<std::pair<size_t, int>, const TensorInfo*> pyramid_tensors_;  // (level, layer) -> tensor
   std::optional<RowMatrix> logits_;
   std::optional<PixelValues> image_;
   std::shared_ptr<const SafetensorsFile> file_;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "record/pyramid.h"
 #include "util/error.h"
 #include "util/half.h"
 #include "util/memory.h"
@@ -33,6 +34,15 @@ RecordingStream::RecordingStream(std::filesystem::path path, const RecordingMeta
   for (Part part : parts_)
     for (int l = 0; l < meta.num_layers; ++l) {
       layout_.push_back({AttentionRecording::tensor_name(part, l), dtype, {H, N, int64_t(head_values(part) / size_t(N))}});
+      offsets_.push_back(data_end_);
+      data_end_ += layout_.back().nbytes();
+    }
+  // A long recording's max-pooled levels, written with each layer's attention (as save()).
+  factors_ = pyramid_factors(meta.num_tokens);
+  for (int f : factors_)
+    for (int l = 0; l < meta.num_layers; ++l) {
+      const int64_t side = pyramid_side(meta.num_tokens, f);
+      layout_.push_back({AttentionRecording::pyramid_tensor_name(f, l), dtype, {H, side, side}});
       offsets_.push_back(data_end_);
       data_end_ += layout_.back().nbytes();
     }
@@ -94,21 +104,37 @@ void RecordingStream::write_at(uint64_t offset, const void* data, size_t bytes) 
   }
 }
 
-void RecordingStream::write(Part part, int layer, const float* values) {
-  const size_t i = slot(part, layer);
-  const uint64_t at = header_bytes_ + offsets_[i];
-  const size_t count = size_t(shape_->num_heads()) * head_values(part);
+void RecordingStream::write_values(uint64_t at, const float* values, size_t count) {
   if (dtype_ == DType::F32) {
     write_at(at, values, count * sizeof(float));
-  } else {
-    std::vector<uint16_t> half(std::min<size_t>(count, size_t(1) << 20));
-    for (size_t done = 0; done < count; done += half.size()) {
-      const size_t n = std::min(half.size(), count - done);
-      floats_to_halves(values + done, half.data(), n);
-      write_at(at + done * 2, half.data(), n * 2);
+    return;
+  }
+  std::vector<uint16_t> half(std::min<size_t>(count, size_t(1) << 20));
+  for (size_t done = 0; done < count; done += half.size()) {
+    const size_t n = std::min(half.size(), count - done);
+    floats_to_halves(values + done, half.data(), n);
+    write_at(at + done * 2, half.data(), n * 2);
+  }
+}
+
+void RecordingStream::write(Part part, int layer, const float* values) {
+  const size_t i = slot(part, layer);
+  const size_t count = size_t(shape_->num_heads()) * head_values(part);
+  write_values(header_bytes_ + offsets_[i], values, count);
+  written_[i] = true;
+  if (part != Part::Attention || factors_.empty()) return;
+  // The pyramid of each head, into its place in every level's tensor.
+  const int N = shape_->num_tokens(), L = shape_->num_layers();
+  const size_t base = size_t(parts_.size()) * size_t(L), width = dtype_ == DType::F32 ? 4 : 2;
+  for (int h = 0; h < shape_->num_heads(); ++h) {
+    const ConstMatrixMap head(values + size_t(h) * N * N, N, N);
+    const std::vector<RowMatrix> levels = pyramid_levels(head, factors_);
+    for (size_t k = 0; k < levels.size(); ++k) {
+      const size_t slot_k = base + k * size_t(L) + size_t(layer), n = size_t(levels[k].size());
+      write_values(header_bytes_ + offsets_[slot_k] + size_t(h) * n * width, levels[k].data(), n);
+      written_[slot_k] = true;
     }
   }
-  written_[i] = true;
 }
 
 void RecordingStream::finish(const AttentionRecording& run) {

@@ -39,7 +39,8 @@ class RecordingStream {
   size_t head_values(Part part) const;
 
   // Writes recorded layer `layer`'s `part`: (H, N, cols) floats, rounded to F16 when the file
-  // is F16. Layers may come in any order; each exactly once.
+  // is F16. Layers may come in any order; each exactly once. A long recording's attention also
+  // writes its max-pooled levels (record/pyramid.h).
   void write(Part part, int layer, const float* values);
   // Completes the file from the run's recording (metadata, logits, image; its values are not
   // read) and renames it over path(). Throws when a layer was never written.
@@ -47,12 +48,14 @@ class RecordingStream {
 
  private:
   void write_at(uint64_t offset, const void* data, size_t bytes);
+  void write_values(uint64_t offset, const float* values, size_t count);  // in the file's dtype
   size_t slot(Part part, int layer) const;
 
   std::filesystem::path path_, tmp_;
   int fd_ = -1;
   std::shared_ptr<AttentionRecording> shape_;  // metadata and parts, no values
   std::vector<Part> parts_;
+  std::vector<int> factors_;  // the pyramid's (pyramid_factors), after the parts in layout_
   DType dtype_;
   std::vector<TensorLayout> layout_;   // every layer's tensors, in file order
   std::vector<uint64_t> offsets_;      // where each begins, after the header
