@@ -5,7 +5,10 @@
 #include <QMouseEvent>
 #include <QPainter>
 #include <QSignalSpy>
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "analysis/head_stats.h"
@@ -22,6 +25,7 @@
 
 using namespace attn;
 using namespace attn::ui;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -163,6 +167,44 @@ TEST(ModelView, ThumbnailsOf144HeadsAtN512KeepStrongCells) {
   float best = 0;
   for (int i = 0; i < a->thumbs.size * a->thumbs.size; ++i) best = std::max(best, thumb[i]);
   EXPECT_FLOAT_EQ(best, rec->head(3, 4).maxCoeff());
+}
+
+// A long recording opened from its file: a zoomed-out heatmap reads the pyramid (each shown
+// cell the maximum of its block, as if pooled from the head), hover reads one value, and the
+// whole head is never made.
+TEST(HeatmapView, ALongRecordingsZoomedOutFramesReadItsPyramid) {
+  auto made = test::synthetic_recording(1, 2, 1100, true);
+  const fs::path file = fs::temp_directory_path() / ("attn-heatmap-pyramid-" + std::to_string(::getpid()) + ".safetensors");
+  made->save(file, DType::F16);
+  const auto rec = AttentionRecording::open(file);
+  ASSERT_EQ(rec->pyramid(), (std::vector<int>{4, 16}));
+  ViewState state;
+  state.set_recording(std::const_pointer_cast<AttentionRecording>(rec));
+  state.select(0, 1);
+  HeatmapView view(&state);
+  view.resize(330, 300);
+  view.show();
+  QApplication::processEvents();
+  MatrixPlot* plot = view.plot();
+  const int f = plot->pool_factor();
+  EXPECT_GE(f, 4);
+  EXPECT_EQ(f % 4, 0) << "a multiple of the pyramid level it reads";
+  const RowMatrix whole = rec->head_copy(0, 1);
+  for (const auto& [r, c] : {std::pair{0, 0}, {1099, 3}, {517, 260}, {1099, 1099}, {64, 8}}) {
+    const int br = r / f * f, bc = c / f * f;
+    const float want = whole.block(br, bc, std::min(f, 1100 - br), std::min(f, 1100 - bc)).maxCoeff();
+    EXPECT_FLOAT_EQ(float(plot->shown_value(r, c)), want) << r << ", " << c;
+  }
+  EXPECT_FALSE(plot->content().matrix.resolved()) << "the whole head was converted";
+  EXPECT_NE(plot->hover_text(700, 5).indexOf(format_weight(whole(700, 5))), -1) << plot->hover_text(700, 5).toStdString();
+  EXPECT_FALSE(plot->content().matrix.resolved());
+  EXPECT_EQ(rec->converted_bytes(), 0u);
+  // Zoomed in to single cells: the values themselves.
+  plot->xAxis->setRange(400, 430);
+  plot->yAxis->setRange(600, 630);
+  EXPECT_EQ(plot->pool_factor(), 1);
+  EXPECT_FLOAT_EQ(float(plot->shown_value(610, 420)), whole(610, 420));
+  fs::remove(file);
 }
 
 // The analysis hands out the layers done so far; the model view shows their thumbnails while

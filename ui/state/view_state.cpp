@@ -103,6 +103,7 @@ double ViewState::shared_max() const { return latest_ ? latest_->shared_max : 1.
 ValueRange ViewState::head_range(int layer, int head) const {
   double m = 1.0;
   if (latest_ && layer < latest_->layers_done) m = latest_->max_of(layer, head);
+  else if (recording_ && !recording_->pyramid().empty()) m = recording_->pyramid_level(layer, head, recording_->pyramid().size() - 1).maxCoeff();
   else if (recording_) m = recording_->head(layer, head).maxCoeff();
   return attention_range(m, shared_max(), colors_.shared_range);
 }

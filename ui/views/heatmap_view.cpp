@@ -11,7 +11,19 @@ MatrixPlot::Content heatmap_content(const ViewState& state) {
   MatrixPlot::Content c;
   const RecordingPtr& rec = state.recording();
   if (!rec) return c;
-  c.matrix = state.current_matrix();
+  const int layer = state.layer(), head = state.head();
+  if (head >= 0 && !rec->pyramid().empty()) {
+    // A long recording's head: zoomed-out frames read its pyramid, hover reads single values,
+    // and the whole head is made only when a frame shows cells one by one.
+    const auto n = Eigen::Index(rec->num_tokens());
+    c.matrix = MatrixRef(
+        n, n, [rec, layer, head](Eigen::Index i, Eigen::Index j) { return rec->value(AttentionRecording::Part::Attention, layer, head, int(i), int(j)); },
+        [rec, layer, head] { return rec->head(layer, head); });
+    c.pyramid = rec->pyramid();
+    c.pyramid_level = [rec, layer, head](size_t level) { return rec->pyramid_level(layer, head, level); };
+  } else {
+    c.matrix = state.current_matrix();
+  }
   c.owner = rec;
   c.row_labels = c.col_labels = token_labels(rec->meta());
   for (int i = 0; i < rec->num_tokens(); ++i) c.row_names << token_quoted(rec->meta(), i);

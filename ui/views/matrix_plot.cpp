@@ -76,6 +76,7 @@ MatrixPlot::MatrixPlot(QWidget* parent) : QCustomPlot(parent) {
 void MatrixPlot::set_content(Content content) {
   const bool same_shape = content.matrix.rows() == content_.matrix.rows() && content.matrix.cols() == content_.matrix.cols();
   content_ = std::move(content);
+  levels_.clear();
   title_->setText(content_.title);
   xAxis->setLabel(content_.col_axis);
   yAxis->setLabel(content_.row_axis);
@@ -185,7 +186,16 @@ void MatrixPlot::update_data(bool force) {
   // A hidden plot has no real size yet (its data is redone when shown): assume a large one.
   const double ratio = devicePixelRatioF(), least = isVisible() || rendering_ ? 16.0 : 1024.0;
   const double px_w = std::max(least, axisRect()->width() * ratio), px_h = std::max(least, axisRect()->height() * ratio);
-  const int factor = std::max(1, int(std::ceil(std::max((c1 - c0) / px_w, (r1 - r0) / px_h) - 1e-9)));
+  int factor = std::max(1, int(std::ceil(std::max((c1 - c0) / px_w, (r1 - r0) / px_h) - 1e-9)));
+  // With a pyramid the factor becomes a multiple of the level read (a little coarser at most
+  // by that level's factor, never finer than the screen). A hidden plot (its data is redone
+  // when shown) reads a level rather than the whole matrix.
+  if (!content_.pyramid.empty() && factor > 1 && !isVisible() && !rendering_) factor = std::max(factor, content_.pyramid[0]);
+  for (auto k = content_.pyramid.size(); k-- > 0;)
+    if (content_.pyramid[k] <= factor) {
+      factor = (factor + content_.pyramid[k] - 1) / content_.pyramid[k] * content_.pyramid[k];
+      break;
+    }
   const bool full = factor == 1 && qint64(rows) * cols <= kFullResolutionCells;
   if (!force && factor == factor_ && c0 >= data_c0_ && c1 <= data_c1_ && r0 >= data_r0_ && r1 <= data_r1_) return;
   if (full) {
@@ -200,11 +210,11 @@ void MatrixPlot::update_data(bool force) {
 
   const bool log = colors_.scaling == Scaling::Log;
   const double floor = ValueMapper(colors_, content_.range).log_floor();
-  RowMatrix pooled;
-  if (factor > 1) pooled = max_pool(content_.matrix.map(), r0, r1, c0, c1, factor);
-  const int nr = factor > 1 ? int(pooled.rows()) : r1 - r0, nc = factor > 1 ? int(pooled.cols()) : c1 - c0;
+  RowMatrix pooled_cells;
+  if (factor > 1) pooled_cells = pooled(r0, r1, c0, c1, factor);
+  const int nr = factor > 1 ? int(pooled_cells.rows()) : r1 - r0, nc = factor > 1 ? int(pooled_cells.cols()) : c1 - c0;
   auto value = [&](int i, int j) -> double {
-    const double v = factor > 1 ? pooled(i, j) : content_.matrix(r0 + i, c0 + j);
+    const double v = factor > 1 ? pooled_cells(i, j) : content_.matrix(r0 + i, c0 + j);
     return log ? std::max(v, floor) : v;
   };
   // QCustomPlot places cell centres from the first to the last coordinate of the range; a
@@ -219,6 +229,21 @@ void MatrixPlot::update_data(bool force) {
     for (int j = 0; j < kc; ++j) data->setCell(j, i, value(std::min(i, nr - 1), std::min(j, nc - 1)));
   map_->setData(data, false);
   apply_colors();
+}
+
+RowMatrix MatrixPlot::pooled(int r0, int r1, int c0, int c1, int& factor) {
+  for (auto k = content_.pyramid.size(); k-- > 0;) {
+    const int f = content_.pyramid[k];
+    if (factor % f != 0 || r0 % f != 0 || c0 % f != 0 || !content_.pyramid_level) continue;
+    if (levels_.size() != content_.pyramid.size()) levels_.assign(content_.pyramid.size(), RowMatrix());
+    if (levels_[k].size() == 0) levels_[k] = content_.pyramid_level(k);
+    const RowMatrix& level = levels_[k];
+    const int side = int(level.rows());
+    // Level cell (i, j) holds the block maxima of rows i·f .. i·f + f - 1: pool the level's
+    // cells that cover [r0, r1) × [c0, c1) by factor / f.
+    return max_pool(level, r0 / f, std::min(side, (r1 + f - 1) / f), c0 / f, std::min(side, (c1 + f - 1) / f), factor / f);
+  }
+  return max_pool(content_.matrix.map(), r0, r1, c0, c1, factor);
 }
 
 QPolygonF MatrixPlot::band_polygon() const {

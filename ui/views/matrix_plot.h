@@ -17,19 +17,30 @@ namespace attn::ui {
 
 struct Theme;
 
-// A non-owning, assignable view of a contiguous row-major (rows, cols) float matrix.
+// A non-owning, assignable view of a contiguous row-major (rows, cols) float matrix; or a lazy
+// one (a head of a long half-precision recording), which reads single values where they are
+// and makes the whole matrix only when map() is first called.
 class MatrixRef {
  public:
   MatrixRef() = default;
   MatrixRef(const ConstMatrixMap& m) : data_(m.data()), rows_(m.rows()), cols_(m.cols()) {}
+  MatrixRef(Eigen::Index rows, Eigen::Index cols, std::function<float(Eigen::Index, Eigen::Index)> cell,
+            std::function<ConstMatrixMap()> whole)
+      : rows_(rows), cols_(cols), cell_(std::move(cell)), whole_(std::move(whole)) {}
   Eigen::Index rows() const { return rows_; }
   Eigen::Index cols() const { return cols_; }
-  float operator()(Eigen::Index i, Eigen::Index j) const { return data_[i * cols_ + j]; }
-  ConstMatrixMap map() const { return ConstMatrixMap(data_, rows_, cols_); }
+  float operator()(Eigen::Index i, Eigen::Index j) const { return data_ || !cell_ ? data_[i * cols_ + j] : cell_(i, j); }
+  ConstMatrixMap map() const {
+    if (!data_ && whole_) data_ = whole_().data();
+    return ConstMatrixMap(data_, rows_, cols_);
+  }
+  bool resolved() const { return data_ != nullptr; }
 
  private:
-  const float* data_ = nullptr;
+  mutable const float* data_ = nullptr;
   Eigen::Index rows_ = 0, cols_ = 0;
+  std::function<float(Eigen::Index, Eigen::Index)> cell_;
+  std::function<ConstMatrixMap()> whole_;
 };
 
 class MatrixPlot : public QCustomPlot, public Renderable {
@@ -48,6 +59,11 @@ class MatrixPlot : public QCustomPlot, public Renderable {
     // A causal sliding window: query i sees keys i - window + 1 .. i, outlined as a band;
     // 0 = no band. For square matrices only.
     int window = 0;
+    // The matrix max-pooled by these factors (a long recording's pyramid), level k from
+    // pyramid_level(k): a zoomed-out frame reads the finest level no finer than the screen
+    // instead of the whole matrix.
+    std::vector<int> pyramid;
+    std::function<RowMatrix(size_t level)> pyramid_level;
   };
 
   explicit MatrixPlot(QWidget* parent = nullptr);
@@ -96,8 +112,14 @@ class MatrixPlot : public QCustomPlot, public Renderable {
   void apply_colors();
   void update_band();
 
+  // The pooled block maxima of rows [r0, r1) × cols [c0, c1) by `factor`, from the finest
+  // pyramid level that divides it (the factor is rounded up to a multiple of it), else from
+  // the matrix. `factor` comes back as used.
+  RowMatrix pooled(int r0, int r1, int c0, int c1, int& factor);
+
   QCPColorMap* map_ = nullptr;
   QCPColorScale* scale_ = nullptr;
+  std::vector<RowMatrix> levels_;  // the pyramid levels read so far (empty matrices: not yet)
   QCPTextElement* title_ = nullptr;
   QCPCurve* band_halo_ = nullptr;  // the band's outline, drawn twice: a dark halo under a light line
   QCPCurve* band_ = nullptr;
