@@ -75,6 +75,7 @@ int info_recording(const Args& a, const std::string& path) {
   if (!m.model_layers.empty()) j["model_layers"] = m.model_layers;
   if (m.num_kv_heads > 0) j["num_key_value_heads"] = m.num_kv_heads;
   if (!m.windows.empty()) j["sliding_windows"] = m.windows;
+  if (!rec->pyramid().empty()) j["pyramid"] = rec->pyramid();
   for (const auto& [k, v] : m.extra) j["metadata"][k] = v;
   if (a.flag("json")) {
     j["token_strings"] = m.tokens;
@@ -95,6 +96,8 @@ int info_recording(const Args& a, const std::string& path) {
   if (!m.model_layers.empty()) std::printf("model layers %s (only these were recorded)\n", Json(m.model_layers).dump().c_str());
   if (const auto groups = describe_kv_groups(m.num_heads, m.num_kv_heads); !groups.empty()) std::printf("grouped      %s\n", groups.c_str());
   if (const auto w = describe_windows(m.windows, m.model_layers); !w.empty()) std::printf("attention    %s\n", w.c_str());
+  if (!rec->pyramid().empty())
+    std::printf("pyramid      each head max-pooled by %s (zoomed-out views read these)\n", Json(rec->pyramid()).dump().c_str());
   if (!m.text.empty()) std::printf("text         %s\n", m.text.c_str());
   return 0;
 }

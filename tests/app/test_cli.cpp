@@ -196,7 +196,19 @@ TEST(Cli, RecordKeepsOnlyTheChosenLayers) {
   for (size_t i = 0; i < nn; ++i) ASSERT_NEAR(got.data()[i], want[nn + i], 1e-4f);
   const auto info = run({"info", "--recording", out.string()});
   EXPECT_NE(info.out.find("model layers [1] (only these were recorded)"), std::string::npos) << info.out;
+  EXPECT_EQ(info.out.find("pyramid"), std::string::npos) << "a short recording carries none";
   fs::remove(out);
+  {  // a long one names its pyramid
+    attn::RecordingMeta m;
+    m.num_layers = 1, m.num_heads = 1, m.num_tokens = 1024;
+    m.tokens.assign(1024, "t");
+    attn::AttentionRecording::create(m, false, false)->save(out, attn::DType::F16);
+    const auto about = run({"info", "--recording", out.string(), "--json"});
+    ASSERT_EQ(about.code, 0) << about.err;
+    EXPECT_EQ(json::parse(about.out)["pyramid"], json::parse("[4, 16]")) << about.out;
+    EXPECT_NE(run({"info", "--recording", out.string()}).out.find("pyramid      each head max-pooled by [4,16]"), std::string::npos);
+    fs::remove(out);
+  }
   // Malformed lists are usage errors; layers the model lacks are named.
   for (const char* bad : {"x", "1-", "3-1", ",", "1,,2"}) {
     const auto b = run({"record", "--model", fixture("gpt2"), "--text", "hi", "--out", out.string(), "--layers", bad});
