@@ -4,6 +4,10 @@
 // (/proc/self/status: VmHWM the peak, RssAnon the heap, RssFile the mapped file) after
 // opening and at the end. Offscreen; one process per measurement.
 //   attn_bench_view RECORDING
+//   attn_bench_view --synthetic N FILE   first writes FILE: one layer, one head of N tokens of
+//                                        random causal attention, streamed at F16 (with its
+//                                        pyramid from N = 1,024), in a separate process run
+//   attn_bench_view --no-pyramid …       views without the pyramid (the whole head is read)
 #include <QApplication>
 #include <QImage>
 #include <algorithm>
@@ -14,7 +18,10 @@
 #include <string>
 #include <vector>
 
+#include <random>
+
 #include "record/recording.h"
+#include "record/recording_stream.h"
 #include "resident_memory.h"
 #include "state/view_state.h"
 #include "views/heatmap_view.h"
@@ -30,6 +37,27 @@ namespace {
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
+// One head of random causal attention (rows of u³, normalised), streamed to `path` at F16.
+void write_synthetic(int N, const std::filesystem::path& path) {
+  RecordingMeta m;
+  m.model = "synthetic";
+  m.family = "gpt2";
+  m.num_layers = 1, m.num_heads = 1, m.num_tokens = N, m.causal = true;
+  m.tokens.assign(size_t(N), "t");
+  std::vector<float> a(size_t(N) * size_t(N), 0.0f);
+  std::mt19937 gen(11);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (int i = 0; i < N; ++i) {
+    float* row = a.data() + size_t(i) * size_t(N);
+    float sum = 0;
+    for (int j = 0; j <= i; ++j) sum += (row[j] = std::pow(u(gen), 3.0f));
+    for (int j = 0; j <= i; ++j) row[j] /= sum;
+  }
+  RecordingStream s(path, m, false, false, DType::F16);
+  s.write(AttentionRecording::Part::Attention, 0, a.data());
+  s.finish(*AttentionRecording::metadata_only(m, false, false, DType::F16));
+}
+
 json summary(const std::vector<double>& frames) {
   double sum = 0;
   for (double f : frames) sum += f;
@@ -42,19 +70,29 @@ json summary(const std::vector<double>& frames) {
 int main(int argc, char** argv) {
   qputenv("QT_QPA_PLATFORM", "offscreen");
   QApplication app(argc, argv);
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: attn_bench_view RECORDING\n");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const bool no_pyramid = !args.empty() && args[0] == "--no-pyramid";
+  if (no_pyramid) args.erase(args.begin());
+  if (args.size() == 3 && args[0] == "--synthetic") {
+    write_synthetic(std::stoi(args[1]), args[2]);
+    return 0;
+  }
+  if (args.size() != 1) {
+    std::fprintf(stderr, "usage: attn_bench_view [--no-pyramid] RECORDING | --synthetic N FILE\n");
     return 2;
   }
+  const std::string file = args[0];
   try {
     auto t = Clock::now();
-    const auto rec = AttentionRecording::open(argv[1]);
+    const auto rec = AttentionRecording::open(file);
+    if (no_pyramid) std::const_pointer_cast<AttentionRecording>(rec)->drop_pyramid();
     const double open_ms = ms_since(t);
     const json opened = resident_memory();
 
     ViewState state;
     HeatmapView view(&state);
     view.resize(1200, 1000);
+    view.show();  // a visible plot lays its data out for its own size, as in the window
     t = Clock::now();
     state.set_recording(rec);
     state.select(rec->num_layers() - 1, rec->num_heads() - 1);
@@ -79,8 +117,9 @@ int main(int argc, char** argv) {
     for (double span = N; span >= 64; span /= 1.5) zoom.push_back(frame(N / 2.0 - span / 2, N / 2.0 + span / 2, N / 2.0 - span / 2, N / 2.0 + span / 2));
     for (double span = 64; span <= N; span *= 1.5) zoom.push_back(frame(N / 2.0 - span / 2, N / 2.0 + span / 2, N / 2.0 - span / 2, N / 2.0 + span / 2));
     std::error_code ec;
-    const json out = {{"recording", argv[1]},
-                      {"file_bytes", std::filesystem::file_size(argv[1], ec)},
+    const json out = {{"recording", file},
+                      {"pyramid", rec->pyramid()},
+                      {"file_bytes", std::filesystem::file_size(file, ec)},
                       {"layers", rec->num_layers()},
                       {"heads", rec->num_heads()},
                       {"tokens", N},

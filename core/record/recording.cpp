@@ -171,6 +171,49 @@ RowMatrix AttentionRecording::pyramid_level(int layer, int head, size_t level) c
   return out;
 }
 
+RowMatrix AttentionRecording::block(Part part, int layer, int head, int r0, int r1, int c0, int c1) const {
+  const int N = meta_.num_tokens, C = cols(part);
+  if (head < 0 || head >= meta_.num_heads || r0 < 0 || r1 > N || r0 > r1 || c0 < 0 || c1 > C || c0 > c1)
+    throw Error("no block of head " + std::to_string(head) + " at rows " + std::to_string(r0) + "-" + std::to_string(r1));
+  auto it = blocks_.find({int(part), layer});
+  if (it == blocks_.end()) throw Error("recording has no " + tensor_name(part, layer));
+  const Block& b = it->second;
+  RowMatrix out(r1 - r0, c1 - c0);
+  const size_t first = size_t(head) * N * C, n = size_t(c1 - c0);
+  const float* floats = nullptr;
+  {
+    std::lock_guard lock(*mutex_);
+    if (b.view) floats = b.view + first;
+    else if (!b.heads.empty() && !b.heads[size_t(head)].empty()) floats = b.heads[size_t(head)].data();
+    else if (!b.half.empty()) {
+      for (int i = r0; i < r1; ++i) halves_to_floats(b.half.data() + first + size_t(i) * C + c0, out.row(i - r0).data(), n);
+      return out;
+    }
+  }
+  if (floats) {
+    for (int i = r0; i < r1; ++i) std::memcpy(out.row(i - r0).data(), floats + size_t(i) * C + c0, n * 4);
+    return out;
+  }
+  const TensorInfo& t = *b.source;
+  const std::byte* p = file_->data(t).data();
+  for (int i = r0; i < r1; ++i) {
+    const size_t at = first + size_t(i) * C + size_t(c0);
+    float* dst = out.row(i - r0).data();
+    if (t.dtype == DType::F32) {
+      std::memcpy(dst, p + 4 * at, n * 4);
+    } else if (t.dtype == DType::F16) {
+      halves_to_floats(p + 2 * at, dst, n);
+    } else {
+      for (size_t j = 0; j < n; ++j) {
+        uint16_t v;
+        std::memcpy(&v, p + 2 * (at + j), 2);
+        dst[j] = bf16_to_float(v);
+      }
+    }
+  }
+  return out;
+}
+
 float AttentionRecording::value(Part part, int layer, int head, int row, int col) const {
   const int N = meta_.num_tokens, C = cols(part);
   if (head < 0 || head >= meta_.num_heads || row < 0 || row >= N || col < 0 || col >= C)

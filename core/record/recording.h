@@ -157,8 +157,15 @@ class AttentionRecording {
   // One head's attention pooled by pyramid()[level], as floats.
   RowMatrix pyramid_level(int layer, int head, size_t level) const;
   static std::string pyramid_tensor_name(int factor, int layer);
+  // Forgets the pyramid (views then read whole heads): for benchmarks that compare the two.
+  void drop_pyramid() {
+    pyramid_.clear();
+    pyramid_tensors_.clear();
+  }
   // One value of one head, read where it is (no head or layer is converted).
   float value(Part part, int layer, int head, int row, int col) const;
+  // Rows [r0, r1) × cols [c0, c1) of one head, read where they are.
+  RowMatrix block(Part part, int layer, int head, int r0, int r1, int c0, int c1) const;
 
   // The parts this recording holds for every layer (Attention first), in the file's order.
   std::vector<Part> parts() const;

@@ -100,9 +100,16 @@ TEST(Pyramid, SavedLevelsAreTheBlockMaxima) {
     // One value, read where it is, equals the converted head's.
     EXPECT_EQ(back->value(AttentionRecording::Part::Attention, 1, 2, 1029, 9), back->head(1, 2)(1029, 9));
     EXPECT_EQ(back->value(AttentionRecording::Part::Attention, 0, 1, 500, 17), back->head(0, 1)(500, 17));
+    // A window of cells, read where they are, equals the head's.
+    const RowMatrix win = back->block(AttentionRecording::Part::Attention, 1, 0, 1000, 1030, 3, 40);
+    EXPECT_EQ(win, RowMatrix(back->head(1, 0).block(1000, 3, 30, 37)));
+    EXPECT_THROW(back->block(AttentionRecording::Part::Attention, 1, 0, 1000, 1031, 3, 40), Error);
     EXPECT_THROW(back->value(AttentionRecording::Part::Attention, 0, 3, 0, 0), Error);
     EXPECT_THROW(back->pyramid_level(0, 0, 2), Error);
   }
+  // An in-memory half-precision recording reads its windows too.
+  const auto half = long_recording(1030, DType::F16);
+  EXPECT_EQ(half->block(AttentionRecording::Part::Attention, 0, 2, 5, 9, 0, 6), RowMatrix(half->head_copy(0, 2).block(5, 0, 4, 6)));
   // Short recordings carry none.
   const auto p = temp("short.safetensors");
   long_recording(300)->save(p);

@@ -18,7 +18,10 @@ MatrixPlot::Content heatmap_content(const ViewState& state) {
     const auto n = Eigen::Index(rec->num_tokens());
     c.matrix = MatrixRef(
         n, n, [rec, layer, head](Eigen::Index i, Eigen::Index j) { return rec->value(AttentionRecording::Part::Attention, layer, head, int(i), int(j)); },
-        [rec, layer, head] { return rec->head(layer, head); });
+        [rec, layer, head] { return rec->head(layer, head); },
+        [rec, layer, head](int r0, int r1, int c0, int c1) {
+          return rec->block(AttentionRecording::Part::Attention, layer, head, r0, r1, c0, c1);
+        });
     c.pyramid = rec->pyramid();
     c.pyramid_level = [rec, layer, head](size_t level) { return rec->pyramid_level(layer, head, level); };
   } else {

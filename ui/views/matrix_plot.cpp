@@ -188,9 +188,10 @@ void MatrixPlot::update_data(bool force) {
   const double px_w = std::max(least, axisRect()->width() * ratio), px_h = std::max(least, axisRect()->height() * ratio);
   int factor = std::max(1, int(std::ceil(std::max((c1 - c0) / px_w, (r1 - r0) / px_h) - 1e-9)));
   // With a pyramid the factor becomes a multiple of the level read (a little coarser at most
-  // by that level's factor, never finer than the screen). A hidden plot (its data is redone
-  // when shown) reads a level rather than the whole matrix.
-  if (!content_.pyramid.empty() && factor > 1 && !isVisible() && !rendering_) factor = std::max(factor, content_.pyramid[0]);
+  // by that level's factor, never finer than the screen). Between single cells and the first
+  // level (2 or 3 tokens a pixel) the first level is shown, slightly coarser than the screen,
+  // rather than reading the whole matrix of a long recording.
+  if (!content_.pyramid.empty() && factor > 1 && !content_.matrix.resolved()) factor = std::max(factor, content_.pyramid[0]);
   for (auto k = content_.pyramid.size(); k-- > 0;)
     if (content_.pyramid[k] <= factor) {
       factor = (factor + content_.pyramid[k] - 1) / content_.pyramid[k] * content_.pyramid[k];
@@ -210,11 +211,11 @@ void MatrixPlot::update_data(bool force) {
 
   const bool log = colors_.scaling == Scaling::Log;
   const double floor = ValueMapper(colors_, content_.range).log_floor();
-  RowMatrix pooled_cells;
-  if (factor > 1) pooled_cells = pooled(r0, r1, c0, c1, factor);
-  const int nr = factor > 1 ? int(pooled_cells.rows()) : r1 - r0, nc = factor > 1 ? int(pooled_cells.cols()) : c1 - c0;
+  // The cells shown: pooled blocks, or the window's own values (read at once, not cell by cell).
+  const RowMatrix cells = factor > 1 ? pooled(r0, r1, c0, c1, factor) : content_.matrix.window(r0, r1, c0, c1);
+  const int nr = int(cells.rows()), nc = int(cells.cols());
   auto value = [&](int i, int j) -> double {
-    const double v = factor > 1 ? pooled_cells(i, j) : content_.matrix(r0 + i, c0 + j);
+    const double v = cells(i, j);
     return log ? std::max(v, floor) : v;
   };
   // QCustomPlot places cell centres from the first to the last coordinate of the range; a

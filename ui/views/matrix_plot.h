@@ -24,9 +24,10 @@ class MatrixRef {
  public:
   MatrixRef() = default;
   MatrixRef(const ConstMatrixMap& m) : data_(m.data()), rows_(m.rows()), cols_(m.cols()) {}
+  // `block(r0, r1, c0, c1)` reads a window of cells at once (a frame's cells one by one).
   MatrixRef(Eigen::Index rows, Eigen::Index cols, std::function<float(Eigen::Index, Eigen::Index)> cell,
-            std::function<ConstMatrixMap()> whole)
-      : rows_(rows), cols_(cols), cell_(std::move(cell)), whole_(std::move(whole)) {}
+            std::function<ConstMatrixMap()> whole, std::function<RowMatrix(int, int, int, int)> block)
+      : rows_(rows), cols_(cols), cell_(std::move(cell)), whole_(std::move(whole)), block_(std::move(block)) {}
   Eigen::Index rows() const { return rows_; }
   Eigen::Index cols() const { return cols_; }
   float operator()(Eigen::Index i, Eigen::Index j) const { return data_ || !cell_ ? data_[i * cols_ + j] : cell_(i, j); }
@@ -35,12 +36,18 @@ class MatrixRef {
     return ConstMatrixMap(data_, rows_, cols_);
   }
   bool resolved() const { return data_ != nullptr; }
+  // Rows [r0, r1) × cols [c0, c1), from the block reader when the matrix is not made yet.
+  RowMatrix window(int r0, int r1, int c0, int c1) const {
+    if (!data_ && block_) return block_(r0, r1, c0, c1);
+    return map().block(r0, c0, r1 - r0, c1 - c0);
+  }
 
  private:
   mutable const float* data_ = nullptr;
   Eigen::Index rows_ = 0, cols_ = 0;
   std::function<float(Eigen::Index, Eigen::Index)> cell_;
   std::function<ConstMatrixMap()> whole_;
+  std::function<RowMatrix(int, int, int, int)> block_;
 };
 
 class MatrixPlot : public QCustomPlot, public Renderable {
