@@ -25,7 +25,8 @@
 # scripts/bench.sh --big [CMake arguments]: a recording larger than memory. The same model
 # records N = 4096 streamed at F16 (a 17 GB file in $ATTN_BIG_DIR, default $build/bench-big;
 # about 10 minutes), then bench/attn_bench_view opens the file, paints a heatmap, pans and
-# zooms; both print resident memory. Needs ~20 GB of free disk.
+# zooms (with the file's pyramid and without); both print resident memory. Then the same view of
+# one synthetic head at N = 8192 and 16384. Needs ~21 GB of free disk.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTN_BUILD_DIR:-$root/build}
@@ -53,8 +54,15 @@ if ((big)); then
   mkdir -p "$dir"
   echo "== Recording N = 4096 streamed at F16 into $dir/rec.safetensors; load average $(load)"
   OMP_NUM_THREADS=2 "$build/bench/attn_bench_memory" "$model" 4096 all f16 "$dir/rec.safetensors" | tee "$out/big-record.json"
-  echo "== Viewing it: open, first heatmap, pan and zoom frames"
+  echo "== Viewing it: open, first heatmap, pan and zoom frames (with its pyramid, then reading whole heads)"
   "$build/bench/attn_bench_view" "$dir/rec.safetensors" | tee "$out/big-view.json"
+  "$build/bench/attn_bench_view" --no-pyramid "$dir/rec.safetensors" | tee "$out/big-view-no-pyramid.json"
+  for n in 8192 16384; do
+    echo "== One head of N = $n (synthetic), with and without its pyramid"
+    "$build/bench/attn_bench_view" --synthetic "$n" "$dir/synthetic-$n.safetensors"
+    "$build/bench/attn_bench_view" "$dir/synthetic-$n.safetensors" | tee "$out/view-$n.json"
+    "$build/bench/attn_bench_view" --no-pyramid "$dir/synthetic-$n.safetensors" | tee "$out/view-$n-no-pyramid.json"
+  done
   exit 0
 fi
 
