@@ -31,7 +31,30 @@ DTYPES = {"f32": (torch.float32, "F32"), "f16": (torch.float16, "F16")}
 DEFAULT_RESERVE = 16384
 COPY_CHUNK = 64 << 20  # bytes moved at a time when the header outgrows its room
 # Metadata the writer derives from its arguments: they describe the tensors' layout.
-OWN_KEYS = ("format", "version", "tokens", "num_layers", "num_heads", "num_tokens", "head_dim")
+OWN_KEYS = ("format", "version", "tokens", "num_layers", "num_heads", "num_tokens", "head_dim", "pyramid")
+# Long recordings carry each head max-pooled by 4, 16, 64, … while the coarsest level keeps 64
+# rows (docs/recording-format.md, "Pyramid"; AttnScope's record/pyramid.h writes the same).
+PYRAMID_MIN_TOKENS, PYRAMID_MIN_SIDE = 1024, 64
+
+
+def pyramid_factors(tokens):
+    """The pooling factors a recording of `tokens` carries (none below PYRAMID_MIN_TOKENS)."""
+    factors, f = [], 4
+    while tokens >= PYRAMID_MIN_TOKENS and -(-tokens // f) >= PYRAMID_MIN_SIDE:
+        factors.append(f)
+        f *= 4
+    return factors
+
+
+def pyramid_levels(attention, factors):
+    """[H, ⌈N/f⌉, ⌈N/f⌉] block maxima of attention [H, N, N] for each factor, each level pooled
+    from the one before (ceil_mode: the last block of a row or column may be short)."""
+    levels, x, done = [], attention.float().unsqueeze(0), 1
+    for f in factors:
+        x = torch.nn.functional.max_pool2d(x, kernel_size=f // done, stride=f // done, ceil_mode=True)
+        levels.append(x[0])
+        done = f
+    return levels
 
 
 class RecordingError(Exception):
@@ -135,6 +158,9 @@ class RecordingWriter:
                              num_tokens=str(len(tokens)))
         if head_dim:
             self.metadata["head_dim"] = str(head_dim)
+        self.factors = pyramid_factors(self.num_tokens)
+        if self.factors:
+            self.metadata["pyramid"] = json.dumps(self.factors)
         self._check_metadata()
 
         # The layout: layer by layer, attention then Q, K, V; offsets contiguous from 0.
@@ -147,6 +173,13 @@ class RecordingWriter:
                 size = H * N * cols * width
                 self.tensors[f"{part}.layer{layer}"] = {"dtype": dtype_name, "shape": [H, N, cols],
                                                         "data_offsets": [offset, offset + size]}
+                offset += size
+        for f in self.factors:  # the pyramid, after every layer's parts
+            side = -(-N // f)
+            for layer in range(num_layers):
+                size = H * side * side * width
+                self.tensors[f"attention_max{f}.layer{layer}"] = {"dtype": dtype_name, "shape": [H, side, side],
+                                                                  "data_offsets": [offset, offset + size]}
                 offset += size
         self.data_size = offset
         self.written = set()  # layers on disk
@@ -250,6 +283,9 @@ class RecordingWriter:
         # Every part checked before any is written: one layer in memory, at most.
         ready = [(f"{part}.layer{layer}", self._prepare(f"{part}.layer{layer}", t, cols, grouped))
                  for part, t, cols, grouped in parts]
+        # The pyramid of the attention as stored (its dtype): the maxima are stored values.
+        ready += [(f"attention_max{f}.layer{layer}", level.to(self.torch_dtype).contiguous())
+                  for f, level in zip(self.factors, pyramid_levels(ready[0][1], self.factors))]
         for name, t in ready:
             self._file.seek(8 + self.header_room + self.tensors[name]["data_offsets"][0])
             self._file.write(t.numpy())  # little-endian hosts, as the format

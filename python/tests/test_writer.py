@@ -191,6 +191,27 @@ class WriterOpensInAttnScopeTest(support.TempDirTest):
             self.assertTrue(info["has_qkv"] and info["causal"])
             self.assertEqual(info["num_key_value_heads"], 1)
 
+    def test_long_recordings_carry_a_pyramid_attnscope_reads(self):
+        n, heads = 1030, 2
+        g = torch.Generator().manual_seed(4)
+        att = torch.rand(heads, n, n, generator=g).tril()
+        att = att / att.sum(-1, keepdim=True)
+        for dtype in ("f32", "f16"):
+            out = self.dir / f"long-{dtype}.safetensors"
+            with RecordingWriter(out, [f"t{i}" for i in range(n)], 1, heads, dtype=dtype,
+                                 metadata={"causal": True}) as w:
+                w.write_layer(0, att)
+            tensors, md = read(out)
+            self.assertEqual(json.loads(md["pyramid"]), [4, 16])
+            stored = tensors["attention.layer0"].float()
+            for f in (4, 16):  # block maxima, cell by cell over the blocks
+                side = -(-n // f)
+                want = torch.stack([torch.stack([stored[:, i * f:(i + 1) * f, j * f:(j + 1) * f].amax(dim=(1, 2))
+                                                 for j in range(side)], dim=-1) for i in range(side)], dim=1)
+                self.assertTrue(torch.equal(tensors[f"attention_max{f}.layer0"].float(), want), (dtype, f))
+            info = json.loads(support.attnscope("info", "--recording", out, "--json").stdout)
+            self.assertEqual(info["pyramid"], [4, 16])
+
 
 if __name__ == "__main__":
     unittest.main()
