@@ -202,8 +202,7 @@ void Model::check_memory(int tokens, const RunOptions& options) const {
   throw MemoryBudgetError(needs + " (" + std::to_string(recorded_layer_count(config_, options)) + " layers x " +
                               std::to_string(config_.num_heads) + " heads x " + std::to_string(tokens) + "² attention weights" +
                               (options.record_qkv || options.record_scores ? ", plus Q/K/V and scores" : "") +
-                              "), above the memory budget of " + format_bytes(budget) +
-                              " (half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise). " + remedy,
+                              "), above the memory budget of " + format_bytes(budget) + " (" + memory_budget_origin() + "). " + remedy,
                           e.total(), budget);
 }
 

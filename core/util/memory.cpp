@@ -93,6 +93,11 @@ uint64_t memory_budget() {
   return budget;
 }
 
+std::string memory_budget_origin() {
+  if (const char* env = std::getenv("ATTNSCOPE_MEMORY_BUDGET"); env && *env) return "set by ATTNSCOPE_MEMORY_BUDGET";
+  return "half of this machine's memory; ATTNSCOPE_MEMORY_BUDGET sets another";
+}
+
 std::string format_bytes(uint64_t bytes) {
   const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
   double v = double(bytes);

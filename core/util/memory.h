@@ -50,6 +50,9 @@ uint64_t available_memory_bytes();  // MemAvailable from /proc/meminfo; 0 when u
 // else half of physical memory, never more than what is available now plus 10 %.
 // Throws attn::Error naming the variable when it is set to nonsense.
 uint64_t memory_budget();
+// Where memory_budget() comes from, for messages: "set by ATTNSCOPE_MEMORY_BUDGET", or "half of
+// this machine's memory (ATTNSCOPE_MEMORY_BUDGET sets another)".
+std::string memory_budget_origin();
 // Parses "512M", "6G", "1.5G", "1000000" (bytes). Throws attn::Error.
 uint64_t parse_byte_size(const std::string& text);
 // "1.5 GiB", "300 MiB", "12 KiB".

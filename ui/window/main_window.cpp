@@ -193,10 +193,9 @@ void MainWindow::offer_memory_choice(const MemoryOffer& offer) {
   pending_head_.reset();
   const QString size = qstr(format_bytes(offer.needed)), budget = qstr(format_bytes(offer.budget));
   QString text = offer.needed > offer.budget
-                     ? tr("Recording %1 tokens with %2 needs about %3, more than the memory budget of %4 "
-                          "(half of this machine's memory unless ATTNSCOPE_MEMORY_BUDGET says otherwise).")
+                     ? tr("Recording %1 tokens with %2 needs about %3, more than the memory budget of %4 (%5).")
                            .arg(offer.tokens)
-                           .arg(offer.model.toHtmlEscaped(), size, budget)
+                           .arg(offer.model.toHtmlEscaped(), size, budget, qstr(memory_budget_origin()))
                      : tr("Recording %1 tokens with %2 needs about %3 besides the model's %4 of weights: together more than "
                           "this computer's %5 of memory, so the weights would be read from disk again for every layer.")
                            .arg(offer.tokens)
