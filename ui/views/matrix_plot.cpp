@@ -232,7 +232,7 @@ void MatrixPlot::update_data(bool force) {
   apply_colors();
 }
 
-RowMatrix MatrixPlot::pooled(int r0, int r1, int c0, int c1, int& factor) {
+RowMatrix MatrixPlot::pooled(int r0, int r1, int c0, int c1, int factor) {
   for (auto k = content_.pyramid.size(); k-- > 0;) {
     const int f = content_.pyramid[k];
     if (factor % f != 0 || r0 % f != 0 || c0 % f != 0 || !content_.pyramid_level) continue;

@@ -119,10 +119,9 @@ class MatrixPlot : public QCustomPlot, public Renderable {
   void apply_colors();
   void update_band();
 
-  // The pooled block maxima of rows [r0, r1) × cols [c0, c1) by `factor`, from the finest
-  // pyramid level that divides it (the factor is rounded up to a multiple of it), else from
-  // the matrix. `factor` comes back as used.
-  RowMatrix pooled(int r0, int r1, int c0, int c1, int& factor);
+  // The pooled block maxima of rows [r0, r1) × cols [c0, c1) by `factor`, from the coarsest
+  // pyramid level that divides it (update_data rounds the factor to one), else from the matrix.
+  RowMatrix pooled(int r0, int r1, int c0, int c1, int factor);
 
   QCPColorMap* map_ = nullptr;
   QCPColorScale* scale_ = nullptr;
