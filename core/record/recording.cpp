@@ -144,6 +144,23 @@ std::string AttentionRecording::tensor_name(Part part, int layer) {
   return std::string(part_prefix(part)) + ".layer" + std::to_string(layer);
 }
 
+// n values as a file stores them (F32, F16 or BF16; little-endian, any alignment) into floats.
+static void stored_to_floats(const std::byte* p, DType type, size_t n, float* out) {
+  if (type == DType::F32) {
+    std::memcpy(out, p, n * 4);
+  } else if (type == DType::F16) {
+    halves_to_floats(p, out, n);
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      uint16_t v;
+      std::memcpy(&v, p + 2 * i, 2);  // little-endian hosts
+      out[i] = bf16_to_float(v);
+    }
+  }
+}
+
+static size_t stored_width(DType type) { return type == DType::F32 ? 4 : 2; }
+
 std::string AttentionRecording::pyramid_tensor_name(int factor, int layer) {
   return "attention_max" + std::to_string(factor) + ".layer" + std::to_string(layer);
 }
@@ -154,20 +171,9 @@ RowMatrix AttentionRecording::pyramid_level(int layer, int head, size_t level) c
     throw Error("recording has no pyramid level " + std::to_string(level) + " of layer " + std::to_string(layer) + " head " + std::to_string(head));
   const TensorInfo& t = *it->second;
   const int side = int(t.shape[1]);
-  const size_t n = size_t(side) * side, width = t.dtype == DType::F32 ? 4 : 2;
-  const std::byte* p = file_->data(t).data() + size_t(head) * n * width;
+  const size_t n = size_t(side) * side;
   RowMatrix out(side, side);
-  if (t.dtype == DType::F32) {
-    std::memcpy(out.data(), p, n * 4);
-  } else if (t.dtype == DType::F16) {
-    halves_to_floats(p, out.data(), n);
-  } else {
-    for (size_t i = 0; i < n; ++i) {
-      uint16_t v;
-      std::memcpy(&v, p + 2 * i, 2);
-      out.data()[i] = bf16_to_float(v);
-    }
-  }
+  stored_to_floats(file_->data(t).data() + size_t(head) * n * stored_width(t.dtype), t.dtype, n, out.data());
   return out;
 }
 
@@ -196,48 +202,13 @@ RowMatrix AttentionRecording::block(Part part, int layer, int head, int r0, int 
   }
   const TensorInfo& t = *b.source;
   const std::byte* p = file_->data(t).data();
-  for (int i = r0; i < r1; ++i) {
-    const size_t at = first + size_t(i) * C + size_t(c0);
-    float* dst = out.row(i - r0).data();
-    if (t.dtype == DType::F32) {
-      std::memcpy(dst, p + 4 * at, n * 4);
-    } else if (t.dtype == DType::F16) {
-      halves_to_floats(p + 2 * at, dst, n);
-    } else {
-      for (size_t j = 0; j < n; ++j) {
-        uint16_t v;
-        std::memcpy(&v, p + 2 * (at + j), 2);
-        dst[j] = bf16_to_float(v);
-      }
-    }
-  }
+  for (int i = r0; i < r1; ++i)
+    stored_to_floats(p + (first + size_t(i) * C + size_t(c0)) * stored_width(t.dtype), t.dtype, n, out.row(i - r0).data());
   return out;
 }
 
 float AttentionRecording::value(Part part, int layer, int head, int row, int col) const {
-  const int N = meta_.num_tokens, C = cols(part);
-  if (head < 0 || head >= meta_.num_heads || row < 0 || row >= N || col < 0 || col >= C)
-    throw Error("no value at head " + std::to_string(head) + " (" + std::to_string(row) + ", " + std::to_string(col) + ")");
-  auto it = blocks_.find({int(part), layer});
-  if (it == blocks_.end()) throw Error("recording has no " + tensor_name(part, layer));
-  const Block& b = it->second;
-  const size_t i = (size_t(head) * N + size_t(row)) * C + size_t(col);
-  {
-    std::lock_guard lock(*mutex_);
-    if (b.view) return b.view[i];
-    if (!b.heads.empty() && !b.heads[size_t(head)].empty()) return b.heads[size_t(head)][i - size_t(head) * N * C];
-    if (!b.half.empty()) return half_to_float(b.half[i]);
-  }
-  const TensorInfo& t = *b.source;
-  const std::byte* p = file_->data(t).data();
-  if (t.dtype == DType::F32) {
-    float v;
-    std::memcpy(&v, p + 4 * i, 4);
-    return v;
-  }
-  uint16_t v;
-  std::memcpy(&v, p + 2 * i, 2);
-  return t.dtype == DType::BF16 ? bf16_to_float(v) : half_to_float(v);
+  return block(part, layer, head, row, row + 1, col, col + 1)(0, 0);
 }
 
 std::shared_ptr<AttentionRecording> AttentionRecording::metadata_only(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage) {
@@ -346,22 +317,8 @@ void AttentionRecording::convert_head(const Block& b, Part part, int head, float
     halves_to_floats(b.half.data() + first, out, n);
     return;
   }
-  const auto bytes = file_->data(*b.source);
-  const DType type = b.source->dtype;
-  const size_t width = type == DType::F16 || type == DType::BF16 ? 2 : 4;
-  if (width == 4) {
-    std::memcpy(out, bytes.data() + first * 4, n * 4);  // an unaligned F32 tensor
-    return;
-  }
-  if (type == DType::F16) {
-    halves_to_floats(bytes.data() + first * 2, out, n);
-    return;
-  }
-  for (size_t i = 0; i < n; ++i) {
-    uint16_t v;
-    std::memcpy(&v, bytes.data() + (first + i) * width, 2);  // little-endian hosts
-    out[i] = bf16_to_float(v);
-  }
+  const DType type = b.source->dtype;  // an unaligned F32 tensor, or a half-precision one
+  stored_to_floats(file_->data(*b.source).data() + first * stored_width(type), type, n, out);
 }
 
 RowMatrix AttentionRecording::head_copy(int layer, int head, Part part) const {
