@@ -9,6 +9,7 @@
 #include <string>
 
 #include "commands.h"
+#include "kernels/gemm.h"
 
 #ifdef ATTN_WITH_GUI
 #include <QApplication>
@@ -117,7 +118,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
-    std::cout << "attnscope " << ATTN_VERSION << "\n";
+    using attn::kernels::Isa;
+    const Isa isa = attn::kernels::active_isa();
+    std::cout << "attnscope " << ATTN_VERSION << "\nmatrix products: " << attn::kernels::isa_name(isa);
+    if (isa == Isa::Avx512) std::cout << " (ATTNSCOPE_ISA=baseline for " << attn::kernels::isa_name(Isa::Baseline) << ")";
+    else if (attn::kernels::isa_available(Isa::Avx512)) std::cout << " (AVX-512 switched off by ATTNSCOPE_ISA)";
+    std::cout << "\n";
     return 0;
   }
   const int code = attn::cli::run_command(argc, argv);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "util/error.h"
 #include "util/half.h"
 
@@ -48,8 +49,16 @@ void StoredMatrix::row(int64_t r, float* out) const { rows_to(r, 1, out); }
 
 RowMatrix StoredMatrix::times_transposed(const Eigen::Ref<const RowMatrix>& x) const {
   if (x.cols() != cols_) throw Error("StoredMatrix: a product of " + std::to_string(x.cols()) + " by " + std::to_string(cols_) + " columns");
-  if (dtype_ == DType::F32) return x * ConstMatrixMap(reinterpret_cast<const float*>(data_), rows_, cols_).transpose();
   RowMatrix y(x.rows(), rows_);
+  const kernels::Gemm product{.m = x.rows(), .n = rows_, .k = cols_, .a = x.data(), .lda = x.outerStride(), .b_transposed = true,
+                              .c = y.data(), .ldc = y.cols()};
+  if (dtype_ == DType::F32) {
+    kernels::Gemm whole = product;
+    whole.b = reinterpret_cast<const float*>(data_);
+    whole.ldb = cols_;
+    kernels::gemm(whole);
+    return y;
+  }
   const int64_t blocks = (rows_ + kBlockRows - 1) / kBlockRows;
 #pragma omp parallel
   {
@@ -58,7 +67,12 @@ RowMatrix StoredMatrix::times_transposed(const Eigen::Ref<const RowMatrix>& x) c
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t first = b * kBlockRows, count = std::min(kBlockRows, rows_ - first);
       rows_to(first, count, buffer.data());
-      y.middleCols(first, count).noalias() = x * ConstMatrixMap(buffer.data(), count, cols_).transpose();
+      kernels::Gemm part = product;
+      part.n = count;
+      part.b = buffer.data();
+      part.ldb = cols_;
+      part.c = y.data() + first;
+      kernels::gemm(part);
     }
   }
   return y;

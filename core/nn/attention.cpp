@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/gemm.h"
 #include "nn/ops.h"
 #include "util/error.h"
 
@@ -34,7 +35,9 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
       buffer = scratch.data();
     }
     MatrixMap probs(buffer, N, N);
-    probs.noalias() = (scale * qh) * kh.transpose();  // (N, N); the scale folded into the GEMM
+    // (N, N) = scale · Q·Kᵀ; the scale folded into the GEMM
+    kernels::gemm({.m = N, .n = N, .k = d, .a = qh.data(), .lda = q.outerStride(), .b = kh.data(), .ldb = k.outerStride(),
+                   .b_transposed = true, .c = buffer, .ldc = N, .alpha = scale});
     if (spec.softcap > 0) probs = ((probs.array() / spec.softcap).tanh() * spec.softcap).matrix();
     if (qkv) hook.on_qkv(layer, h, qh, kh, vh);
     if (scores) hook.on_scores(layer, h, probs);
@@ -53,7 +56,8 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
       softmax_rows(probs);
     }
     hook.on_attention(layer, h, probs);
-    context.middleCols(Eigen::Index(h) * d, d).noalias() = probs * vh;
+    kernels::gemm({.m = N, .n = d, .k = N, .a = buffer, .lda = N, .b = vh.data(), .ldb = v.outerStride(),
+                   .c = context.data() + Eigen::Index(h) * d, .ldc = context.cols()});
   }
   return context;
 }

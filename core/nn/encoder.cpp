@@ -104,7 +104,7 @@ class EncoderModel final : public Model {
       RowMatrix t = linear(pass.logits_input(x), mlm_->transform.w, mlm_->transform.b);
       activate(t, c.activation);
       t = layer_norm(t, mlm_->norm.gamma, mlm_->norm.beta, c.family == "bert" ? c.layer_norm_eps : 1e-12f);
-      RowMatrix logits = t * mlm_->decoder.transpose();
+      RowMatrix logits = matmul_transposed(t, mlm_->decoder);
       logits.rowwise() += mlm_->bias.transpose();
       pass.result().logits = std::move(logits);
     } else if (cls_) {

@@ -58,7 +58,7 @@ class Gpt2Model final : public Model {
     }
     x = layer_norm(x, ln_f_.gamma, ln_f_.beta, c.layer_norm_eps);
     pass.final_norm_applied(x);
-    pass.result().logits = pass.logits_input(x) * lm_head_.transpose();
+    pass.result().logits = matmul_transposed(pass.logits_input(x), lm_head_);
   }
 
  private:

@@ -4,18 +4,36 @@
 
 #include <unsupported/Eigen/SpecialFunctions>
 
+#include "kernels/gemm.h"
 #include "util/error.h"
 
 namespace attn {
 
+namespace {
+
+RowMatrix product(const ConstMatrixRef& a, const ConstMatrixRef& b, bool b_transposed) {
+  const Eigen::Index inner = b_transposed ? b.cols() : b.rows();
+  if (a.cols() != inner) throw Error("a product of " + std::to_string(a.cols()) + " by " + std::to_string(inner) + " columns");
+  RowMatrix y(a.rows(), b_transposed ? b.rows() : b.cols());
+  kernels::gemm({.m = y.rows(), .n = y.cols(), .k = a.cols(), .a = a.data(), .lda = a.outerStride(), .b = b.data(),
+                 .ldb = b.outerStride(), .b_transposed = b_transposed, .c = y.data(), .ldc = y.cols()});
+  return y;
+}
+
+}  // namespace
+
+RowMatrix matmul(const ConstMatrixRef& a, const ConstMatrixRef& b) { return product(a, b, false); }
+
+RowMatrix matmul_transposed(const ConstMatrixRef& a, const ConstMatrixRef& b) { return product(a, b, true); }
+
 RowMatrix linear(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b) {
-  RowMatrix y = x * w.transpose();
+  RowMatrix y = matmul_transposed(x, w);
   y.rowwise() += b.transpose();
   return y;
 }
 
 RowMatrix conv1d(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b) {
-  RowMatrix y = x * w;
+  RowMatrix y = matmul(x, w);
   y.rowwise() += b.transpose();
   return y;
 }

@@ -9,6 +9,10 @@ namespace attn {
 
 using ConstMatrixRef = Eigen::Ref<const RowMatrix>;
 
+// a · b and a · bᵀ (b stored [out, in], as weights are), through kernels::gemm.
+RowMatrix matmul(const ConstMatrixRef& a, const ConstMatrixRef& b);
+RowMatrix matmul_transposed(const ConstMatrixRef& a, const ConstMatrixRef& b);
+
 // y = x · Wᵀ + b for an nn.Linear weight W [out, in].
 RowMatrix linear(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b);
 // y = x · W + b for a GPT-2 Conv1D weight W [in, out].

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors.h"
+#include "kernels/gemm.h"
 #include "record/recording.h"
 #include "cli_runner.h"
 #include "test_support.h"
@@ -30,6 +31,18 @@ int argmax_row(const std::vector<float>& v, size_t cols, size_t row) {
 }
 
 }  // namespace
+
+TEST(Cli, VersionNamesTheMatrixKernels) {
+  namespace kernels = attn::kernels;
+  using kernels::Isa;
+  const auto r = run({"--version"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("attnscope ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find(std::string("matrix products: ") + kernels::isa_name(kernels::active_isa())), std::string::npos) << r.out;
+  const auto baseline = attn::test::run_attnscope({"--version"}, {"env", "ATTNSCOPE_ISA=baseline"});
+  EXPECT_NE(baseline.out.find(std::string("matrix products: ") + kernels::isa_name(Isa::Baseline)), std::string::npos) << baseline.out;
+  if (kernels::isa_available(Isa::Avx512)) EXPECT_NE(baseline.out.find("switched off by ATTNSCOPE_ISA"), std::string::npos) << baseline.out;
+}
 
 TEST(Cli, InfoReportsTheConfig) {
   const auto r = run({"info", "--model", fixture("gpt2"), "--json"});
