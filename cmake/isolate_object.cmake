@@ -1,7 +1,6 @@
-# cmake -DNM=… -DOBJCOPY=… -DINPUT=a.o -DOUTPUT=b.o -DKEEP=symbol -DSUFFIX=.avx512 -P isolate_object.cmake
+# cmake -DNM=… -DOBJCOPY=… [-DREADELF=…] -DINPUT=a.o -DOUTPUT=b.o -DKEEP=symbol -DSUFFIX=.avx512 -P isolate_object.cmake
 #
-# Copies an object file with every global symbol it defines renamed NAME → NAME${SUFFIX}, except
-# KEEP. Run on an object compiled for a wider instruction set (core/kernels/gemm_avx512.cpp):
+# Copies an object file with every symbol it defines renamed NAME → NAME${SUFFIX}, except KEEP. Run on an object compiled for a wider instruction set (core/kernels/gemm_avx512.cpp):
 # its inline functions and template instantiations (Eigen's, the standard library's) have the
 # same names as the baseline objects' copies, and the linker would otherwise keep one copy of
 # each for the whole program — possibly the AVX-512 one, which then runs, and faults, on a CPU
@@ -20,8 +19,11 @@ string(REPLACE "\n" ";" lines "${listing}")
 set(renames "")
 set(kept FALSE)
 foreach(line IN LISTS lines)
-  # "address type name": upper-case types are global (T text, W/V weak, D/B/R data); u is GNU unique.
-  if(line MATCHES "^[0-9a-fA-F]* ([A-Zu]) (.+)$")
+  # "address type name", any type: global ones (T, W, V, D, B, R, u) and local ones too, for a
+  # COMDAT group's signature can be a local symbol (GCC's C5/D5 groups of a constructor's or
+  # destructor's variants are signed by one): left alone, the linker would keep the baseline's
+  # group of that name and drop this object's, whose renamed constructors would then be missing.
+  if(line MATCHES "^[0-9a-fA-F]* ([A-Za-z]) (.+)$")
     set(name "${CMAKE_MATCH_2}")
     if(name STREQUAL KEEP)
       set(kept TRUE)
@@ -37,4 +39,15 @@ file(WRITE "${OUTPUT}.renames" "${renames}")
 execute_process(COMMAND "${OBJCOPY}" "--redefine-syms=${OUTPUT}.renames" "${INPUT}" "${OUTPUT}" RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "isolate_object.cmake: ${OBJCOPY} failed on ${INPUT}")
+endif()
+# Every COMDAT group must now be signed by a renamed symbol, or the linker could still merge it.
+if(READELF)
+  execute_process(COMMAND "${READELF}" -g "${OUTPUT}" OUTPUT_VARIABLE groups RESULT_VARIABLE status)
+  string(REGEX MATCHALL "COMDAT group section [^\n]*" groups "${groups}")
+  foreach(group IN LISTS groups)
+    if(NOT group MATCHES "\\[[^]]*${SUFFIX}\\] contains")
+      file(REMOVE "${OUTPUT}")
+      message(FATAL_ERROR "isolate_object.cmake: a COMDAT group of ${INPUT} kept its name: ${group}")
+    endif()
+  endforeach()
 endif()
