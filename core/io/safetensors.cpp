@@ -172,14 +172,19 @@ std::span<const std::byte> SafetensorsFile::data(const TensorInfo& info) const {
 }
 
 std::vector<float> SafetensorsFile::to_f32(const TensorInfo& info) const {
+  std::vector<float> out(static_cast<size_t>(info.numel()));
+  to_f32(info, out.data());
+  return out;
+}
+
+void SafetensorsFile::to_f32(const TensorInfo& info, float* out) const {
   const auto bytes = data(info);
   const size_t n = static_cast<size_t>(info.numel());
-  std::vector<float> out(n);
   const std::byte* p = bytes.data();
   switch (info.dtype) {
-    case DType::F32: if (n) std::memcpy(out.data(), p, n * 4); break;
+    case DType::F32: if (n) std::memcpy(out, p, n * 4); break;
     case DType::F64: for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<double>(p + 8 * i)); break;
-    case DType::F16: halves_to_floats(p, out.data(), n); break;
+    case DType::F16: halves_to_floats(p, out, n); break;
     case DType::BF16: for (size_t i = 0; i < n; ++i) out[i] = bf16_to_float(load_le<uint16_t>(p + 2 * i)); break;
     case DType::I64: for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<int64_t>(p + 8 * i)); break;
     case DType::I32: for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<int32_t>(p + 4 * i)); break;
@@ -188,7 +193,6 @@ std::vector<float> SafetensorsFile::to_f32(const TensorInfo& info) const {
     case DType::U8:
     case DType::Bool: for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<uint8_t>(p + i)); break;
   }
-  return out;
 }
 
 std::vector<int64_t> SafetensorsFile::to_i64(const TensorInfo& info) const {

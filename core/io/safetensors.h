@@ -52,6 +52,8 @@ class SafetensorsFile {
   std::span<const std::byte> data(const TensorInfo& info) const;
   // Converts any floating or integer tensor to float32.
   std::vector<float> to_f32(const TensorInfo& info) const;
+  // The same into out[0, numel).
+  void to_f32(const TensorInfo& info, float* out) const;
   // Copies an integer tensor to int64.
   std::vector<int64_t> to_i64(const TensorInfo& info) const;
 

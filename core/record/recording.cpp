@@ -242,9 +242,9 @@ std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta met
       Block& b = r->blocks_[{int(p), l}];
       const size_t n = size_t(r->meta_.num_heads) * r->meta_.num_tokens * r->cols(p);
       if (storage == DType::F16) {
-        b.half.assign(n, 0);
+        b.half = ZeroedArray<uint16_t>(n);
       } else {
-        b.data.assign(n, 0.0f);
+        b.data = ZeroedArray<float>(n);
         b.view = b.data.data();
       }
     }
@@ -264,7 +264,7 @@ const AttentionRecording::Block& AttentionRecording::block(Part part, int layer)
   if (!b.view) {
     std::lock_guard lock(*mutex_);
     if (!b.view && !b.half.empty()) {
-      b.data.resize(b.half.size());
+      b.data = ZeroedArray<float>(b.half.size());
       halves_to_floats(b.half.data(), b.data.data(), b.half.size());
       b.view = b.data.data();
     } else if (!b.view) {
@@ -272,7 +272,8 @@ const AttentionRecording::Block& AttentionRecording::block(Part part, int layer)
       if (b.source->dtype == DType::F32 && reinterpret_cast<uintptr_t>(bytes.data()) % alignof(float) == 0) {
         b.view = reinterpret_cast<const float*>(bytes.data());
       } else {
-        b.data = file_->to_f32(*b.source);
+        b.data = ZeroedArray<float>(size_t(b.source->numel()));
+        file_->to_f32(*b.source, b.data.data());
         b.view = b.data.data();
       }
     }

@@ -17,6 +17,7 @@
 
 #include "model/image_types.h"
 #include "io/safetensors.h"
+#include "util/zeroed_array.h"
 #include "model/tensor_types.h"
 
 namespace attn {
@@ -181,8 +182,8 @@ class AttentionRecording {
 
  private:
   struct Block {  // one (part, layer): (H, N, N) or (H, N, d) floats
-    mutable std::vector<float> data;     // owned values (in memory, or converted from F16)
-    std::vector<uint16_t> half;          // an F16 recording's values in memory
+    mutable ZeroedArray<float> data;     // owned values (in memory, or converted from F16)
+    ZeroedArray<uint16_t> half;          // an F16 recording's values in memory
     mutable const float* view = nullptr; // where the values are; null until first use
     const TensorInfo* source = nullptr;  // the tensor of an opened file
     // Half-precision values are converted a head at a time, as views ask for them: a view of
