@@ -19,7 +19,9 @@ TEST(ZeroedArray, SmallAndLargeArraysStartZeroedAndHoldWhatIsWritten) {
     a.data()[0] = -1.0f;
     a.data()[n - 1] = 2.5f;
     EXPECT_EQ(a.data()[n - 1], 2.5f);
-    if (n > 1) EXPECT_EQ(a.data()[0], -1.0f);
+    if (n > 1) {
+      EXPECT_EQ(a.data()[0], -1.0f);
+    }
   }
   ZeroedArray<uint16_t> large(size_t(4) << 20);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(large.data()) % (2u << 20), 0u) << "large arrays start on a 2 MB boundary";
