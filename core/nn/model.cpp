@@ -9,6 +9,7 @@
 #include "nn/families.h"
 #include "record/recording_stream.h"
 #include "util/error.h"
+#include "util/memory.h"
 
 namespace attn {
 
@@ -96,6 +97,7 @@ void Model::run_pass(const RunOptions& options, ForwardResult& result, const std
 }
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir) {
+  keep_activations_in_heap();
   ModelConfig config = ModelConfig::load(dir);
   WeightStore weights = WeightStore::open(dir);
   // Tokenizer (or image preprocessing) first: a folder without one is unusable, and the

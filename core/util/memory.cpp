@@ -1,5 +1,6 @@
 #include "util/memory.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,6 +110,13 @@ std::string format_bytes(uint64_t bytes) {
   else
     std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
   return buf;
+}
+
+void keep_activations_in_heap() {
+#ifdef M_MMAP_THRESHOLD
+  static const bool once = [] { return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1; }();
+  (void)once;
+#endif
 }
 
 }  // namespace attn
