@@ -19,6 +19,7 @@
 #include <set>
 #include <string_view>
 
+#include "kernels/gemm.h"
 #include "nn/attention.h"
 #include "nn/model.h"
 #include "random_model.h"
@@ -168,6 +169,50 @@ void BM_RecordingCreate(benchmark::State& state) {
   state.counters["attention_bytes"] = attention_bytes(12, 12, state.range(0));
 }
 
+// kernels::gemm alone, per instruction set: C (M×N) = A (M×K) · Bᵀ, as a projection computes
+// x · Wᵀ. "peak" is a large square product (the most a GEMM gets out of this CPU: the forward
+// pass's GEMM-bound parts are compared with it); the others are BERT-base / GPT-2 small's
+// products at N = 512: Q/K/V/output projections, the FFN's two, and one head's Q·Kᵀ.
+struct GemmShape {
+  const char* name;
+  int64_t m, n, k;
+};
+constexpr GemmShape kGemmShapes[] = {
+    {"peak", 2048, 2048, 2048}, {"proj_512", 512, 768, 768}, {"ffn_in_512", 512, 3072, 768},
+    {"ffn_out_512", 512, 768, 3072}, {"qk_512", 512, 512, 64},
+};
+
+void BM_Gemm(benchmark::State& state, kernels::Isa isa, GemmShape shape) {
+  if (!kernels::isa_available(isa)) {
+    state.SkipWithError((std::string("no ") + kernels::isa_name(isa) + " kernel in this build or CPU").c_str());
+    return;
+  }
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> a(size_t(shape.m * shape.k)), b(size_t(shape.n * shape.k)), c(size_t(shape.m * shape.n));
+  for (float& x : a) x = u(gen);
+  for (float& x : b) x = u(gen);
+  const kernels::Gemm g{.m = shape.m, .n = shape.n, .k = shape.k, .a = a.data(), .lda = shape.k, .b = b.data(), .ldb = shape.k,
+                        .b_transposed = true, .c = c.data(), .ldc = shape.n};
+  for (auto _ : state) {
+    kernels::gemm_with(isa, g);
+    benchmark::DoNotOptimize(c.data());
+  }
+  const double flops = 2.0 * double(shape.m) * double(shape.n) * double(shape.k);
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9 * double(state.iterations()), benchmark::Counter::kIsRate);
+  state.SetLabel(kernels::isa_name(isa));
+}
+
+void register_gemm_benchmarks() {
+  for (const auto isa : {kernels::Isa::Baseline, kernels::Isa::Avx512})
+    for (const GemmShape& shape : kGemmShapes)
+      benchmark::RegisterBenchmark((std::string("BM_Gemm/") + (isa == kernels::Isa::Avx512 ? "avx512" : "baseline") + "/" + shape.name).c_str(),
+                                   BM_Gemm, isa, shape)
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(0.5)
+          ->UseRealTime();
+}
+
 // Forward passes take 0.1–1 s: the median of 5 repetitions, each of at least 1 s.
 void forward_settings(benchmark::internal::Benchmark* b) {
   b->Arg(128)->Arg(512)->ArgName("N")->Unit(benchmark::kMillisecond)->MinTime(1.0)->Repetitions(5)->ReportAggregatesOnly(true);
@@ -223,6 +268,8 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("BM_Forward/llama_1b", BM_Forward, llama)->Apply(llama_settings);
     benchmark::AddCustomContext("llama_dir", llama_dir);
   }
+  register_gemm_benchmarks();
+  benchmark::AddCustomContext("gemm_isa", kernels::isa_name(kernels::active_isa()));
   benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
   benchmark::AddCustomContext("eigen_threads", std::to_string(Eigen::nbThreads()));
   benchmark::RunSpecifiedBenchmarks();

@@ -17,7 +17,10 @@ file is BF16: Debian's torch 1.13 has no fast CPU bf16 matmul, so float32 is its
 
 Each thread configuration runs in its own process (OpenBLAS reads its thread count at
 start): torch.set_num_threads(T) for PyTorch's own kernels, OPENBLAS_NUM_THREADS=B for the
-GEMMs. Per shape: warm-up runs, then the median of several timed runs (wall clock, and the
+GEMMs. A configuration "TxB:CORE" also sets OPENBLAS_CORETYPE=CORE: Debian 12's OpenBLAS
+(0.3.21) picks its kernels from the CPU's model and takes CPUs newer than it knows (AMD Zen 5,
+say) for Haswell, i.e. AVX2; "1x1:SkylakeX" gives it its AVX-512 kernels there, and
+scripts/bench.sh adds such configurations on AVX-512 CPUs so that PyTorch's best is its best. Per shape: warm-up runs, then the median of several timed runs (wall clock, and the
 process's CPU time, which for the 1x1 configuration is the work done whatever else the
 machine runs); the best configuration is reported, with each worker's peak resident memory
 (ru_maxrss; run one shape and length per call to read it per shape).
@@ -190,7 +193,8 @@ def main():
     ap.add_argument("--models", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     ap.add_argument("--lengths", nargs="+", type=int, default=[128, 512])
     ap.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS,
-                    help="TxB: torch.set_num_threads(T), OPENBLAS_NUM_THREADS=B (default: %(default)s)")
+                    help="TxB[:CORE]: torch.set_num_threads(T), OPENBLAS_NUM_THREADS=B, OPENBLAS_CORETYPE=CORE "
+                         "(default: %(default)s)")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--json", help="write {shape/N: {config: {wall_ms, cpu_ms}}, ...} here")
@@ -202,12 +206,16 @@ def main():
 
     table = {}  # "shape/N" -> {config: {"wall_ms": median, "cpu_ms": median of process CPU time}}
     for config in args.configs:
-        t, b = (int(x) for x in config.split("x"))
+        threads, _, core = config.partition(":")
+        t, b = (int(x) for x in threads.split("x"))
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(b), OMP_NUM_THREADS=str(t))
+        if core:
+            env["OPENBLAS_CORETYPE"] = core
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--torch-threads", str(t),
                "--warmup", str(args.warmup), "--reps", str(args.reps),
                "--models", *args.models, "--lengths", *map(str, args.lengths)]
-        print(f"torch_peer: torch threads {t}, OpenBLAS threads {b} ...", file=sys.stderr, flush=True)
+        print(f"torch_peer: torch threads {t}, OpenBLAS threads {b}{', OpenBLAS core ' + core if core else ''} ...",
+              file=sys.stderr, flush=True)
         out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
         for key, times in json.loads(out).items():
             table.setdefault(key, {})[config] = times

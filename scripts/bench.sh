@@ -4,9 +4,12 @@
 #   2. builds with -DATTN_BUILD_BENCH=ON (scripts/build.sh; extra arguments go to CMake),
 #   3. runs bench/attn_bench_forward with OMP_NUM_THREADS=2 (JSON to $out/attnscope.json),
 #      and its forward passes again with OMP_NUM_THREADS=1 ($out/attnscope-1thread.json),
-#   4. runs bench/torch_peer.py (JSON to $out/torch.json),
-#   5. prints the comparison tables (bench/compare.py): wall clock with 2 threads, and CPU
-#      time with 1 thread, which holds up when other jobs share the machine.
+#   4. runs bench/torch_peer.py (JSON to $out/torch.json; on AVX-512 CPUs also with OpenBLAS's
+#      AVX-512 kernels forced, see there), then ONNX Runtime on the same models exported to
+#      ONNX (bench/onnx_export.py, bench/onnx/onnx_peer.mjs; JSON to $out/onnx.json),
+#   5. prints the comparison tables (bench/compare.py): wall clock with 2 threads, CPU time
+#      with 1 thread (which holds up when other jobs share the machine), and the GEMM rates
+#      per instruction set with each forward pass's share of the GEMM peak.
 # Environment: ATTN_BUILD_DIR and ATTN_JOBS as for build.sh; BENCH_OUT, the results folder
 # (default: $ATTN_BUILD_DIR/bench-results). Takes a few minutes; nothing here asserts a speed.
 #
@@ -106,17 +109,35 @@ OMP_NUM_THREADS=2 "$build/bench/attn_bench_forward" \
   --benchmark_out="$out/attnscope.json" --benchmark_out_format=json | tee "$out/attnscope.txt"
 
 echo "== AttnScope forward, 1 thread (OMP_NUM_THREADS=1; CPU time compared below)"
-OMP_NUM_THREADS=1 "$build/bench/attn_bench_forward" --benchmark_filter=BM_Forward \
+OMP_NUM_THREADS=1 "$build/bench/attn_bench_forward" --benchmark_filter='BM_Forward|BM_Gemm' \
   --benchmark_out="$out/attnscope-1thread.json" --benchmark_out_format=json | tee "$out/attnscope-1thread.txt"
 
 echo "== PyTorch (float32, attention probabilities kept); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-/usr/bin/python3 "$root/bench/torch_peer.py" --models bert-base gpt2-small --lengths 128 512 \
+# On an AVX-512 CPU newer than Debian's OpenBLAS knows, PyTorch's GEMMs run AVX2 kernels unless
+# OPENBLAS_CORETYPE says otherwise: time both, and compare with the better.
+configs=(1x2 1x1 2x1 2x2)
+if grep -qw avx512f /proc/cpuinfo; then configs+=(1x2:SkylakeX 1x1:SkylakeX 2x1:SkylakeX 2x2:SkylakeX); fi
+/usr/bin/python3 "$root/bench/torch_peer.py" --models bert-base gpt2-small --lengths 128 512 --configs "${configs[@]}" \
   --json "$out/torch.json" | tee "$out/torch.txt"
+
+# ONNX Runtime (npm onnxruntime-node, its CPU library) on the same models exported from PyTorch
+# with the attention probabilities as outputs (bench/onnx_export.py; ~2 GB in $build/bench-models/onnx).
+onnx_dir=$build/bench-models/onnx
+onnx_args=()
+if command -v node > /dev/null && command -v npm > /dev/null; then
+  [[ -d $root/bench/onnx/node_modules/onnxruntime-node ]] || (cd "$root/bench/onnx" && npm ci --ignore-scripts --no-audit --no-fund)
+  [[ -f $onnx_dir/gpt2-small-512.onnx ]] || /usr/bin/python3 "$root/bench/onnx_export.py" "$onnx_dir" 2> "$out/onnx-export.log"
+  echo "== ONNX Runtime (float32, attention probabilities as outputs); load average $(load)"
+  node "$root/bench/onnx/onnx_peer.mjs" --dir "$onnx_dir" --json "$out/onnx.json" | tee "$out/onnx.txt"
+  onnx_args=(--onnx "$out/onnx.json")
+else
+  echo "== ONNX Runtime skipped: no node or npm (Debian's nodejs and npm packages)"
+fi
 
 echo
 echo "== Forward pass with every head's attention recorded ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg));"
-echo "   ratio = PyTorch / AttnScope, > 1: AttnScope faster"
-/usr/bin/python3 "$root/bench/compare.py" "$out/attnscope.json" "$out/torch.json" "$out/attnscope-1thread.json" |
+echo "   ratio = peer time / AttnScope time, > 1: AttnScope faster"
+/usr/bin/python3 "$root/bench/compare.py" "$out/attnscope.json" "$out/torch.json" "$out/attnscope-1thread.json" "${onnx_args[@]}" |
   tee "$out/table.md"
 
 if [[ -x "$build/bench/attn_bench_render" ]]; then
