@@ -51,19 +51,23 @@ const char* isa_name(Isa isa) {
 #endif
 }
 
-void gemm_with(Isa isa, const Gemm& g) {
-  if (!isa_available(isa)) throw Error(std::string("this build or CPU has no ") + isa_name(isa) + " kernel");
+namespace {
+
+// The kernel of `isa`, which the caller knows to be available.
+void run(Isa isa, const Gemm& g) {
 #ifdef ATTN_HAVE_AVX512_GEMM
   if (isa == Isa::Avx512) return attn_gemm_avx512(&g);
 #endif
   body::gemm(g);
 }
 
-void gemm(const Gemm& g) {
-#ifdef ATTN_HAVE_AVX512_GEMM
-  if (active_isa() == Isa::Avx512) return attn_gemm_avx512(&g);
-#endif
-  body::gemm(g);
+}  // namespace
+
+void gemm_with(Isa isa, const Gemm& g) {
+  if (!isa_available(isa)) throw Error(std::string("this build or CPU has no ") + isa_name(isa) + " kernel");
+  run(isa, g);
 }
+
+void gemm(const Gemm& g) { run(active_isa(), g); }
 
 }  // namespace attn::kernels
