@@ -172,17 +172,20 @@ void BM_RecordingCreate(benchmark::State& state) {
 // kernels::gemm alone, per instruction set: C (M×N) = A (M×K) · Bᵀ, as a projection computes
 // x · Wᵀ. "peak" is a large square product (the most a GEMM gets out of this CPU: the forward
 // pass's GEMM-bound parts are compared with it); the others are BERT-base / GPT-2 small's
-// products at N = 512: Q/K/V/output projections, the FFN's two, and one head's Q·Kᵀ.
+// products at N = 512 and 128: Q/K/V/output projections, the FFN's two, and one head's Q·Kᵀ.
+// "<isa>_packed" is the same product with B packed beforehand (kernels::PackedMatrix, as the
+// engine holds its F32 weights).
 struct GemmShape {
   const char* name;
   int64_t m, n, k;
 };
 constexpr GemmShape kGemmShapes[] = {
     {"peak", 2048, 2048, 2048}, {"proj_512", 512, 768, 768}, {"ffn_in_512", 512, 3072, 768},
-    {"ffn_out_512", 512, 768, 3072}, {"qk_512", 512, 512, 64},
+    {"ffn_out_512", 512, 768, 3072}, {"qk_512", 512, 512, 64},  {"proj_128", 128, 768, 768},
+    {"ffn_in_128", 128, 3072, 768},  {"ffn_out_128", 128, 768, 3072},
 };
 
-void BM_Gemm(benchmark::State& state, kernels::Isa isa, GemmShape shape) {
+void BM_Gemm(benchmark::State& state, kernels::Isa isa, GemmShape shape, bool packed) {
   if (!kernels::isa_available(isa)) {
     state.SkipWithError((std::string("no ") + kernels::isa_name(isa) + " kernel in this build or CPU").c_str());
     return;
@@ -194,9 +197,17 @@ void BM_Gemm(benchmark::State& state, kernels::Isa isa, GemmShape shape) {
   for (float& x : b) x = u(gen);
   const kernels::Gemm g{.m = shape.m, .n = shape.n, .k = shape.k, .a = a.data(), .lda = shape.k, .b = b.data(), .ldb = shape.k,
                         .b_transposed = true, .c = c.data(), .ldc = shape.n};
-  for (auto _ : state) {
-    kernels::gemm_with(isa, g);
-    benchmark::DoNotOptimize(c.data());
+  if (packed) {
+    const kernels::PackedMatrix p(b.data(), shape.k, shape.n, shape.k, /*b_transposed=*/true, isa);
+    for (auto _ : state) {
+      p.multiply(shape.m, a.data(), shape.k, c.data(), shape.n);
+      benchmark::DoNotOptimize(c.data());
+    }
+  } else {
+    for (auto _ : state) {
+      kernels::gemm_with(isa, g);
+      benchmark::DoNotOptimize(c.data());
+    }
   }
   const double flops = 2.0 * double(shape.m) * double(shape.n) * double(shape.k);
   state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9 * double(state.iterations()), benchmark::Counter::kIsRate);
@@ -205,9 +216,11 @@ void BM_Gemm(benchmark::State& state, kernels::Isa isa, GemmShape shape) {
 
 void register_gemm_benchmarks() {
   for (const auto isa : {kernels::Isa::Baseline, kernels::Isa::Avx512})
-    for (const GemmShape& shape : kGemmShapes)
-      benchmark::RegisterBenchmark((std::string("BM_Gemm/") + (isa == kernels::Isa::Avx512 ? "avx512" : "baseline") + "/" + shape.name).c_str(),
-                                   BM_Gemm, isa, shape)
+    for (const bool packed : {false, true})
+      for (const GemmShape& shape : kGemmShapes)
+        benchmark::RegisterBenchmark((std::string("BM_Gemm/") + (isa == kernels::Isa::Avx512 ? "avx512" : "baseline") + (packed ? "_packed/" : "/") +
+                                      shape.name).c_str(),
+                                     BM_Gemm, isa, shape, packed)
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.5)
           ->UseRealTime();

@@ -1,11 +1,13 @@
 #include "model/weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <set>
 
 #include "io/json_file.h"
 #include "util/error.h"
+#include "util/memory.h"
 
 namespace attn {
 
@@ -129,6 +131,27 @@ ConstMatrixMap WeightStore::matrix(const std::string& name, int64_t rows, int64_
   return ConstMatrixMap(f32_data(name, {rows, cols}, "a matrix"), rows, cols);
 }
 
+const kernels::PackedMatrix& WeightStore::packed(const std::string& name, int64_t rows, int64_t cols, bool transposed) {
+  const float* data = f32_data(name, {rows, cols}, "a matrix");
+  if (auto it = packed_index_.find({name, transposed}); it != packed_index_.end()) return *it->second;
+  const int64_t n = transposed ? rows : cols, k = transposed ? cols : rows;
+  populate_for_reading(data, size_t(rows * cols) * sizeof(float));
+  // 64-byte slices of 64 MB blocks: one mapping of 2 MB pages per block, not a heap allocation
+  // (first touched 4 kB at a time) per matrix.
+  constexpr size_t kBlockFloats = size_t(16) << 20;
+  const size_t floats = (kernels::PackedMatrix::storage_floats(n, k) + 15) / 16 * 16;
+  if (pack_blocks_.empty() || pack_block_used_ + floats > pack_blocks_.back().size()) {
+    pack_blocks_.emplace_back(std::max(floats, kBlockFloats));
+    pack_block_used_ = 0;
+  }
+  float* storage = pack_blocks_.back().data() + pack_block_used_;
+  pack_block_used_ += floats;
+  packed_bytes_ += floats * sizeof(float);
+  const kernels::PackedMatrix& p = packed_.emplace_back(data, cols, n, k, transposed, kernels::active_isa(), storage);
+  packed_index_[{name, transposed}] = &p;
+  return p;
+}
+
 ConstMatrixMap WeightStore::reshaped(const std::string& name, const std::vector<int64_t>& shape, int64_t rows, int64_t cols) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
@@ -150,6 +173,7 @@ uint64_t WeightStore::resident_bytes() const {
   uint64_t n = 0;
   for (const auto& [name, e] : entries_) n += e.info->nbytes;
   for (const auto& c : converted_) n += c.size() * sizeof(float);
+  n += packed_bytes_;
   return n;
 }
 

@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "io/safetensors.h"
+#include "kernels/gemm.h"
 #include "model/stored_matrix.h"
 #include "model/tensor_types.h"
+#include "util/zeroed_array.h"
 
 namespace attn {
 
@@ -37,13 +39,20 @@ class WeightStore {
   // product converts blocks as it goes; see StoredMatrix); other dtypes are converted once.
   // Throws as matrix().
   StoredMatrix stored(const std::string& name, int64_t rows, int64_t cols);
+  // A [rows, cols] matrix packed by the active GEMM kernel for products x · Wᵀ
+  // (`transposed`: an nn.Linear weight [out, in]) or x · W (GPT-2's Conv1D, [in, out]), so that
+  // no product re-packs it (kernels::PackedMatrix). Packed once per name and orientation and
+  // owned by the store, the copies of a model sharing a few large blocks of 2 MB pages.
+  // Throws as matrix().
+  const kernels::PackedMatrix& packed(const std::string& name, int64_t rows, int64_t cols, bool transposed);
   // A tensor of stored shape `shape` viewed as a row-major [rows, cols] matrix (rows · cols
   // = its element count), e.g. a Conv2d weight [C, 3, p, p] as [C, 3·p·p].
   ConstMatrixMap reshaped(const std::string& name, const std::vector<int64_t>& shape, int64_t rows, int64_t cols);
 
   // Sum of the element counts of all tensors.
   int64_t parameter_count() const;
-  // The bytes the weights occupy: their tensors in the mapped files, plus converted copies.
+  // The bytes the weights occupy: their tensors in the mapped files, plus converted and packed
+  // copies.
   uint64_t resident_bytes() const;
   // Names of all tensors, sorted.
   std::vector<std::string> names() const;
@@ -65,6 +74,11 @@ class WeightStore {
   std::map<std::string, Entry> entries_;
   std::map<std::string, const float*> converted_index_;
   std::deque<std::vector<float>> converted_;  // owned F32 copies of non-F32 tensors
+  std::deque<kernels::PackedMatrix> packed_;
+  std::map<std::pair<std::string, bool>, const kernels::PackedMatrix*> packed_index_;  // (name, transposed)
+  std::vector<ZeroedArray<float>> pack_blocks_;  // the packed matrices' storage
+  size_t pack_block_used_ = 0;                   // floats taken from the last block
+  uint64_t packed_bytes_ = 0;
   std::set<std::string> counted_;             // tensors whose non-finite values are counted
   int64_t non_finite_ = 0;
 };

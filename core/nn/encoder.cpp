@@ -91,29 +91,28 @@ class EncoderModel final : public Model {
 
     for (int l = 0; l < c.num_layers; ++l) {
       const EncoderLayer& L = layers_[l];
-      const RowMatrix ctx = pass.attention(l, linear(x, L.query.w, L.query.b), linear(x, L.key.w, L.key.b),
-                                           linear(x, L.value.w, L.value.b), /*causal=*/false);
-      x = layer_norm(x + linear(ctx, L.attn_out.w, L.attn_out.b), L.attn_norm.gamma, L.attn_norm.beta, c.layer_norm_eps);
-      RowMatrix h = linear(x, L.ffn_in.w, L.ffn_in.b);
+      const RowMatrix ctx = pass.attention(l, L.query(x), L.key(x), L.value(x), /*causal=*/false);
+      x = layer_norm(x + L.attn_out(ctx), L.attn_norm.gamma, L.attn_norm.beta, c.layer_norm_eps);
+      RowMatrix h = L.ffn_in(x);
       activate(h, c.activation);
-      x = layer_norm(x + linear(h, L.ffn_out.w, L.ffn_out.b), L.out_norm.gamma, L.out_norm.beta, c.layer_norm_eps);
+      x = layer_norm(x + L.ffn_out(h), L.out_norm.gamma, L.out_norm.beta, c.layer_norm_eps);
       pass.layer_done(l, x);
     }
 
     if (mlm_) {
-      RowMatrix t = linear(pass.logits_input(x), mlm_->transform.w, mlm_->transform.b);
+      RowMatrix t = mlm_->transform(pass.logits_input(x));
       activate(t, c.activation);
       t = layer_norm(t, mlm_->norm.gamma, mlm_->norm.beta, c.family == "bert" ? c.layer_norm_eps : 1e-12f);
       RowMatrix logits = matmul_transposed(t, mlm_->decoder);
       logits.rowwise() += mlm_->bias.transpose();
       pass.result().logits = std::move(logits);
     } else if (cls_) {
-      RowMatrix pooled = linear(x.topRows(1), cls_->pre.w, cls_->pre.b);
+      RowMatrix pooled = cls_->pre(x.topRows(1));
       if (c.family == "bert")
         pooled = pooled.array().tanh().matrix();
       else
         relu(pooled);
-      pass.set_label_logits(linear(pooled, cls_->classifier.w, cls_->classifier.b));
+      pass.set_label_logits(cls_->classifier(pooled));
     }
   }
 

@@ -2,14 +2,18 @@
 // What the model families' files share (internal to the engine): named views of common layer
 // shapes, bound and shape-checked from the weight store. Each family's file ends in its row
 // of the family table (model/family_table.h).
+#include "kernels/gemm.h"
 #include "nn/model.h"
 
 namespace attn {
 
 // Named views of common layer shapes.
 struct Linear {
-  ConstMatrixMap w;  // (out, in) for nn.Linear, (in, out) for Conv1D
+  const kernels::PackedMatrix* w = nullptr;  // (out, in) for nn.Linear, (in, out) for Conv1D; packed
   ConstVectorMap b;
+
+  // x · Wᵀ + b (Conv1D: x · W + b): (N, out) for x (N, in).
+  RowMatrix operator()(const ConstMatrixRef& x) const;
 };
 struct Norm {
   ConstVectorMap gamma, beta;

@@ -48,12 +48,12 @@ class Gpt2Model final : public Model {
     for (int l = 0; l < c.num_layers; ++l) {
       const Gpt2Block& B = blocks_[l];
       const RowMatrix a = layer_norm(x, B.ln_1.gamma, B.ln_1.beta, c.layer_norm_eps);
-      const RowMatrix qkv = conv1d(a, B.c_attn.w, B.c_attn.b);  // (N, 3C): q | k | v
+      const RowMatrix qkv = B.c_attn(a);  // (N, 3C): q | k | v
       const RowMatrix ctx = pass.attention(l, qkv.leftCols(C), qkv.middleCols(C, C), qkv.rightCols(C), /*causal=*/true);
-      x += conv1d(ctx, B.c_proj.w, B.c_proj.b);
-      RowMatrix h = conv1d(layer_norm(x, B.ln_2.gamma, B.ln_2.beta, c.layer_norm_eps), B.c_fc.w, B.c_fc.b);
+      x += B.c_proj(ctx);
+      RowMatrix h = B.c_fc(layer_norm(x, B.ln_2.gamma, B.ln_2.beta, c.layer_norm_eps));
       activate(h, c.activation);
-      x += conv1d(h, B.mlp_proj.w, B.mlp_proj.b);
+      x += B.mlp_proj(h);
       pass.layer_done(l, x);
     }
     x = layer_norm(x, ln_f_.gamma, ln_f_.beta, c.layer_norm_eps);

@@ -7,18 +7,25 @@
 #include "nn/attention.h"
 #include "model/family_table.h"
 #include "nn/families.h"
+#include "nn/ops.h"
 #include "record/recording_stream.h"
 #include "util/error.h"
 #include "util/memory.h"
 
 namespace attn {
 
+RowMatrix Linear::operator()(const ConstMatrixRef& x) const {
+  RowMatrix y = matmul(x, *w);
+  y.rowwise() += b.transpose();
+  return y;
+}
+
 Linear bind_linear(WeightStore& w, const std::string& name, int out, int in) {
-  return Linear{w.matrix(name + ".weight", out, in), w.vector(name + ".bias", out)};
+  return Linear{&w.packed(name + ".weight", out, in, /*transposed=*/true), w.vector(name + ".bias", out)};
 }
 
 Linear bind_conv1d(WeightStore& w, const std::string& name, int in, int out) {
-  return Linear{w.matrix(name + ".weight", in, out), w.vector(name + ".bias", out)};
+  return Linear{&w.packed(name + ".weight", in, out, /*transposed=*/false), w.vector(name + ".bias", out)};
 }
 
 Norm bind_norm(WeightStore& w, const std::string& name, int n) {

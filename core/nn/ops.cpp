@@ -26,14 +26,15 @@ RowMatrix matmul(const ConstMatrixRef& a, const ConstMatrixRef& b) { return prod
 
 RowMatrix matmul_transposed(const ConstMatrixRef& a, const ConstMatrixRef& b) { return product(a, b, true); }
 
-RowMatrix linear(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b) {
-  RowMatrix y = matmul_transposed(x, w);
-  y.rowwise() += b.transpose();
+RowMatrix matmul(const ConstMatrixRef& a, const kernels::PackedMatrix& b) {
+  if (a.cols() != b.k()) throw Error("a product of " + std::to_string(a.cols()) + " by " + std::to_string(b.k()) + " columns");
+  RowMatrix y(a.rows(), b.n());
+  b.multiply(y.rows(), a.data(), a.outerStride(), y.data(), y.cols());
   return y;
 }
 
-RowMatrix conv1d(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b) {
-  RowMatrix y = matmul(x, w);
+RowMatrix linear(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b) {
+  RowMatrix y = matmul_transposed(x, w);
   y.rowwise() += b.transpose();
   return y;
 }

@@ -3,6 +3,7 @@
 // (tokens × features); weights are row-major as stored in safetensors.
 #include <string>
 
+#include "kernels/gemm.h"
 #include "model/tensor_types.h"
 
 namespace attn {
@@ -12,11 +13,11 @@ using ConstMatrixRef = Eigen::Ref<const RowMatrix>;
 // a · b and a · bᵀ (b stored [out, in], as weights are), through kernels::gemm.
 RowMatrix matmul(const ConstMatrixRef& a, const ConstMatrixRef& b);
 RowMatrix matmul_transposed(const ConstMatrixRef& a, const ConstMatrixRef& b);
+// a · B for a B packed by the GEMM kernel (a weight, as WeightStore::packed gives it).
+RowMatrix matmul(const ConstMatrixRef& a, const kernels::PackedMatrix& b);
 
 // y = x · Wᵀ + b for an nn.Linear weight W [out, in].
 RowMatrix linear(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b);
-// y = x · W + b for a GPT-2 Conv1D weight W [in, out].
-RowMatrix conv1d(const ConstMatrixRef& x, const ConstMatrixRef& w, const Eigen::Ref<const Vector>& b);
 
 // Row-wise LayerNorm with biased variance, as torch.nn.LayerNorm.
 RowMatrix layer_norm(const ConstMatrixRef& x, const Eigen::Ref<const Vector>& gamma, const Eigen::Ref<const Vector>& beta,

@@ -39,7 +39,7 @@ class VitModel final : public Model {
     if (c.num_prefix_tokens() == 2) dist_.emplace(w.matrix(prefix_ + "embeddings.distillation_token", 1, C));
     auto qkv = [&](const std::string& name) {
       if (c.qkv_bias) return bind_linear(w, name, C, C);
-      return Linear{w.matrix(name + ".weight", C, C), ConstVectorMap(zero_bias_.data(), C)};
+      return Linear{&w.packed(name + ".weight", C, C, /*transposed=*/true), ConstVectorMap(zero_bias_.data(), C)};
     };
     for (int i = 0; i < c.num_layers; ++i) {
       const std::string p = prefix_ + "encoder.layer." + std::to_string(i) + ".";
@@ -94,20 +94,19 @@ class VitModel final : public Model {
     for (int l = 0; l < c.num_layers; ++l) {
       const VitLayer& L = layers_[l];
       const RowMatrix a = layer_norm(x, L.ln_before.gamma, L.ln_before.beta, c.layer_norm_eps);
-      const RowMatrix ctx = pass.attention(l, linear(a, L.query.w, L.query.b), linear(a, L.key.w, L.key.b),
-                                           linear(a, L.value.w, L.value.b), /*causal=*/false);
-      x += linear(ctx, L.attn_out.w, L.attn_out.b);
-      RowMatrix h = linear(layer_norm(x, L.ln_after.gamma, L.ln_after.beta, c.layer_norm_eps), L.ffn_in.w, L.ffn_in.b);
+      const RowMatrix ctx = pass.attention(l, L.query(a), L.key(a), L.value(a), /*causal=*/false);
+      x += L.attn_out(ctx);
+      RowMatrix h = L.ffn_in(layer_norm(x, L.ln_after.gamma, L.ln_after.beta, c.layer_norm_eps));
       activate(h, c.activation);
-      x += linear(h, L.ffn_out.w, L.ffn_out.b);
+      x += L.ffn_out(h);
       pass.layer_done(l, x);  // HF: hidden states before the final LayerNorm
     }
 
     if (classifier_) {
       const RowMatrix first = layer_norm(x.topRows(S), final_norm_.gamma, final_norm_.beta, c.layer_norm_eps);
-      RowMatrix logits = linear(first.topRows(1), classifier_->w, classifier_->b);
+      RowMatrix logits = (*classifier_)(first.topRows(1));
       if (distillation_classifier_)  // DeiT with teacher: the mean of both heads
-        logits = (logits + linear(first.middleRows(1, 1), distillation_classifier_->w, distillation_classifier_->b)) * 0.5f;
+        logits = (logits + (*distillation_classifier_)(first.middleRows(1, 1))) * 0.5f;
       pass.set_label_logits(std::move(logits));
     }
   }

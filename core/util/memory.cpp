@@ -1,6 +1,7 @@
 #include "util/memory.h"
 
 #include <malloc.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -116,6 +117,16 @@ void keep_activations_in_heap() {
 #ifdef M_MMAP_THRESHOLD
   static const bool once = [] { return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1; }();
   (void)once;
+#endif
+}
+
+void populate_for_reading(const void* p, size_t bytes) {
+#ifdef MADV_POPULATE_READ
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t first = reinterpret_cast<uintptr_t>(p) / page * page, end = reinterpret_cast<uintptr_t>(p) + bytes;
+  if (bytes) madvise(reinterpret_cast<void*>(first), end - first, MADV_POPULATE_READ);
+#else
+  (void)p, (void)bytes;
 #endif
 }
 

@@ -38,7 +38,9 @@ void reference(const Gemm& g, const std::vector<float>& c_before, std::vector<do
     }
 }
 
-void check(Isa isa, const Case& t, std::mt19937& rng) {
+// With `packed`, B goes through PackedMatrix (packed once, then multiplied twice: both
+// products must match).
+void check(Isa isa, const Case& t, std::mt19937& rng, bool packed = false) {
   std::normal_distribution<float> normal(0, 1);
   const int64_t lda = t.k + t.pad, b_rows = t.b_transposed ? t.n : t.k, b_cols = t.b_transposed ? t.k : t.n;
   const int64_t ldb = b_cols + t.pad, ldc = t.n + t.pad;
@@ -50,9 +52,20 @@ void check(Isa isa, const Case& t, std::mt19937& rng) {
                .c = c.data(), .ldc = ldc, .alpha = t.alpha, .accumulate = t.accumulate};
   std::vector<double> expected, scale;
   reference(g, c_before, expected, scale);
-  gemm_with(isa, g);
-  const std::string where = std::string(isa_name(isa)) + " " + std::to_string(t.m) + "x" + std::to_string(t.n) + "x" + std::to_string(t.k) +
-                            (t.b_transposed ? " Bt" : " B") + (t.accumulate ? " +=" : " =");
+  if (packed) {
+    const PackedMatrix p(b.data(), ldb, t.n, t.k, t.b_transposed, isa);
+    EXPECT_EQ(p.n(), t.n);
+    EXPECT_EQ(p.k(), t.k);
+    EXPECT_EQ(p.isa(), isa);
+    std::vector<float> again = c;
+    p.multiply(t.m, a.data(), lda, c.data(), ldc, t.alpha, t.accumulate);
+    p.multiply(t.m, a.data(), lda, again.data(), ldc, t.alpha, t.accumulate);
+    EXPECT_EQ(again, c) << "a second product with the same packed matrix differs";
+  } else {
+    gemm_with(isa, g);
+  }
+  const std::string where = std::string(isa_name(isa)) + (packed ? " packed " : " ") + std::to_string(t.m) + "x" + std::to_string(t.n) + "x" +
+                            std::to_string(t.k) + (t.b_transposed ? " Bt" : " B") + (t.accumulate ? " +=" : " =");
   for (int64_t i = 0; i < t.m; ++i) {
     for (int64_t j = 0; j < t.n; ++j) {
       const double want = expected[size_t(i * t.n + j)], tolerance = 1e-6 * (1 + scale[size_t(i * t.n + j)]);
@@ -72,6 +85,18 @@ const std::vector<Case>& cases() {
   return all;
 }
 
+// Packed products: fewer rows than packing pays for (B used as given), n off the kernel's
+// panels, A wider than one block of rows, k deeper than one block, threads splitting n.
+const std::vector<Case>& packed_cases() {
+  static const std::vector<Case> all = {
+      {1, 768, 768, true, false, 1, 0},      {7, 5, 3, false, true, -0.5f, 2},     {8, 1, 1, false, false, 1, 0},
+      {33, 65, 17, true, true, 0.125f, 3},   {128, 300, 200, false, false, 1, 0}, {129, 97, 300, true, false, 0.7f, 5},
+      {700, 50, 300, false, true, 1, 1},     {20, 100, 2500, true, false, 1, 0},  {16, 1001, 64, false, false, 2, 0},
+      {200, 200, 0, false, false, 1, 0},     {0, 10, 10, false, false, 1, 0},     {40, 0, 10, true, false, 1, 0},
+  };
+  return all;
+}
+
 TEST(Gemm, BaselineMatchesAFloat64Product) {
   std::mt19937 rng(7);
   for (const Case& t : cases()) check(Isa::Baseline, t, rng);
@@ -81,6 +106,38 @@ TEST(Gemm, Avx512MatchesAFloat64Product) {
   if (!isa_available(Isa::Avx512)) GTEST_SKIP() << "this build or CPU has no AVX-512 kernel";
   std::mt19937 rng(7);
   for (const Case& t : cases()) check(Isa::Avx512, t, rng);
+}
+
+TEST(Gemm, PackedBaselineMatchesAFloat64Product) {
+  std::mt19937 rng(11);
+  for (const Case& t : packed_cases()) check(Isa::Baseline, t, rng, /*packed=*/true);
+}
+
+TEST(Gemm, PackedAvx512MatchesAFloat64Product) {
+  if (!isa_available(Isa::Avx512)) GTEST_SKIP() << "this build or CPU has no AVX-512 kernel";
+  std::mt19937 rng(11);
+  for (const Case& t : packed_cases()) check(Isa::Avx512, t, rng, /*packed=*/true);
+}
+
+TEST(Gemm, PackedIntoCallersStorage) {
+  const int64_t m = 64, n = 130, k = 90;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> a(size_t(m * k)), b(size_t(n * k));
+  for (auto* v : {&a, &b})
+    for (float& x : *v) x = normal(rng);
+  const size_t floats = PackedMatrix::storage_floats(n, k);
+  ASSERT_GE(floats, size_t(n * k));
+  std::vector<float> storage(floats + 16);
+  float* aligned = storage.data() + (16 - reinterpret_cast<uintptr_t>(storage.data()) / sizeof(float) % 16) % 16;
+  const PackedMatrix inside(b.data(), k, n, k, /*b_transposed=*/true, active_isa(), aligned);
+  const PackedMatrix owning(b.data(), k, n, k, /*b_transposed=*/true);
+  std::vector<float> c1(size_t(m * n)), c2(size_t(m * n)), c3(size_t(m * n));
+  inside.multiply(m, a.data(), k, c1.data(), n);
+  owning.multiply(m, a.data(), k, c2.data(), n);
+  gemm({.m = m, .n = n, .k = k, .a = a.data(), .lda = k, .b = b.data(), .ldb = k, .b_transposed = true, .c = c3.data(), .ldc = n});
+  EXPECT_EQ(c1, c2);
+  for (size_t i = 0; i < c1.size(); ++i) ASSERT_NEAR(c1[i], c3[i], 1e-4) << i;
 }
 
 TEST(Gemm, KZeroClearsOrKeepsC) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <unistd.h>
 
+#include "kernels/gemm.h"
 #include "nn/model.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -67,7 +68,13 @@ TEST(Memory, ModelEstimateCountsRawProjectionsAndWeights) {
   const uint64_t parts = uint64_t(c.num_layers) * c.num_heads * 10 * c.head_dim() * 4;
   EXPECT_EQ(qwen3->estimate_memory(10, qkv).recording - qwen3->estimate_memory(10, plain).recording, 5 * parts);
   const auto f32 = Model::load(test::fixtures_dir() / "models" / "llama_gqa");
-  EXPECT_EQ(f32->estimate_memory(10, plain).weights, uint64_t(f32->parameter_count()) * 4);
+  uint64_t packed = 0;  // the projections' copies packed for the GEMM kernel
+  const auto f32_file = SafetensorsFile::open(test::fixtures_dir() / "models" / "llama_gqa" / "model.safetensors");
+  for (const auto& t : f32_file->tensors())
+    if (t.name.ends_with("_proj.weight"))
+      packed += (kernels::PackedMatrix::storage_floats(t.shape[0], t.shape[1]) + 15) / 16 * 16 * 4;
+  ASSERT_GT(packed, 0u);
+  EXPECT_EQ(f32->estimate_memory(10, plain).weights, uint64_t(f32->parameter_count()) * 4 + packed);
   const auto bf16 = Model::load(test::fixtures_dir() / "models" / "llama_mqa_bf16");
   uint64_t vectors = 0;  // norms and biases, read as F32 copies
   const auto file = SafetensorsFile::open(test::fixtures_dir() / "models" / "llama_mqa_bf16" / "model.safetensors");
