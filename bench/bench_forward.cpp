@@ -172,7 +172,8 @@ void BM_RecordingCreate(benchmark::State& state) {
 // kernels::gemm alone, per instruction set: C (M×N) = A (M×K) · Bᵀ, as a projection computes
 // x · Wᵀ. "peak" is a large square product (the most a GEMM gets out of this CPU: the forward
 // pass's GEMM-bound parts are compared with it); the others are BERT-base / GPT-2 small's
-// products at N = 512 and 128: Q/K/V/output projections, the FFN's two, and one head's Q·Kᵀ.
+// products at N = 512 and 128 (and 16, a typed sentence): Q/K/V/output projections, the FFN's
+// two, and one head's Q·Kᵀ.
 // "<isa>_packed" is the same product with B packed beforehand (kernels::PackedMatrix, as the
 // engine holds its F32 weights).
 struct GemmShape {
@@ -182,7 +183,7 @@ struct GemmShape {
 constexpr GemmShape kGemmShapes[] = {
     {"peak", 2048, 2048, 2048}, {"proj_512", 512, 768, 768}, {"ffn_in_512", 512, 3072, 768},
     {"ffn_out_512", 512, 768, 3072}, {"qk_512", 512, 512, 64},  {"proj_128", 128, 768, 768},
-    {"ffn_in_128", 128, 3072, 768},  {"ffn_out_128", 128, 768, 3072},
+    {"ffn_in_128", 128, 3072, 768},  {"ffn_out_128", 128, 768, 3072}, {"ffn_in_16", 16, 3072, 768},
 };
 
 void BM_Gemm(benchmark::State& state, kernels::Isa isa, GemmShape shape, bool packed) {
