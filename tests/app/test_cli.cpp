@@ -41,7 +41,9 @@ TEST(Cli, VersionNamesTheMatrixKernels) {
   EXPECT_NE(r.out.find(std::string("matrix products: ") + kernels::isa_name(kernels::active_isa())), std::string::npos) << r.out;
   const auto baseline = attn::test::run_attnscope({"--version"}, {"env", "ATTNSCOPE_ISA=baseline"});
   EXPECT_NE(baseline.out.find(std::string("matrix products: ") + kernels::isa_name(Isa::Baseline)), std::string::npos) << baseline.out;
-  if (kernels::isa_available(Isa::Avx512)) EXPECT_NE(baseline.out.find("switched off by ATTNSCOPE_ISA"), std::string::npos) << baseline.out;
+  if (kernels::isa_available(Isa::Avx512)) {
+    EXPECT_NE(baseline.out.find("switched off by ATTNSCOPE_ISA"), std::string::npos) << baseline.out;
+  }
 }
 
 TEST(Cli, InfoReportsTheConfig) {
