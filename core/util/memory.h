@@ -69,9 +69,9 @@ std::string format_bytes(uint64_t bytes);
 void keep_activations_in_heap();
 
 // Maps the pages of [p, p + bytes) of a file mapping into the process in one call
-// (MADV_POPULATE_READ), before code that reads all of them: touched one by one, each 4 kB page
-// costs a fault (~15 µs in a virtual machine: over a second for GPT-2 small's 340 MB of layer
-// weights). Advice only: does nothing where the kernel lacks it (before Linux 5.14).
+// (MADV_POPULATE_READ), before code that reads all of them (packing a weight): touched one by
+// one, each 4 kB page would cost a fault of its own (~20 µs each in this project's virtual
+// machines). Advice only: does nothing where the kernel lacks it (before Linux 5.14).
 void populate_for_reading(const void* p, size_t bytes);
 
 }  // namespace attn

@@ -1,6 +1,7 @@
 """Reference BART (Lewis et al. 2019), BartForConditionalGeneration, with Hugging Face's module
 and parameter names and semantics; also the encoder-decoder pieces marian.py and t5.py reuse
-(Seq2SeqTrace, DecoderCache, Seq2SeqLM: forward and greedy generation with a key/value cache).
+(Seq2SeqTrace, DecoderCache, Seq2SeqLM: forward and greedy generation with a key/value cache;
+BartLikeLM: the encode/decode Marian shares).
 
 One unbatched sequence: encoder_ids (S,), decoder_ids (T,), activations (S, C) / (T, C), computing
 in the parameters' dtype (BART has no float32 islands). A state_dict() is named like the HF
@@ -272,19 +273,21 @@ class BartModel(nn.Module):
         self.encoder = BartStack(cfg, decoder=False)
         self.decoder = BartStack(cfg, decoder=True)
 
+    def encoder_table(self):
+        return self.shared.weight
 
-class BartForConditionalGeneration(Seq2SeqLM):
-    def __init__(self, cfg):
-        super().__init__()
-        self.cfg = cfg
-        self.model = BartModel(cfg)
-        self.register_buffer("final_logits_bias", torch.zeros(1, cfg["vocab_size"]))
-        self.tied = bool(cfg.get("tie_word_embeddings", True))
-        self.lm_head = None if self.tied else nn.Linear(cfg["d_model"], cfg["vocab_size"], bias=False)
+    def decoder_table(self):
+        return self.shared.weight
+
+
+class BartLikeLM(Seq2SeqLM):
+    """The encode/decode of BART and Marian (whose layers are BART's): self.model has .encoder and
+    .decoder stacks with embed(ids, table[, start]) and .layers, and encoder_table() /
+    decoder_table(); the tied head is the decoder's table."""
 
     def encode(self, encoder_ids, trace):
         enc = self.model.encoder
-        x = enc.embed(encoder_ids, self.model.shared.weight)
+        x = enc.embed(encoder_ids, self.model.encoder_table())
         for layer in enc.layers:
             trace.encoder_hidden_states.append(x)
             x = layer(x, trace)
@@ -294,14 +297,24 @@ class BartForConditionalGeneration(Seq2SeqLM):
     def decode(self, decoder_ids, encoder_hidden, cache, trace):
         """decoder_ids (t,) at positions cache.length .. + t - 1; fills the cache. Returns logits (t, V)."""
         dec = self.model.decoder
-        x = dec.embed(decoder_ids, self.model.shared.weight, cache.length)
+        x = dec.embed(decoder_ids, self.model.decoder_table(), cache.length)
         for layer in dec.layers:
             trace.decoder_hidden_states.append(x)
             x = layer(x, encoder_hidden, cache, trace)
         trace.decoder_hidden_states.append(x)
         cache.length += decoder_ids.shape[0]
-        head = self.model.shared.weight if self.tied else self.lm_head.weight
+        head = self.model.decoder_table() if self.tied else self.lm_head.weight
         return x @ head.T + self.final_logits_bias
+
+
+class BartForConditionalGeneration(BartLikeLM):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.model = BartModel(cfg)
+        self.register_buffer("final_logits_bias", torch.zeros(1, cfg["vocab_size"]))
+        self.tied = bool(cfg.get("tie_word_embeddings", True))
+        self.lm_head = None if self.tied else nn.Linear(cfg["d_model"], cfg["vocab_size"], bias=False)
 
 
 ARCHITECTURES = {"BartForConditionalGeneration": BartForConditionalGeneration}

@@ -15,20 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from . import bart, marian, t5
+from .selfcheck import FAILURES, close, report
 
 S, T, NEW = 9, 7, 6  # encoder tokens, decoder tokens of the forward checks, generated tokens
-FAILURES = []
-
-
-def report(name, ok, detail=""):
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{(': ' + detail) if detail else ''}")
-    if not ok:
-        FAILURES.append(name)
-
-
-def close(name, a, b, tol):
-    err = (a - b).abs().max().item() if torch.is_tensor(a) else abs(a - b)
-    report(name, err <= tol, f"max err {err:.1e} (tol {tol:.0e})")
 
 
 def randomize(model, seed):

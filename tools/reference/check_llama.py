@@ -11,20 +11,9 @@ import sys
 import torch
 
 from . import llama, rope
+from .selfcheck import FAILURES, close, report
 
 N, WINDOW = 12, 4
-FAILURES = []
-
-
-def report(name, ok, detail=""):
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{(': ' + detail) if detail else ''}")
-    if not ok:
-        FAILURES.append(name)
-
-
-def close(name, a, b, tol):
-    err = (a - b).abs().max().item() if torch.is_tensor(a) else abs(a - b)
-    report(name, err <= tol, f"max err {err:.2e} (tol {tol:.0e})")
 
 
 def randomize(model, seed, scale=0.3):

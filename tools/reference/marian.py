@@ -51,7 +51,7 @@ import math
 import torch
 from torch import nn
 
-from .bart import BartDecoderLayer, BartEncoderLayer, Seq2SeqLM
+from .bart import BartDecoderLayer, BartEncoderLayer, BartLikeLM
 
 
 def config(vocab_size, d_model, layers, heads, ffn_dim, max_positions=64, decoder_vocab_size=None,
@@ -120,7 +120,7 @@ class MarianModel(nn.Module):
         return self.shared.weight if self.share else self.decoder.embed_tokens.weight
 
 
-class MarianMTModel(Seq2SeqLM):
+class MarianMTModel(BartLikeLM):
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
@@ -133,27 +133,6 @@ class MarianMTModel(Seq2SeqLM):
 
     def start_token_id(self):
         return self.cfg.get("decoder_start_token_id", self.cfg["pad_token_id"])
-
-    def encode(self, encoder_ids, trace):
-        enc = self.model.encoder
-        x = enc.embed(encoder_ids, self.model.encoder_table())
-        for layer in enc.layers:
-            trace.encoder_hidden_states.append(x)
-            x = layer(x, trace)
-        trace.encoder_hidden_states.append(x)
-        return x
-
-    def decode(self, decoder_ids, encoder_hidden, cache, trace):
-        """decoder_ids (t,) at positions cache.length .. + t - 1; fills the cache. Returns logits (t, V)."""
-        dec = self.model.decoder
-        x = dec.embed(decoder_ids, self.model.decoder_table(), cache.length)
-        for layer in dec.layers:
-            trace.decoder_hidden_states.append(x)
-            x = layer(x, encoder_hidden, cache, trace)
-        trace.decoder_hidden_states.append(x)
-        cache.length += decoder_ids.shape[0]
-        head = self.model.decoder_table() if self.tied else self.lm_head.weight
-        return x @ head.T + self.final_logits_bias
 
 
 ARCHITECTURES = {"MarianMTModel": MarianMTModel}
