@@ -19,6 +19,21 @@ std::filesystem::path shared_dir(const std::string& name);
 // Reads a whole file as bytes (throws on failure).
 std::string read_file(const std::filesystem::path& path);
 
+// An empty folder of the current test's own, removed with what it holds when it goes.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "attn");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  // Writes `content` (bytes) to path() / name.
+  void write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
 }  // namespace attn::test
 
 // Skips the current test, saying why, when ../shared/models/NAME is missing.

@@ -89,8 +89,9 @@ def fixtures(bert_size, bpe_size):
     ]
 
 
-def build(fx):
-    return FAMILIES[fx.family].ARCHITECTURES[fx.cfg["architectures"][0]](fx.cfg)
+def build(cfg):
+    """The reference model of a config.json: family by model_type, class by architectures[0]."""
+    return FAMILIES[cfg["model_type"]].ARCHITECTURES[cfg["architectures"][0]](cfg)
 
 
 def init_weights(model, seed):
@@ -137,17 +138,22 @@ def save_weights(fx, model, d):
                {"metadata": {"total_size": total}, "weight_map": weight_map})
 
 
-def load_model(fx, d):
-    """Builds the reference in float64 from the files on disk (strict: names must match)."""
+def read_state(d):
+    """The checkpoint on disk (model.safetensors or the shards of the index), stored dtypes."""
     index = d / "model.safetensors.index.json"
     files = sorted(set(json.loads(index.read_text())["weight_map"].values())) if index.exists() \
         else ["model.safetensors"]
     state = {}
     for file in files:
         tensors, _ = safetensors_io.read(d / file)
-        state.update({k: v.double() for k, v in tensors.items()})
-    model = build(fx).double().eval()
-    model.load_state_dict(state, strict=True)
+        state.update(tensors)
+    return state
+
+
+def load_model(cfg, d):
+    """Builds the reference in float64 from the files on disk (strict: names must match)."""
+    model = build(cfg).double().eval()
+    model.load_state_dict({k: v.double() for k, v in read_state(d).items()}, strict=True)
     return model
 
 
@@ -254,7 +260,7 @@ def check_case(fx, model, input_ids, types, trace, path, results):
     mismatch |= {k for k in want if k in stored and not torch.equal(stored[k], want[k])}
     results.add("expected files read back identical", float(len(mismatch)), 0.0)
     # What a float32 engine should see: the same model run in float32.
-    model32 = build(fx).eval()
+    model32 = build(fx.cfg).eval()
     model32.load_state_dict({k: v.float() for k, v in model.state_dict().items()})
     with torch.no_grad():
         tt = None if types is None else torch.tensor(types)
@@ -275,10 +281,10 @@ def generate(out):
         (d / "expected").mkdir(parents=True)
         write_json(d / "config.json", fx.cfg)
         tok = write_tokenizer(fx, d, vocab_list, bpe_vocab, bpe_merges)
-        model = build(fx)
+        model = build(fx.cfg)
         init_weights(model, fx.seed)
         save_weights(fx, model, d)
-        model = load_model(fx, d)
+        model = load_model(fx.cfg, d)
         for case, (case_text, pair) in fx.cases.items():
             tokens, input_ids, types, trace = run_case(fx, model, tok, case_text, pair)
             meta = {"text": case_text, "tokens": json.dumps(tokens, ensure_ascii=False), "task": fx.task}

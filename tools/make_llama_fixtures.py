@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_fixtures import NUM_MERGES, Checks, dir_size, expected_tensors, save_weights, write_json  # noqa: E402
+from make_fixtures import (NUM_MERGES, Checks, dir_size, expected_tensors, read_state,  # noqa: E402
+                           save_weights, write_json)
 from reference import llama, safetensors_io, tokenizers  # noqa: E402
 from reference import fixture_text as text  # noqa: E402
 from reference.check_llama import hand_llama3, hand_yarn  # noqa: E402
@@ -122,18 +123,6 @@ def init_weights(model, seed):
                 p.copy_(0.1 * noise)
             else:
                 p.copy_(INIT_STD * noise)
-
-
-def read_state(d):
-    """The checkpoint on disk (model.safetensors or the shards of the index), stored dtypes."""
-    index = d / "model.safetensors.index.json"
-    files = sorted(set(json.loads(index.read_text())["weight_map"].values())) if index.exists() \
-        else ["model.safetensors"]
-    state = {}
-    for file in files:
-        tensors, _ = safetensors_io.read(d / file)
-        state.update(tensors)
-    return state
 
 
 def build(cfg, state, dtype=torch.float64, hf_float32=True):

@@ -20,6 +20,35 @@ HeadKind head_from_architecture(const std::string& arch) {
   return HeadKind::Base;
 }
 
+// eos_token_id: one id, a list of them, or null (none). Fails naming the key otherwise.
+std::vector<int> read_eos_ids(const JsonFields& r) {
+  std::vector<int> ids;
+  if (!r.json().contains("eos_token_id") || r.json()["eos_token_id"].is_null()) return ids;
+  const nlohmann::json& v = r.json()["eos_token_id"];
+  if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i) ids.push_back(r.int_in(v[i], "eos_token_id[" + std::to_string(i) + "]", 0, 1 << 30));
+  } else {
+    ids.push_back(r.int_in(v, "eos_token_id", 0, 1 << 30));
+  }
+  return ids;
+}
+
+// generation_config.json: the stop ids and sampling defaults (others, e.g. repetition
+// penalties, are not applied).
+void read_generation_config(const nlohmann::json& j, const std::string& source, ModelConfig& c) {
+  const JsonFields r(j, source);
+  if (!j.is_object()) r.fail("expected a JSON object");
+  if (j.contains("eos_token_id")) c.eos_token_ids = read_eos_ids(r);
+  GenerationDefaults& g = c.generation;
+  g.do_sample = r.optional_bool("do_sample", false);
+  if (r.has("temperature")) g.temperature = r.optional_number("temperature", 1.0);
+  if (r.has("top_k")) g.top_k = r.optional_int("top_k", 50, 0, 1 << 30);
+  if (r.has("top_p")) g.top_p = r.optional_number("top_p", 1.0);
+  if (r.has("max_new_tokens")) g.max_new_tokens = r.optional_int("max_new_tokens", 0, 0, 1 << 30);
+  if (!(g.temperature > 0)) r.fail("temperature must be positive");
+  if (!(g.top_p > 0 && g.top_p <= 1)) r.fail("top_p must be in (0, 1]");
+}
+
 }  // namespace
 
 bool ModelConfig::is_vision() const { return spec && spec->vision; }
@@ -70,6 +99,11 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
       c.labels[id] = it.value().get<std::string>();
     }
   }
+  if (!c.is_vision()) {
+    c.eos_token_ids = read_eos_ids(r);
+    if (c.eos_token_ids.empty() && j.contains("text_config") && j["text_config"].is_object())  // gemma3
+      c.eos_token_ids = read_eos_ids(JsonFields(j["text_config"], source + " text_config"));
+  }
   if ((c.head == HeadKind::SequenceClassification || c.head == HeadKind::ImageClassification) && c.labels.empty()) {
     const int n = r.optional_int("num_labels", 2, 0, 1 << 20);
     for (int i = 0; i < n; ++i) c.labels.push_back("LABEL_" + std::to_string(i));
@@ -88,7 +122,10 @@ ModelConfig ModelConfig::load(const std::filesystem::path& model_dir) {
       throw Error(model_dir.string() + ": permission denied: the folder cannot be read (check its permissions)");
     throw Error(path.string() + ": no such file (is " + model_dir.string() + " a Hugging Face model folder?)");
   }
-  return from_json(read_json_file(path), path.string());
+  ModelConfig c = from_json(read_json_file(path), path.string());
+  if (const auto gen = model_dir / "generation_config.json"; std::filesystem::exists(gen, ec))
+    read_generation_config(read_json_file(gen), gen.string(), c);
+  return c;
 }
 
 const FamilySpec* ModelConfig::peek_family(const std::filesystem::path& model_dir) {

@@ -58,6 +58,16 @@ enum class HeadKind { Base, MaskedLM, CausalLM, SequenceClassification, ImageCla
 
 std::string head_kind_name(HeadKind head);
 
+// How a model's folder says to generate (generation_config.json, Hugging Face's
+// GenerationConfig defaults for what it leaves out).
+struct GenerationDefaults {
+  bool do_sample = false;
+  double temperature = 1.0;
+  int top_k = 50;
+  double top_p = 1.0;
+  int max_new_tokens = 0;  // 0 = not given
+};
+
 struct ModelConfig {
   std::string model_type;    // as written in config.json
   std::string architecture;  // first entry of "architectures", or "" when absent
@@ -92,6 +102,11 @@ struct ModelConfig {
   float attn_softcap = 0.0f;     // Gemma 2: scores = tanh(s / cap) · cap before the mask; 0 = none
   DecoderSettings decoder;       // Llama-kind decoders only
 
+  // Generation stops after any of these (generation_config.json's eos_token_id, else
+  // config.json's); empty when neither names one.
+  std::vector<int> eos_token_ids;
+  GenerationDefaults generation;
+
   int head_dim() const { return explicit_head_dim ? explicit_head_dim : num_heads ? hidden_size / num_heads : 0; }
   int kv_heads() const { return num_kv_heads ? num_kv_heads : num_heads; }
   int window_of(int layer) const { return layer >= 0 && layer < int(layer_windows.size()) ? layer_windows[size_t(layer)] : 0; }
@@ -104,7 +119,7 @@ struct ModelConfig {
   // its row of the family table. `source` names the file in error messages. Throws
   // attn::Error for an unknown model_type, missing required keys or inconsistent sizes.
   static ModelConfig from_json(const nlohmann::json& j, const std::string& source);
-  // Reads DIR/config.json.
+  // Reads DIR/config.json, and DIR/generation_config.json when present.
   static ModelConfig load(const std::filesystem::path& model_dir);
   // The family row of DIR/config.json's model_type, without checking anything else; null when
   // the file is missing, unreadable or names no known family. For choosing how to show a

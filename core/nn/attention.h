@@ -15,12 +15,16 @@ struct AttentionSpec {
   float softcap = 0.0f;  // Gemma 2: scores = tanh(s / cap) · cap, before the mask; 0 = none
   bool causal = false;   // keys after each query are masked
   int window = 0;        // sliding window (causal): query i sees keys i-window+1 .. i; 0 = none
+  // The position of the first query among the keys: queries are positions offset..offset+M-1
+  // (a cached pass, whose keys include the earlier positions'); the masks count from it.
+  int query_offset = 0;
 };
 
-// q: (N, H·d), k and v: (N, KV·d), heads side by side. Returns the context (N, H·d).
-// For each query head calls `hook` with its Q and its group's K/V and the scores (scaled,
-// soft-capped, before any mask) when it wants them, and with the probabilities, which it
-// may change before they weight the values. Masked weights are exactly zero.
+// q: (M, H·d), k and v: (N, KV·d), heads side by side (M = N unless the keys include cached
+// positions or belong to another sequence). Returns the context (M, H·d).
+// For each query head calls `hook` with its Q and its group's K/V and the scores (M, N;
+// scaled, soft-capped, before any mask) when it wants them, and with the probabilities,
+// which it may change before they weight the values. Masked weights are exactly zero.
 RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
                                const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec, LayerHook& hook, int layer);
 

@@ -40,9 +40,9 @@ class Gpt2Model final : public Model {
  protected:
   void run(const Encoding& enc, ForwardPass& pass) const override {
     const ModelConfig& c = config_;
-    const int N = int(enc.size()), C = c.hidden_size;
+    const int N = int(enc.size()), C = c.hidden_size, past = pass.past();
     RowMatrix x(N, C);
-    for (int i = 0; i < N; ++i) x.row(i) = wte_.row(enc.ids[i]) + wpe_.row(i);
+    for (int i = 0; i < N; ++i) x.row(i) = wte_.row(enc.ids[i]) + wpe_.row(past + i);
     pass.embedded(x);
 
     for (int l = 0; l < c.num_layers; ++l) {

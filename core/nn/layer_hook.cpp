@@ -47,8 +47,8 @@ void HeadMaskHook::on_attention(int layer, int head, MatrixRef probs) {
   if (std::find(off.begin(), off.end(), head) != off.end()) probs.setZero();
 }
 
-RecordingHook::RecordingHook(AttentionRecording& recording, std::vector<int> model_layers)
-    : rec_(recording), model_layers_(std::move(model_layers)) {}
+RecordingHook::RecordingHook(AttentionRecording& recording, std::vector<int> model_layers, int first_row)
+    : rec_(recording), model_layers_(std::move(model_layers)), first_row_(first_row) {}
 
 namespace {
 
@@ -64,20 +64,20 @@ int recorded_slot(const std::vector<int>& model_layers, int layer, int recorded)
 
 int RecordingHook::slot(int layer) const { return recorded_slot(model_layers_, layer, rec_.num_layers()); }
 
-bool RecordingHook::wants_scores(int layer) const { return rec_.has_scores() && slot(layer) >= 0; }
+bool RecordingHook::wants_scores(int layer) const { return first_row_ < 0 && rec_.has_scores() && slot(layer) >= 0; }
 
-bool RecordingHook::wants_qkv(int layer) const { return rec_.has_qkv() && slot(layer) >= 0; }
+bool RecordingHook::wants_qkv(int layer) const { return first_row_ < 0 && rec_.has_qkv() && slot(layer) >= 0; }
 
 float* RecordingHook::attention_buffer(int layer, int head) {
   // F32 recordings are written in place; F16 ones are rounded from the scratch in on_attention.
   const int s = slot(layer);
-  if (s < 0 || rec_.storage() != DType::F32) return nullptr;
+  if (s < 0 || rec_.storage() != DType::F32 || first_row_ >= 0) return nullptr;
   return rec_.mutable_matrix(AttentionRecording::Part::Attention, s, head).data();
 }
 
 void RecordingHook::on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) {
   const int s = slot(layer);
-  if (s < 0 || !rec_.has_qkv()) return;
+  if (s < 0 || !rec_.has_qkv() || first_row_ >= 0) return;
   rec_.write_matrix(AttentionRecording::Part::Query, s, head, q);
   rec_.write_matrix(AttentionRecording::Part::Key, s, head, k);
   rec_.write_matrix(AttentionRecording::Part::Value, s, head, v);
@@ -85,19 +85,20 @@ void RecordingHook::on_qkv(int layer, int head, const ConstMatrixRef& q, const C
 
 void RecordingHook::on_raw_qk(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k) {
   const int s = slot(layer);
-  if (s < 0 || !rec_.has_raw_qk()) return;
+  if (s < 0 || !rec_.has_raw_qk() || first_row_ >= 0) return;
   rec_.write_matrix(AttentionRecording::Part::QueryRaw, s, head, q);
   rec_.write_matrix(AttentionRecording::Part::KeyRaw, s, head, k);
 }
 
 void RecordingHook::on_scores(int layer, int head, const ConstMatrixRef& scores) {
   const int s = slot(layer);
-  if (s >= 0 && rec_.has_scores()) rec_.write_matrix(AttentionRecording::Part::Scores, s, head, scores);
+  if (s >= 0 && rec_.has_scores() && first_row_ < 0) rec_.write_matrix(AttentionRecording::Part::Scores, s, head, scores);
 }
 
 void RecordingHook::on_attention(int layer, int head, MatrixRef probs) {
   const int s = slot(layer);
   if (s < 0) return;
+  if (first_row_ >= 0) return rec_.write_rows(AttentionRecording::Part::Attention, s, head, first_row_, probs);
   if (rec_.storage() == DType::F32 && probs.data() == rec_.mutable_matrix(AttentionRecording::Part::Attention, s, head).data()) return;
   rec_.write_matrix(AttentionRecording::Part::Attention, s, head, probs);
 }

@@ -78,10 +78,12 @@ class HeadMaskHook final : public LayerHook {
 
 // Writes attention (and, when the recording holds them, scores and Q/K/V) into a recording.
 // `model_layers` are the model layers it keeps (ascending; empty = all): recording layer i
-// is model layer model_layers[i]; the others pass by unrecorded.
+// is model layer model_layers[i]; the others pass by unrecorded. With `first_row` >= 0 the
+// pass covers only some rows of the recording (a cached pass of a generation): its
+// attention rows are written from that row on, and nothing else is recorded.
 class RecordingHook final : public LayerHook {
  public:
-  RecordingHook(AttentionRecording& recording, std::vector<int> model_layers);
+  RecordingHook(AttentionRecording& recording, std::vector<int> model_layers, int first_row = -1);
   bool wants_scores(int layer) const override;
   bool wants_qkv(int layer) const override;
   float* attention_buffer(int layer, int head) override;
@@ -94,6 +96,7 @@ class RecordingHook final : public LayerHook {
   int slot(int layer) const;  // the recording's layer for model layer `layer`, or -1
   AttentionRecording& rec_;
   std::vector<int> model_layers_;
+  int first_row_;
 };
 
 // Writes attention (and scores, Q/K/V when the stream holds them) to a RecordingStream one

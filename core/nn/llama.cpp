@@ -130,19 +130,30 @@ class LlamaModel final : public Model {
 
   bool is_rotary() const override { return true; }
 
+  // LongRoPE turns every position by factors chosen by the sequence's length: keys cached before
+  // the length passes the pretrained context were turned by the other ones.
+  bool cache_valid(int cached, int total) const override {
+    const ModelConfig& c = config_;
+    for (const RopeConfig* r : {&c.decoder.rope, &c.decoder.rope_local})
+      if (RopeTable::inverse_frequencies(*r, c.head_dim(), c.max_positions, nullptr, cached) !=
+          RopeTable::inverse_frequencies(*r, c.head_dim(), c.max_positions, nullptr, total))
+        return false;
+    return true;
+  }
+
   void run(const Encoding& enc, ForwardPass& pass) const override {
     const ModelConfig& c = config_;
     const DecoderSettings& s = c.decoder;
-    const int N = int(enc.size()), C = c.hidden_size, d = c.head_dim();
+    const int N = int(enc.size()), C = c.hidden_size, d = c.head_dim(), past = pass.past();
     const float eps = s.rms_norm_eps;
     RowMatrix x(N, C);
     for (int i = 0; i < N; ++i) embed_.row(enc.ids[i], x.row(i).data());
     if (s.gemma) x *= float(std::sqrt(double(C)));  // HF: hidden_size ** 0.5 in the hidden dtype
     pass.embedded(x);
 
-    const RopeTable rope(s.rope, d, c.max_positions, N);
+    const RopeTable rope(s.rope, d, c.max_positions, past + N, past);
     std::optional<RopeTable> rope_local;
-    if (separate_local_rope()) rope_local.emplace(s.rope_local, d, c.max_positions, N);
+    if (separate_local_rope()) rope_local.emplace(s.rope_local, d, c.max_positions, past + N, past);
 
     for (int l = 0; l < c.num_layers; ++l) {
       const DecoderLayer& L = layers_[size_t(l)];

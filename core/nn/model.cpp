@@ -39,12 +39,16 @@ RowMatrix ForwardPass::attention(int layer, const Eigen::Ref<const RowMatrix>& q
   AttentionSpec spec;
   spec.num_heads = num_heads_;
   spec.causal = causal;
-  return multi_head_attention(q, k, v, spec, hook_, layer);
+  return attention(layer, q, k, v, spec);
 }
 
 RowMatrix ForwardPass::attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
                                  const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec) {
-  return multi_head_attention(q, k, v, spec, hook_, layer);
+  if (!cache_) return multi_head_attention(q, k, v, spec, hook_, layer);
+  const KvCache::View all = cache_->append(layer, k, v);
+  AttentionSpec cached = spec;
+  cached.query_offset = cache_->length();
+  return multi_head_attention(q, all.k, all.v, cached, hook_, layer);
 }
 
 void ForwardPass::raw_projections(int layer, const RowMatrix& q, const RowMatrix& k, int num_kv_heads, int head_dim) {
@@ -85,7 +89,7 @@ void ForwardPass::set_label_logits(RowMatrix logits) {
   result_.logits_rows = {0};
 }
 
-void Model::run_pass(const RunOptions& options, ForwardResult& result, const std::function<void(ForwardPass&)>& body) const {
+void Model::run_pass(const RunOptions& options, ForwardResult& result, const std::function<void(ForwardPass&)>& body, KvCache* cache) const {
   std::optional<HeadMaskHook> mask;
   std::vector<LayerHook*> hooks;
   if (!options.disabled_heads.empty()) hooks.push_back(&mask.emplace(options.disabled_heads));
@@ -95,9 +99,9 @@ void Model::run_pass(const RunOptions& options, ForwardResult& result, const std
   if (result.stream)
     hooks.push_back(&streamer.emplace(*result.stream, options.layers));
   else
-    hooks.push_back(&recorder.emplace(*result.recording, options.layers));
+    hooks.push_back(&recorder.emplace(*result.recording, options.layers, cache ? cache->length() : -1));
   HookChain chain(std::move(hooks));
-  ForwardPass pass(options, result, chain, config_.num_layers, config_.num_heads);
+  ForwardPass pass(options, result, chain, config_.num_layers, config_.num_heads, cache);
   report_progress(options.progress, 0.0, "embeddings");
   body(pass);
   report_progress(options.progress, 1.0, "done");
@@ -189,6 +193,7 @@ MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) con
   s.with_raw_qk = options.record_qkv && is_rotary();
   s.with_scores = options.record_scores;
   s.threads = omp_get_max_threads();
+  if (options.kv_cache) s.cached_layers = c.num_layers;
   MemoryEstimate e = estimate_run_memory(s);
   if (options.storage == DType::F16 && options.stream_to.empty()) e.recording /= 2;
   e.weights = weights_.resident_bytes();
@@ -267,6 +272,13 @@ static ForwardResult start_recording(RecordingMeta meta, const RunOptions& optio
   return result;
 }
 
+// Throws attn::Error for an id outside the model's vocabulary.
+static void check_ids(const std::vector<int32_t>& ids, const ModelConfig& config, const std::string& name) {
+  for (int32_t id : ids)
+    if (id < 0 || id >= config.vocab_size)
+      throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " + name + " (" + std::to_string(config.vocab_size) + ")");
+}
+
 ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) const {
   tokenizer();  // throws for image models
   const int N = int(enc.size());
@@ -274,9 +286,7 @@ ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) con
   if (N > config_.max_positions)
     throw Error("the input has " + std::to_string(N) + " tokens but " + name_ + " has only " + std::to_string(config_.max_positions) +
                 " positions; shorten the text or truncate it");
-  for (int32_t id : enc.ids)
-    if (id < 0 || id >= config_.vocab_size)
-      throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " + name_ + " (" + std::to_string(config_.vocab_size) + ")");
+  check_ids(enc.ids, config_, name_);
   if (!enc.type_ids.empty() && config_.type_vocab_size > 0)
     for (int32_t t : enc.type_ids)
       if (t < 0 || t >= config_.type_vocab_size) throw Error("token type id " + std::to_string(t) + " is outside the model's type vocabulary");
@@ -289,6 +299,48 @@ ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) con
   ForwardResult result = start_recording(std::move(meta), options);
   run_pass(options, result, [&](ForwardPass& pass) { run(enc, pass); });
   return result;
+}
+
+bool Model::can_generate() const {
+  return !takes_images() && config_.is_causal() && config_.head == HeadKind::CausalLM;
+}
+
+std::shared_ptr<AttentionRecording> Model::generation_recording(int capacity, const RunOptions& options) const {
+  if (!can_generate()) throw Error(name_ + " cannot generate text: it is not a decoder with a language-model head (" + config_.model_type + ")");
+  if (capacity < 1 || capacity > config_.max_positions)
+    throw Error("a generation of " + std::to_string(capacity) + " tokens does not fit " + name_ + "'s " + std::to_string(config_.max_positions) +
+                " positions");
+  if (options.record_qkv || options.record_scores || options.record_hidden || !options.stream_to.empty())
+    throw Error("a generation records attention only (no Q/K/V, scores, hidden states or streaming)");
+  RunOptions guard = options;
+  guard.logits_rows.clear();
+  guard.all_logits = false;
+  guard.kv_cache = true;
+  RecordingMeta meta = recording_meta(capacity, guard);
+  meta.extra["task"] = head_kind_name(config_.head);
+  return AttentionRecording::create(std::move(meta), false, false, options.storage);
+}
+
+RowMatrix Model::forward_cached(const std::vector<int32_t>& ids, KvCache& cache, AttentionRecording& recording, const RunOptions& options) const {
+  if (!can_generate()) throw Error(name_ + " cannot generate text: it is not a decoder with a language-model head (" + config_.model_type + ")");
+  const int M = int(ids.size()), total = cache.length() + M;
+  if (M == 0) throw Error(kEmptyInput);
+  if (total > recording.num_tokens() || total > config_.max_positions || total > cache.capacity())
+    throw Error("a generation step at position " + std::to_string(total - 1) + " passes the room of its recording (" +
+                std::to_string(recording.num_tokens()) + " tokens) or " + name_ + "'s " + std::to_string(config_.max_positions) + " positions");
+  if (recording.has_qkv() || recording.has_scores() || options.record_hidden || !options.stream_to.empty())
+    throw Error("a generation records attention only (no Q/K/V, scores, hidden states or streaming)");
+  check_ids(ids, config_, name_);
+  Encoding enc;
+  enc.ids = ids;
+  RunOptions step = options;
+  step.all_logits = false;
+  step.logits_rows = {M - 1};
+  ForwardResult result;
+  result.recording = std::shared_ptr<AttentionRecording>(&recording, [](AttentionRecording*) {});  // not owned: the caller's
+  run_pass(step, result, [&](ForwardPass& pass) { run(enc, pass); }, &cache);
+  cache.commit(M);
+  return std::move(result.logits);
 }
 
 const ImageProcessorConfig& Model::image_processor() const {

@@ -16,6 +16,7 @@
 #include "model/tensor_types.h"
 #include "model/weights.h"
 #include "nn/attention.h"
+#include "nn/kv_cache.h"
 #include "nn/layer_hook.h"
 #include "record/recording.h"
 #include "tokenize/tokenizer.h"
@@ -53,6 +54,8 @@ struct RunOptions {
   // refused before anything is allocated. 0 = memory_budget() (util/memory.h); use
   // kNoMemoryLimit to force a run.
   uint64_t memory_budget = 0;
+  // A generation (session/generate.h): the memory guard also counts its key/value cache.
+  bool kv_cache = false;
 };
 
 inline constexpr uint64_t kNoMemoryLimit = ~uint64_t(0);
@@ -72,10 +75,15 @@ struct ForwardResult {
 // states and the logits rows. The per-layer epilogue lives here, once, for every family.
 class ForwardPass {
  public:
-  ForwardPass(const RunOptions& options, ForwardResult& result, LayerHook& hook, int num_layers, int num_heads)
-      : options_(options), result_(result), hook_(hook), num_layers_(num_layers), num_heads_(num_heads) {}
+  ForwardPass(const RunOptions& options, ForwardResult& result, LayerHook& hook, int num_layers, int num_heads, KvCache* cache = nullptr)
+      : options_(options), result_(result), hook_(hook), num_layers_(num_layers), num_heads_(num_heads), cache_(cache) {}
 
-  // One layer's multi-head attention (nn/attention.h) through the run's hook.
+  // The positions before this pass's first token (a cached pass runs only the new ones; the
+  // family adds this to its positions), 0 for a whole-sequence pass.
+  int past() const { return cache_ ? cache_->length() : 0; }
+
+  // One layer's multi-head attention (nn/attention.h) through the run's hook. In a cached
+  // pass the keys and values join the cache's, and the queries attend to all of them.
   RowMatrix attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
                       const Eigen::Ref<const RowMatrix>& v, bool causal);
   // The same with grouped key/value heads, a window, a scale or a soft cap (AttentionSpec).
@@ -103,6 +111,7 @@ class ForwardPass {
   ForwardResult& result_;
   LayerHook& hook_;
   int num_layers_, num_heads_;
+  KvCache* cache_;
 };
 
 class Model {
@@ -146,6 +155,24 @@ class Model {
   // more tokens than positions; attn::Cancelled when the progress callback says stop.
   ForwardResult forward(const Encoding& enc, const RunOptions& options) const;
 
+  // Generation (session/generate.h) runs a decoder a token at a time on a key/value cache.
+  // Whether this model can: a text decoder with a language-model head.
+  bool can_generate() const;
+  // An empty recording with room for `capacity` tokens, its metadata as forward()'s (tokens
+  // left for the caller); the memory guard counts the cache as well. Throws as forward().
+  std::shared_ptr<AttentionRecording> generation_recording(int capacity, const RunOptions& options) const;
+  // Runs `ids` at the positions after the `cache`'s, which it extends, and writes their rows of
+  // attention into `recording` (rows cache.length() onwards). Returns the logits of the
+  // last position (RunOptions::logits_rows and all_logits are ignored). Throws attn::Error
+  // when the model cannot generate, the cache or recording is full, an id is outside the
+  // vocabulary, or options ask for more than attention (Q/K/V, scores, hidden states,
+  // streaming); attn::Cancelled as forward(), leaving the cache as it was.
+  RowMatrix forward_cached(const std::vector<int32_t>& ids, KvCache& cache, AttentionRecording& recording, const RunOptions& options) const;
+  // Whether keys and values cached for `cached` positions still hold when the sequence has
+  // grown to `total` (not when positions are turned by factors chosen by the length:
+  // LongRoPE); when not, the generation runs the whole sequence again.
+  virtual bool cache_valid(int /*cached*/, int /*total*/) const { return true; }
+
   // Image models: how a picture becomes pixel values (preprocessor_config.json, or the
   // family's defaults when the folder has none). Throws attn::Error for text models.
   const ImageProcessorConfig& image_processor() const;
@@ -178,8 +205,10 @@ class Model {
   // The image models' forward pass; the default throws.
   virtual void run_image(const PixelValues& pixels, ForwardPass& pass) const;
   // Runs `body` (the family's pass) with the hook chain the options ask for: head mask, the
-  // caller's hook, the recorder.
-  void run_pass(const RunOptions& options, ForwardResult& result, const std::function<void(ForwardPass&)>& body) const;
+  // caller's hook, the recorder. With a `cache`, the pass is a cached one (ForwardPass::past)
+  // and the recorder writes its rows from cache->length() on.
+  void run_pass(const RunOptions& options, ForwardResult& result, const std::function<void(ForwardPass&)>& body,
+                KvCache* cache = nullptr) const;
 
   ModelConfig config_;
   std::unique_ptr<Tokenizer> tokenizer_;  // null for image models

@@ -90,17 +90,18 @@ std::vector<float> RopeTable::inverse_frequencies(const RopeConfig& rope, int he
   return inv;
 }
 
-RopeTable::RopeTable(const RopeConfig& rope, int head_dim, int max_positions, int tokens)
+RopeTable::RopeTable(const RopeConfig& rope, int head_dim, int max_positions, int tokens, int first)
     : head_dim_(head_dim), half_(rope.rotary_dim(head_dim) / 2) {
   float af = 1.0f;
   const std::vector<float> inv = inverse_frequencies(rope, head_dim, max_positions, &af, tokens);
-  cos_.resize(tokens, half_);
-  sin_.resize(tokens, half_);
-  for (int p = 0; p < tokens; ++p)
+  const int rows = std::max(0, tokens - first);
+  cos_.resize(rows, half_);
+  sin_.resize(rows, half_);
+  for (int r = 0; r < rows; ++r)
     for (int i = 0; i < half_; ++i) {
-      const float angle = float(p) * inv[size_t(i)];  // float32, as HF
-      cos_(p, i) = std::cos(angle) * af;
-      sin_(p, i) = std::sin(angle) * af;
+      const float angle = float(first + r) * inv[size_t(i)];  // float32, as HF
+      cos_(r, i) = std::cos(angle) * af;
+      sin_(r, i) = std::sin(angle) * af;
     }
 }
 

@@ -340,20 +340,56 @@ RowMatrix AttentionRecording::head_copy(int layer, int head, Part part) const {
 }
 
 void AttentionRecording::write_matrix(Part part, int layer, int head, const Eigen::Ref<const RowMatrix>& values) {
+  if (values.rows() != meta_.num_tokens || values.cols() != cols(part))
+    throw Error("recording part " + tensor_name(part, layer) + " is not writable here");
+  write_rows(part, layer, head, 0, values);
+}
+
+void AttentionRecording::write_rows(Part part, int layer, int head, int first_row, const Eigen::Ref<const RowMatrix>& values) {
   auto it = blocks_.find({int(part), layer});
   const int N = meta_.num_tokens, C = cols(part);
-  if (it == blocks_.end() || file_ || head < 0 || head >= meta_.num_heads || values.rows() != N || values.cols() != C)
+  if (it == blocks_.end() || file_ || head < 0 || head >= meta_.num_heads || first_row < 0 || first_row + values.rows() > N ||
+      values.cols() > C)
     throw Error("recording part " + tensor_name(part, layer) + " is not writable here");
   Block& b = it->second;
-  const size_t first = size_t(head) * N * C;
+  const size_t first = (size_t(head) * N + size_t(first_row)) * C;
   if (b.half.empty()) {
-    MatrixMap(b.data.data() + first, N, C) = values;
+    Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>(b.data.data() + first, values.rows(), values.cols(), Eigen::OuterStride<>(C)) = values;
     return;
   }
-  for (Eigen::Index i = 0; i < N; ++i) {
+  for (Eigen::Index i = 0; i < values.rows(); ++i) {
     const Eigen::Matrix<float, 1, Eigen::Dynamic> row = values.row(i);  // contiguous
-    floats_to_halves(row.data(), b.half.data() + first + size_t(i) * C, size_t(C));
+    floats_to_halves(row.data(), b.half.data() + first + size_t(i) * C, size_t(row.size()));
   }
+}
+
+void AttentionRecording::keep_first_tokens(int tokens) {
+  const int N = meta_.num_tokens, H = meta_.num_heads;
+  if (file_ || tokens < 1 || tokens > N) throw Error("recording: cannot keep " + std::to_string(tokens) + " of its " + std::to_string(N) + " tokens");
+  if (tokens == N) return;
+  for (auto& [key, b] : blocks_) {
+    const Part part = Part(key.first);
+    const size_t from_cols = size_t(cols(part)), to_cols = part == Part::Attention || part == Part::Scores ? size_t(tokens) : from_cols;
+    auto shrink = [&](auto& values) {  // (H, N, from_cols) -> (H, tokens, to_cols)
+      std::remove_reference_t<decltype(values)> kept(size_t(H) * tokens * to_cols);
+      for (int h = 0; h < H; ++h)
+        for (int i = 0; i < tokens; ++i)
+          std::copy_n(values.data() + (size_t(h) * N + i) * from_cols, to_cols, kept.data() + (size_t(h) * tokens + i) * to_cols);
+      values = std::move(kept);
+    };
+    if (b.half.empty()) {
+      shrink(b.data);
+      b.view = b.data.data();
+    } else {
+      shrink(b.half);
+      b.data = {};
+      b.view = nullptr;
+      b.heads.clear();
+    }
+  }
+  meta_.num_tokens = tokens;
+  if (meta_.tokens.size() > size_t(tokens)) meta_.tokens.resize(size_t(tokens));
+  if (meta_.special.size() > size_t(tokens)) meta_.special.resize(size_t(tokens));
 }
 
 MatrixMap AttentionRecording::mutable_matrix(Part part, int layer, int head) {
@@ -464,6 +500,12 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
   if (logits_) tensors.push_back({"logits", DType::F32, {logits_->rows(), logits_->cols()}, std::as_bytes(std::span(logits_->data(), logits_->size()))});
   if (image_)
     tensors.push_back({"image", DType::F32, {image_->channels, image_->height, image_->width}, std::as_bytes(std::span(image_->data))});
+  if (steps_) {
+    tensors.push_back({"step_candidate_ids", DType::I32, {steps_->steps, steps_->k}, std::as_bytes(std::span(steps_->ids))});
+    tensors.push_back({"step_candidate_probs", DType::F32, {steps_->steps, steps_->k}, std::as_bytes(std::span(steps_->probs))});
+    tensors.push_back({"step_chosen_ids", DType::I32, {steps_->steps}, std::as_bytes(std::span(steps_->chosen_ids))});
+    tensors.push_back({"step_chosen_probs", DType::F32, {steps_->steps}, std::as_bytes(std::span(steps_->chosen_probs))});
+  }
   write_safetensors(path, tensors, md);
 }
 
@@ -630,6 +672,30 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
     px.width = int(s[2]);
     px.data = file->to_f32(*im);
     r->image_ = std::move(px);
+  }
+  if (const auto* ids = file->find("step_candidate_ids")) {
+    const auto* probs = file->find("step_candidate_probs");
+    const auto* chosen_ids = file->find("step_chosen_ids");
+    const auto* chosen = file->find("step_chosen_probs");
+    const std::vector<int64_t> steps{ids->shape.empty() ? 0 : ids->shape[0]};
+    if (ids->shape.size() != 2 || !probs || probs->shape != ids->shape || !chosen_ids || chosen_ids->shape != steps || !chosen ||
+        chosen->shape != steps || ids->shape[0] > m.num_tokens || ids->shape[1] > 1024)
+      throw Error(path.string() + ": tensors step_candidate_ids " + ids->shape_string() + ", step_candidate_probs, step_chosen_ids and " +
+                  "step_chosen_probs must be [steps, k], [steps, k], [steps] and [steps] (k at most 1024), with no more steps than tokens");
+    StepCandidates c;
+    c.steps = int(ids->shape[0]);
+    c.k = int(ids->shape[1]);
+    auto read_ids = [&](const TensorInfo& t, std::vector<int32_t>& to) {
+      for (int64_t id : file->to_i64(t)) {
+        if (id < 0 || id > INT32_MAX) throw Error(path.string() + ": tensor " + t.name + " holds id " + std::to_string(id));
+        to.push_back(int32_t(id));
+      }
+    };
+    read_ids(*ids, c.ids);
+    read_ids(*chosen_ids, c.chosen_ids);
+    c.probs = file->to_f32(*probs);
+    c.chosen_probs = file->to_f32(*chosen);
+    r->steps_ = std::move(c);
   }
   return r;
 }

@@ -142,6 +142,13 @@ class AttentionRecording {
   float* mutable_layer(Part part, int layer);  // (H, N, N) or (H, N, d)
   // Stores one head's values, for any in-memory recording (rounded to F16 when stored so).
   void write_matrix(Part part, int layer, int head, const Eigen::Ref<const RowMatrix>& values);
+  // Stores rows first_row.. of one head, their first values.cols() columns (the rest of each
+  // row keeps its values): a cached pass's rows of a generation.
+  void write_rows(Part part, int layer, int head, int first_row, const Eigen::Ref<const RowMatrix>& values);
+  // Keeps the first `tokens` tokens of an in-memory recording (its rows and columns, and their
+  // metadata), e.g. a generation that stopped before the room it was given. Each layer is
+  // copied to a smaller block, one at a time.
+  void keep_first_tokens(int tokens);
 
   // Optional logits [rows, vocab or labels].
   const std::optional<RowMatrix>& logits() const { return logits_; }
@@ -150,6 +157,20 @@ class AttentionRecording {
   // `image` tensor. Its size must be the metadata's image_input_size when that is given.
   const std::optional<PixelValues>& image() const { return image_; }
   void set_image(std::optional<PixelValues> image) { image_ = std::move(image); }
+
+  // A generation's steps (session/generate.h): for generated token t, the model's most probable
+  // candidates (ids and probabilities, [steps, k], most probable first) and the token chosen
+  // and its probability [steps]. Saved as the step_candidate_ids, step_candidate_probs,
+  // step_chosen_ids and step_chosen_probs tensors.
+  struct StepCandidates {
+    int steps = 0, k = 0;
+    std::vector<int32_t> ids;
+    std::vector<float> probs;
+    std::vector<int32_t> chosen_ids;
+    std::vector<float> chosen_probs;
+  };
+  const std::optional<StepCandidates>& step_candidates() const { return steps_; }
+  void set_step_candidates(std::optional<StepCandidates> steps) { steps_ = std::move(steps); }
 
   // A long recording's file carries each head's attention max-pooled by the factors of
   // pyramid_factors(num_tokens) (record/pyramid.h): "attention_max4.layer3" is [H, ⌈N/4⌉, ⌈N/4⌉].
@@ -205,6 +226,7 @@ class AttentionRecording {
   std::map<std::pair<size_t, int>, const TensorInfo*> pyramid_tensors_;  // (level, layer) -> tensor
   std::optional<RowMatrix> logits_;
   std::optional<PixelValues> image_;
+  std::optional<StepCandidates> steps_;
   std::shared_ptr<const SafetensorsFile> file_;
   std::shared_ptr<std::mutex> mutex_;
 };

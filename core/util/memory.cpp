@@ -41,7 +41,8 @@ MemoryEstimate estimate_run_memory(const RunShape& s) {
   MemoryEstimate e;
   e.recording = L * H * N * N * f * (s.with_scores ? 2 : 1) + qkv_parts * L * H * N * d * f;
   e.working = N * f * (4 * C + 2 * H * d + 2 * KV * d + 2 * uint64_t(s.intermediate)) +
-              uint64_t(std::max(1, s.threads)) * N * N * f + uint64_t(s.logits_rows) * uint64_t(s.vocab) * f;
+              uint64_t(std::max(1, s.threads)) * N * N * f + uint64_t(s.logits_rows) * uint64_t(s.vocab) * f +
+              2 * uint64_t(s.cached_layers) * N * KV * d * f;
   return e;
 }
 

@@ -33,6 +33,7 @@ struct RunShape {
   bool with_raw_qk = false;  // and a rotary model's raw q/k projections (with_qkv only)
   bool with_scores = false;
   int threads = 1;           // heads computed at once, each in an (N, N) scratch when not recorded
+  int cached_layers = 0;     // a generation's key/value cache: the layers whose K and V (N, KV·d) it keeps
 };
 
 // The recording exactly; the working set as the forward pass allocates it: the hidden state,

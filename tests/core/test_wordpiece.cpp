@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "test_support.h"
 #include "tokenize/wordpiece.h"
 #include "util/error.h"
 
@@ -313,27 +314,7 @@ TEST(AddedTokens, LeftmostLongestWithStripAndSingleWord) {
 
 // ---- loading from files --------------------------------------------------------------------
 
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("attn-wordpiece-" + std::string(info->name()) + "-" + std::to_string(getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  void write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name, std::ios::binary) << content;
-  }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 std::string vocab_txt() {
   std::string text;

@@ -1,0 +1,95 @@
+#pragma once
+// Generation: a decoder writes text after a prompt, a token at a time, each step running only
+// its new token on a key/value cache (Model::forward_cached). The result is the recording of
+// the whole sequence (prompt + generated tokens), equal to a run over the same ids, with
+// each step's top candidates; see docs/recording-format.md ("Generations"). Synchronous;
+// progress and cancel go through RunOptions::progress (cancel keeps the tokens generated so
+// far whose attention is complete).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nn/model.h"
+#include "session/predictions.h"
+
+namespace attn {
+
+// How each token is chosen: the most probable one, or drawn from the model's distribution
+// warped as Hugging Face's generate() does for sampling: logits / temperature, then only the
+// top_k most probable kept (0: all), then the smallest set whose probability reaches top_p.
+struct Sampling {
+  bool greedy = true;
+  double temperature = 1.0;
+  int top_k = 0;
+  double top_p = 1.0;
+  uint64_t seed = 0;
+
+  // {"mode": "greedy"} or {"mode": "sample", "temperature", "top_k", "top_p", "seed"}.
+  std::string to_json() const;
+  // Throws attn::Error naming the setting that is out of range.
+  void check() const;
+};
+
+// The distribution a sampled step draws from (one row of logits): the warpers above, then a
+// softmax in double precision; removed tokens have probability 0.
+std::vector<double> sampling_distribution(const Eigen::Ref<const Eigen::RowVectorXf>& logits, const Sampling& sampling);
+
+struct GenerateRequest {
+  std::string text;  // the prompt, tokenized as a run's text (special tokens added)
+  std::optional<std::vector<int32_t>> prompt_ids;  // the prompt as ids instead (text is then only noted)
+  int max_new_tokens = 20;
+  Sampling sampling;
+  // Stop after generating any of these; nullopt: the model's end-of-sequence ids
+  // (ModelConfig::eos_token_ids). The stop token is kept.
+  std::optional<std::vector<int>> stop_ids;
+  int candidates = 5;  // top candidates kept per step
+  // Head mask, recorded layers, storage (F32/F16), memory budget, the caller's hook, progress
+  // (over the whole generation; returning false cancels). Q/K/V, scores, hidden states and
+  // streaming are refused.
+  RunOptions options;
+};
+
+struct CandidateToken {
+  int id = 0;
+  std::string token;  // as views show it
+  double prob = 0;    // the model's probability (softmax of the logits, no warping)
+};
+
+// One generated token.
+struct GenerationStep {
+  CandidateToken chosen;
+  std::vector<CandidateToken> candidates;  // most probable first
+};
+
+struct GenerateResult {
+  std::shared_ptr<AttentionRecording> recording;  // prompt + generated tokens
+  std::vector<int32_t> prompt_ids;
+  std::vector<GenerationStep> steps;  // the generated tokens, in order
+  std::string text;                   // the generated tokens decoded
+  // Why it stopped: "eos" (a stop id), "max-new-tokens", "positions" (the model's last
+  // position), "cancelled".
+  std::string stop;
+  std::optional<Predictions> predictions;  // the next token after the last (as a run's)
+
+  std::vector<int32_t> generated_ids() const;
+};
+
+// Throws attn::Error when the model cannot generate, the prompt is empty or fills the
+// model's positions, or a setting is out of range; attn::Cancelled when cancelled before the
+// first token; attn::MemoryBudgetError as a run.
+GenerateResult generate(const Model& model, GenerateRequest request);
+
+// What a recording says about the generation it holds (metadata prompt_length and
+// generation, tensors step_candidate_ids/probs, step_chosen_probs); nullopt for a recording
+// of a plain run. Malformed entries count as absent.
+struct GenerationInfo {
+  int prompt_length = 0;
+  std::string settings;  // Sampling::to_json, with max_new_tokens and stop
+  std::vector<GenerationStep> steps;  // one per generated token in the recording
+};
+std::optional<GenerationInfo> read_generation(const AttentionRecording& recording);
+
+}  // namespace attn

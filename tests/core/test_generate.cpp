@@ -1,0 +1,297 @@
+// Generation on a key/value cache (session/generate.h): greedy tokens and each step's candidates
+// against the PyTorch reference's full recomputation (tests/fixtures/generation, made by
+// tools/make_generation_fixtures.py), the recording of a generation against a run over the
+// same ids, Hugging Face's sampling warpers against the reference's (warpers.json), stops,
+// cancel, and the recording's round trip.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "io/json_file.h"
+#include "nn/model.h"
+#include "session/generate.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace attn;
+
+namespace {
+
+fs::path generation_dir() { return test::fixtures_dir() / "generation"; }
+
+const Model& fixture_model(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<Model>> models;
+  auto& m = models[name];
+  if (!m) m = Model::load(test::fixtures_dir() / "models" / name);
+  return *m;
+}
+
+// The largest difference between two recordings' attention, over every layer and head.
+float max_attention_diff(const AttentionRecording& a, const AttentionRecording& b) {
+  EXPECT_EQ(a.num_layers(), b.num_layers());
+  EXPECT_EQ(a.num_heads(), b.num_heads());
+  EXPECT_EQ(a.num_tokens(), b.num_tokens());
+  float worst = 0;
+  for (int l = 0; l < a.num_layers(); ++l)
+    for (int h = 0; h < a.num_heads(); ++h) worst = std::max(worst, (a.head_copy(l, h) - b.head_copy(l, h)).cwiseAbs().maxCoeff());
+  return worst;
+}
+
+// A run over the prompt and generated ids of `g`, with the same options.
+std::shared_ptr<AttentionRecording> rerun(const Model& m, const GenerateResult& g, RunOptions options = {}) {
+  Encoding enc;
+  enc.ids = g.prompt_ids;
+  for (int32_t id : g.generated_ids()) enc.ids.push_back(id);
+  return m.forward(enc, options).recording;
+}
+
+GenerateRequest greedy_request(std::vector<int32_t> prompt, int new_tokens) {
+  GenerateRequest r;
+  r.prompt_ids = std::move(prompt);
+  r.max_new_tokens = new_tokens;
+  r.stop_ids = std::vector<int>{};
+  return r;
+}
+
+class GenerationFixture : public ::testing::TestWithParam<std::string> {};
+
+// Greedy generation on the cache picks the reference's tokens, with its candidates' probabilities,
+// and records exactly what a run over the whole sequence records.
+TEST_P(GenerationFixture, MatchesReferenceAndRunOverSameIds) {
+  const nlohmann::json want = read_json_file(generation_dir() / (GetParam() + ".json"));
+  const Model& m = fixture_model(want["model"].get<std::string>());
+  const GenerateResult g = generate(m, greedy_request(want["prompt_ids"].get<std::vector<int32_t>>(), want["max_new_tokens"].get<int>()));
+
+  EXPECT_EQ(g.generated_ids(), want["ids"].get<std::vector<int32_t>>());
+  EXPECT_EQ(g.stop, "max-new-tokens");
+  ASSERT_EQ(g.steps.size(), want["steps"].size());
+  for (size_t t = 0; t < g.steps.size(); ++t) {
+    const auto& s = want["steps"][t];
+    const auto ids = s["top_ids"].get<std::vector<int>>();
+    const auto probs = s["top_probs"].get<std::vector<double>>();
+    ASSERT_EQ(g.steps[t].candidates.size(), ids.size()) << "step " << t;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      EXPECT_EQ(g.steps[t].candidates[i].id, ids[i]) << "step " << t << " candidate " << i;
+      EXPECT_NEAR(g.steps[t].candidates[i].prob, probs[i], 1e-4) << "step " << t << " candidate " << i;
+    }
+    EXPECT_NEAR(g.steps[t].chosen.prob, probs[0], 1e-4);  // greedy: the most probable
+  }
+
+  const auto& rec = *g.recording;
+  EXPECT_EQ(rec.num_tokens(), int(g.prompt_ids.size() + g.steps.size()));
+  EXPECT_LE(max_attention_diff(rec, *rerun(m, g)), 1e-5f);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, GenerationFixture,
+                         ::testing::Values("gpt2", "llama_gqa", "mistral_sharded_f16", "qwen2_window_yarn", "qwen3_qknorm",
+                                           "gemma2_softcap", "gemma3_text", "phi3_longrope"));
+
+// Sampling's distribution: Hugging Face's temperature, top-k and top-p warpers, then a softmax.
+TEST(Generation, SamplingDistributionMatchesReferenceWarpers) {
+  const nlohmann::json cases = read_json_file(generation_dir() / "warpers.json");
+  ASSERT_GE(cases.size(), 10u);
+  for (const auto& c : cases) {
+    const auto logits = c["logits"].get<std::vector<float>>();
+    Sampling s;
+    s.greedy = false;
+    s.temperature = c["temperature"].get<double>();
+    s.top_k = c["top_k"].get<int>();
+    s.top_p = c["top_p"].get<double>();
+    const auto want = c["probs"].get<std::vector<double>>();
+    const auto got = sampling_distribution(Eigen::Map<const Eigen::RowVectorXf>(logits.data(), Eigen::Index(logits.size())), s);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_NEAR(got[i], want[i], 1e-6) << c.dump() << " entry " << i;
+      EXPECT_EQ(got[i] == 0, want[i] == 0) << c.dump() << " entry " << i;  // the same tokens removed
+    }
+  }
+}
+
+// Sampled generation: the same seed gives the same tokens, top-k 1 is greedy, and the recording
+// still equals a run over the ids.
+TEST(Generation, SamplingIsSeededAndRecordsTheSequence) {
+  const Model& m = fixture_model("llama_gqa");
+  GenerateRequest r = greedy_request({457, 300, 301, 302}, 12);
+  r.sampling.greedy = false;
+  r.sampling.temperature = 1.5;
+  r.sampling.seed = 7;
+  const GenerateResult a = generate(m, r), b = generate(m, r);
+  EXPECT_EQ(a.generated_ids(), b.generated_ids());
+  r.sampling.seed = 8;
+  const GenerateResult c = generate(m, r);
+  EXPECT_NE(a.generated_ids(), c.generated_ids());  // 12 draws at temperature 1.5 from ~460 tokens
+  EXPECT_LE(max_attention_diff(*c.recording, *rerun(m, c)), 1e-5f);
+
+  r.sampling.top_k = 1;
+  const GenerateResult one = generate(m, r);
+  GenerateRequest greedy = greedy_request({457, 300, 301, 302}, 12);
+  EXPECT_EQ(one.generated_ids(), generate(m, greedy).generated_ids());
+
+  // The settings are in the recording.
+  const auto settings = nlohmann::json::parse(c.recording->meta().extra.at("generation"));
+  EXPECT_EQ(settings["mode"], "sample");
+  EXPECT_EQ(settings["seed"], 8);
+  EXPECT_DOUBLE_EQ(settings["temperature"].get<double>(), 1.5);
+  EXPECT_EQ(settings["stop"], "max-new-tokens");
+}
+
+// Every chosen token of a sampled generation has a positive probability under the warped distribution.
+TEST(Generation, SampledTokensComeFromTheWarpedDistribution) {
+  const Model& m = fixture_model("gpt2");
+  GenerateRequest r = greedy_request({388, 342, 370}, 10);
+  r.sampling = {.greedy = false, .temperature = 0.7, .top_k = 3, .top_p = 0.9, .seed = 1};
+  r.candidates = 10;
+  const GenerateResult g = generate(m, r);
+  ASSERT_EQ(g.steps.size(), 10u);
+  for (const GenerationStep& s : g.steps) {
+    // top-k 3: the choice is among the model's 3 most probable tokens
+    bool among = false;
+    for (int i = 0; i < 3; ++i) among = among || s.candidates[size_t(i)].id == s.chosen.id;
+    EXPECT_TRUE(among) << s.chosen.id;
+  }
+}
+
+TEST(Generation, StopsAtStopIdsAndKeepsTheStopToken) {
+  const nlohmann::json want = read_json_file(generation_dir() / "gpt2.json");
+  const Model& m = fixture_model("gpt2");
+  GenerateRequest r = greedy_request(want["prompt_ids"].get<std::vector<int32_t>>(), 10);
+  const int stop = want["ids"][2].get<int>();
+  r.stop_ids = std::vector<int>{stop};
+  const GenerateResult g = generate(m, r);
+  ASSERT_EQ(g.steps.size(), 3u);
+  EXPECT_EQ(g.steps.back().chosen.id, stop);
+  EXPECT_EQ(g.stop, "eos");
+  EXPECT_EQ(g.recording->num_tokens(), int(g.prompt_ids.size()) + 3);
+  EXPECT_EQ(g.recording->meta().special.back(), 1);
+  EXPECT_LE(max_attention_diff(*g.recording, *rerun(m, g)), 1e-5f);
+  ASSERT_TRUE(g.predictions);
+  EXPECT_EQ(g.predictions->position, g.recording->num_tokens() - 1);
+}
+
+TEST(Generation, StopsAtTheModelsLastPosition) {
+  const Model& m = fixture_model("gpt2");  // 64 positions
+  std::vector<int32_t> prompt(60, 300);
+  const GenerateResult g = generate(m, greedy_request(prompt, 10));
+  EXPECT_EQ(g.steps.size(), 4u);
+  EXPECT_EQ(g.stop, "positions");
+  EXPECT_EQ(g.recording->num_tokens(), 64);
+  EXPECT_LE(max_attention_diff(*g.recording, *rerun(m, g)), 1e-5f);
+}
+
+// Cancel keeps the tokens whose attention is complete; the token in flight goes.
+TEST(Generation, CancelKeepsWhatWasGenerated) {
+  const Model& m = fixture_model("qwen3_qknorm");
+  GenerateRequest r = greedy_request({457, 300, 301}, 20);
+  int calls = 0;
+  double last = 0;
+  bool monotonic = true;
+  r.options.progress = [&](double f, std::string_view) {
+    monotonic = monotonic && f >= last && f <= 1.0;
+    last = f;
+    return ++calls < 12;  // a few passes in
+  };
+  const GenerateResult g = generate(m, r);
+  EXPECT_TRUE(monotonic);
+  EXPECT_EQ(g.stop, "cancelled");
+  ASSERT_GT(g.steps.size(), 0u);
+  ASSERT_LT(g.steps.size(), 20u);
+  EXPECT_EQ(g.recording->num_tokens(), int(g.prompt_ids.size() + g.steps.size()));
+  EXPECT_LE(max_attention_diff(*g.recording, *rerun(m, g)), 1e-5f);
+
+  // Cancelled during the prompt: nothing to keep.
+  r.options.progress = [](double, std::string_view) { return false; };
+  EXPECT_THROW(generate(m, r), Cancelled);
+}
+
+// The head mask, a subset of layers and half-precision storage apply to every step.
+TEST(Generation, RunOptionsApplyToEveryStep) {
+  const Model& m = fixture_model("llama_gqa");
+  GenerateRequest r = greedy_request({457, 300, 301, 302, 303}, 6);
+  r.options.disabled_heads = {{1, 3}, {0}};
+  r.options.layers = {1};
+  const GenerateResult g = generate(m, r);
+  RunOptions same;
+  same.disabled_heads = r.options.disabled_heads;
+  same.layers = r.options.layers;
+  const auto want = rerun(m, g, same);
+  EXPECT_EQ(g.recording->num_layers(), 1);
+  EXPECT_EQ(g.recording->meta().model_layers, std::vector<int>{1});
+  EXPECT_LE(max_attention_diff(*g.recording, *want), 1e-5f);
+  EXPECT_EQ(g.recording->head_copy(0, 0).cwiseAbs().maxCoeff(), 0.0f);  // layer 1's head 0 is off
+
+  r.options.storage = DType::F16;
+  const GenerateResult half = generate(m, r);
+  EXPECT_EQ(half.recording->storage(), DType::F16);
+  EXPECT_LE(max_attention_diff(*half.recording, *want), 1e-3f);
+}
+
+TEST(Generation, SavedRecordingKeepsTheSteps) {
+  const Model& m = fixture_model("gpt2");
+  GenerateRequest r = greedy_request({388, 342, 370}, 5);
+  r.text = "typed prompt";
+  const GenerateResult g = generate(m, r);
+  const test::TempDir dir;
+  const fs::path path = dir.path() / "g.safetensors";
+  g.recording->save(path, DType::F16);
+  const auto opened = AttentionRecording::open(path);
+  EXPECT_EQ(opened->meta().extra.at("prompt_length"), "3");
+  const auto info = read_generation(*opened);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->prompt_length, 3);
+  ASSERT_EQ(info->steps.size(), g.steps.size());
+  for (size_t t = 0; t < g.steps.size(); ++t) {
+    EXPECT_EQ(info->steps[t].chosen.id, g.steps[t].chosen.id);
+    EXPECT_EQ(info->steps[t].chosen.token, g.steps[t].chosen.token);
+    EXPECT_NEAR(info->steps[t].chosen.prob, g.steps[t].chosen.prob, 1e-6);
+    ASSERT_EQ(info->steps[t].candidates.size(), g.steps[t].candidates.size());
+    for (size_t i = 0; i < g.steps[t].candidates.size(); ++i) {
+      EXPECT_EQ(info->steps[t].candidates[i].id, g.steps[t].candidates[i].id);
+      EXPECT_EQ(info->steps[t].candidates[i].token, g.steps[t].candidates[i].token);
+    }
+  }
+  EXPECT_FALSE(read_generation(*rerun(m, g)));  // a plain run is no generation
+}
+
+TEST(Generation, RefusesWhatItCannotDo) {
+  auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  const Model& bert = fixture_model("bert_mlm");
+  EXPECT_NE(message([&] { generate(bert, greedy_request({1, 2}, 3)); }).find("cannot generate"), std::string::npos);
+  const Model& m = fixture_model("gpt2");
+  EXPECT_NE(message([&] { generate(m, greedy_request({}, 3)); }).find("empty"), std::string::npos);
+  EXPECT_NE(message([&] { generate(m, greedy_request({300}, 0)); }).find("at least 1"), std::string::npos);
+  EXPECT_NE(message([&] { generate(m, greedy_request(std::vector<int32_t>(64, 300), 3)); }).find("no room"), std::string::npos);
+  EXPECT_NE(message([&] { generate(m, greedy_request({99999}, 3)); }).find("outside the vocabulary"), std::string::npos);
+  GenerateRequest hot = greedy_request({300}, 3);
+  hot.sampling = {.greedy = false, .temperature = 0};
+  EXPECT_NE(message([&] { generate(m, hot); }).find("temperature"), std::string::npos);
+  GenerateRequest qkv = greedy_request({300}, 3);
+  qkv.options.record_qkv = true;
+  EXPECT_NE(message([&] { generate(m, qkv); }).find("attention only"), std::string::npos);
+}
+
+// The stop ids: generation_config.json's eos_token_id over config.json's; lists and null.
+TEST(Generation, EosIdsFromTheConfigFiles) {
+  EXPECT_EQ(fixture_model("llama_gqa").config().eos_token_ids, std::vector<int>{456});
+  const test::TempDir tmp;
+  const fs::path dir = tmp.path();
+  fs::copy(test::fixtures_dir() / "models" / "gpt2", dir / "gpt2", fs::copy_options::recursive);
+  tmp.write("gpt2/generation_config.json", R"({"eos_token_id": [5, 7], "do_sample": true, "temperature": 0.6, "top_p": 0.9})");
+  const ModelConfig c = ModelConfig::load(dir / "gpt2");
+  EXPECT_EQ(c.eos_token_ids, (std::vector<int>{5, 7}));
+  EXPECT_TRUE(c.generation.do_sample);
+  EXPECT_DOUBLE_EQ(c.generation.temperature, 0.6);
+  EXPECT_EQ(c.generation.top_k, 50);  // Hugging Face's default
+  tmp.write("gpt2/generation_config.json", R"({"temperature": -1})");
+  EXPECT_THROW(ModelConfig::load(dir / "gpt2"), Error);
+  tmp.write("gpt2/generation_config.json", R"({"eos_token_id": null})");
+  EXPECT_TRUE(ModelConfig::load(dir / "gpt2").eos_token_ids.empty());
+}
+
+}  // namespace
