@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <optional>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include "nn/model.h"
 #include "picture_file.h"
 #include "record/recording.h"
+#include "session/generate.h"
 #include "session/run.h"
 #include "util/error.h"
 #ifdef ATTN_WITH_GUI
@@ -99,6 +102,8 @@ int info_recording(const Args& a, const std::string& path) {
   if (!rec->pyramid().empty())
     std::printf("pyramid      each head max-pooled by %s (zoomed-out views read these)\n", Json(rec->pyramid()).dump().c_str());
   if (!m.text.empty()) std::printf("text         %s\n", m.text.c_str());
+  if (const auto g = read_generation(*rec))
+    std::printf("generation   %d prompt tokens + %zu generated; %s\n", g->prompt_length, g->steps.size(), g->settings.c_str());
   return 0;
 }
 
@@ -341,6 +346,85 @@ int cmd_predict(const Args& a) {
   return 0;
 }
 
+// A number option within [min, max]; throws UsageError.
+std::optional<double> get_number(const Args& a, const std::string& name, double min, double max) {
+  const auto v = a.get(name);
+  if (!v) return std::nullopt;
+  size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(*v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v->size() || !(x >= min && x <= max))
+    throw UsageError("--" + name + " " + *v + ": expected a number from " + Json(min).dump() + " to " + Json(max).dump());
+  return x;
+}
+
+// --greedy, or sampling with the settings given and generation_config.json's (Hugging Face's
+// defaults) for the rest; the folder's do_sample decides when neither is asked for.
+Sampling sampling_options(const Args& a, const ModelConfig& c) {
+  const bool asked = a.get("temperature") || a.get("top-k") || a.get("top-p") || a.get("seed");
+  if (a.flag("greedy") && asked) throw UsageError("give either --greedy or sampling settings (--temperature, --top-k, --top-p, --seed), not both");
+  Sampling s;
+  s.greedy = a.flag("greedy") || (!asked && !c.generation.do_sample);
+  if (s.greedy) return s;
+  s.temperature = get_number(a, "temperature", 1e-6, 1e6).value_or(c.generation.temperature);
+  s.top_k = a.get_int("top-k", c.generation.top_k, 0, 1 << 30);
+  s.top_p = get_number(a, "top-p", 1e-9, 1.0).value_or(c.generation.top_p);
+  if (const auto seed = a.get("seed")) {
+    if (seed->empty() || seed->size() > 19 || seed->find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("--seed " + *seed + ": expected a whole number");
+    s.seed = std::stoull(*seed);
+  } else {
+    s.seed = std::random_device{}();  // printed, so that the run can be repeated
+  }
+  return s;
+}
+
+int cmd_generate(const Args& a) {
+  const auto model = Model::load(a.require("model"));
+  const std::string dtype = a.get("dtype").value_or("f32");
+  if (dtype != "f32" && dtype != "f16") throw UsageError("--dtype must be f32 or f16");
+  GenerateRequest req;
+  req.text = a.require("text");
+  req.max_new_tokens = a.get_int("max-new-tokens", model->config().generation.max_new_tokens > 0 ? model->config().generation.max_new_tokens : 20,
+                                 1, 1 << 20);
+  req.sampling = sampling_options(a, model->config());
+  req.candidates = a.get_int("candidates", 5, 1, 100);
+  req.options = run_options(a);
+  if (::isatty(STDERR_FILENO))
+    req.options.progress = [](double done, std::string_view what) {
+      std::fprintf(stderr, "\rgenerating: %3.0f%% (%.*s)   ", 100 * done, int(what.size()), what.data());
+      return true;
+    };
+  const GenerateResult g = generate(*model, std::move(req));
+  if (::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%60s\r", "");
+  const auto out = a.get("out");
+  if (out) g.recording->save(*out, dtype == "f16" ? DType::F16 : DType::F32);
+
+  Json tokens = Json::array(), steps = Json::array();
+  for (const GenerationStep& s : g.steps) {
+    tokens.push_back(s.chosen.token);
+    Json candidates = Json::array();
+    for (const CandidateToken& c : s.candidates) candidates.push_back({{"id", c.id}, {"token", c.token}, {"prob", c.prob}});
+    steps.push_back({{"id", s.chosen.id}, {"prob", s.chosen.prob}, {"candidates", candidates}});
+  }
+  if (a.flag("json")) {
+    Json j = {{"prompt_ids", g.prompt_ids}, {"ids", g.generated_ids()}, {"tokens", tokens}, {"text", g.text}, {"steps", steps},
+              {"stop", g.stop}, {"sampling", Json::parse(g.recording->meta().extra.at("generation"))}};
+    if (out) j["recording"] = *out;
+    std::cout << dump(j) << "\n";
+    return 0;
+  }
+  std::printf("%s%s\n", g.recording->meta().text.c_str(), g.text.c_str());
+  const char* why = g.stop == "eos" ? "at an end-of-sequence token" : g.stop == "positions" ? "at the model's last position" : "after the most new tokens";
+  std::printf("(%zu new tokens, stopped %s; %s)\n", g.steps.size(), why, g.recording->meta().extra.at("generation").c_str());
+  if (out) std::printf("wrote %s: %d layers x %d heads x %d tokens\n", out->c_str(), g.recording->num_layers(), g.recording->num_heads(), g.recording->num_tokens());
+  return 0;
+}
+
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"info", "show a model's family, layers, heads, sizes and parameter count, or what a recording holds",
@@ -363,6 +447,22 @@ const std::vector<Command>& commands() {
       {"predict", "fill the first [MASK], predict the next token, or classify the text or image",
        "attnscope predict --model DIR (--text STR [--pair STR] | --image FILE) [--top K] [--json]",
        {kModel, kText, kPair, kImage, {"top", true, "K", "how many predictions to show (default 5)"}, kJson, kTruncate, kForce}, cmd_predict},
+      {"generate", "write text after a prompt (greedy or sampled) and record the attention of every step",
+       "attnscope generate --model DIR --text STR [--max-new-tokens N] [--greedy | --temperature T --top-k K --top-p P --seed S]\n"
+       "                          [--out FILE] [--dtype f32|f16] [--layers LIST] [--candidates K] [--json]",
+       {kModel, {"text", true, "STR", "the prompt"},
+        {"max-new-tokens", true, "N", "the most tokens to generate (default: generation_config.json's, else 20)"},
+        {"greedy", false, "", "always take the most probable token (the default unless generation_config.json says do_sample)"},
+        {"temperature", true, "T", "sample, dividing the logits by T (default: generation_config.json's, else 1)"},
+        {"top-k", true, "K", "sample from the K most probable tokens only; 0 = all (default: generation_config.json's, else 50)"},
+        {"top-p", true, "P", "sample from the fewest tokens whose probability reaches P (default: generation_config.json's, else 1)"},
+        {"seed", true, "S", "seed of the sampling (default: a random one, printed)"},
+        {"candidates", true, "K", "the most probable tokens kept per step (default 5)"},
+        {"out", true, "FILE", "write the recording of the whole sequence (.safetensors)"},
+        {"dtype", true, "f32|f16", "precision of the stored attention (default f32)"},
+        {"layers", true, "LIST", "record only these layers, e.g. 0,5,10-11 (default: all)"},
+        kJson, kForce},
+       cmd_generate},
 #ifdef ATTN_WITH_GUI
       {"export", "render a view to PNG, SVG or PDF, or write its numbers to CSV or NPY (headless)",
        "attnscope export (--recording FILE | --model DIR (--text STR | --image FILE))\n"

@@ -1,8 +1,10 @@
-// Recording metadata and tensor checks, then reading every head and the stored predictions.
+// Recording metadata and tensor checks, then reading every head, the stored predictions and a
+// generation's steps.
 #include <vector>
 
 #include "fuzz_support.h"
 #include "record/recording.h"
+#include "session/generate.h"
 #include "session/predictions.h"
 #include "util/error.h"
 
@@ -15,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (int l = 0; l < rec->num_layers(); ++l)
       for (int h = 0; h < rec->num_heads(); ++h) sum += rec->head(l, h).sum();
     if (const auto p = attn::read_predictions(rec->meta())) sum += float(p->top.size());
+    if (const auto g = attn::read_generation(*rec)) sum += float(g->steps.size());
     (void)sum;
   } catch (const attn::Error&) {
   }

@@ -7,6 +7,7 @@
 #include "io/safetensors.h"
 #include "kernels/gemm.h"
 #include "record/recording.h"
+#include "session/generate.h"
 #include "cli_runner.h"
 #include "test_support.h"
 
@@ -138,6 +139,74 @@ TEST(Cli, PredictNextTokenAndClassification) {
   double total = 0;
   for (const auto& p : j["predictions"]) total += p["prob"].get<double>();
   EXPECT_NEAR(total, 1.0, 1e-5);
+}
+
+// generate continues the reference's text with its most probable token, and its recording holds
+// the prompt's reference attention, the steps and their candidates.
+TEST(Cli, GenerateContinuesLikeTheReference) {
+  const auto e = expected("gpt2", "long");
+  const auto ids = e->to_i64(e->at("input_ids"));
+  const auto logits = e->to_f32(e->at("logits"));
+  const size_t N = ids.size(), V = logits.size() / N;
+  const attn::test::TempDir dir;
+  const std::string out = (dir.path() / "g.safetensors").string();
+  const auto r = run({"generate", "--model", fixture("gpt2"), "--text", e->metadata().at("text"), "--max-new-tokens", "2", "--greedy",
+                      "--candidates", "3", "--json", "--out", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["prompt_ids"].get<std::vector<int64_t>>(), ids);
+  ASSERT_EQ(j["ids"].size(), 2u);
+  EXPECT_EQ(j["ids"][0], argmax_row(logits, V, N - 1));
+  EXPECT_EQ(j["tokens"].size(), 2u);
+  EXPECT_EQ(j["steps"][0]["candidates"].size(), 3u);
+  EXPECT_EQ(j["steps"][0]["candidates"][0]["id"], j["ids"][0]);
+  EXPECT_EQ(j["stop"], "max-new-tokens");
+  EXPECT_EQ(j["sampling"]["mode"], "greedy");
+
+  const auto rec = attn::AttentionRecording::open(out);
+  ASSERT_EQ(rec->num_tokens(), int(N) + 2);
+  const auto info = attn::read_generation(*rec);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->prompt_length, int(N));
+  EXPECT_EQ(info->steps[1].chosen.id, j["ids"][1]);
+  for (int l = 0; l < rec->num_layers(); ++l) {  // the prompt's rows are the reference's
+    const auto want = e->to_f32(e->at("attention.layer" + std::to_string(l)));
+    for (int h = 0; h < rec->num_heads(); ++h) {
+      const auto head = rec->head(l, h);
+      float worst = 0;
+      for (size_t q = 0; q < N; ++q)
+        for (size_t k = 0; k < N; ++k) worst = std::max(worst, std::abs(head(q, k) - want[(size_t(h) * N + q) * N + k]));
+      EXPECT_LE(worst, 1e-4f) << "layer " << l << " head " << h;
+      EXPECT_NEAR(head.row(N).sum(), 1.0f, 1e-5f);  // the first generated token's row: a distribution over the prompt and itself
+      EXPECT_EQ(head(N, N + 1), 0.0f);
+    }
+  }
+}
+
+TEST(Cli, GenerateSamplesReproduciblyAndRefusesMixedModes) {
+  const std::vector<std::string> args{"generate", "--model", fixture("gpt2"), "--text", "the cat", "--max-new-tokens", "6",
+                                      "--temperature", "1.3", "--top-k", "20", "--seed", "11", "--json"};
+  const auto a = run(args), b = run(args);
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(json::parse(a.out)["ids"], json::parse(b.out)["ids"]);
+  const auto settings = json::parse(a.out)["sampling"];
+  EXPECT_EQ(settings["mode"], "sample");
+  EXPECT_EQ(settings["seed"], 11);
+  EXPECT_EQ(settings["top_k"], 20);
+  EXPECT_EQ(settings["top_p"], 1.0);  // Hugging Face's default
+
+  auto r = run({"generate", "--model", fixture("gpt2"), "--text", "the cat", "--greedy", "--temperature", "0.5"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("either --greedy or sampling"), std::string::npos) << r.err;
+  r = run({"generate", "--model", fixture("gpt2"), "--text", "the cat", "--top-p", "1.5"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--top-p"), std::string::npos) << r.err;
+  r = run({"generate", "--model", fixture("bert_mlm"), "--text", "the cat"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot generate"), std::string::npos) << r.err;
+  r = run({"generate", "--model", fixture("gpt2"), "--text", ""});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("empty"), std::string::npos) << r.err;
 }
 
 TEST(Cli, RecordWritesTheReferenceAttention) {

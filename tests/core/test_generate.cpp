@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/json_file.h"
+#include "io/safetensors.h"
 #include "nn/model.h"
 #include "session/generate.h"
 #include "test_support.h"
@@ -250,6 +251,40 @@ TEST(Generation, SavedRecordingKeepsTheSteps) {
     }
   }
   EXPECT_FALSE(read_generation(*rerun(m, g)));  // a plain run is no generation
+}
+
+// A file whose step tensors disagree is refused, naming the file and the tensors.
+TEST(Generation, OpeningChecksTheStepTensors) {
+  const Model& m = fixture_model("gpt2");
+  const test::TempDir dir;
+  const fs::path good = dir.path() / "g.safetensors", bad = dir.path() / "bad.safetensors";
+  generate(m, greedy_request({388, 342, 370}, 3)).recording->save(good);
+  const auto file = SafetensorsFile::open(good);
+  auto rewrite = [&](const std::string& name, std::vector<int64_t> shape, std::vector<int32_t> ids) {
+    std::vector<std::vector<std::byte>> keep;
+    std::vector<TensorToWrite> ts;
+    for (const auto& t : file->tensors()) {
+      if (t.name == name) {
+        const auto bytes = std::as_bytes(std::span(ids));
+        keep.emplace_back(bytes.begin(), bytes.end());
+        ts.push_back({t.name, DType::I32, shape, std::span<const std::byte>(keep.back())});
+      } else {
+        const auto bytes = file->data(t);
+        keep.emplace_back(bytes.begin(), bytes.end());
+        ts.push_back({t.name, t.dtype, t.shape, std::span<const std::byte>(keep.back())});
+      }
+    }
+    write_safetensors(bad, ts, file->metadata());
+    try {
+      AttentionRecording::open(bad);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(rewrite("step_chosen_ids", {3}, {1, 2, 3}), "");
+  EXPECT_NE(rewrite("step_chosen_ids", {2}, {1, 2}).find("bad.safetensors: tensors step_candidate_ids [3, 5]"), std::string::npos);
+  EXPECT_NE(rewrite("step_chosen_ids", {3}, {1, -2, 3}).find("bad.safetensors: tensor step_chosen_ids holds id -2"), std::string::npos);
 }
 
 TEST(Generation, RefusesWhatItCannotDo) {
