@@ -117,7 +117,8 @@ ui::RecordingPtr record(const Args& a) {
 // "the view: model, heatmap, …, overlay (images), …": the view table's names.
 std::string view_help() {
   std::string out = "the view: ";
-  for (const ui::ViewSpec& v : ui::view_table()) out += std::string(v.name) + (v.images_only ? " (images)" : "") + ", ";
+  for (const ui::ViewSpec& v : ui::view_table())
+    out += std::string(v.name) + (v.shows_for == ui::ViewFor::Images ? " (images)" : v.shows_for == ui::ViewFor::Generations ? " (generations)" : "") + ", ";
   return out.substr(0, out.size() - 2) + " (default heatmap)";
 }
 
@@ -139,6 +140,7 @@ const std::vector<OptionSpec>& export_options() {
       {"fusion", true, "NAME", "rollout: how heads are fused, mean, max or min (default mean)"},
       {"discard", true, "R", "rollout: share of the weakest weights dropped per layer, 0 to 0.95 (default 0)"},
       {"stat", true, "NAME", "stats view: entropy, distance, special, previous or self (default entropy)"},
+      {"step", true, "T|all", "timeline: the generated token to show, 1 = the first (default), or all: one numbered file per token"},
       {"colormap", true, "NAME", "viridis, magma, inferno, cividis or grey (default viridis)"},
       {"scaling", true, "NAME", "linear, log or power (default linear)"},
       {"gamma", true, "G", "exponent of the power scaling (default 0.5)"},
@@ -178,6 +180,11 @@ int cmd_export(const Args& a, int argc, char** argv) {
   if (const auto s = a.get("discard")) req.rollout.discard_ratio = float(parse_double("discard", *s, 0.0, 0.95));
   if (const auto s = a.get("recording")) req.recording_dir = QFileInfo(QString::fromStdString(*s)).absolutePath();
   if (const auto s = a.get("stat")) req.stat = QString::fromStdString(*s);
+  if (const auto s = a.get("step")) {
+    if (*s == "all") req.all_steps = true;
+    else req.step = parse_int("step", *s) - 1;
+    if (req.step < 0) throw UsageError("--step must be a token number from 1, or all");
+  }
   if (const auto s = a.get("colormap")) {
     const auto map = ui::colormap_from_name(QString::fromStdString(*s));
     if (!map) throw UsageError("--colormap must be one of " + ui::colormap_names().join(", ").toStdString());

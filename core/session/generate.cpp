@@ -190,6 +190,7 @@ GenerateResult generate(const Model& model, GenerateRequest request) {
     ids.push_back(id);
     meta.tokens.push_back(step.chosen.token);
     meta.special.push_back(std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end() ? 1 : 0);  // an end of sequence
+    if (request.on_step) request.on_step(step);
     out.steps.push_back(std::move(step));
     try {
       logits = run({id});  // the new token's row of attention, and the next token's logits

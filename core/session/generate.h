@@ -37,6 +37,18 @@ struct Sampling {
 // softmax in double precision; removed tokens have probability 0.
 std::vector<double> sampling_distribution(const Eigen::Ref<const Eigen::RowVectorXf>& logits, const Sampling& sampling);
 
+struct CandidateToken {
+  int id = 0;
+  std::string token;  // as views show it
+  double prob = 0;    // the model's probability (softmax of the logits, no warping)
+};
+
+// One generated token.
+struct GenerationStep {
+  CandidateToken chosen;
+  std::vector<CandidateToken> candidates;  // most probable first
+};
+
 struct GenerateRequest {
   std::string text;  // the prompt, tokenized as a run's text (special tokens added)
   std::optional<std::vector<int32_t>> prompt_ids;  // the prompt as ids instead (text is then only noted)
@@ -50,18 +62,8 @@ struct GenerateRequest {
   // (over the whole generation; returning false cancels). Q/K/V, scores, hidden states and
   // streaming are refused.
   RunOptions options;
-};
-
-struct CandidateToken {
-  int id = 0;
-  std::string token;  // as views show it
-  double prob = 0;    // the model's probability (softmax of the logits, no warping)
-};
-
-// One generated token.
-struct GenerationStep {
-  CandidateToken chosen;
-  std::vector<CandidateToken> candidates;  // most probable first
+  // Called from the generating thread after each token is chosen (e.g. to show the text so far).
+  std::function<void(const GenerationStep&)> on_step;
 };
 
 struct GenerateResult {

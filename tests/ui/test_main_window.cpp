@@ -454,16 +454,16 @@ TEST(ViewTable, TheWindowIsMadeFromTheRows) {
   for (size_t i = 0; i < tabs.size(); ++i) {
     EXPECT_EQ(w.tabs()->tabText(int(i)), QString::fromLatin1(tabs[i]->title));
     EXPECT_EQ(w.tabs()->widget(int(i))->objectName(), QString::fromLatin1(tabs[i]->name));
-    EXPECT_EQ(w.tabs()->isTabVisible(int(i)), !tabs[i]->images_only) << tabs[i]->name;  // a text recording
+    EXPECT_EQ(w.tabs()->isTabVisible(int(i)), tabs[i]->shows_for == ViewFor::Any) << tabs[i]->name;  // a text recording
     EXPECT_NE(as_renderable(w.tabs()->widget(int(i))), nullptr) << tabs[i]->name;
-    // Ctrl+N opens the N-th tab (the overlay only for images).
+    // Ctrl+N opens the N-th tab (the overlay only for images, the timeline for generations).
     const auto shortcut = QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1));
     QAction* action = nullptr;
     for (QAction* a : w.findChildren<QAction*>())
       if (a->shortcut() == shortcut) action = a;
     ASSERT_NE(action, nullptr) << tabs[i]->name;
     action->trigger();
-    if (!tabs[i]->images_only) {
+    if (tabs[i]->shows_for == ViewFor::Any) {
       EXPECT_EQ(w.tabs()->currentIndex(), int(i)) << tabs[i]->name;
     }
   }

@@ -1,5 +1,6 @@
 #include "headless/headless.h"
 
+#include <QDir>
 #include <QFileInfo>
 #include <memory>
 
@@ -7,6 +8,7 @@
 #include "analysis/rollout.h"
 #include "headless/render_export.h"
 #include "run/rollout_cache.h"
+#include "session/generate.h"
 #include "state/view_state.h"
 #include "util/error.h"
 #include "views/view_table.h"
@@ -42,7 +44,7 @@ QStringList export_headless(const RecordingPtr& rec, const HeadlessRequest& req)
   if (req.query >= rec->num_tokens())
     throw Error("query token " + std::to_string(req.query) + " is out of range: the recording has " + std::to_string(rec->num_tokens()) + " tokens");
   const auto layout = patch_layout(rec->meta());
-  if (spec->images_only && !layout)
+  if (spec->shows_for == ViewFor::Images && !layout)
     throw Error("the " + req.view.toStdString() + " view needs an image recording (a ViT or DeiT run, with image_grid in its metadata); " +
                 rec->meta().model + " is a text recording: use heatmap, head, rollout, model or stats");
   int query = req.query;
@@ -72,13 +74,36 @@ QStringList export_headless(const RecordingPtr& rec, const HeadlessRequest& req)
 
   if (spec->missing)
     if (const std::string why = spec->missing(state); !why.empty()) throw Error(why);
+  // The timeline draws one generated token, or each in turn to numbered files.
+  std::vector<std::pair<int, QString>> outputs{{req.step, req.out}};
+  if (spec->shows_for == ViewFor::Generations) {
+    const int steps = int(read_generation(*rec)->steps.size());
+    if (req.step >= steps)
+      throw Error("token " + std::to_string(req.step + 1) + " is out of range: the generation has " + std::to_string(steps) + " tokens");
+    if (req.all_steps) {
+      const QFileInfo out(req.out);
+      outputs.clear();
+      for (int t = 0; t < steps; ++t)
+        outputs.push_back({t, out.dir().filePath(QStringLiteral("%1_%2.%3").arg(out.completeBaseName()).arg(t + 1, 3, 10, QLatin1Char('0')).arg(out.suffix()))});
+    }
+  } else if (req.all_steps) {
+    throw Error("--step all steps through a generation: use it with --view timeline");
+  }
   const QString suffix = QFileInfo(req.out).suffix().toLower();
-  if (suffix == QLatin1String("csv") || suffix == QLatin1String("npy"))
-    return spec->write_numbers(state, settings, req.out, suffix == QLatin1String("csv"));
-  if (!image_format_for(req.out)) throw Error(req.out.toStdString() + ": unknown output type: use .png, .svg, .pdf, .csv or .npy");
-  const std::unique_ptr<QWidget> widget(spec->make(&state, settings, nullptr));
-  export_image(*as_renderable(widget.get()), req.out, ImageOptions{req.size, req.dpi});
-  return {req.out};
+  const bool numbers = suffix == QLatin1String("csv") || suffix == QLatin1String("npy");
+  if (!numbers && !image_format_for(req.out)) throw Error(req.out.toStdString() + ": unknown output type: use .png, .svg, .pdf, .csv or .npy");
+  QStringList written;
+  for (const auto& [step, out] : outputs) {
+    settings.step = step;
+    if (numbers) {
+      written << spec->write_numbers(state, settings, out, suffix == QLatin1String("csv"));
+      continue;
+    }
+    const std::unique_ptr<QWidget> widget(spec->make(&state, settings, nullptr));
+    export_image(*as_renderable(widget.get()), out, ImageOptions{req.size, req.dpi});
+    written << out;
+  }
+  return written;
 }
 
 }  // namespace attn::ui

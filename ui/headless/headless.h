@@ -29,13 +29,16 @@ struct HeadlessRequest {
   QSize size;                                // empty: the view's default
   double dpi = 96;
   QString stat = QStringLiteral("entropy");  // stats view: entropy | distance | special | previous | self
+  int step = 0;                              // timeline: the generated token (0 = the first)
+  bool all_steps = false;                    // timeline: every token, to OUT_001.png, OUT_002.png, …
   bool dark = false;
   QString out;                               // .png .svg .pdf .csv .npy
 };
 
 // The views `view` may name.
 QStringList headless_views();
-// Writes the export; returns the files written (several for the model view as NPY).
+// Writes the export; returns the files written (several for the model view as NPY, and for
+// every step of a timeline).
 QStringList export_headless(const RecordingPtr& recording, const HeadlessRequest& request);
 
 }  // namespace attn::ui

@@ -23,7 +23,10 @@ RunController::RunController(QObject* parent) : QObject(parent) {
   connect(&runner_, &JobRunner::finished, this, [this](int) { Q_EMIT finished(); });
   connect(&runner_, &JobRunner::cancelled, this, [this](int) { Q_EMIT cancelled(); });
   connect(&runner_, &JobRunner::failed, this, [this](int, const QString& m) { Q_EMIT failed(m); });
-  connect(&runner_, &JobRunner::busy_changed, this, &RunController::busy_changed);
+  connect(&runner_, &JobRunner::busy_changed, this, [this](bool busy) {
+    if (!busy) generating_ = false;
+    Q_EMIT busy_changed(busy);
+  });
 }
 
 ModelPtr RunController::cached_model(const QString& dir) const {
@@ -50,6 +53,7 @@ void RunController::deliver_recording(const JobContext& ctx, const RecordingPtr&
 }
 
 void RunController::load_model(const QString& dir) {
+  generating_ = false;
   if (ModelPtr m = cached_model(dir)) {
     Q_EMIT model_loaded(m);
     return;
@@ -61,20 +65,57 @@ void RunController::load_model(const QString& dir) {
   });
 }
 
+ModelPtr RunController::model_for(const JobContext& ctx, const QString& dir, const ModelPtr& cached) {
+  if (cached) return cached;
+  ctx.report(0.0, QStringLiteral("loading %1").arg(QFileInfo(dir).fileName()));
+  ModelPtr model = Model::load(fspath(dir));
+  deliver_model(ctx, model);
+  return model;
+}
+
 void RunController::run(const RunRequest& req) {
+  generating_ = false;
   ModelPtr cached = cached_model(req.model_dir);
   runner_.start([this, req, cached](JobContext& ctx) {
-    ModelPtr model = cached;
-    if (!model) {
-      ctx.report(0.0, QStringLiteral("loading %1").arg(QFileInfo(req.model_dir).fileName()));
-      model = Model::load(fspath(req.model_dir));
-      deliver_model(ctx, model);
-    }
+    const ModelPtr model = model_for(ctx, req.model_dir, cached);
     PicturePtr picture;
     QString source;
     const auto rec = run_input(ctx, *model, req, &picture, &source);
     if (rec) deliver_recording(ctx, rec, source, picture);
   });
+}
+
+void RunController::generate(const GenerationRequest& req) {
+  ModelPtr cached = cached_model(req.model_dir);
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  stop_ = stop;
+  generating_ = true;
+  runner_.start([this, req, cached, stop](JobContext& ctx) {
+    const ModelPtr model = model_for(ctx, req.model_dir, cached);
+    GenerateRequest g;
+    g.text = stdstr(req.text);
+    g.max_new_tokens = req.max_new_tokens;
+    g.sampling = req.sampling;
+    g.options.layers = req.layers;
+    if (req.f16) g.options.storage = DType::F16;
+    if (req.force) g.options.memory_budget = kNoMemoryLimit;
+    const ProgressFn progress = ctx.progress_fn(0.02, 0.85);
+    g.options.progress = [progress, stop](double f, std::string_view stage) { return !stop->load() && progress(f, stage); };
+    std::string text;
+    g.on_step = [this, &ctx, &text](const GenerationStep& step) {
+      text += step.chosen.token;
+      ctx.post([this, shown = qstr(text)] { Q_EMIT generated_text(shown); });
+    };
+    const GenerateResult result = attn::generate(*model, std::move(g));
+    QStringList tokens;
+    for (const auto& t : result.recording->meta().tokens) tokens << qstr(t);
+    ctx.post([this, tokens] { Q_EMIT tokens_ready(tokens, false); });
+    deliver_recording(ctx, result.recording, {}, nullptr);
+  });
+}
+
+void RunController::stop_generation() {
+  if (generating_ && stop_) stop_->store(true);
 }
 
 bool RunController::within_budget(const JobContext& ctx, const Model& model, int tokens, RunOptions& options, const RunRequest& req) {
@@ -167,6 +208,7 @@ RecordingPtr RunController::run_input(const JobContext& ctx, const Model& model,
 }
 
 void RunController::open_recording(const QString& path) {
+  generating_ = false;
   runner_.start([this, path](JobContext& ctx) {
     ctx.report(0.0, QStringLiteral("opening %1").arg(QFileInfo(path).fileName()));
     RecordingPtr rec = AttentionRecording::open(fspath(path));

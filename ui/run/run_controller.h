@@ -7,12 +7,14 @@
 #include <QObject>
 #include <QString>
 #include <QStringList>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "image/picture.h"
 #include "nn/model.h"
+#include "session/generate.h"
 #include "qt_convert.h"
 #include "analysis/recording_analysis.h"
 #include "run/job_runner.h"
@@ -32,6 +34,17 @@ struct RunRequest {
   bool force = false;       // run even above the memory budget
   bool f16 = false;         // hold the recording at half precision (half the memory)
   QString stream_to;        // write the recording to this file layer by layer (one layer in memory)
+};
+
+// Text generated after a prompt (session/generate.h), recorded for the timeline.
+struct GenerationRequest {
+  QString model_dir;
+  QString text;  // the prompt
+  int max_new_tokens = 20;
+  Sampling sampling;
+  std::vector<int> layers;  // model layers to record; empty = all
+  bool force = false;       // run even above the memory budget
+  bool f16 = false;         // hold the recording at half precision
 };
 
 // A run the memory guard stopped before it started, and the smaller runs that would fit:
@@ -60,6 +73,12 @@ class RunController : public QObject {
 
   void load_model(const QString& dir);
   void run(const RunRequest& request);  // loads the model first when it is not the loaded one
+  // Generates (loading the model first when needed); the recording arrives as a run's. Above
+  // the memory budget it fails, saying what to change.
+  void generate(const GenerationRequest& request);
+  // Stops a generation early, keeping the tokens made so far (cancel() keeps nothing).
+  void stop_generation();
+  bool generating() const { return generating_; }
   void open_recording(const QString& path);
   void cancel() { runner_.cancel(); }
   bool busy() const { return runner_.busy(); }
@@ -70,6 +89,8 @@ class RunController : public QObject {
   void model_loaded(const attn::ui::ModelPtr& model);
   void tokens_ready(const QStringList& tokens, bool truncated);
   void progress(double fraction, const QString& stage);
+  // A generation's text so far (the prompt not included), after each token.
+  void generated_text(const QString& text);
   // `source`: the recording file, or empty for a fresh run.
   void recording_ready(const attn::ui::RecordingPtr& recording, const QString& source);
   // Right after recording_ready, for image recordings: the picture the model saw (or why it
@@ -95,8 +116,13 @@ class RunController : public QObject {
   // recording is its file, opened, and `source` names it.
   RecordingPtr run_input(const JobContext& ctx, const Model& model, const RunRequest& req, PicturePtr* picture, QString* source);
 
+  // The model of `dir`, loaded on the worker (and delivered) when it is not the cached one.
+  ModelPtr model_for(const JobContext& ctx, const QString& dir, const ModelPtr& cached);
+
   JobRunner runner_;
   ModelPtr model_;
+  bool generating_ = false;
+  std::shared_ptr<std::atomic<bool>> stop_;  // the current generation's "stop, keep what you have"
 };
 
 }  // namespace attn::ui

@@ -26,7 +26,9 @@
 #include "views/overlay_view.h"
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
+#include "views/timeline_view.h"
 #include "views/view_table.h"
+#include "window/model_panel.h"
 #include "window/main_window.h"
 #include "state/view_state.h"
 
@@ -218,7 +220,7 @@ int main(int argc, char** argv) {
   // Every text view's tab, from the view table: 1-model, 2-heatmap, …
   int shot = 0;
   for (const ViewSpec* spec : tab_views()) {
-    if (spec->images_only) continue;
+    if (spec->shows_for != ViewFor::Any) continue;
     w.show_view(QString::fromLatin1(spec->name));
     settle(spec->needs_rollout ? 800 : 300);
     save(shoot(w), QStringLiteral("%1-%2").arg(++shot).arg(QString::fromLatin1(spec->name)));
@@ -272,12 +274,27 @@ int main(int argc, char** argv) {
   // Figures as exported (the same code as File ▸ Export and `attnscope export`).
   shot = 0;
   for (const ViewSpec* spec : tab_views()) {
-    if (spec->images_only) continue;
+    if (spec->shows_for != ViewFor::Any) continue;
     w.show_view(QString::fromLatin1(spec->name));
     settle(100);
     const QString name = QStringLiteral("%1-%2").arg(++shot).arg(QString::fromLatin1(spec->name));
     const QString path = QDir(out).filePath(prefix + QStringLiteral("export-") + name + QStringLiteral(".png"));
     if (w.export_view(path, ImageOptions{QSize(1400, 1100), 120})) std::printf("%s\n", qPrintable(path));
+  }
+  // A generation (language models): the timeline at a middle token, hovering its strip.
+  if (ModelPanel* panel = w.findChild<ModelPanel*>(); panel && panel->generate_box()->isVisibleTo(&w)) {
+    panel->set_text(text.section(QLatin1Char(' '), 0, 6));  // the first words, left open
+    panel->set_generation(16, attn::Sampling{});
+    w.generate();
+    wait_idle(w);
+    settle(300);
+    if (auto* timeline = w.findChild<TimelineView*>(); timeline && timeline->steps() > 0) {
+      timeline->set_step(timeline->steps() / 2);
+      settle(200);
+      save(shoot(w), QStringLiteral("18-timeline"));
+      const QString path = QDir(out).filePath(prefix + QStringLiteral("export-timeline.png"));
+      if (w.export_view(path, ImageOptions{QSize(1400, 700), 120})) std::printf("%s\n", qPrintable(path));
+    }
   }
   return failures ? 1 : 0;
 }

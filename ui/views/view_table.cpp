@@ -11,6 +11,7 @@
 #include "views/model_view.h"
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
+#include "views/timeline_view.h"
 
 namespace attn::ui {
 
@@ -154,6 +155,38 @@ QStringList prediction_numbers(const ViewState& state, const ViewSettings&, cons
   return {out};
 }
 
+std::string no_generation(const ViewState& state) {
+  if (state.recording() && read_generation(*state.recording())) return {};
+  return "the recording is not a generation: make one with 'attnscope generate --out FILE' (or Generate in the window)";
+}
+
+// The timeline's strip at one step: each head's producing row, the mean and the max, over the keys.
+QStringList timeline_numbers(const ViewState& state, const ViewSettings& settings, const QString& out, bool csv) {
+  recording_of(state, out);
+  const auto s = timeline_step(state, std::max(0, settings.step));
+  if (!s) throw Error(no_generation(state));
+  const int heads = int(s->rows.rows()) - 2;
+  std::vector<std::string> rows, keys;
+  for (int r = 0; r < heads; ++r) rows.push_back("head " + std::to_string(r));
+  rows.insert(rows.end(), {"mean", "max"});
+  for (int k = 0; k < int(s->tokens.size()); ++k) keys.push_back(std::to_string(k) + ":" + s->tokens[size_t(k)]);
+  if (csv) write_matrix_csv(fspath(out), s->rows, rows, keys, "row\\key");
+  else write_npy(fspath(out), s->rows);
+  return {out};
+}
+
+ViewSettings timeline_settings(const QWidget* w) {
+  ViewSettings s;
+  s.step = static_cast<const TimelineView*>(w)->step();
+  return s;
+}
+
+QWidget* make_timeline(ViewState* state, const ViewSettings& settings, QWidget* parent) {
+  auto* v = new TimelineView(state, parent);
+  if (settings.step >= 0) v->set_step(settings.step);
+  return v;
+}
+
 ViewSettings no_settings(const QWidget*) { return {}; }
 
 ViewSettings overlay_settings(const QWidget* w) {
@@ -228,27 +261,48 @@ QStringList image_rollout_numbers(const ViewState& state, const ViewSettings& se
 
 const std::vector<ViewSpec>& view_table() {
   static const std::vector<ViewSpec> rows = {
-      // name, title, help, tab, images only, needs rollout, make, settings of, missing, numbers
-      {"model", "Model", "every layer × head as a thumbnail; click one to open it", true, false, false, make_plain<ModelView>,
+      // name, title, help, tab, for, needs rollout, make, settings of, missing, numbers
+      {"model", "Model", "every layer × head as a thumbnail; click one to open it", true, ViewFor::Any, false, make_plain<ModelView>,
        no_settings, nullptr, model_numbers},
-      {"heatmap", "Heatmap", "one head (or a layer's mean / max): queries down, keys across; hover for the weight", true, false, false,
+      {"heatmap", "Heatmap", "one head (or a layer's mean / max): queries down, keys across; hover for the weight", true, ViewFor::Any, false,
        make_plain<HeatmapView>, no_settings, nullptr, selected_matrix_numbers},
-      {"head", "Head view", "lines from each token to the tokens it attends to, one colour per head", true, false, false,
+      {"head", "Head view", "lines from each token to the tokens it attends to, one colour per head", true, ViewFor::Any, false,
        make_plain<HeadView>, no_settings, nullptr, selected_matrix_numbers},
-      {"rollout", "Rollout", "attention rollout (Abnar & Zuidema) through the layers", true, false, true, make_rollout, no_settings,
+      {"rollout", "Rollout", "attention rollout (Abnar & Zuidema) through the layers", true, ViewFor::Any, true, make_rollout, no_settings,
        nullptr, rollout_numbers},
-      {"stats", "Head statistics", "entropy, distance, special-token, previous-token and self shares of every head", true, false, false,
+      {"stats", "Head statistics", "entropy, distance, special-token, previous-token and self shares of every head", true, ViewFor::Any, false,
        make_stats, stats_settings, nullptr, stats_numbers},
-      {"overlay", "Overlay", "a head's attention over the picture (image models)", true, true, false, make_overlay, overlay_settings,
+      {"timeline", "Timeline", "a generation token by token: the candidates and the attention row that chose each token", true,
+       ViewFor::Generations, false, make_timeline, timeline_settings, no_generation, timeline_numbers},
+      {"overlay", "Overlay", "a head's attention over the picture (image models)", true, ViewFor::Images, false, make_overlay, overlay_settings,
        nullptr, overlay_numbers},
-      {"overlay-heads", "Overlay of every head", "every head of a layer over the picture (image models)", false, true, false,
+      {"overlay-heads", "Overlay of every head", "every head of a layer over the picture (image models)", false, ViewFor::Images, false,
        make_overlay_heads, overlay_settings, nullptr, overlay_heads_numbers},
-      {"image-rollout", "Rollout over the picture", "the attention rollout over the picture (image models)", false, true, true,
+      {"image-rollout", "Rollout over the picture", "the attention rollout over the picture (image models)", false, ViewFor::Images, true,
        make_image_rollout, overlay_settings, nullptr, image_rollout_numbers},
-      {"prediction", "Prediction", "the model's top predictions for the input", false, false, false, make_plain<PredictionPanel>,
+      {"prediction", "Prediction", "the model's top predictions for the input", false, ViewFor::Any, false, make_plain<PredictionPanel>,
        no_settings, no_predictions, prediction_numbers},
   };
   return rows;
+}
+
+bool view_applies(const ViewSpec& spec, const AttentionRecording* recording) {
+  switch (spec.shows_for) {
+    case ViewFor::Any: return true;
+    case ViewFor::Images: return recording && patch_layout(recording->meta()).has_value();
+    case ViewFor::Generations: return recording && read_generation(*recording).has_value();
+  }
+  return false;
+}
+
+QString view_menu_title(const ViewSpec& spec) {
+  const QString title = QObject::tr(spec.title);
+  switch (spec.shows_for) {
+    case ViewFor::Any: return title;
+    case ViewFor::Images: return QObject::tr("%1 (images)").arg(title);
+    case ViewFor::Generations: return QObject::tr("%1 (generations)").arg(title);
+  }
+  return title;
 }
 
 const ViewSpec* find_view(const QString& name) {

@@ -25,14 +25,18 @@ struct ViewSettings {
   OverlayView::Source overlay_source = OverlayView::Source::Head;
   bool overlay_heads = false;  // every head of the layer as small overlays
   StatsView::Metric stat = StatsView::Metric::Entropy;
+  int step = -1;  // timeline: the generated token shown (-1: the first, in a new view)
 };
+
+// Which recordings a view is for.
+enum class ViewFor { Any, Images, Generations };
 
 struct ViewSpec {
   const char* name;   // `attnscope export --view NAME`, suggested file names
   const char* title;  // tab and menu title
   const char* help;   // one line for help texts
   bool tab;           // a tab of the main window (Ctrl+1, Ctrl+2, … in table order)
-  bool images_only;   // only for image recordings (ViT, DeiT)
+  ViewFor shows_for;  // every recording, or only image recordings (ViT, DeiT) or generations
   bool needs_rollout; // shows the attention rollout (the headless export computes it first)
   // Makes the view on `state`, set as `settings` says (a tab, or offscreen for an export).
   QWidget* (*make)(ViewState* state, const ViewSettings& settings, QWidget* parent);
@@ -47,6 +51,10 @@ struct ViewSpec {
 };
 
 const std::vector<ViewSpec>& view_table();
+// Whether `spec` shows `recording` (views for every recording show none too).
+bool view_applies(const ViewSpec& spec, const AttentionRecording* recording);
+// The title with what the view is for: "Overlay (images)".
+QString view_menu_title(const ViewSpec& spec);
 const ViewSpec* find_view(const QString& name);
 QStringList view_names();  // every row's name, in table order
 // The rows shown as tabs, in tab order.

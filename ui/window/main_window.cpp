@@ -20,6 +20,7 @@
 #include <QVBoxLayout>
 
 #include "record/raw_export.h"
+#include "session/generate.h"
 #include "teaching/teaching_window.h"
 #include "views/head_view.h"
 #include "views/heatmap_view.h"
@@ -88,7 +89,7 @@ void MainWindow::build_views() {
     w->setObjectName(QString::fromLatin1(spec->name));
     views_.push_back(w);
     const int index = tabs_->addTab(w, tr(spec->title));
-    tabs_->setTabVisible(index, !spec->images_only);  // image-only views appear with image recordings
+    tabs_->setTabVisible(index, view_applies(*spec, nullptr));  // views for images or generations appear with them
   }
   layout->addWidget(selectors_);
   layout->addWidget(tabs_, 1);
@@ -122,6 +123,8 @@ void MainWindow::connect_runs() {
   connect(panel_, &ModelPanel::open_model_requested, this, &MainWindow::ask_open_model);
   connect(panel_, &ModelPanel::run_requested, this, &MainWindow::run);
   connect(panel_, &ModelPanel::cancel_requested, this, &MainWindow::cancel);
+  connect(panel_, &ModelPanel::generate_requested, this, &MainWindow::generate);
+  connect(runs_, &RunController::generated_text, panel_, &ModelPanel::set_generated_text);
   connect(panel_, &ModelPanel::image_chosen, this, &MainWindow::run_image);
   connect(runs_, &RunController::model_loaded, this, [this](const ModelPtr& model) {
     panel_->set_model_info(model);
@@ -162,13 +165,14 @@ void MainWindow::connect_runs() {
 void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
   const bool was_image = state_->is_image();
   state_->set_recording(rec, source);
-  const bool image = state_->is_image();
+  const bool image = state_->is_image(), generation = read_generation(*rec).has_value();
   const auto specs = tab_views();
-  const bool on_image_view = specs[size_t(std::max(0, tabs_->currentIndex()))]->images_only;
+  const bool view_goes = !view_applies(*specs[size_t(std::max(0, tabs_->currentIndex()))], rec.get());
   for (size_t i = 0; i < specs.size(); ++i)
-    if (specs[i]->images_only) tabs_->setTabVisible(int(i), image);
+    if (specs[i]->shows_for != ViewFor::Any) tabs_->setTabVisible(int(i), view_applies(*specs[i], rec.get()));
   if (image && !was_image) show_view(QStringLiteral("overlay"));
-  else if (!image && on_image_view) show_heatmap();
+  else if (generation && source.isEmpty()) show_view(QStringLiteral("timeline"));  // a generation just made
+  else if (view_goes) show_heatmap();
   if (!source.isEmpty()) {
     restore_view(*rec);
     if (!image) panel_->set_text(qstr(rec->meta().text), qstr(rec->meta().pair));
@@ -327,7 +331,29 @@ void MainWindow::run_text(const QString& text, const QString& pair) {
   runs_->run(req);
 }
 
-void MainWindow::cancel() { runs_->cancel(); }
+void MainWindow::generate() {
+  if (panel_->model_dir().isEmpty()) {
+    show_error(tr("Choose a model first (Model ▸ Open model folder…)"));
+    return;
+  }
+  if (panel_->image_mode()) {
+    show_error(tr("Generation continues text: choose a language model (GPT-2, Llama, Qwen, Gemma, …), not an image model"));
+    return;
+  }
+  run_started_ = QDateTime::currentMSecsSinceEpoch();
+  GenerationRequest req;
+  req.model_dir = panel_->model_dir();
+  req.text = panel_->text();
+  req.max_new_tokens = panel_->max_new_tokens();
+  req.sampling = panel_->sampling();
+  runs_->generate(req);
+  panel_->set_generating(true);
+}
+
+void MainWindow::cancel() {
+  if (runs_->generating()) runs_->stop_generation();
+  else runs_->cancel();
+}
 
 void MainWindow::open_recording(const QString& path) {
   run_started_ = QDateTime::currentMSecsSinceEpoch();

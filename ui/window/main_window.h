@@ -45,10 +45,11 @@ class MainWindow : public QMainWindow {
   void run();                             // the panel's text with the chosen model
   void run_text(const QString& text, const QString& pair = {});
   void run_image(const QString& path);    // the chosen (image) model on a picture file
+  void generate();                        // continue the panel's text with the chosen language model
   // A picture from a drop, the command line or "Open image…": runs the chosen image model on
   // it, or the first bundled image model when the chosen model takes text.
   void open_picture(const QString& path);
-  void cancel();
+  void cancel();  // while generating: stop, keeping the tokens so far
   void open_recording(const QString& path);
   void save_recording(const QString& path);
   void open_path(const QString& path);  // a model folder, a recording file or a picture

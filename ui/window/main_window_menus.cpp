@@ -44,6 +44,9 @@ void MainWindow::build_menus() {
   QAction* run_action = run->addAction(tr("&Run"), this, &MainWindow::run);
   run_action->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
   run_action->setShortcutContext(Qt::WindowShortcut);
+  QAction* generate_action = run->addAction(tr("&Generate"), this, &MainWindow::generate);
+  generate_action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_G));
+  generate_action->setStatusTip(tr("Continue the text with the chosen language model and step through it in the Timeline"));
   cancel_action_ = run->addAction(tr("&Cancel"), this, &MainWindow::cancel);
   cancel_action_->setShortcut(QKeySequence(Qt::Key_Escape));
   cancel_action_->setEnabled(false);
@@ -52,7 +55,7 @@ void MainWindow::build_menus() {
   const auto views = tab_views();
   for (size_t i = 0; i < views.size(); ++i) {
     const QString name = QString::fromLatin1(views[i]->name);
-    const QString title = views[i]->images_only ? tr("%1 (images)").arg(tr(views[i]->title)) : tr(views[i]->title);
+    const QString title = view_menu_title(*views[i]);
     view->addAction(title, QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)), this, [this, name] { show_view(name); });
   }
   view->addSeparator();
@@ -173,7 +176,9 @@ void MainWindow::show_shortcuts() {
   QMessageBox::information(this, tr("Keyboard shortcuts"),
                            tr("<table>"
                               "<tr><td><b>Ctrl+Enter</b></td><td>Run the model on the text</td></tr>"
-                              "<tr><td><b>Esc</b></td><td>Cancel the run</td></tr>"
+                              "<tr><td><b>Ctrl+G</b></td><td>Generate: continue the text (language models)</td></tr>"
+                              "<tr><td><b>Esc</b></td><td>Cancel the run (while generating: stop, keeping the tokens so far)</td></tr>"
+                              "<tr><td><b>← →</b></td><td>In the Timeline: previous / next generated token</td></tr>"
                               "<tr><td><b>← →</b></td><td>Previous / next head (into the neighbouring layer)</td></tr>"
                               "<tr><td><b>↑ ↓</b></td><td>Previous / next layer</td></tr>") +
                                views +

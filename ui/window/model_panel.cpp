@@ -2,10 +2,13 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QSpinBox>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -18,6 +21,9 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <limits>
+
+#include "model/family_table.h"
 #include "window/image_drop_area.h"
 
 namespace attn::ui {
@@ -113,6 +119,64 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   input_layout->addWidget(stage_);
   layout->addWidget(input_box, 1);
 
+  // Generate (text decoders): continue the text, recording every step for the timeline.
+  generate_box_ = new QGroupBox(tr("Generate"), this);
+  auto* gen = new QFormLayout(generate_box_);
+  generate_ = new QPushButton(tr("Generate"), generate_box_);
+  generate_->setToolTip(tr("Continue the text a token at a time and step through it in the Timeline (Ctrl+G)"));
+  new_tokens_ = new QSpinBox(generate_box_);
+  new_tokens_->setRange(1, 4096);
+  new_tokens_->setValue(20);
+  new_tokens_->setToolTip(tr("The most tokens to generate; it stops earlier at the model's end-of-sequence token"));
+  auto* row = new QHBoxLayout;
+  row->addWidget(generate_, 1);
+  row->addWidget(new_tokens_);
+  row->addWidget(new QLabel(tr("tokens"), generate_box_));
+  gen->addRow(row);
+  sample_ = new QCheckBox(tr("Sample (else the most probable token)"), generate_box_);
+  gen->addRow(sample_);
+  temperature_ = new QDoubleSpinBox(generate_box_);
+  temperature_->setRange(0.05, 5.0);
+  temperature_->setSingleStep(0.1);
+  temperature_->setValue(1.0);
+  temperature_->setToolTip(tr("Divides the logits: below 1 sharper, above 1 flatter"));
+  top_k_ = new QSpinBox(generate_box_);
+  top_k_->setRange(0, 100000);
+  top_k_->setValue(50);
+  top_k_->setSpecialValueText(tr("all"));
+  top_k_->setToolTip(tr("Draw only from the K most probable tokens (0: all)"));
+  top_p_ = new QDoubleSpinBox(generate_box_);
+  top_p_->setRange(0.01, 1.0);
+  top_p_->setSingleStep(0.05);
+  top_p_->setValue(1.0);
+  top_p_->setToolTip(tr("Draw only from the fewest tokens whose probability reaches P"));
+  seed_ = new QSpinBox(generate_box_);
+  seed_->setRange(0, std::numeric_limits<int>::max());
+  seed_->setToolTip(tr("The same seed draws the same tokens"));
+  auto* settings = new QWidget(generate_box_);  // shown while sampling
+  auto* grid = new QGridLayout(settings);
+  grid->setContentsMargins(0, 0, 0, 0);
+  grid->addWidget(new QLabel(tr("Temperature"), settings), 0, 0);
+  grid->addWidget(temperature_, 0, 1);
+  grid->addWidget(new QLabel(tr("Top-k"), settings), 0, 2);
+  grid->addWidget(top_k_, 0, 3);
+  grid->addWidget(new QLabel(tr("Top-p"), settings), 1, 0);
+  grid->addWidget(top_p_, 1, 1);
+  grid->addWidget(new QLabel(tr("Seed"), settings), 1, 2);
+  grid->addWidget(seed_, 1, 3);
+  gen->addRow(settings);
+  generated_ = new QLabel(generate_box_);
+  generated_->setWordWrap(true);
+  generated_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  generated_->setVisible(false);
+  gen->addRow(generated_);
+  auto sampling_enabled = [settings](bool on) { settings->setVisible(on); };
+  sampling_enabled(false);
+  connect(sample_, &QCheckBox::toggled, this, sampling_enabled);
+  connect(generate_, &QPushButton::clicked, this, &ModelPanel::generate_requested);
+  generate_box_->setVisible(false);
+  layout->addWidget(generate_box_);
+
   connect(chooser_, &QComboBox::activated, this, &ModelPanel::on_choice);
   connect(run_, &QPushButton::clicked, this, &ModelPanel::run_requested);
   connect(cancel_, &QPushButton::clicked, this, &ModelPanel::cancel_requested);
@@ -174,6 +238,8 @@ void ModelPanel::set_model_info(const ModelPtr& model) {
     pair_->setEnabled(false);
     pair_label_->setEnabled(false);
     set_image_mode(!current_.isEmpty() && folder_takes_images(current_));  // known before loading
+    const FamilySpec* family = current_.isEmpty() ? nullptr : ModelConfig::peek_family(fspath(current_));
+    generate_box_->setVisible(family && family->causal);
     set_examples(current_.isEmpty() ? QList<Example>() : read_examples(current_));
     return;
   }
@@ -188,6 +254,7 @@ void ModelPanel::set_model_info(const ModelPtr& model) {
                      .arg(c.max_positions));
   info_->setToolTip(qpath(model->dir()));
   set_image_mode(model->takes_images());
+  generate_box_->setVisible(model->can_generate());
   pairs_supported_ = !model->takes_images() && model->tokenizer().supports_pairs();
   pair_->setEnabled(pairs_supported_);
   pair_label_->setEnabled(pairs_supported_);
@@ -252,9 +319,42 @@ bool ModelPanel::truncate() const { return truncate_->isChecked(); }
 void ModelPanel::set_busy(bool busy) {
   cancel_->setEnabled(busy);
   if (!busy) {
+    set_generating(false);
     progress_->setValue(0);
     stage_->clear();
   }
+}
+
+int ModelPanel::max_new_tokens() const { return new_tokens_->value(); }
+
+Sampling ModelPanel::sampling() const {
+  Sampling s;
+  s.greedy = !sample_->isChecked();
+  s.temperature = temperature_->value();
+  s.top_k = top_k_->value();
+  s.top_p = top_p_->value();
+  s.seed = uint64_t(seed_->value());
+  return s;
+}
+
+void ModelPanel::set_generation(int max_new_tokens, const Sampling& s) {
+  new_tokens_->setValue(max_new_tokens);
+  sample_->setChecked(!s.greedy);
+  temperature_->setValue(s.temperature);
+  top_k_->setValue(s.top_k);
+  top_p_->setValue(s.top_p);
+  seed_->setValue(int(std::min<uint64_t>(s.seed, uint64_t(std::numeric_limits<int>::max()))));
+}
+
+void ModelPanel::set_generating(bool generating) {
+  cancel_->setText(generating ? tr("Stop") : tr("Cancel"));
+  cancel_->setToolTip(generating ? tr("Stop generating and keep the tokens so far") : QString());
+  if (generating) set_generated_text({});
+}
+
+void ModelPanel::set_generated_text(const QString& text) {
+  generated_->setText(text.isEmpty() ? QString() : tr("<i>…%1</i>").arg(text.right(200).toHtmlEscaped()));
+  generated_->setVisible(!text.isEmpty());
 }
 
 void ModelPanel::set_progress(double fraction, const QString& stage) {

@@ -1,8 +1,8 @@
 #pragma once
 // The side panel: model chooser (bundled models, recent models, "Open model folder…") with
 // the model's facts, the input — text (and a second sentence for BERT-style pairs), or for
-// image models a picture (drop area, "Open image…") — examples, and Run / Cancel with
-// progress.
+// image models a picture (drop area, "Open image…") — examples, Run / Cancel with progress,
+// and for text decoders Generate with its settings (new tokens, greedy or sampled).
 #include <QList>
 #include <QWidget>
 
@@ -16,6 +16,9 @@ class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
 class QCheckBox;
+class QDoubleSpinBox;
+class QGroupBox;
+class QSpinBox;
 class QToolButton;
 class QStackedWidget;
 
@@ -52,6 +55,16 @@ class ModelPanel : public QWidget {
   QToolButton* examples_button() const { return examples_; }
   ImageDropArea* image_area() const { return image_area_; }
   QProgressBar* progress_bar() const { return progress_; }
+  QPushButton* generate_button() const { return generate_; }
+  QGroupBox* generate_box() const { return generate_box_; }
+
+  // Generate's settings: how many new tokens, greedy or sampled (and how).
+  int max_new_tokens() const;
+  Sampling sampling() const;
+  void set_generation(int max_new_tokens, const Sampling& sampling);
+  // While generating, Cancel reads "Stop" (it keeps the tokens so far), and the text so far shows.
+  void set_generating(bool generating);
+  void set_generated_text(const QString& text);
 
   void set_busy(bool busy);
   void set_progress(double fraction, const QString& stage);
@@ -60,6 +73,7 @@ class ModelPanel : public QWidget {
   void model_chosen(const QString& dir);
   void open_model_requested();
   void run_requested();
+  void generate_requested();
   void cancel_requested();
   // A picture was dropped on the input, opened or picked from the examples: run it.
   void image_chosen(const QString& path);
@@ -83,6 +97,15 @@ class ModelPanel : public QWidget {
   QPushButton* cancel_;
   QProgressBar* progress_;
   QLabel* stage_;
+  QGroupBox* generate_box_;
+  QPushButton* generate_;
+  QSpinBox* new_tokens_;
+  QCheckBox* sample_;
+  QDoubleSpinBox* temperature_;
+  QSpinBox* top_k_;
+  QDoubleSpinBox* top_p_;
+  QSpinBox* seed_;
+  QLabel* generated_;
   QString current_;
   bool pairs_supported_ = false;
   bool image_mode_ = false;
