@@ -79,6 +79,10 @@ int info_recording(const Args& a, const std::string& path) {
   if (m.num_kv_heads > 0) j["num_key_value_heads"] = m.num_kv_heads;
   if (!m.windows.empty()) j["sliding_windows"] = m.windows;
   if (!rec->pyramid().empty()) j["pyramid"] = rec->pyramid();
+  if (m.encoder_decoder()) {
+    j["encoder_layers"] = m.num_encoder_layers;
+    j["source_tokens"] = m.source_tokens;
+  }
   for (const auto& [k, v] : m.extra) j["metadata"][k] = v;
   if (a.flag("json")) {
     j["token_strings"] = m.tokens;
@@ -101,6 +105,9 @@ int info_recording(const Args& a, const std::string& path) {
   if (const auto w = describe_windows(m.windows, m.model_layers); !w.empty()) std::printf("attention    %s\n", w.c_str());
   if (!rec->pyramid().empty())
     std::printf("pyramid      each head max-pooled by %s (zoomed-out views read these)\n", Json(rec->pyramid()).dump().c_str());
+  if (m.encoder_decoder())
+    std::printf("encoder      %d layers over %zu source tokens; the recording also holds their self-attention and the decoder's "
+                "cross-attention to them\n", m.num_encoder_layers, m.source_tokens.size());
   if (!m.text.empty()) std::printf("text         %s\n", m.text.c_str());
   if (const auto g = read_generation(*rec))
     std::printf("generation   %d prompt tokens + %zu generated; %s\n", g->prompt_length, g->steps.size(), g->settings.c_str());
@@ -418,7 +425,8 @@ int cmd_generate(const Args& a) {
     std::cout << dump(j) << "\n";
     return 0;
   }
-  std::printf("%s%s\n", g.recording->meta().text.c_str(), g.text.c_str());
+  if (g.source_ids.empty()) std::printf("%s%s\n", g.recording->meta().text.c_str(), g.text.c_str());
+  else std::printf("%s\n→ %s\n", g.recording->meta().text.c_str(), g.text.c_str());  // a translation
   const char* why = g.stop == "eos" ? "at an end-of-sequence token" : g.stop == "positions" ? "at the model's last position" : "after the most new tokens";
   std::printf("(%zu new tokens, stopped %s; %s)\n", g.steps.size(), why, g.recording->meta().extra.at("generation").c_str());
   if (out) std::printf("wrote %s: %d layers x %d heads x %d tokens\n", out->c_str(), g.recording->num_layers(), g.recording->num_heads(), g.recording->num_tokens());

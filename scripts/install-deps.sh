@@ -16,7 +16,8 @@ packages=(
   python3-torch python3-numpy
 )
 if [[ "${1:-}" == "--tools" ]]; then
-  packages+=(python3-regex libopenblas0-pthread dataset-fashion-mnist fortunes wordnet-base)
+  packages+=(python3-regex libopenblas0-pthread dataset-fashion-mnist fortunes wordnet-base
+             python3-sentencepiece sentencepiece)
 fi
 
 missing=()

@@ -8,11 +8,12 @@ extern const FamilySpec kGpt2Family;                     // nn/gpt2.cpp
 extern const FamilySpec kVitFamily, kDeitFamily;         // nn/vit.cpp
 extern const FamilySpec kLlamaFamily, kMistralFamily, kQwen2Family, kQwen3Family, kGemma2Family, kGemma3TextFamily,
     kGemma3Family, kPhi3Family;  // nn/llama.cpp
+extern const FamilySpec kBartFamily, kMarianFamily;  // nn/bart.cpp
 
 const std::vector<const FamilySpec*>& family_table() {
   static const std::vector<const FamilySpec*> rows = {
       &kBertFamily, &kDistilBertFamily, &kGpt2Family, &kLlamaFamily, &kMistralFamily, &kQwen2Family, &kQwen3Family,
-      &kGemma2Family, &kGemma3TextFamily, &kGemma3Family, &kPhi3Family, &kVitFamily, &kDeitFamily,
+      &kGemma2Family, &kGemma3TextFamily, &kGemma3Family, &kPhi3Family, &kBartFamily, &kMarianFamily, &kVitFamily, &kDeitFamily,
   };
   return rows;
 }

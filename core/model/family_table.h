@@ -27,6 +27,7 @@ struct FamilySpec {
   bool vision;             // takes a picture (preprocessor_config.json) instead of text
   int prefix_tokens;       // vision: tokens before the patches ([CLS], [DIST])
   const char* tokenizer;   // the tokenizer files it reads, for messages and help
+  bool encoder_decoder = false;  // an encoder and a decoder with cross-attention (BART, Marian, T5)
 };
 
 // Every row, in the order help and messages list them.

@@ -17,6 +17,7 @@ HeadKind head_from_architecture(const std::string& arch) {
   if (arch.ends_with("ForMaskedLM") || arch.ends_with("ForPreTraining")) return HeadKind::MaskedLM;
   if (arch.ends_with("ForSequenceClassification")) return HeadKind::SequenceClassification;
   if (arch.ends_with("LMHeadModel") || arch.ends_with("ForCausalLM")) return HeadKind::CausalLM;
+  if (arch.ends_with("ForConditionalGeneration") || arch == "MarianMTModel") return HeadKind::Seq2SeqLM;
   return HeadKind::Base;
 }
 
@@ -53,6 +54,7 @@ void read_generation_config(const nlohmann::json& j, const std::string& source, 
 
 bool ModelConfig::is_vision() const { return spec && spec->vision; }
 bool ModelConfig::is_causal() const { return spec && spec->causal; }
+bool ModelConfig::is_encoder_decoder() const { return spec && spec->encoder_decoder; }
 int ModelConfig::num_prefix_tokens() const { return spec ? spec->prefix_tokens : 0; }
 
 std::string head_kind_name(HeadKind head) {
@@ -62,6 +64,7 @@ std::string head_kind_name(HeadKind head) {
     case HeadKind::CausalLM: return "causal-lm";
     case HeadKind::SequenceClassification: return "classification";
     case HeadKind::ImageClassification: return "image-classification";
+    case HeadKind::Seq2SeqLM: return "translation";
   }
   return "?";
 }
@@ -80,6 +83,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
   if (!c.spec) r.fail("unknown model_type '" + c.model_type + "': AttnScope supports " + supported_model_types());
   c.family = c.spec->family;
   c.head = head_from_architecture(c.architecture);
+  // *ForConditionalGeneration of a decoder (Gemma 3's multimodal checkpoint) is a causal LM.
+  if (c.head == HeadKind::Seq2SeqLM && !c.spec->encoder_decoder) c.head = HeadKind::CausalLM;
   c.spec->read_config(r, c);
   if (!c.is_vision() && c.vocab_size == 0) c.vocab_size = r.required_int({"vocab_size"});
   if (c.explicit_head_dim == 0 && c.hidden_size % c.num_heads != 0)

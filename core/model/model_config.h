@@ -54,7 +54,19 @@ struct DecoderSettings {
   float final_softcap = 0.0f;       // logits = tanh(l / cap) · cap; 0 = none
 };
 
-enum class HeadKind { Base, MaskedLM, CausalLM, SequenceClassification, ImageClassification };
+// Seq2SeqLM: an encoder-decoder's language-model head (*ForConditionalGeneration, MarianMTModel).
+// Encoder-decoders' own settings (BART, Marian, T5).
+struct Seq2SeqSettings {
+  int encoder_ffn = 0;             // the encoder layers' feed-forward width (intermediate_size is the decoder's)
+  bool scale_embedding = false;    // embeddings · √d_model (Marian)
+  bool tie_word_embeddings = true; // the head is the shared embedding
+  // T5: relative position buckets, the key/value width per head, a gated feed-forward.
+  int relative_buckets = 32, relative_max_distance = 128;
+  int d_kv = 0;
+  bool gated_ffn = false;
+};
+
+enum class HeadKind { Base, MaskedLM, CausalLM, SequenceClassification, ImageClassification, Seq2SeqLM };
 
 std::string head_kind_name(HeadKind head);
 
@@ -112,6 +124,11 @@ struct ModelConfig {
   int window_of(int layer) const { return layer >= 0 && layer < int(layer_windows.size()) ? layer_windows[size_t(layer)] : 0; }
   bool is_vision() const;
   bool is_causal() const;
+  bool is_encoder_decoder() const;  // BART, Marian, T5: an encoder, and a decoder that also attends to it
+  // Encoder-decoders: the encoder's layers, and the token the decoder starts from.
+  int num_encoder_layers = 0;
+  int decoder_start_token_id = 0;
+  Seq2SeqSettings seq2seq;
   // Tokens before the patches: [CLS] (ViT), [CLS] [DIST] (DeiT); 0 for text models.
   int num_prefix_tokens() const;
 

@@ -15,7 +15,10 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
   const int H = spec.num_heads, KV = spec.num_kv_heads ? spec.num_kv_heads : H;
   const int d = spec.head_dim ? spec.head_dim : int(q.cols()) / H;
   if (H <= 0 || KV <= 0 || H % KV != 0 || q.cols() != Eigen::Index(H) * d || k.cols() != Eigen::Index(KV) * d || v.cols() != k.cols() ||
-      v.rows() != N || spec.query_offset < 0 || ((spec.causal || spec.window > 0) && spec.query_offset + M > N))
+      v.rows() != N || spec.query_offset < 0 || ((spec.causal || spec.window > 0) && spec.query_offset + M > N) ||
+      (spec.bias && (int(spec.bias->size()) != H || std::any_of(spec.bias->begin(), spec.bias->end(), [&](const RowMatrix& b) {
+         return b.rows() != M || b.cols() != N;
+       }))))
     throw Error("attention: inconsistent head shapes (" + std::to_string(H) + " query heads, " + std::to_string(KV) + " key/value heads of " +
                 std::to_string(d) + ")");
   const int group = H / KV;
@@ -41,6 +44,7 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
     kernels::gemm({.m = M, .n = N, .k = d, .a = qh.data(), .lda = q.outerStride(), .b = kh.data(), .ldb = k.outerStride(),
                    .b_transposed = true, .c = buffer, .ldc = N, .alpha = scale});
     if (spec.softcap > 0) probs = ((probs.array() / spec.softcap).tanh() * spec.softcap).matrix();
+    if (spec.bias) probs += (*spec.bias)[size_t(h)];
     if (qkv) hook.on_qkv(layer, h, qh, kh, vh);
     if (scores) hook.on_scores(layer, h, probs);
     if (spec.causal || spec.window > 0) {

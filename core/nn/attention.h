@@ -1,6 +1,8 @@
 #pragma once
 // Multi-head scaled dot-product attention, computed eagerly so that every head's scores and
 // probabilities can be seen (and changed) through the run's LayerHook.
+#include <vector>
+
 #include "model/tensor_types.h"
 #include "nn/layer_hook.h"
 
@@ -18,6 +20,9 @@ struct AttentionSpec {
   // The position of the first query among the keys: queries are positions offset..offset+M-1
   // (a cached pass, whose keys include the earlier positions'); the masks count from it.
   int query_offset = 0;
+  // Per query head, (M, N) added to the scaled scores before the mask (T5's relative position
+  // bias); null for none.
+  const std::vector<RowMatrix>* bias = nullptr;
 };
 
 // q: (M, H·d), k and v: (N, KV·d), heads side by side (M = N unless the keys include cached

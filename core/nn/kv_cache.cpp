@@ -24,6 +24,13 @@ KvCache::View KvCache::append(int layer, const Eigen::Ref<const RowMatrix>& k, c
   return View{L.k.topRows(length_ + rows), L.v.topRows(length_ + rows)};
 }
 
+const std::pair<RowMatrix, RowMatrix>& KvCache::cross(int layer, const std::function<std::pair<RowMatrix, RowMatrix>()>& project) {
+  if (layer < 0) throw Error("key/value cache: no layer " + std::to_string(layer));
+  if (size_t(layer) >= cross_.size()) cross_.resize(size_t(layer) + 1);
+  if (!cross_[size_t(layer)]) cross_[size_t(layer)] = project();
+  return *cross_[size_t(layer)];
+}
+
 void KvCache::commit(int rows) {
   if (rows < 0 || length_ + rows > capacity_) throw Error("key/value cache: commit past its capacity");
   length_ += rows;

@@ -41,6 +41,10 @@ void HookChain::on_layer_end(int layer, const RowMatrix& hidden) {
   for (LayerHook* h : hooks_) h->on_layer_end(layer, hidden);
 }
 
+void HookChain::on_stack_attention(AttentionStack stack, int layer, int head, MatrixRef probs) {
+  for (LayerHook* h : hooks_) h->on_stack_attention(stack, layer, head, probs);
+}
+
 void HeadMaskHook::on_attention(int layer, int head, MatrixRef probs) {
   if (layer >= int(disabled_.size())) return;
   const auto& off = disabled_[size_t(layer)];
@@ -101,6 +105,16 @@ void RecordingHook::on_attention(int layer, int head, MatrixRef probs) {
   if (first_row_ >= 0) return rec_.write_rows(AttentionRecording::Part::Attention, s, head, first_row_, probs);
   if (rec_.storage() == DType::F32 && probs.data() == rec_.mutable_matrix(AttentionRecording::Part::Attention, s, head).data()) return;
   rec_.write_matrix(AttentionRecording::Part::Attention, s, head, probs);
+}
+
+void RecordingHook::on_stack_attention(AttentionStack stack, int layer, int head, MatrixRef probs) {
+  if (!rec_.meta().encoder_decoder()) return;
+  if (stack == AttentionStack::Encoder) {  // every encoder layer, once
+    if (layer < rec_.meta().num_encoder_layers) rec_.write_rows(AttentionRecording::Part::EncoderAttention, layer, head, 0, probs);
+    return;
+  }
+  const int s = slot(layer);
+  if (s >= 0) rec_.write_rows(AttentionRecording::Part::CrossAttention, s, head, std::max(0, first_row_), probs);
 }
 
 StreamingHook::StreamingHook(RecordingStream& stream, std::vector<int> model_layers)

@@ -19,6 +19,11 @@ namespace attn {
 class AttentionRecording;
 class RecordingStream;
 
+// An encoder-decoder's attentions besides the decoder's self-attention (which goes through
+// on_attention like any decoder's): the encoder's self-attention and the decoder's
+// cross-attention to the encoder.
+enum class AttentionStack { Encoder, Cross };
+
 using ConstMatrixRef = Eigen::Ref<const RowMatrix>;
 using MatrixRef = Eigen::Ref<RowMatrix>;
 
@@ -46,6 +51,9 @@ class LayerHook {
   virtual void on_attention(int /*layer*/, int /*head*/, MatrixRef /*probs*/) {}
   // The layer's output hidden state (N, hidden).
   virtual void on_layer_end(int /*layer*/, const RowMatrix& /*hidden*/) {}
+  // Encoder-decoders: encoder layer `layer`'s self-attention (S, S), or decoder layer `layer`'s
+  // cross-attention (M, S), after softmax; what the hook leaves weights the values.
+  virtual void on_stack_attention(AttentionStack /*stack*/, int /*layer*/, int /*head*/, MatrixRef /*probs*/) {}
 };
 
 // Calls several hooks in order: each sees the probabilities the ones before it left.
@@ -60,6 +68,7 @@ class HookChain final : public LayerHook {
   void on_scores(int layer, int head, const ConstMatrixRef& scores) override;
   void on_attention(int layer, int head, MatrixRef probs) override;
   void on_layer_end(int layer, const RowMatrix& hidden) override;
+  void on_stack_attention(AttentionStack stack, int layer, int head, MatrixRef probs) override;
 
  private:
   std::vector<LayerHook*> hooks_;
@@ -91,6 +100,7 @@ class RecordingHook final : public LayerHook {
   void on_raw_qk(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k) override;
   void on_scores(int layer, int head, const ConstMatrixRef& scores) override;
   void on_attention(int layer, int head, MatrixRef probs) override;
+  void on_stack_attention(AttentionStack stack, int layer, int head, MatrixRef probs) override;
 
  private:
   int slot(int layer) const;  // the recording's layer for model layer `layer`, or -1

@@ -51,6 +51,53 @@ RowMatrix ForwardPass::attention(int layer, const Eigen::Ref<const RowMatrix>& q
   return multi_head_attention(q, all.k, all.v, cached, hook_, layer);
 }
 
+namespace {
+
+// Passes an encoder's or a cross-attention's probabilities to the run's hook as that stack's.
+class StackHook final : public LayerHook {
+ public:
+  StackHook(LayerHook& inner, AttentionStack stack) : inner_(inner), stack_(stack) {}
+  void on_attention(int layer, int head, MatrixRef probs) override { inner_.on_stack_attention(stack_, layer, head, probs); }
+
+ private:
+  LayerHook& inner_;
+  AttentionStack stack_;
+};
+
+}  // namespace
+
+RowMatrix ForwardPass::encoder_attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
+                                         const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec) {
+  StackHook hook(hook_, AttentionStack::Encoder);
+  return multi_head_attention(q, k, v, spec, hook, layer);
+}
+
+const RowMatrix& ForwardPass::encoder_output(const std::function<RowMatrix()>& encode) {
+  if (cache_) {
+    if (!cache_->encoder_output) cache_->encoder_output = encode();
+    return *cache_->encoder_output;
+  }
+  if (!encoder_output_) encoder_output_ = encode();
+  return *encoder_output_;
+}
+
+RowMatrix ForwardPass::cross_attention(int layer, const Eigen::Ref<const RowMatrix>& q,
+                                       const std::function<std::pair<RowMatrix, RowMatrix>()>& project, const AttentionSpec& spec) {
+  StackHook hook(hook_, AttentionStack::Cross);
+  if (cache_) {
+    const auto& kv = cache_->cross(layer, project);
+    return multi_head_attention(q, kv.first, kv.second, spec, hook, layer);
+  }
+  const auto kv = project();
+  return multi_head_attention(q, kv.first, kv.second, spec, hook, layer);
+}
+
+const std::vector<int32_t>& ForwardPass::source() const {
+  if (source_) return *source_;
+  if (cache_) return cache_->source;
+  throw Error("this pass has no source: the model is not an encoder-decoder");
+}
+
 void ForwardPass::raw_projections(int layer, const RowMatrix& q, const RowMatrix& k, int num_kv_heads, int head_dim) {
   if (!hook_.wants_qkv(layer)) return;
   const int group = num_heads_ / std::max(1, num_kv_heads);
@@ -176,7 +223,7 @@ static int recorded_layer_count(const ModelConfig& config, const RunOptions& opt
   return options.layers.empty() ? config.num_layers : int(options.layers.size());
 }
 
-MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) const {
+MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options, int source_tokens) const {
   const auto& c = config_;
   const int rows = options.all_logits ? tokens : int(options.logits_rows.size()) + 1;
   RunShape s;
@@ -194,16 +241,20 @@ MemoryEstimate Model::estimate_memory(int tokens, const RunOptions& options) con
   s.with_scores = options.record_scores;
   s.threads = omp_get_max_threads();
   if (options.kv_cache) s.cached_layers = c.num_layers;
+  if (source_tokens > 0) {
+    s.source_tokens = source_tokens;
+    s.encoder_layers = c.num_encoder_layers;
+  }
   MemoryEstimate e = estimate_run_memory(s);
   if (options.storage == DType::F16 && options.stream_to.empty()) e.recording /= 2;
   e.weights = weights_.resident_bytes();
   return e;
 }
 
-void Model::check_memory(int tokens, const RunOptions& options) const {
+void Model::check_memory(int tokens, const RunOptions& options, int source_tokens) const {
   if (options.memory_budget == kNoMemoryLimit) return;
   const uint64_t budget = options.memory_budget ? options.memory_budget : memory_budget();
-  const MemoryEstimate e = estimate_memory(tokens, options);
+  const MemoryEstimate e = estimate_memory(tokens, options, source_tokens);
   const uint64_t physical = physical_memory_bytes();
   if (memory_fits(e, budget, physical)) return;
   const std::string needs = "recording " + std::to_string(tokens) + " tokens with " + name_ + " needs about " + format_bytes(e.total());
@@ -232,13 +283,13 @@ std::vector<int> Model::layers_that_fit(int tokens, RunOptions options, uint64_t
   return {};
 }
 
-RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
+RecordingMeta Model::recording_meta(int N, const RunOptions& options, const Encoding* source) const {
   for (int r : options.logits_rows)
     if (r < 0 || r >= N) throw Error("logits row " + std::to_string(r) + " is outside the input");
   for (size_t i = 0; i < options.layers.size(); ++i)
     if (options.layers[i] < 0 || options.layers[i] >= config_.num_layers || (i > 0 && options.layers[i] <= options.layers[i - 1]))
       throw Error("layers to record must be distinct, ascending and between 0 and " + std::to_string(config_.num_layers - 1) + " for " + name_);
-  check_memory(N, options);
+  check_memory(N, options, source ? int(source->size()) : 0);
   RecordingMeta meta;
   meta.model = name_;
   meta.family = config_.family;
@@ -256,6 +307,13 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options) const {
   if (config_.decoder.attention_scale > 0) meta.extra["attention_scale"] = nlohmann::json(config_.decoder.attention_scale).dump();
   if (config_.attn_softcap > 0) meta.extra["attn_logit_softcapping"] = nlohmann::json(config_.attn_softcap).dump();
   describe_recording(meta);
+  if (source) {
+    meta.num_encoder_layers = config_.num_encoder_layers;
+    for (size_t i = 0; i < source->size(); ++i) {
+      meta.source_tokens.push_back(display_token(source->ids[i], i < source->tokens.size() ? source->tokens[i] : tokenizer_->id_to_token(source->ids[i])));
+      meta.source_special.push_back(i < source->special.size() ? source->special[i] : 0);
+    }
+  }
   return meta;
 }
 
@@ -281,6 +339,9 @@ static void check_ids(const std::vector<int32_t>& ids, const ModelConfig& config
 
 ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) const {
   tokenizer();  // throws for image models
+  if (config_.is_encoder_decoder())
+    throw Error(name_ + " is an encoder-decoder (" + config_.model_type + "): it translates its text; use 'attnscope generate' (or Generate "
+                "in the window) to write the translation and record its attention");
   const int N = int(enc.size());
   if (N == 0) throw Error(kEmptyInput);
   if (N > config_.max_positions)
@@ -301,11 +362,39 @@ ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) con
   return result;
 }
 
-bool Model::can_generate() const {
-  return !takes_images() && config_.is_causal() && config_.head == HeadKind::CausalLM;
+ForwardResult Model::forward_seq2seq(const Encoding& source, const std::vector<int32_t>& target, const RunOptions& options) const {
+  if (!config_.is_encoder_decoder()) throw Error(name_ + " is not an encoder-decoder (" + config_.model_type + "): run it on its text alone");
+  const int S = int(source.size()), T = int(target.size());
+  if (S == 0 || T == 0) throw Error(kEmptyInput);
+  if (S > config_.max_positions || T > config_.max_positions)
+    throw Error("the input has " + std::to_string(std::max(S, T)) + " tokens but " + name_ + " has only " + std::to_string(config_.max_positions) +
+                " positions; shorten the text");
+  check_ids(source.ids, config_, name_);
+  check_ids(target, config_, name_);
+  if (!options.stream_to.empty() || options.record_qkv || options.record_scores)
+    throw Error("an encoder-decoder's run records attention only (no Q/K/V, scores or streaming yet)");
+  RecordingMeta meta = recording_meta(T, options, &source);
+  for (int32_t id : target) {
+    meta.tokens.push_back(display_token(id, tokenizer_->id_to_token(id)));
+    meta.special.push_back(0);
+  }
+  meta.extra["task"] = head_kind_name(config_.head);
+  ForwardResult result = start_recording(std::move(meta), options);
+  Encoding dec;
+  dec.ids = target;
+  run_pass(options, result, [&](ForwardPass& pass) {
+    pass.set_source(&source.ids);
+    run(dec, pass);
+  });
+  return result;
 }
 
-std::shared_ptr<AttentionRecording> Model::generation_recording(int capacity, const RunOptions& options) const {
+bool Model::can_generate() const {
+  return !takes_images() && ((config_.is_causal() && config_.head == HeadKind::CausalLM) ||
+                             (config_.is_encoder_decoder() && config_.head == HeadKind::Seq2SeqLM));
+}
+
+std::shared_ptr<AttentionRecording> Model::generation_recording(int capacity, const RunOptions& options, const Encoding* source) const {
   if (!can_generate()) throw Error(name_ + " cannot generate text: it is not a decoder with a language-model head (" + config_.model_type + ")");
   if (capacity < 1 || capacity > config_.max_positions)
     throw Error("a generation of " + std::to_string(capacity) + " tokens does not fit " + name_ + "'s " + std::to_string(config_.max_positions) +
@@ -316,7 +405,8 @@ std::shared_ptr<AttentionRecording> Model::generation_recording(int capacity, co
   guard.logits_rows.clear();
   guard.all_logits = false;
   guard.kv_cache = true;
-  RecordingMeta meta = recording_meta(capacity, guard);
+  if (config_.is_encoder_decoder() && (!source || source->size() == 0)) throw Error(name_ + " translates: give it a source text");
+  RecordingMeta meta = recording_meta(capacity, guard, config_.is_encoder_decoder() ? source : nullptr);
   meta.extra["task"] = head_kind_name(config_.head);
   return AttentionRecording::create(std::move(meta), false, false, options.storage);
 }
@@ -330,7 +420,9 @@ RowMatrix Model::forward_cached(const std::vector<int32_t>& ids, KvCache& cache,
                 std::to_string(recording.num_tokens()) + " tokens) or " + name_ + "'s " + std::to_string(config_.max_positions) + " positions");
   if (recording.has_qkv() || recording.has_scores() || options.record_hidden || !options.stream_to.empty())
     throw Error("a generation records attention only (no Q/K/V, scores, hidden states or streaming)");
+  if (config_.is_encoder_decoder() && cache.source.empty()) throw Error(name_ + " translates: the cache holds no source");
   check_ids(ids, config_, name_);
+  check_ids(cache.source, config_, name_);
   Encoding enc;
   enc.ids = ids;
   RunOptions step = options;

@@ -89,6 +89,19 @@ class ForwardPass {
   // The same with grouped key/value heads, a window, a scale or a soft cap (AttentionSpec).
   RowMatrix attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
                       const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec);
+  // Encoder-decoders. One encoder layer's self-attention, recorded as the encoder's.
+  RowMatrix encoder_attention(int layer, const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
+                              const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec);
+  // The encoder's output for the pass's source: `encode` runs once per generation (the cache
+  // keeps it), every time in a plain pass.
+  const RowMatrix& encoder_output(const std::function<RowMatrix()>& encode);
+  // Decoder layer `layer`'s cross-attention: queries q (M, H·d) against the keys and values
+  // `project` makes from the encoder's output (once per generation).
+  RowMatrix cross_attention(int layer, const Eigen::Ref<const RowMatrix>& q, const std::function<std::pair<RowMatrix, RowMatrix>()>& project,
+                            const AttentionSpec& spec);
+  // The source ids of an encoder-decoder's pass.
+  const std::vector<int32_t>& source() const;
+  void set_source(const std::vector<int32_t>* source) { source_ = source; }
   // Rotary models, before q/k norm and rotation: each query head's raw projections (q: (N,
   // H·d), k: (N, KV·d)) to the hook, when it wants Q/K/V.
   void raw_projections(int layer, const RowMatrix& q, const RowMatrix& k, int num_kv_heads, int head_dim);
@@ -112,6 +125,8 @@ class ForwardPass {
   LayerHook& hook_;
   int num_layers_, num_heads_;
   KvCache* cache_;
+  const std::vector<int32_t>* source_ = nullptr;
+  std::optional<RowMatrix> encoder_output_;  // a plain pass's
 };
 
 class Model {
@@ -142,10 +157,11 @@ class Model {
   std::string display_token(int32_t id, const std::string& vocab_token) const;
 
   // What a run over `tokens` tokens with `options` will need (util/memory.h).
-  MemoryEstimate estimate_memory(int tokens, const RunOptions& options) const;
+  // An encoder-decoder's `source_tokens` add its encoder's and cross-attention.
+  MemoryEstimate estimate_memory(int tokens, const RunOptions& options, int source_tokens = 0) const;
   // Throws attn::MemoryBudgetError (util/error.h) with the estimate, the budget and what to
   // do when a run would exceed options.memory_budget.
-  void check_memory(int tokens, const RunOptions& options) const;
+  void check_memory(int tokens, const RunOptions& options, int source_tokens = 0) const;
   // The most layers (spread evenly over the model, the last always among them) whose run
   // with `options` fits in `budget` bytes; empty when all fit, or when not even one does
   // (check estimate_memory to tell which).
@@ -155,12 +171,20 @@ class Model {
   // more tokens than positions; attn::Cancelled when the progress callback says stop.
   ForwardResult forward(const Encoding& enc, const RunOptions& options) const;
 
+  // Encoder-decoders (BART, Marian, T5): runs the encoder on `source` and the decoder on
+  // `target` (teacher-forced; target[0] is the decoder's start token). The recording holds the
+  // decoder's self-attention as `attention`, the encoder's and the cross-attention
+  // (RecordingMeta::encoder_decoder); logits rows as forward()'s, over the target. Throws as
+  // forward(), and for a model that is not an encoder-decoder.
+  ForwardResult forward_seq2seq(const Encoding& source, const std::vector<int32_t>& target, const RunOptions& options) const;
+
   // Generation (session/generate.h) runs a decoder a token at a time on a key/value cache.
   // Whether this model can: a text decoder with a language-model head.
   bool can_generate() const;
   // An empty recording with room for `capacity` tokens, its metadata as forward()'s (tokens
-  // left for the caller); the memory guard counts the cache as well. Throws as forward().
-  std::shared_ptr<AttentionRecording> generation_recording(int capacity, const RunOptions& options) const;
+  // left for the caller); the memory guard counts the cache as well. An encoder-decoder's also
+  // has the `source`'s tokens. Throws as forward().
+  std::shared_ptr<AttentionRecording> generation_recording(int capacity, const RunOptions& options, const Encoding* source = nullptr) const;
   // Runs `ids` at the positions after the `cache`'s, which it extends, and writes their rows of
   // attention into `recording` (rows cache.length() onwards). Returns the logits of the
   // last position (RunOptions::logits_rows and all_logits are ignored). Throws attn::Error
@@ -194,8 +218,9 @@ class Model {
   // and reaches the run's hook.
   virtual void run(const Encoding& enc, ForwardPass& pass) const = 0;
   // Checks a run over N tokens (logits rows, memory guard) and fills the metadata every
-  // recording of this model shares; the caller adds tokens and the rest.
-  RecordingMeta recording_meta(int N, const RunOptions& options) const;
+  // recording of this model shares; the caller adds tokens and the rest. An encoder-decoder's
+  // `source` adds its tokens and encoder layers.
+  RecordingMeta recording_meta(int N, const RunOptions& options, const Encoding* source = nullptr) const;
   // What only the family knows about its recordings (e.g. a rotary model's RotaryMeta), for
   // the recorded layers `meta.model_layer(i)`; the default adds nothing.
   virtual void describe_recording(RecordingMeta& /*meta*/) const {}

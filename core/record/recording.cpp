@@ -25,6 +25,8 @@ const char* part_prefix(AttentionRecording::Part part) {
     case AttentionRecording::Part::Value: return "value";
     case AttentionRecording::Part::QueryRaw: return "query_raw";
     case AttentionRecording::Part::KeyRaw: return "key_raw";
+    case AttentionRecording::Part::EncoderAttention: return "encoder_attention";
+    case AttentionRecording::Part::CrossAttention: return "cross_attention";
   }
   return "?";
 }
@@ -32,7 +34,8 @@ const char* part_prefix(AttentionRecording::Part part) {
 // Metadata keys this class writes itself; everything else round-trips through `extra`.
 const char* const kOwnKeys[] = {"format", "version", "model", "family", "num_layers", "num_heads", "num_tokens",
                                 "head_dim", "tokens", "special_tokens", "causal", "text", "pair", "layers",
-                                "num_key_value_heads", "sliding_windows", "rotary", "pyramid"};
+                                "num_key_value_heads", "sliding_windows", "rotary", "pyramid", "source_tokens",
+                                "source_special_tokens", "num_encoder_layers", "architecture"};
 
 // A metadata value quoted in an error, cut to a readable length.
 std::string clipped(const std::string& value) {
@@ -178,7 +181,7 @@ RowMatrix AttentionRecording::pyramid_level(int layer, int head, size_t level) c
 }
 
 RowMatrix AttentionRecording::block(Part part, int layer, int head, int r0, int r1, int c0, int c1) const {
-  const int N = meta_.num_tokens, C = cols(part);
+  const int N = rows(part), C = cols(part);
   if (head < 0 || head >= meta_.num_heads || r0 < 0 || r1 > N || r0 > r1 || c0 < 0 || c1 > C || c0 > c1)
     throw Error("no block of head " + std::to_string(head) + " at rows " + std::to_string(r0) + "-" + std::to_string(r1));
   auto it = blocks_.find({int(part), layer});
@@ -230,17 +233,16 @@ std::vector<AttentionRecording::Part> AttentionRecording::parts() const {
     if (has_qkv_) parts.push_back(p);
   for (Part p : {Part::QueryRaw, Part::KeyRaw})
     if (has_raw_qk_) parts.push_back(p);
+  if (meta_.encoder_decoder()) parts.insert(parts.end(), {Part::EncoderAttention, Part::CrossAttention});
   return parts;
 }
 
 std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta meta, bool with_qkv, bool with_scores, DType storage) {
   auto r = metadata_only(std::move(meta), with_qkv, with_scores, storage);
-  const int L = r->meta_.num_layers;
-  const std::vector<Part> parts = r->parts();
-  for (int l = 0; l < L; ++l) {
-    for (Part p : parts) {
+  for (Part p : r->parts()) {
+    for (int l = 0; l < r->layers(p); ++l) {
       Block& b = r->blocks_[{int(p), l}];
-      const size_t n = size_t(r->meta_.num_heads) * r->meta_.num_tokens * r->cols(p);
+      const size_t n = size_t(r->meta_.num_heads) * r->rows(p) * r->cols(p);
       if (storage == DType::F16) {
         b.half = ZeroedArray<uint16_t>(n);
       } else {
@@ -252,9 +254,19 @@ std::shared_ptr<AttentionRecording> AttentionRecording::create(RecordingMeta met
   return r;
 }
 
+int AttentionRecording::rows(Part part) const { return part == Part::EncoderAttention ? int(meta_.source_tokens.size()) : meta_.num_tokens; }
+
 int AttentionRecording::cols(Part part) const {
-  return (part == Part::Attention || part == Part::Scores) ? meta_.num_tokens : meta_.head_dim;
+  switch (part) {
+    case Part::Attention:
+    case Part::Scores: return meta_.num_tokens;
+    case Part::EncoderAttention:
+    case Part::CrossAttention: return int(meta_.source_tokens.size());
+    default: return meta_.head_dim;
+  }
 }
+
+int AttentionRecording::layers(Part part) const { return part == Part::EncoderAttention ? meta_.num_encoder_layers : meta_.num_layers; }
 
 const AttentionRecording::Block& AttentionRecording::block(Part part, int layer) const {
   auto it = blocks_.find({int(part), layer});
@@ -283,7 +295,7 @@ const AttentionRecording::Block& AttentionRecording::block(Part part, int layer)
 
 ConstMatrixMap AttentionRecording::matrix(Part part, int layer, int head) const {
   if (head < 0 || head >= meta_.num_heads) throw Error("head " + std::to_string(head) + " out of range");
-  const int N = meta_.num_tokens, C = cols(part);
+  const int N = rows(part), C = cols(part);
   auto it = blocks_.find({int(part), layer});
   if (it != blocks_.end() && !it->second.view && (!it->second.half.empty() || it->second.source->dtype != DType::F32)) {
     const Block& b = it->second;  // half precision: this head only
@@ -313,7 +325,7 @@ size_t AttentionRecording::converted_bytes() const {
 }
 
 void AttentionRecording::convert_head(const Block& b, Part part, int head, float* out) const {
-  const size_t n = size_t(meta_.num_tokens) * cols(part), first = size_t(head) * n;
+  const size_t n = size_t(rows(part)) * cols(part), first = size_t(head) * n;
   if (!b.half.empty()) {
     halves_to_floats(b.half.data() + first, out, n);
     return;
@@ -327,7 +339,7 @@ RowMatrix AttentionRecording::head_copy(int layer, int head, Part part) const {
   auto it = blocks_.find({int(part), layer});
   if (it == blocks_.end()) return matrix(part, layer, head);  // throws, naming what is missing
   const Block& b = it->second;
-  const int N = meta_.num_tokens, C = cols(part);
+  const int N = rows(part), C = cols(part);
   {
     std::lock_guard lock(*mutex_);
     if (b.view) return ConstMatrixMap(b.view + size_t(head) * N * C, N, C);
@@ -340,14 +352,14 @@ RowMatrix AttentionRecording::head_copy(int layer, int head, Part part) const {
 }
 
 void AttentionRecording::write_matrix(Part part, int layer, int head, const Eigen::Ref<const RowMatrix>& values) {
-  if (values.rows() != meta_.num_tokens || values.cols() != cols(part))
+  if (values.rows() != rows(part) || values.cols() != cols(part))
     throw Error("recording part " + tensor_name(part, layer) + " is not writable here");
   write_rows(part, layer, head, 0, values);
 }
 
 void AttentionRecording::write_rows(Part part, int layer, int head, int first_row, const Eigen::Ref<const RowMatrix>& values) {
   auto it = blocks_.find({int(part), layer});
-  const int N = meta_.num_tokens, C = cols(part);
+  const int N = rows(part), C = cols(part);
   if (it == blocks_.end() || file_ || head < 0 || head >= meta_.num_heads || first_row < 0 || first_row + values.rows() > N ||
       values.cols() > C)
     throw Error("recording part " + tensor_name(part, layer) + " is not writable here");
@@ -369,6 +381,7 @@ void AttentionRecording::keep_first_tokens(int tokens) {
   if (tokens == N) return;
   for (auto& [key, b] : blocks_) {
     const Part part = Part(key.first);
+    if (part == Part::EncoderAttention) continue;  // the source's: not the tokens kept
     const size_t from_cols = size_t(cols(part)), to_cols = part == Part::Attention || part == Part::Scores ? size_t(tokens) : from_cols;
     auto shrink = [&](auto& values) {  // (H, N, from_cols) -> (H, tokens, to_cols)
       std::remove_reference_t<decltype(values)> kept(size_t(H) * tokens * to_cols);
@@ -393,7 +406,7 @@ void AttentionRecording::keep_first_tokens(int tokens) {
 }
 
 MatrixMap AttentionRecording::mutable_matrix(Part part, int layer, int head) {
-  const int N = meta_.num_tokens, C = cols(part);
+  const int N = rows(part), C = cols(part);
   return MatrixMap(mutable_layer(part, layer) + size_t(head) * N * C, N, C);
 }
 
@@ -436,6 +449,12 @@ std::map<std::string, std::string> AttentionRecording::file_metadata(const Recor
   if (meta.num_kv_heads > 0) md["num_key_value_heads"] = std::to_string(meta.num_kv_heads);
   if (!meta.windows.empty()) md["sliding_windows"] = nlohmann::json(meta.windows).dump();
   if (!meta.rotary.empty()) md["rotary"] = rotary_json(meta.rotary).dump();
+  if (meta.encoder_decoder()) {
+    md["architecture"] = "encoder-decoder";
+    md["num_encoder_layers"] = std::to_string(meta.num_encoder_layers);
+    md["source_tokens"] = nlohmann::json(meta.source_tokens).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!meta.source_special.empty()) md["source_special_tokens"] = nlohmann::json(meta.source_special).dump();
+  }
   if (const auto factors = pyramid_factors(meta.num_tokens); !factors.empty()) md["pyramid"] = nlohmann::json(factors).dump();
   return md;
 }
@@ -462,7 +481,7 @@ void AttentionRecording::save(const std::filesystem::path& path, DType dtype, co
   std::vector<std::vector<float>> wides;
   for (const auto& [key, b] : blocks_) {
     const Part part = Part(key.first);
-    const std::vector<int64_t> shape{H, N, cols(part)};
+    const std::vector<int64_t> shape{H, rows(part), cols(part)};
     if (!b.half.empty() && !b.view) {  // an F16 recording's layer nobody has looked at
       if (dtype == DType::F16) {
         tensors.push_back({tensor_name(part, key.second), DType::F16, shape, std::as_bytes(std::span(b.half))});
@@ -586,6 +605,22 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
                   " window sizes (0 for a full layer), one per recorded layer, is " + clipped(md.at("sliding_windows")));
   }
   if (md.count("rotary")) m.rotary = parse_rotary(md.at("rotary"), m, path);
+  if (md.count("num_encoder_layers")) {  // an encoder-decoder: the source's tokens and the encoder's layers
+    m.num_encoder_layers = parse_int(md, "num_encoder_layers", path);
+    const auto source = nlohmann::json::parse(md.count("source_tokens") ? md.at("source_tokens") : "null", nullptr, false);
+    if (m.num_encoder_layers == 0 || !source.is_array() || source.empty() ||
+        !std::all_of(source.begin(), source.end(), [](const auto& t) { return t.is_string(); }))
+      throw Error(path.string() + ": an encoder-decoder recording needs 'num_encoder_layers' > 0 and 'source_tokens', a JSON array of strings");
+    for (const auto& t : source) m.source_tokens.push_back(t.get<std::string>());
+    if (md.count("source_special_tokens")) {
+      const auto flags = nlohmann::json::parse(md.at("source_special_tokens"), nullptr, false);
+      const auto flag = [](const nlohmann::json& f) { return json_int(f, 0, 1); };
+      if (!flags.is_array() || flags.size() != m.source_tokens.size() ||
+          !std::all_of(flags.begin(), flags.end(), [&](const auto& f) { return flag(f).has_value(); }))
+        throw Error(path.string() + ": recording metadata 'source_special_tokens' must be a JSON array of 0/1 flags, one per source token");
+      for (const auto& f : flags) m.source_special.push_back(uint8_t(*flag(f)));
+    }
+  }
   for (const auto& [k, v] : md) {
     bool own = false;
     for (const char* o : kOwnKeys) own = own || k == o;
@@ -596,11 +631,12 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
     const auto name = tensor_name(part, layer);
     const TensorInfo* t = file->find(name);
     if (!t) {
-      if (required) throw Error(path.string() + ": missing tensor '" + name + "' (metadata says " + std::to_string(m.num_layers) + " layers)");
+      if (required) throw Error(path.string() + ": missing tensor '" + name + "' (metadata says " + std::to_string(r->layers(part)) + " layers)");
       return false;
     }
-    if (part != Part::Attention && part != Part::Scores && m.head_dim == 0 && t->shape.size() == 3) m.head_dim = int(t->shape[2]);
-    const std::vector<int64_t> want{m.num_heads, m.num_tokens, r->cols(part)};
+    const bool vectors = part == Part::Query || part == Part::Key || part == Part::Value || part == Part::QueryRaw || part == Part::KeyRaw;
+    if (vectors && m.head_dim == 0 && t->shape.size() == 3) m.head_dim = int(t->shape[2]);
+    const std::vector<int64_t> want{m.num_heads, r->rows(part), r->cols(part)};
     if (t->shape != want) {
       TensorInfo w;
       w.shape = want;
@@ -622,7 +658,9 @@ std::shared_ptr<const AttentionRecording> AttentionRecording::open(std::shared_p
     r->has_qkv_ = r->has_qkv_ && q && k && v;
     const bool raw_q = attach(Part::QueryRaw, l, false), raw_k = attach(Part::KeyRaw, l, false);
     r->has_raw_qk_ = (l == 0 || r->has_raw_qk_) && raw_q && raw_k;
+    if (m.encoder_decoder()) attach(Part::CrossAttention, l, true);
   }
+  for (int l = 0; l < m.num_encoder_layers; ++l) attach(Part::EncoderAttention, l, true);
   if (md.count("pyramid")) {
     // Factors, each at least 2 and a multiple of the one before, with a tensor per layer.
     const auto j = nlohmann::json::parse(md.at("pyramid"), nullptr, false);

@@ -74,6 +74,15 @@ struct RecordingMeta {
   // Rotary models only; with Q/K/V the recording then also holds the raw projections
   // (Part::QueryRaw, Part::KeyRaw).
   RotaryMeta rotary;
+  // Encoder-decoder models (translation): the encoder's tokens S and layers. `tokens` are then
+  // the decoder's, from its start token on; the recording also holds the encoder's
+  // self-attention (Part::EncoderAttention, [H, S, S] per encoder layer) and each decoder
+  // layer's cross-attention to the encoder (Part::CrossAttention, [H, N, S]). Saved as
+  // `source_tokens`, `source_special_tokens`, `num_encoder_layers` and `architecture`.
+  std::vector<std::string> source_tokens;
+  std::vector<uint8_t> source_special;
+  int num_encoder_layers = 0;
+  bool encoder_decoder() const { return num_encoder_layers > 0; }
   std::map<std::string, std::string> extra;  // any other metadata, kept on save
 };
 
@@ -87,7 +96,9 @@ class AttentionRecording {
  public:
   // QueryRaw / KeyRaw: a rotary model's per-head projections before q/k norm and rotation
   // (Query / Key are what attention used: after them), one (N, d) matrix per query head.
-  enum class Part { Attention, Scores, Query, Key, Value, QueryRaw, KeyRaw };
+  // EncoderAttention / CrossAttention: an encoder-decoder's encoder self-attention [S, S] and
+  // decoder-to-encoder attention [N, S] (RecordingMeta::encoder_decoder).
+  enum class Part { Attention, Scores, Query, Key, Value, QueryRaw, KeyRaw, EncoderAttention, CrossAttention };
 
   // An in-memory recording, zero-filled, to be written by the engine. `with_qkv` for a rotary
   // model (meta.rotary) also makes room for the raw projections. With `storage` F16 the
@@ -118,7 +129,8 @@ class AttentionRecording {
 
   // One head's attention [N, N] (rows: queries, columns: keys).
   ConstMatrixMap head(int layer, int head) const { return matrix(Part::Attention, layer, head); }
-  // Any recorded part of one head: [N, N] for attention and scores, [N, d] for Q/K/V.
+  // Any recorded part of one head: [N, N] for attention and scores, [N, d] for Q/K/V, [S, S]
+  // and [N, S] for an encoder-decoder's encoder and cross attention.
   ConstMatrixMap matrix(Part part, int layer, int head) const;
   // A copy of one head's values that keeps no converted layer behind: for sweeps over every
   // layer (statistics, rollout, exports) of an F16 recording.
@@ -191,6 +203,10 @@ class AttentionRecording {
 
   // The parts this recording holds for every layer (Attention first), in the file's order.
   std::vector<Part> parts() const;
+  // A part's rows and columns per head, and its layers (the encoder's for EncoderAttention).
+  int rows(Part part) const;
+  int cols(Part part) const;
+  int layers(Part part) const;
   // The file's tensor for one part of one layer: "attention.layer3".
   static std::string tensor_name(Part part, int layer);
   // The file's metadata: `meta` in the format's keys, over `extra` (which cannot replace them).
@@ -214,7 +230,6 @@ class AttentionRecording {
   const Block& block(Part part, int layer) const;
   // Converts one head of a half-precision block (in memory or in the file) into `out`.
   void convert_head(const Block& b, Part part, int head, float* out) const;
-  int cols(Part part) const;
 
   RecordingMeta meta_;
   bool has_qkv_ = false;

@@ -124,15 +124,25 @@ GenerateResult generate(const Model& model, GenerateRequest request) {
   request.sampling.check();
   const ModelConfig& config = model.config();
   const Tokenizer& tokenizer = model.tokenizer();
-  Encoding prompt;
+  Encoding input;
   if (request.prompt_ids) {
     for (int32_t id : *request.prompt_ids)
-      prompt.push(id, id >= 0 && id < tokenizer.vocab_size() ? tokenizer.id_to_token(id) : "", {0, 0}, 0, false);
+      input.push(id, id >= 0 && id < tokenizer.vocab_size() ? tokenizer.id_to_token(id) : "", {0, 0}, 0, false);
   } else {
-    prompt = model.encode(request.text);
+    input = model.encode(request.text);
+  }
+  if (input.size() == 0) throw Error(kEmptyInput);
+  // A decoder continues its prompt; an encoder-decoder's decoder starts from its start token,
+  // attending to the encoded input (the source).
+  const bool translates = config.is_encoder_decoder();
+  Encoding prompt;
+  if (translates) {
+    const int start = config.decoder_start_token_id;
+    prompt.push(start, tokenizer.id_to_token(start), {0, 0}, -1, true);
+  } else {
+    prompt = input;
   }
   const int P = int(prompt.size());
-  if (P == 0) throw Error(kEmptyInput);
   if (P >= config.max_positions)
     throw Error("the prompt has " + std::to_string(P) + " tokens and " + model.name() + " has " + std::to_string(config.max_positions) +
                 " positions: there is no room to generate; shorten the prompt");
@@ -145,7 +155,8 @@ GenerateResult generate(const Model& model, GenerateRequest request) {
 
   GenerateResult out;
   out.prompt_ids = prompt.ids;
-  out.recording = model.generation_recording(capacity, request.options);
+  if (translates) out.source_ids = input.ids;
+  out.recording = model.generation_recording(capacity, request.options, translates ? &input : nullptr);
   AttentionRecording& rec = *out.recording;
   RecordingMeta& meta = rec.meta_mutable();
   for (int i = 0; i < P; ++i) {
@@ -157,13 +168,14 @@ GenerateResult generate(const Model& model, GenerateRequest request) {
   // One pass: its share of the progress, and its new tokens' rows. LongRoPE models run the
   // whole sequence again when the length changes their positions' factors.
   KvCache cache(capacity);
+  if (translates) cache.source = input.ids;
   std::vector<int32_t> ids = prompt.ids;
   const ProgressFn user_progress = request.options.progress;
   const double passes = request.max_new_tokens + 1.0;
   int passes_done = 0;
   auto run = [&](const std::vector<int32_t>& fresh) {
     RunOptions step = request.options;
-    const std::string stage = passes_done == 0 ? "prompt" : "token " + std::to_string(passes_done) + " of " + std::to_string(request.max_new_tokens);
+    const std::string stage = passes_done == 0 ? (translates ? "encoding" : "prompt") : "token " + std::to_string(passes_done) + " of " + std::to_string(request.max_new_tokens);
     step.progress = [&](double f, std::string_view) { return !user_progress || user_progress((passes_done + f) / passes, stage); };
     const int total = cache.length() + int(fresh.size());
     RowMatrix logits;

@@ -1,6 +1,8 @@
 #pragma once
 // Generation: a decoder writes text after a prompt, a token at a time, each step running only
-// its new token on a key/value cache (Model::forward_cached). The result is the recording of
+// its new token on a key/value cache (Model::forward_cached). An encoder-decoder (BART,
+// Marian, T5) translates: the text is its source, encoded once, and its decoder writes from its
+// start token. The result is the recording of
 // the whole sequence (prompt + generated tokens), equal to a run over the same ids, with
 // each step's top candidates; see docs/recording-format.md ("Generations"). Synchronous;
 // progress and cancel go through RunOptions::progress (cancel keeps the tokens generated so
@@ -68,7 +70,10 @@ struct GenerateRequest {
 
 struct GenerateResult {
   std::shared_ptr<AttentionRecording> recording;  // prompt + generated tokens
+  // The decoder's prompt: the text's ids, or an encoder-decoder's start token (the text's ids
+  // are then source_ids, which the decoder attends to).
   std::vector<int32_t> prompt_ids;
+  std::vector<int32_t> source_ids;
   std::vector<GenerationStep> steps;  // the generated tokens, in order
   std::string text;                   // the generated tokens decoded
   // Why it stopped: "eos" (a stop id), "max-new-tokens", "positions" (the model's last

@@ -26,6 +26,7 @@ std::optional<PredictionTarget> prediction_target(const Model& model, const Enco
     case HeadKind::CausalLM:
       if (!enc || enc->size() == 0) return std::nullopt;
       return PredictionTarget{"next-token", int(enc->size()) - 1};
+    case HeadKind::Seq2SeqLM:  // what a translation writes next: generate()'s steps
     case HeadKind::Base: break;
   }
   return std::nullopt;

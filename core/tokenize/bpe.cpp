@@ -142,6 +142,10 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(BpeConfig config) : config_(std::mo
     bos_id_ = token_to_id(config_.bos_token);
     if (!bos_id_) throw Error(src + ": the bos_token '" + config_.bos_token + "' to add before the text is not in the vocabulary");
   }
+  if (!config_.eos_token.empty()) {
+    eos_id_ = token_to_id(config_.eos_token);
+    if (!eos_id_) throw Error(src + ": the eos_token '" + config_.eos_token + "' to add after the text is not in the vocabulary");
+  }
   config_.vocab = {};  // now held by id_to_token_ / token_to_id_ / merges_
   config_.merges = {};
 }
@@ -204,10 +208,13 @@ Encoding ByteLevelBpeTokenizer::encode(std::string_view text,
   Encoding out;
   if (bos_id_) out.push(*bos_id_, config_.bos_token, {0, 0}, 0, true);
   encode_sequence(text, 0, out);
+  if (eos_id_) out.push(*eos_id_, config_.eos_token, {0, 0}, -1, true);
   if (pair) {
     const size_t first = out.size();
-    if (bos_id_) out.push(*bos_id_, config_.bos_token, {0, 0}, 1, true);
+    if (eos_id_) out.push(*eos_id_, config_.eos_token, {0, 0}, -1, true);  // RoBERTa: </s></s> between
+    else if (bos_id_) out.push(*bos_id_, config_.bos_token, {0, 0}, 1, true);
     encode_sequence(*pair, 1, out);
+    if (eos_id_) out.push(*eos_id_, config_.eos_token, {0, 0}, -1, true);
     std::fill(out.type_ids.begin() + static_cast<std::ptrdiff_t>(first), out.type_ids.end(), 1);
   }
   return out;

@@ -34,6 +34,9 @@ struct BpeConfig {
   // Put before each sequence (add_bos_token in tokenizer_config.json, as Hugging Face's
   // GPT2Tokenizer does); empty: nothing is added.
   std::string bos_token;
+  // Put after each sequence (RoBERTa and BART: <s> A </s>, and a pair <s> A </s></s> B </s>);
+  // empty: nothing is added.
+  std::string eos_token;
 };
 
 // The GPT-2 pre-tokenizer, by hand:
@@ -81,7 +84,7 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
   std::vector<int32_t> byte_ids_;     // byte -> id of its one-character token
   std::vector<int32_t> added_index_;  // id -> index into config_.added_tokens, or -1
   std::optional<int32_t> mask_id_;
-  std::optional<int32_t> bos_id_;
+  std::optional<int32_t> bos_id_, eos_id_;
 };
 
 }  // namespace attn

@@ -48,7 +48,7 @@ std::unique_ptr<Tokenizer> load_vocab_txt(const fs::path& dir, const TokenizerOp
 
 // --- vocab.json + merges.txt ---------------------------------------------------------------
 
-std::unique_ptr<Tokenizer> load_vocab_json(const fs::path& dir) {
+std::unique_ptr<Tokenizer> load_vocab_json(const fs::path& dir, const TokenizerOptions& options) {
   const fs::path vocab_file = dir / "vocab.json";
   const fs::path merges_file = dir / "merges.txt";
   std::error_code ec;
@@ -90,6 +90,13 @@ std::unique_ptr<Tokenizer> load_vocab_json(const fs::path& dir) {
   });
   if (c.bpe_mask) config.mask_token = *c.bpe_mask;
   if (c.bpe_bos) config.bos_token = *c.bpe_bos;
+  // RobertaTokenizer / BartTokenizer: <s> … </s> (their cls and sep tokens).
+  const bool roberta = c.tokenizer_class.rfind("Roberta", 0) == 0 || c.tokenizer_class.rfind("Bart", 0) == 0 ||
+                       options.model_type == "bart" || options.model_type == "roberta";
+  if (roberta) {
+    config.bos_token = c.bos.value_or("<s>");
+    config.eos_token = c.eos.value_or("</s>");
+  }
   return std::make_unique<ByteLevelBpeTokenizer>(std::move(config));
 }
 
@@ -106,7 +113,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& model_dir,
       return tokenizer_files::load_tokenizer_json(model_dir, options);
     }
     if (fs::exists(model_dir / "vocab.txt", ec)) return load_vocab_txt(model_dir, options);
-    if (fs::exists(model_dir / "vocab.json", ec)) return load_vocab_json(model_dir);
+    if (fs::exists(model_dir / "vocab.json", ec)) return load_vocab_json(model_dir, options);
   } catch (const nlohmann::json::exception& e) {  // a value of an unexpected type
     throw Error(model_dir.string() + ": unexpected value in a tokenizer file (" + e.what() + ")");
   }

@@ -39,7 +39,9 @@ MemoryEstimate estimate_run_memory(const RunShape& s) {
   const uint64_t d = s.head_dim > 0 ? uint64_t(s.head_dim) : H ? C / H : 0;
   const uint64_t qkv_parts = s.with_qkv ? (s.with_raw_qk ? 5 : 3) : 0;
   MemoryEstimate e;
-  e.recording = L * H * N * N * f * (s.with_scores ? 2 : 1) + qkv_parts * L * H * N * d * f;
+  const uint64_t S = uint64_t(s.source_tokens);
+  e.recording = L * H * N * N * f * (s.with_scores ? 2 : 1) + qkv_parts * L * H * N * d * f + uint64_t(s.encoder_layers) * H * S * S * f +
+                L * H * N * S * f;
   e.working = N * f * (4 * C + 2 * H * d + 2 * KV * d + 2 * uint64_t(s.intermediate)) +
               uint64_t(std::max(1, s.threads)) * N * N * f + uint64_t(s.logits_rows) * uint64_t(s.vocab) * f +
               2 * uint64_t(s.cached_layers) * N * KV * d * f;

@@ -34,6 +34,9 @@ struct RunShape {
   bool with_scores = false;
   int threads = 1;           // heads computed at once, each in an (N, N) scratch when not recorded
   int cached_layers = 0;     // a generation's key/value cache: the layers whose K and V (N, KV·d) it keeps
+  // Encoder-decoders: the source's tokens S and encoder layers, whose (S, S) attention is
+  // recorded with each decoder layer's (N, S) cross-attention.
+  int source_tokens = 0, encoder_layers = 0;
 };
 
 // The recording exactly; the working set as the forward pass allocates it: the hidden state,

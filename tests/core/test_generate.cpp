@@ -5,6 +5,9 @@
 // cancel, and the recording's round trip.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <numeric>
+
 #include <nlohmann/json.hpp>
 
 #include "io/json_file.h"
@@ -285,6 +288,58 @@ TEST(Generation, OpeningChecksTheStepTensors) {
   EXPECT_EQ(rewrite("step_chosen_ids", {3}, {1, 2, 3}), "");
   EXPECT_NE(rewrite("step_chosen_ids", {2}, {1, 2}).find("bad.safetensors: tensors step_candidate_ids [3, 5]"), std::string::npos);
   EXPECT_NE(rewrite("step_chosen_ids", {3}, {1, -2, 3}).find("bad.safetensors: tensor step_chosen_ids holds id -2"), std::string::npos);
+}
+
+// An encoder-decoder's recording keeps the source, the encoder's and the cross attention
+// through a save (F32 and F16); a file that lacks one or lies about its shape is refused.
+TEST(Generation, TranslationRecordingRoundTrips) {
+  const Model& m = fixture_model("bart_tiny");
+  GenerateRequest r;
+  r.text = "the cat sat on the mat";
+  r.max_new_tokens = 4;
+  r.stop_ids = std::vector<int>{};
+  const GenerateResult g = generate(m, r);
+  const auto& rec = *g.recording;
+  ASSERT_TRUE(rec.meta().encoder_decoder());
+  EXPECT_EQ(rec.meta().source_tokens.size(), g.source_ids.size());
+  EXPECT_EQ(rec.meta().source_tokens.front(), "<s>");
+  EXPECT_EQ(rec.meta().tokens.size(), 5u);  // the start token and four generated
+  const test::TempDir dir;
+  for (DType dtype : {DType::F32, DType::F16}) {
+    const fs::path path = dir.path() / "t.safetensors";
+    rec.save(path, dtype);
+    const auto back = AttentionRecording::open(path);
+    ASSERT_TRUE(back->meta().encoder_decoder());
+    EXPECT_EQ(back->meta().source_tokens, rec.meta().source_tokens);
+    EXPECT_EQ(back->meta().num_encoder_layers, 2);
+    for (auto part : {AttentionRecording::Part::EncoderAttention, AttentionRecording::Part::CrossAttention, AttentionRecording::Part::Attention})
+      for (int l = 0; l < rec.layers(part); ++l)
+        for (int h = 0; h < rec.num_heads(); ++h)
+          EXPECT_LE((back->head_copy(l, h, part) - rec.head_copy(l, h, part)).cwiseAbs().maxCoeff(), dtype == DType::F16 ? 1e-3f : 0.0f);
+    EXPECT_TRUE(read_generation(*back));
+  }
+  const fs::path good = dir.path() / "t.safetensors", bad = dir.path() / "bad.safetensors";
+  rec.save(good);
+  const auto file = SafetensorsFile::open(good);
+  auto without = [&](const std::string& drop, std::vector<int64_t> reshape = {}) {
+    std::vector<TensorToWrite> ts;
+    for (const auto& t : file->tensors()) {
+      if (t.name == drop && reshape.empty()) continue;
+      auto shape = t.name == drop ? reshape : t.shape;
+      ts.push_back({t.name, t.dtype, shape, file->data(t).first(size_t(std::accumulate(shape.begin(), shape.end(), int64_t(4), std::multiplies<>())))});
+    }
+    write_safetensors(bad, ts, file->metadata());
+    try {
+      AttentionRecording::open(bad);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(without("cross_attention.layer1").find("missing tensor 'cross_attention.layer1'"), std::string::npos);
+  EXPECT_NE(without("encoder_attention.layer0").find("missing tensor 'encoder_attention.layer0'"), std::string::npos);
+  const int S = int(g.source_ids.size());
+  EXPECT_NE(without("encoder_attention.layer0", {4, S - 1, S - 1}).find("has shape"), std::string::npos);
 }
 
 TEST(Generation, RefusesWhatItCannotDo) {

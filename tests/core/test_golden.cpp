@@ -7,6 +7,7 @@
 
 #include "io/safetensors.h"
 #include "nn/model.h"
+#include "session/generate.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -20,12 +21,16 @@ struct GoldenCase {
   std::string name;   // expected/<name>.safetensors
 };
 
-std::vector<GoldenCase> discover() {
+// The fixture cases of decoder-only and encoder-only models (`seq2seq` false), or of
+// encoder-decoders (config.json's is_encoder_decoder).
+std::vector<GoldenCase> discover(bool seq2seq = false) {
   std::vector<GoldenCase> cases;
   const auto root = test::fixtures_dir() / "models";
   std::error_code ec;
   for (const auto& m : fs::directory_iterator(root, ec)) {
     if (!fs::is_directory(m.path() / "expected")) continue;
+    const auto config = nlohmann::json::parse(test::read_file(m.path() / "config.json"));
+    if (config.value("is_encoder_decoder", false) != seq2seq) continue;
     for (const auto& e : fs::directory_iterator(m.path() / "expected"))
       if (e.path().extension() == ".safetensors") cases.push_back({m.path().filename().string(), e.path().stem().string()});
   }
@@ -134,4 +139,84 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Golden);
 TEST(GoldenFixtures, ArePresent) {
   // Guards against a silently empty parameter list (e.g. a moved fixtures folder).
   EXPECT_GE(discover().size(), 10u);
+  EXPECT_GE(discover(true).size(), 8u);
 }
+
+// Encoder-decoders (tools/make_encdec_fixtures.py): the encoder's, the decoder's and the cross
+// attention and the logits of a teacher-forced pass over the reference's own greedy output; the
+// cached generation picks the same tokens and records the same attention.
+namespace {
+
+// The families whose fixtures run (the rest of discover(true) waits for its family).
+bool family_supported(const std::string& model) { return model.rfind("bart", 0) == 0; }
+
+std::vector<GoldenCase> seq2seq_cases() {
+  std::vector<GoldenCase> out;
+  for (const GoldenCase& c : discover(true))
+    if (family_supported(c.model)) out.push_back(c);
+  return out;
+}
+
+class Seq2SeqGolden : public Golden {};
+
+TEST_P(Seq2SeqGolden, MatchesPyTorchReference) {
+  const auto& c = GetParam();
+  const auto expected = SafetensorsFile::open(test::fixtures_dir() / "models" / c.model / "expected" / (c.name + ".safetensors"));
+  const Model& m = model();
+  Encoding source;
+  for (auto id : expected->to_i64(expected->at("input_ids"))) source.ids.push_back(int32_t(id));
+  std::vector<int32_t> target;
+  for (auto id : expected->to_i64(expected->at("decoder_input_ids"))) target.push_back(int32_t(id));
+  RunOptions opt;
+  opt.all_logits = true;
+  const ForwardResult r = m.forward_seq2seq(source, target, opt);
+  const auto& rec = *r.recording;
+  ASSERT_TRUE(rec.meta().encoder_decoder());
+  ASSERT_EQ(rec.meta().source_tokens.size(), source.ids.size());
+  for (auto [part, prefix] : {std::pair{Part::EncoderAttention, "encoder_attention"}, {Part::Attention, "attention"},
+                              {Part::CrossAttention, "cross_attention"}})
+    for (int l = 0; l < rec.layers(part); ++l) {
+      const auto name = std::string(prefix) + ".layer" + std::to_string(l);
+      const auto want = expected->to_f32(expected->at(name));
+      for (int h = 0; h < rec.num_heads(); ++h) {
+        const RowMatrix got = rec.head_copy(l, h, part);
+        const size_t n = size_t(got.size());
+        ASSERT_EQ(want.size(), n * rec.num_heads()) << name;
+        EXPECT_LE(max_abs_diff(std::vector<float>(want.begin() + h * n, want.begin() + (h + 1) * n), got.data(), n), kTol) << name << " head " << h;
+      }
+    }
+  const auto logits = expected->to_f32(expected->at("logits"));
+  ASSERT_EQ(logits.size(), size_t(r.logits.size()));
+  EXPECT_LE(max_abs_diff(logits, r.logits.data(), logits.size()), kTol) << "logits";
+
+  // Greedy translation on the cache: the reference's tokens, and the teacher-forced attention.
+  GenerateRequest g;
+  g.prompt_ids = source.ids;
+  g.max_new_tokens = 8;
+  g.stop_ids = std::vector<int>{};
+  const GenerateResult gen = generate(m, g);
+  std::vector<int32_t> want_ids = nlohmann::json::parse(expected->metadata().at("generated_ids")).get<std::vector<int32_t>>();
+  EXPECT_EQ(gen.generated_ids(), want_ids);
+  EXPECT_EQ(gen.prompt_ids, std::vector<int32_t>{target[0]});
+  const auto& grec = *gen.recording;
+  ASSERT_EQ(grec.num_tokens(), 9);
+  std::vector<int32_t> all = gen.prompt_ids;
+  for (int32_t id : gen.generated_ids()) all.push_back(id);
+  const ForwardResult full = m.forward_seq2seq(source, all, RunOptions{});
+  for (Part part : {Part::EncoderAttention, Part::Attention, Part::CrossAttention})
+    for (int l = 0; l < grec.layers(part); ++l)
+      for (int h = 0; h < grec.num_heads(); ++h)
+        EXPECT_LE((grec.head_copy(l, h, part) - full.recording->head_copy(l, h, part)).cwiseAbs().maxCoeff(), 1e-5f)
+            << AttentionRecording::tensor_name(part, l) << " head " << h;
+}
+
+TEST_P(Seq2SeqGolden, TokenizerReproducesReferenceIds) {
+  const auto& c = GetParam();
+  const auto expected = SafetensorsFile::open(test::fixtures_dir() / "models" / c.model / "expected" / (c.name + ".safetensors"));
+  const Encoding enc = model().tokenizer().encode(expected->metadata().at("text"));
+  EXPECT_EQ(std::vector<int64_t>(enc.ids.begin(), enc.ids.end()), expected->to_i64(expected->at("input_ids")));
+}
+
+}  // namespace
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, Seq2SeqGolden, ::testing::ValuesIn(seq2seq_cases()), case_name);

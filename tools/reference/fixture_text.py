@@ -1,5 +1,5 @@
-"""Text used by make_fixtures.py and make_llama_fixtures.py: the BERT word list, the BPE
-training corpus, the case texts.
+"""Text used by make_fixtures.py, make_llama_fixtures.py and make_encdec_fixtures.py: the BERT
+word list, the BPE training corpus, the case texts.
 
 Changing anything here changes every fixture that uses it: regenerate and commit them together.
 """
@@ -97,3 +97,32 @@ DECODER = {
     "dog": "The dog does not mind the fox.",
     "heads": "Some heads look at the previous word.",
 }
+
+# Encoder-decoder cases, made by make_encdec_fixtures.py: a short source (8-12 tokens with the
+# special tokens) and a longer one (20-30), so that T5's relative buckets (8 buckets, max
+# distance 20) reach the logarithmic and the capped buckets in both directions. Plain ASCII
+# letters, spaces, commas and full stops: every tokenizer's normalisation is the identity on them.
+ENCODER_DECODER = {
+    "short": "The dog does not mind.",
+    "long": "The children talked about the music they had heard the night before.",
+}
+
+# The target side of the Marian fixture: its target.spm is trained on this (German) text, so that
+# the joint vocabulary holds pieces of two languages, some shared and some not.
+MARIAN_TARGET_CORPUS = """\
+Der schnelle braune Fuchs springt über den faulen Hund. Der Hund stört sich nicht daran; er hat
+den Fuchs schon oft springen sehen, und er schläft lieber in der warmen Nachmittagssonne.
+
+Aufmerksamkeit lässt jedes Token jedes andere Token ansehen. In einem Transformer hat jede
+Schicht mehrere Köpfe, und jeder Kopf lernt seine eigene Art zu schauen: manche Köpfe schauen
+auf das vorige Wort, manche auf das erste Token, und manche verteilen ihre Aufmerksamkeit über
+den ganzen Satz.
+
+Ein Sprachmodell liest Text von links nach rechts. An jeder Stelle sagt es das nächste Token
+voraus, und es darf nur die Token ansehen, die davor kamen. Deshalb ist das Muster der
+Aufmerksamkeit ein Dreieck: die Zukunft ist hinter einer Maske verborgen.
+
+Am Morgen gingen die Kinder am Fluss entlang zur Schule. Sie sprachen über die Musik, die sie
+am Abend zuvor gehört hatten, und über die Bücher, die sie gerade lasen. Der Lehrer wartete
+schon an der Tür, und der Unterricht begann um neun.
+"""

@@ -306,6 +306,11 @@ void MainWindow::choose_model(const QString& dir) {
 }
 
 void MainWindow::run() {
+  if (runs_->model() && runs_->model()->config().is_encoder_decoder() &&
+      QFileInfo(qpath(runs_->model()->dir())).canonicalFilePath() == QFileInfo(panel_->model_dir()).canonicalFilePath()) {
+    generate();  // an encoder-decoder's run is its translation
+    return;
+  }
   if (!panel_->image_mode()) {
     run_text(panel_->text(), panel_->pair());
   } else if (panel_->image_path().isEmpty()) {
