@@ -1,5 +1,6 @@
-// Tokenizer files: the input becomes tokenizer.json, vocab.txt or merges.txt (chosen by its
-// first byte) in a folder that is otherwise valid, then a fixed text is tokenized.
+// Tokenizer files: the input becomes tokenizer.json, vocab.txt, merges.txt, a T5 spiece.model or
+// a Marian vocab.json (chosen by its first byte) in a folder that is otherwise valid, then a
+// fixed text is tokenized and decoded.
 #include "fuzz_support.h"
 #include "tokenize/tokenizer.h"
 #include "util/error.h"
@@ -11,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto dir = attn::fuzz::scratch_dir() / "tok";
   fs::remove_all(dir);
   fs::create_directories(dir);
-  const int kind = data[0] % 3;
+  const int kind = data[0] % 5;
   ++data, --size;
   const auto gpt2 = attn::fuzz::fixtures_dir() / "models" / "gpt2";
   attn::TokenizerOptions opt;
@@ -20,10 +21,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (kind == 1) {
     attn::fuzz::write_file(dir / "vocab.txt", data, size);
     opt.model_type = "bert";
-  } else {
+  } else if (kind == 2) {
     fs::copy_file(gpt2 / "vocab.json", dir / "vocab.json");
     attn::fuzz::write_file(dir / "merges.txt", data, size);
     opt.model_type = "gpt2";
+  } else if (kind == 3) {
+    attn::fuzz::write_file(dir / "spiece.model", data, size);
+    opt.model_type = "t5";
+  } else {
+    const auto marian = attn::fuzz::fixtures_dir() / "models" / "marian_tiny";
+    fs::copy_file(marian / "source.spm", dir / "source.spm");
+    fs::copy_file(marian / "target.spm", dir / "target.spm");
+    attn::fuzz::write_file(dir / "vocab.json", data, size);
+    opt.model_type = "marian";
   }
   try {
     const auto tok = attn::load_tokenizer(dir, opt);

@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libeigen3-dev nlohmann-json3-dev libonig-dev libicu-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libeigen3-dev nlohmann-json3-dev libonig-dev libicu-dev libsentencepiece-dev libgtest-dev libgmock-dev libbenchmark-dev
   qt6-base-dev qt6-svg-dev libqt6svg6 libqt6opengl6-dev libgl-dev
   libqcustomplot-dev libqcustomplot2.1-qt6
   xvfb xauth fonts-dejavu-core

@@ -9,11 +9,12 @@ extern const FamilySpec kVitFamily, kDeitFamily;         // nn/vit.cpp
 extern const FamilySpec kLlamaFamily, kMistralFamily, kQwen2Family, kQwen3Family, kGemma2Family, kGemma3TextFamily,
     kGemma3Family, kPhi3Family;  // nn/llama.cpp
 extern const FamilySpec kBartFamily, kMarianFamily;  // nn/bart.cpp
+extern const FamilySpec kT5Family;                   // nn/t5.cpp
 
 const std::vector<const FamilySpec*>& family_table() {
   static const std::vector<const FamilySpec*> rows = {
       &kBertFamily, &kDistilBertFamily, &kGpt2Family, &kLlamaFamily, &kMistralFamily, &kQwen2Family, &kQwen3Family,
-      &kGemma2Family, &kGemma3TextFamily, &kGemma3Family, &kPhi3Family, &kBartFamily, &kMarianFamily, &kVitFamily, &kDeitFamily,
+      &kGemma2Family, &kGemma3TextFamily, &kGemma3Family, &kPhi3Family, &kBartFamily, &kMarianFamily, &kT5Family, &kVitFamily, &kDeitFamily,
   };
   return rows;
 }

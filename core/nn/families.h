@@ -2,7 +2,10 @@
 // What the model families' files share (internal to the engine): named views of common layer
 // shapes, bound and shape-checked from the weight store. Each family's file ends in its row
 // of the family table (model/family_table.h).
+#include <optional>
+
 #include "kernels/gemm.h"
+#include "model/stored_matrix.h"
 #include "nn/model.h"
 
 namespace attn {
@@ -18,6 +21,20 @@ struct Linear {
 struct Norm {
   ConstVectorMap gamma, beta;
 };
+
+// x · Wᵀ (+ b): an nn.Linear whose bias the family may leave out. The weight stays as stored
+// (BF16 checkpoints are converted block by block in the product, never all at once); an F32
+// one is packed for the GEMM kernel once, at load.
+struct Projection {
+  StoredMatrix w;  // (out, in)
+  std::optional<ConstVectorMap> b;
+  const kernels::PackedMatrix* packed = nullptr;  // w packed, when F32
+
+  RowMatrix operator()(const ConstMatrixRef& x) const;
+};
+
+// `name`.weight (out, in), and `name`.bias (out) when `bias`.
+Projection bind_projection(WeightStore& w, const std::string& name, int out, int in, bool bias);
 
 // `name`.weight (out, in) + `name`.bias (out).
 Linear bind_linear(WeightStore& w, const std::string& name, int out, int in);

@@ -21,28 +21,6 @@ namespace attn {
 
 namespace {
 
-// x · Wᵀ (+ b): an nn.Linear whose bias the family may leave out. The weight stays as stored
-// (BF16 checkpoints are converted block by block in the product, never all at once); an F32
-// one is packed for the GEMM kernel once, at load.
-struct Projection {
-  StoredMatrix w;  // (out, in)
-  std::optional<ConstVectorMap> b;
-  const kernels::PackedMatrix* packed = nullptr;  // w packed, when F32
-
-  RowMatrix operator()(const ConstMatrixRef& x) const {
-    RowMatrix y = packed ? matmul(x, *packed) : w.times_transposed(x);
-    if (b) y.rowwise() += b->transpose();
-    return y;
-  }
-};
-
-Projection bind_projection(WeightStore& w, const std::string& name, int out, int in, bool bias) {
-  Projection p{w.stored(name + ".weight", out, in), std::nullopt};
-  if (p.w.dtype() == DType::F32) p.packed = &w.packed(name + ".weight", out, in, /*transposed=*/true);
-  if (bias) p.b.emplace(w.vector(name + ".bias", out));
-  return p;
-}
-
 struct DecoderLayer {
   ConstVectorMap input_norm;
   Projection q, k, v, o;

@@ -20,6 +20,19 @@ RowMatrix Linear::operator()(const ConstMatrixRef& x) const {
   return y;
 }
 
+RowMatrix Projection::operator()(const ConstMatrixRef& x) const {
+  RowMatrix y = packed ? matmul(x, *packed) : w.times_transposed(x);
+  if (b) y.rowwise() += b->transpose();
+  return y;
+}
+
+Projection bind_projection(WeightStore& w, const std::string& name, int out, int in, bool bias) {
+  Projection p{w.stored(name + ".weight", out, in), std::nullopt};
+  if (p.w.dtype() == DType::F32) p.packed = &w.packed(name + ".weight", out, in, /*transposed=*/true);
+  if (bias) p.b.emplace(w.vector(name + ".bias", out));
+  return p;
+}
+
 Linear bind_linear(WeightStore& w, const std::string& name, int out, int in) {
   return Linear{&w.packed(name + ".weight", out, in, /*transposed=*/true), w.vector(name + ".bias", out)};
 }

@@ -235,4 +235,11 @@ std::string type_of(const json* j) {
   return t && t->is_string() ? t->get<std::string>() : std::string();
 }
 
+std::string json_model_type(const fs::path& file) {
+  const json j = read_json(file);
+  const json* model = j.is_object() ? member(j, "model") : nullptr;
+  const json* type = model && model->is_object() ? member(*model, "type") : nullptr;
+  return type && type->is_string() ? type->get<std::string>() : "";
+}
+
 }  // namespace attn::tokenizer_files

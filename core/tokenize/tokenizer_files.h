@@ -26,6 +26,8 @@ static_assert(kMaxTokenId == 4194303);
 std::string read_text_file(const fs::path& file);
 // Parses a JSON file; a syntax error becomes "<file>: invalid JSON (...)".
 json read_json(const fs::path& file);
+// tokenizer.json's model.type ("BPE", "WordPiece", "Unigram", ...), "" when it has none.
+std::string json_model_type(const fs::path& file);
 // Lines without "\n" / "\r\n"; invalid UTF-8 is reported with its line number.
 std::vector<std::string> read_lines(const fs::path& file);
 

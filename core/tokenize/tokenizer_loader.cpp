@@ -5,6 +5,7 @@
 
 #include "tokenize/bpe.h"
 #include "tokenize/tokenizer.h"
+#include "tokenize/sentencepiece.h"
 #include "tokenize/tokenizer_files.h"
 #include "tokenize/wordpiece.h"
 #include "util/error.h"
@@ -109,6 +110,13 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& model_dir,
     throw Error("tokenizer folder '" + model_dir.string() + "' does not exist or is not a folder");
   }
   try {
+    // Marian: SentencePiece models numbered by vocab.json (before vocab.json means BPE).
+    if (fs::exists(model_dir / "source.spm", ec)) return load_marian_tokenizer(model_dir);
+    // A Unigram tokenizer.json beside its spiece.model (T5): the SentencePiece model, read by
+    // its own library.
+    if (fs::exists(model_dir / "spiece.model", ec) &&
+        (!fs::exists(model_dir / "tokenizer.json", ec) || tokenizer_files::json_model_type(model_dir / "tokenizer.json") == "Unigram"))
+      return load_spiece_tokenizer(model_dir);
     if (fs::exists(model_dir / "tokenizer.json", ec)) {
       return tokenizer_files::load_tokenizer_json(model_dir, options);
     }
@@ -118,8 +126,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& model_dir,
     throw Error(model_dir.string() + ": unexpected value in a tokenizer file (" + e.what() + ")");
   }
   throw Error("no tokenizer files in '" + model_dir.string() +
-              "': looked for tokenizer.json, vocab.txt (WordPiece) and vocab.json + merges.txt "
-              "(byte-level BPE)");
+              "': looked for tokenizer.json, vocab.txt (WordPiece), vocab.json + merges.txt "
+              "(byte-level BPE), spiece.model (T5) and source.spm + vocab.json (Marian)");
 }
 
 }  // namespace attn

@@ -147,15 +147,7 @@ TEST(GoldenFixtures, ArePresent) {
 // cached generation picks the same tokens and records the same attention.
 namespace {
 
-// The families whose fixtures run (the rest of discover(true) waits for its family).
-bool family_supported(const std::string& model) { return model.rfind("bart", 0) == 0; }
-
-std::vector<GoldenCase> seq2seq_cases() {
-  std::vector<GoldenCase> out;
-  for (const GoldenCase& c : discover(true))
-    if (family_supported(c.model)) out.push_back(c);
-  return out;
-}
+std::vector<GoldenCase> seq2seq_cases() { return discover(true); }
 
 class Seq2SeqGolden : public Golden {};
 
