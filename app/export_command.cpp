@@ -118,7 +118,11 @@ ui::RecordingPtr record(const Args& a) {
 std::string view_help() {
   std::string out = "the view: ";
   for (const ui::ViewSpec& v : ui::view_table())
-    out += std::string(v.name) + (v.shows_for == ui::ViewFor::Images ? " (images)" : v.shows_for == ui::ViewFor::Generations ? " (generations)" : "") + ", ";
+    out += std::string(v.name) + (v.shows_for == ui::ViewFor::Images        ? " (images)"
+                                  : v.shows_for == ui::ViewFor::Generations ? " (generations)"
+                                  : v.shows_for == ui::ViewFor::Translations ? " (translations)"
+                                                                             : "") +
+           ", ";
   return out.substr(0, out.size() - 2) + " (default heatmap)";
 }
 
@@ -140,6 +144,9 @@ const std::vector<OptionSpec>& export_options() {
       {"fusion", true, "NAME", "rollout: how heads are fused, mean, max or min (default mean)"},
       {"discard", true, "R", "rollout: share of the weakest weights dropped per layer, 0 to 0.95 (default 0)"},
       {"stat", true, "NAME", "stats view: entropy, distance, special, previous or self (default entropy)"},
+      {"lines", false, "", "alignment: lines from the source to the target instead of the matrix"},
+      {"words", false, "", "alignment: merge sub-word pieces into words (sum over source pieces, mean over target pieces)"},
+      {"all-layers", false, "", "alignment: the mean over every layer instead of --layer"},
       {"step", true, "T|all", "timeline: the generated token to show, 1 = the first (default), or all: one numbered file per token"},
       {"colormap", true, "NAME", "viridis, magma, inferno, cividis or grey (default viridis)"},
       {"scaling", true, "NAME", "linear, log or power (default linear)"},
@@ -180,6 +187,9 @@ int cmd_export(const Args& a, int argc, char** argv) {
   if (const auto s = a.get("discard")) req.rollout.discard_ratio = float(parse_double("discard", *s, 0.0, 0.95));
   if (const auto s = a.get("recording")) req.recording_dir = QFileInfo(QString::fromStdString(*s)).absolutePath();
   if (const auto s = a.get("stat")) req.stat = QString::fromStdString(*s);
+  req.alignment_lines = a.flag("lines");
+  req.alignment_words = a.flag("words");
+  req.alignment_all_layers = a.flag("all-layers");
   if (const auto s = a.get("step")) {
     if (*s == "all") req.all_steps = true;
     else req.step = parse_int("step", *s) - 1;

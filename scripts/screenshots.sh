@@ -23,7 +23,8 @@ mkdir -p "$out"
 export XDG_CONFIG_HOME=$(mktemp -d)  # fresh settings: no state from the user's sessions
 trap 'rm -rf "$XDG_CONFIG_HOME"' EXIT
 echo "model: $model"
-xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$model" --text "$text" --out "$out"
+xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$model" --text "$text" --out "$out" \
+  --translator "$root/tests/fixtures/models/marian_tiny"
 # High-DPI: the same window at twice the scale.
 QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 3200x2000x24" "$tour" --model "$model" --text "$text" --out "$out" --prefix hidpi-
 # The command line's headless export, for comparison.
@@ -47,4 +48,10 @@ xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$image_model" --image "
 "$build/app/attnscope" export --model "$image_model" --image "$image" --view overlay --overlay smooth --layer -1 --head mean --out "$out/cli-overlay.png"
 "$build/app/attnscope" export --model "$image_model" --image "$image" --view overlay-heads --layer -1 --out "$out/cli-overlay-heads.svg"
 "$build/app/attnscope" export --model "$image_model" --image "$image" --view image-rollout --discard 0.9 --fusion max --out "$out/cli-image-rollout.pdf"
+# A translation (the Marian fixture: random weights, so the words are nonsense; the layout is the point).
+translator="$root/tests/fixtures/models/marian_tiny"
+"$build/app/attnscope" generate --model "$translator" --text "the cat sat on the mat because it was tired" --max-new-tokens 8 --out "$out/translation.safetensors" >/dev/null
+"$build/app/attnscope" export --recording "$out/translation.safetensors" --view alignment --layer -1 --head mean --out "$out/cli-alignment.png"
+"$build/app/attnscope" export --recording "$out/translation.safetensors" --view alignment --lines --words --all-layers --head mean --out "$out/cli-alignment-lines.png"
+"$build/app/attnscope" export --recording "$out/translation.safetensors" --view timeline --step all --out "$out/cli-timeline.png" >/dev/null
 echo "screenshots in $out"

@@ -13,6 +13,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "nn/model.h"
+#include "analysis/alignment.h"
 #include "session/generate.h"
 #include "test_support.h"
 
@@ -385,3 +386,43 @@ TEST(Generation, EosIdsFromTheConfigFiles) {
 }
 
 }  // namespace
+
+// The alignment of a translation (analysis/alignment.h): the cross-attention as recorded, and
+// words made of pieces — a source word sums its pieces' weights, a target word averages its rows.
+TEST(Alignment, PiecesAndWords) {
+  EXPECT_EQ(word_spans({" the", "c", "at", "<s>", "x", " y"}, {0, 0, 0, 1, 0, 0}),
+            (std::vector<std::pair<int, int>>{{0, 3}, {3, 4}, {4, 5}, {5, 6}}));
+  const Model& m = fixture_model("marian_tiny");
+  GenerateRequest r;
+  r.text = "the cat sat on the mat";
+  r.max_new_tokens = 5;
+  r.stop_ids = std::vector<int>{};
+  const auto rec = generate(m, r).recording;
+  const Alignment pieces = alignment(*rec, 1, 2, false);
+  EXPECT_EQ(pieces.source, rec->meta().source_tokens);
+  EXPECT_EQ(pieces.target, rec->meta().tokens);
+  EXPECT_EQ((pieces.weights - rec->head_copy(1, 2, AttentionRecording::Part::CrossAttention)).cwiseAbs().maxCoeff(), 0.0f);
+  const RowMatrix all = cross_attention(*rec, kAllLayers, kHeadMean);
+  RowMatrix want = RowMatrix::Zero(all.rows(), all.cols());
+  for (int l = 0; l < 2; ++l)
+    for (int h = 0; h < rec->num_heads(); ++h) want += rec->head_copy(l, h, AttentionRecording::Part::CrossAttention) / float(2 * rec->num_heads());
+  EXPECT_LT((all - want).cwiseAbs().maxCoeff(), 1e-6f);
+
+  const Alignment words = alignment(*rec, 1, 2, true);
+  const auto src = word_spans(rec->meta().source_tokens, rec->meta().source_special);
+  const auto tgt = word_spans(rec->meta().tokens, rec->meta().special);
+  ASSERT_EQ(words.source.size(), src.size());
+  ASSERT_EQ(words.target.size(), tgt.size());
+  EXPECT_LT(src.size(), rec->meta().source_tokens.size());  // " cat" is " c" + "a" + "t"
+  for (size_t t = 0; t < tgt.size(); ++t) {
+    EXPECT_NEAR(words.weights.row(Eigen::Index(t)).sum(), 1.0f, 1e-5f);  // still a distribution over the source
+    for (size_t s = 0; s < src.size(); ++s) {
+      float sum = 0;
+      for (int i = tgt[t].first; i < tgt[t].second; ++i)
+        for (int j = src[s].first; j < src[s].second; ++j) sum += pieces.weights(i, j);
+      EXPECT_NEAR(words.weights(Eigen::Index(t), Eigen::Index(s)), sum / float(tgt[t].second - tgt[t].first), 1e-6f);
+    }
+  }
+  EXPECT_THROW(cross_attention(*rec, 2, 0), Error);
+  EXPECT_THROW(cross_attention(*generate(fixture_model("gpt2"), greedy_request({300}, 2)).recording, 0, 0), Error);
+}

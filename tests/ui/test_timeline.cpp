@@ -2,6 +2,7 @@
 // keys and play, hover, the window's Generate (tab, Stop), and exports of one step and of all.
 #include <gtest/gtest.h>
 
+#include <QApplication>
 #include <QGroupBox>
 #include <QKeyEvent>
 #include <QPushButton>
@@ -15,6 +16,7 @@
 #include "state/view_state.h"
 #include "test_support.h"
 #include "ui/ui_test_support.h"
+#include "views/alignment_view.h"
 #include "views/timeline_view.h"
 #include "window/main_window.h"
 #include "window/model_panel.h"
@@ -192,4 +194,68 @@ TEST(Timeline, WindowGeneratesAndShowsTheTimeline) {
   w.choose_model(test::fixture_model("bert_mlm"));
   ASSERT_TRUE(test::wait_until_idle(w));
   EXPECT_FALSE(panel->generate_box()->isVisibleTo(&w));  // not a decoder
+}
+
+// The alignment of a translation: what it shows is analysis/alignment.h's, hover names the cell,
+// and the lines answer for a hovered target token.
+TEST(Alignment, ShowsTheCrossAttentionAndAnswersHovers) {
+  static const auto model = Model::load(test::fixtures_dir() / "models" / "marian_tiny");
+  GenerateRequest r;
+  r.text = "the cat sat on the mat";
+  r.max_new_tokens = 4;
+  r.stop_ids = std::vector<int>{};
+  ViewState state;
+  state.set_recording(attn::generate(*model, r).recording);
+  state.select(1, 2);
+  AlignmentView view(&state);
+  view.resize(1000, 700);
+  view.show();
+  QApplication::processEvents();
+  ASSERT_TRUE(view.content());
+  const Alignment want = alignment(*state.recording(), 1, 2, false);
+  EXPECT_EQ(view.content()->weights, want.weights);
+  EXPECT_TRUE(view.render_title().contains(QStringLiteral("layer 1 · head 2"))) << qPrintable(view.render_title());
+  QString found;
+  for (int y = 40; y < 650 && found.isEmpty(); y += 10)
+    for (int x = 100; x < 950 && found.isEmpty(); x += 20) found = view.describe_at(QPointF(x, y));
+  EXPECT_TRUE(found.startsWith(QStringLiteral("target "))) << qPrintable(found);
+
+  view.set_words(true);
+  EXPECT_TRUE(view.content()->words);
+  EXPECT_EQ(view.content()->weights, alignment(*state.recording(), 1, 2, true).weights);
+  view.set_all_layers(true);
+  EXPECT_TRUE(view.render_title().contains(QStringLiteral("mean of all layers")));
+
+  view.set_style(AlignmentView::Style::Lines);
+  view.set_hovered_target(1);
+  view.repaint();
+  QApplication::processEvents();
+  found.clear();
+  for (int y = 40; y < 650 && found.isEmpty(); y += 4)
+    for (int x = 500; x < 990 && found.isEmpty(); x += 10) found = view.describe_at(QPointF(x, y));
+  EXPECT_TRUE(found.contains(QStringLiteral("looked most at"))) << qPrintable(found);
+
+  state.set_recording(test::synthetic_recording(1, 2, 5, true));
+  EXPECT_FALSE(view.content());
+}
+
+// Run on an encoder-decoder translates; the Timeline and Alignment tabs appear.
+TEST(Alignment, WindowRunOnATranslatorGenerates) {
+  MainWindow w;
+  w.show();
+  w.choose_model(test::fixture_model("marian_tiny"));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  ModelPanel* panel = w.findChild<ModelPanel*>();
+  panel->set_text(QStringLiteral("the cat sat on the mat"));
+  panel->set_generation(5, Sampling{});
+  w.run();
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  ASSERT_TRUE(w.state()->recording()->meta().encoder_decoder());
+  auto* tabs = w.findChild<QTabWidget*>();
+  EXPECT_EQ(tabs->currentWidget()->objectName(), QStringLiteral("timeline"));
+  auto* align = w.findChild<AlignmentView*>();
+  ASSERT_NE(align, nullptr);
+  EXPECT_TRUE(tabs->isTabVisible(tabs->indexOf(align)));
+  EXPECT_TRUE(align->content());
 }

@@ -71,6 +71,9 @@ QStringList export_headless(const RecordingPtr& rec, const HeadlessRequest& req)
   settings.overlay.opacity = req.opacity;
   settings.overlay.input_resolution = req.input_resolution;
   settings.stat = metric_for(req.stat);
+  settings.alignment_lines = req.alignment_lines;
+  settings.alignment_words = req.alignment_words;
+  settings.alignment_all_layers = req.alignment_all_layers;
 
   if (spec->missing)
     if (const std::string why = spec->missing(state); !why.empty()) throw Error(why);

@@ -30,6 +30,7 @@ struct HeadlessRequest {
   double dpi = 96;
   QString stat = QStringLiteral("entropy");  // stats view: entropy | distance | special | previous | self
   int step = 0;                              // timeline: the generated token (0 = the first)
+  bool alignment_lines = false, alignment_words = false, alignment_all_layers = false;  // alignment
   bool all_steps = false;                    // timeline: every token, to OUT_001.png, OUT_002.png, …
   bool dark = false;
   QString out;                               // .png .svg .pdf .csv .npy

@@ -1,6 +1,7 @@
 // attnscope_screenshots: drives the real main window through every view and saves what a
 // person would see (scripts/screenshots.sh runs it under xvfb-run). Not installed.
 //   attnscope_screenshots --model DIR (--text STR [--pair STR] | --image FILE) --out DIR [--prefix NAME] [--dark]
+//                         [--translator DIR]   (an encoder-decoder: its timeline and alignment after the text tour)
 // With --text it also opens the teaching window; with --image (a ViT / DeiT model) it shows
 // the overlay, a clicked patch, the head grid, the image rollout and the prediction panel.
 #include <QApplication>
@@ -26,6 +27,7 @@
 #include "views/overlay_view.h"
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
+#include "views/alignment_view.h"
 #include "views/timeline_view.h"
 #include "views/view_table.h"
 #include "window/model_panel.h"
@@ -166,7 +168,7 @@ int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("AttnScopeScreenshots"));
   QApplication::setApplicationName(QStringLiteral("AttnScopeScreenshots"));
-  QString model, text, pair, image, out = QStringLiteral("screenshots"), prefix;
+  QString model, text, pair, image, out = QStringLiteral("screenshots"), prefix, translator;
   bool dark_only = false;
   const QStringList args = app.arguments();
   for (int i = 1; i < args.size(); ++i) {
@@ -177,6 +179,7 @@ int main(int argc, char** argv) {
     else if (args[i] == QLatin1String("--image")) image = next();
     else if (args[i] == QLatin1String("--out")) out = next();
     else if (args[i] == QLatin1String("--prefix")) prefix = next();
+    else if (args[i] == QLatin1String("--translator")) translator = next();
     else if (args[i] == QLatin1String("--dark")) dark_only = true;
   }
   if (model.isEmpty() || (text.isEmpty() == image.isEmpty())) {
@@ -294,6 +297,31 @@ int main(int argc, char** argv) {
       save(shoot(w), QStringLiteral("18-timeline"));
       const QString path = QDir(out).filePath(prefix + QStringLiteral("export-timeline.png"));
       if (w.export_view(path, ImageOptions{QSize(1400, 700), 120})) std::printf("%s\n", qPrintable(path));
+    }
+  }
+  // A translation: Run on an encoder-decoder generates; its alignment as a matrix, then as lines
+  // with a target token hovered.
+  if (!translator.isEmpty()) {
+    w.choose_model(translator);
+    wait_idle(w);
+    if (ModelPanel* panel = w.findChild<ModelPanel*>()) {
+      panel->set_text(text.section(QLatin1Char(' '), 0, 9));
+      panel->set_generation(10, attn::Sampling{});
+    }
+    w.run();
+    wait_idle(w);
+    settle(300);
+    save(shoot(w), QStringLiteral("19-translation-timeline"));
+    if (auto* align = w.findChild<AlignmentView*>()) {
+      w.state()->select(w.state()->recording()->num_layers() - 1, attn::kHeadMean);
+      w.show_view(QStringLiteral("alignment"));
+      settle(300);
+      save(shoot(w), QStringLiteral("20-alignment"));
+      align->set_style(AlignmentView::Style::Lines);
+      align->set_words(true);
+      align->set_hovered_target(2);
+      settle(300);
+      save(shoot(w), QStringLiteral("21-alignment-lines"));
     }
   }
   return failures ? 1 : 0;

@@ -6,6 +6,7 @@
 #include "run/rollout_cache.h"
 #include "state/view_state.h"
 #include "util/error.h"
+#include "views/alignment_view.h"
 #include "views/head_view.h"
 #include "views/heatmap_view.h"
 #include "views/model_view.h"
@@ -187,6 +188,41 @@ QWidget* make_timeline(ViewState* state, const ViewSettings& settings, QWidget* 
   return v;
 }
 
+std::string no_translation(const ViewState& state) {
+  if (state.recording() && state.recording()->meta().encoder_decoder()) return {};
+  return "the recording is not a translation: make one with an encoder-decoder (BART, Marian, T5) and 'attnscope generate --out FILE'";
+}
+
+// The alignment as shown: target × source, pieces or words.
+QStringList alignment_numbers(const ViewState& state, const ViewSettings& settings, const QString& out, bool csv) {
+  const auto& rec = recording_of(state, out);
+  if (const std::string why = no_translation(state); !why.empty()) throw Error(why);
+  const Alignment a = alignment(rec, settings.alignment_all_layers ? kAllLayers : state.layer(), state.head(), settings.alignment_words);
+  std::vector<std::string> rows, cols;
+  for (size_t i = 0; i < a.target.size(); ++i) rows.push_back(std::to_string(i) + ":" + a.target[i]);
+  for (size_t i = 0; i < a.source.size(); ++i) cols.push_back(std::to_string(i) + ":" + a.source[i]);
+  if (csv) write_matrix_csv(fspath(out), a.weights, rows, cols, "target\\source");
+  else write_npy(fspath(out), a.weights);
+  return {out};
+}
+
+ViewSettings alignment_settings(const QWidget* w) {
+  const auto* v = static_cast<const AlignmentView*>(w);
+  ViewSettings s;
+  s.alignment_lines = v->style() == AlignmentView::Style::Lines;
+  s.alignment_all_layers = v->all_layers();
+  s.alignment_words = v->words();
+  return s;
+}
+
+QWidget* make_alignment(ViewState* state, const ViewSettings& settings, QWidget* parent) {
+  auto* v = new AlignmentView(state, parent);
+  v->set_style(settings.alignment_lines ? AlignmentView::Style::Lines : AlignmentView::Style::Matrix);
+  v->set_all_layers(settings.alignment_all_layers);
+  v->set_words(settings.alignment_words);
+  return v;
+}
+
 ViewSettings no_settings(const QWidget*) { return {}; }
 
 ViewSettings overlay_settings(const QWidget* w) {
@@ -274,6 +310,8 @@ const std::vector<ViewSpec>& view_table() {
        make_stats, stats_settings, nullptr, stats_numbers},
       {"timeline", "Timeline", "a generation token by token: the candidates and the attention row that chose each token", true,
        ViewFor::Generations, false, make_timeline, timeline_settings, no_generation, timeline_numbers},
+      {"alignment", "Alignment", "a translation's source × target cross-attention, as a matrix or lines; words or pieces", true,
+       ViewFor::Translations, false, make_alignment, alignment_settings, no_translation, alignment_numbers},
       {"overlay", "Overlay", "a head's attention over the picture (image models)", true, ViewFor::Images, false, make_overlay, overlay_settings,
        nullptr, overlay_numbers},
       {"overlay-heads", "Overlay of every head", "every head of a layer over the picture (image models)", false, ViewFor::Images, false,
@@ -291,6 +329,7 @@ bool view_applies(const ViewSpec& spec, const AttentionRecording* recording) {
     case ViewFor::Any: return true;
     case ViewFor::Images: return recording && patch_layout(recording->meta()).has_value();
     case ViewFor::Generations: return recording && read_generation(*recording).has_value();
+    case ViewFor::Translations: return recording && recording->meta().encoder_decoder();
   }
   return false;
 }
@@ -301,6 +340,7 @@ QString view_menu_title(const ViewSpec& spec) {
     case ViewFor::Any: return title;
     case ViewFor::Images: return QObject::tr("%1 (images)").arg(title);
     case ViewFor::Generations: return QObject::tr("%1 (generations)").arg(title);
+    case ViewFor::Translations: return QObject::tr("%1 (translations)").arg(title);
   }
   return title;
 }

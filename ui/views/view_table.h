@@ -26,17 +26,19 @@ struct ViewSettings {
   bool overlay_heads = false;  // every head of the layer as small overlays
   StatsView::Metric stat = StatsView::Metric::Entropy;
   int step = -1;  // timeline: the generated token shown (-1: the first, in a new view)
+  // alignment: lines instead of the matrix, the mean over all layers, words instead of pieces
+  bool alignment_lines = false, alignment_all_layers = false, alignment_words = false;
 };
 
 // Which recordings a view is for.
-enum class ViewFor { Any, Images, Generations };
+enum class ViewFor { Any, Images, Generations, Translations };
 
 struct ViewSpec {
   const char* name;   // `attnscope export --view NAME`, suggested file names
   const char* title;  // tab and menu title
   const char* help;   // one line for help texts
   bool tab;           // a tab of the main window (Ctrl+1, Ctrl+2, … in table order)
-  ViewFor shows_for;  // every recording, or only image recordings (ViT, DeiT) or generations
+  ViewFor shows_for;  // every recording, or only image recordings (ViT, DeiT), generations or translations
   bool needs_rollout; // shows the attention rollout (the headless export computes it first)
   // Makes the view on `state`, set as `settings` says (a tab, or offscreen for an export).
   QWidget* (*make)(ViewState* state, const ViewSettings& settings, QWidget* parent);
