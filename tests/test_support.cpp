@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "util/error.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -81,6 +83,15 @@ TempDir::~TempDir() {
 
 void TempDir::write(const std::string& name, const std::string& content) const {
   std::ofstream(path_ / name, std::ios::binary) << content;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
 }
 
 }  // namespace attn::test

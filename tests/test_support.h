@@ -2,6 +2,7 @@
 // Helpers shared by the test suites: where fixtures live, and skipping cleanly when the
 // real published data in ../shared/models is absent.
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -18,6 +19,9 @@ std::filesystem::path shared_model_dir(const std::string& name);
 std::filesystem::path shared_dir(const std::string& name);
 // Reads a whole file as bytes (throws on failure).
 std::string read_file(const std::filesystem::path& path);
+
+// What `f` throws as attn::Error, or "no error".
+std::string error_of(const std::function<void()>& f);
 
 // An empty folder of the current test's own, removed with what it holds when it goes.
 class TempDir {

@@ -407,10 +407,7 @@ def main():
         for f in differ:
             print("differs on rerun:", f)
         results.add("two fresh runs byte-identical to this one (files differing)", float(len(differ)), 0.0)
-    print("self-checks:")
-    ok = results.report()
-    print("all self-checks passed" if ok else "SELF-CHECKS FAILED")
-    return 0 if ok else 1
+    return results.exit_status()
 
 
 if __name__ == "__main__":

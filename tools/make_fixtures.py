@@ -240,6 +240,13 @@ class Checks:
             print(f"  {name:48s} max err {err:.3e}  (bound {bound:.0e})  {status}")
         return ok
 
+    def exit_status(self):
+        """Prints every check and the verdict; the process exit status: 0 when all passed."""
+        print("self-checks:")
+        ok = self.report()
+        print("all self-checks passed" if ok else "SELF-CHECKS FAILED")
+        return 0 if ok else 1
+
 
 LAYER_CHECKS = {"bert": checks.bert_layers_vs_torch, "distilbert": checks.distilbert_layers_vs_torch,
                 "gpt2": checks.gpt2_layers_vs_torch}
@@ -324,10 +331,7 @@ def main():
         print(f"{name:16s} {case:7s} N={n}")
     total = sum(dir_size(args.out / name) for name in {s[0] for s in summary})
     print(f"total size: {total / 1e6:.2f} MB in {args.out}")
-    print("self-checks:")
-    ok = results.report()
-    print("all self-checks passed" if ok else "SELF-CHECKS FAILED")
-    return 0 if ok else 1
+    return results.exit_status()
 
 
 if __name__ == "__main__":

@@ -454,10 +454,7 @@ def main():
     logits = [fx.stats["max |logit|"] for fx in seen]
     results.add(f"logits O(1..10): max |logit| per model {min(logits):.1f} .. {max(logits):.1f} (fails outside 1..30)",
                 float(not (min(logits) >= 1 and max(logits) <= 30)), 0.0)
-    print("self-checks:")
-    ok = results.report()
-    print("all self-checks passed" if ok else "SELF-CHECKS FAILED")
-    return 0 if ok else 1
+    return results.exit_status()
 
 
 if __name__ == "__main__":

@@ -110,9 +110,7 @@ class BartModel final : public Model {
       x = layer_norm(x + L.self.out(pass.attention(l, q, k, v, self)), L.self_norm.gamma, L.self_norm.beta, kEps);
       const RowMatrix attended = pass.cross_attention(l, L.cross.q(x), [&] { return std::pair{L.cross.k(memory), L.cross.v(memory)}; }, cross);
       x = layer_norm(x + L.cross.out(attended), L.cross_norm.gamma, L.cross_norm.beta, kEps);
-      RowMatrix h = L.fc1(x);
-      activate(h, c.activation);
-      x = layer_norm(x + L.fc2(h), L.final_norm.gamma, L.final_norm.beta, kEps);
+      x = feed_forward(L.fc1, L.fc2, L.final_norm, x);
       pass.layer_done(l, x);
     }
     RowMatrix logits = matmul_transposed(pass.logits_input(x), *lm_head_);
@@ -140,6 +138,13 @@ class BartModel final : public Model {
     return layer_norm(x, n.gamma, n.beta, kEps);
   }
 
+  // LayerNorm(x + fc2(act(fc1(x)))): every layer's last part.
+  RowMatrix feed_forward(const Linear& fc1, const Linear& fc2, const Norm& norm, const RowMatrix& x) const {
+    RowMatrix h = fc1(x);
+    activate(h, config_.activation);
+    return layer_norm(x + fc2(h), norm.gamma, norm.beta, kEps);
+  }
+
   RowMatrix encode(const std::vector<int32_t>& source, ForwardPass& pass) const {
     const ModelConfig& c = config_;
     RowMatrix x = embed(source, 0, /*decoder=*/false);
@@ -149,9 +154,7 @@ class BartModel final : public Model {
       const EncoderLayer& L = encoder_[size_t(l)];
       const RowMatrix q = L.self.q(x), k = L.self.k(x), v = L.self.v(x);
       x = layer_norm(x + L.self.out(pass.encoder_attention(l, q, k, v, spec)), L.self_norm.gamma, L.self_norm.beta, kEps);
-      RowMatrix h = L.fc1(x);
-      activate(h, c.activation);
-      x = layer_norm(x + L.fc2(h), L.final_norm.gamma, L.final_norm.beta, kEps);
+      x = feed_forward(L.fc1, L.fc2, L.final_norm, x);
     }
     return x;
   }

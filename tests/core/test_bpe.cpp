@@ -256,12 +256,7 @@ nlohmann::json tokenizer_json(bool merges_as_arrays) {
 }
 
 std::string load_error(const fs::path& dir) {
-  try {
-    load_tokenizer(dir, {});
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_of([&] { load_tokenizer(dir, {}); });
 }
 
 void expect_hello_world(const Tokenizer& tok) {

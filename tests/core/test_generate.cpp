@@ -279,14 +279,9 @@ TEST(Generation, OpeningChecksTheStepTensors) {
       }
     }
     write_safetensors(bad, ts, file->metadata());
-    try {
-      AttentionRecording::open(bad);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    return test::error_of([&] { AttentionRecording::open(bad); });
   };
-  EXPECT_EQ(rewrite("step_chosen_ids", {3}, {1, 2, 3}), "");
+  EXPECT_EQ(rewrite("step_chosen_ids", {3}, {1, 2, 3}), "no error");
   EXPECT_NE(rewrite("step_chosen_ids", {2}, {1, 2}).find("bad.safetensors: tensors step_candidate_ids [3, 5]"), std::string::npos);
   EXPECT_NE(rewrite("step_chosen_ids", {3}, {1, -2, 3}).find("bad.safetensors: tensor step_chosen_ids holds id -2"), std::string::npos);
 }
@@ -330,12 +325,7 @@ TEST(Generation, TranslationRecordingRoundTrips) {
       ts.push_back({t.name, t.dtype, shape, file->data(t).first(size_t(std::accumulate(shape.begin(), shape.end(), int64_t(4), std::multiplies<>())))});
     }
     write_safetensors(bad, ts, file->metadata());
-    try {
-      AttentionRecording::open(bad);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    return test::error_of([&] { AttentionRecording::open(bad); });
   };
   EXPECT_NE(without("cross_attention.layer1").find("missing tensor 'cross_attention.layer1'"), std::string::npos);
   EXPECT_NE(without("encoder_attention.layer0").find("missing tensor 'encoder_attention.layer0'"), std::string::npos);
@@ -344,14 +334,7 @@ TEST(Generation, TranslationRecordingRoundTrips) {
 }
 
 TEST(Generation, RefusesWhatItCannotDo) {
-  auto message = [](auto&& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("(no error)");
-  };
+  const auto message = test::error_of;
   const Model& bert = fixture_model("bert_mlm");
   EXPECT_NE(message([&] { generate(bert, greedy_request({1, 2}, 3)); }).find("cannot generate"), std::string::npos);
   const Model& m = fixture_model("gpt2");

@@ -12,14 +12,7 @@ namespace {
 
 std::unique_ptr<Model> fixture(const std::string& name) { return Model::load(test::fixtures_dir() / "models" / name); }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 }  // namespace
 

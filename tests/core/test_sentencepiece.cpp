@@ -19,14 +19,7 @@ namespace {
 
 fs::path model_dir(const std::string& name) { return test::fixtures_dir() / "models" / name; }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test_support.h"
 #include "tokenize/decoders.h"
 #include "tokenize/normalizers.h"
 #include "tokenize/pre_tokenizers.h"
@@ -44,14 +45,7 @@ json split_regex(const char* pattern, const char* behavior = "Isolated") {
   return {{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", behavior}, {"invert", false}};
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 TEST(SplitPreTokenizer, Llama3RegexWithOniguruma) {
   const json split = split_regex(kLlama3Regex);

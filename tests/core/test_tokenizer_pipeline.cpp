@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "test_support.h"
 #include "tokenize/bpe.h"
 #include "tokenize/tokenizer.h"
 #include "util/error.h"
@@ -41,12 +42,7 @@ class Folder {
   std::unique_ptr<Tokenizer> load() const { return load_tokenizer(path_, {}); }
   const fs::path& path() const { return path_; }
   std::string error() const {
-    try {
-      load();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "no error";
+    return test::error_of([&] { load(); });
   }
 
  private:

@@ -3,6 +3,7 @@
 // unicodedata and str.lower()), not from the tables under test.
 #include <gtest/gtest.h>
 
+#include "test_support.h"
 #include "tokenize/unicode.h"
 #include "util/error.h"
 
@@ -16,12 +17,7 @@ std::u32string lower(char32_t cp) {
 }
 
 std::string error_of(std::string_view bytes) {
-  try {
-    decode_utf8(bytes, "sample");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_of([&] { decode_utf8(bytes, "sample"); });
 }
 
 TEST(Utf8, DecodesEveryLengthWithByteSpans) {

@@ -323,12 +323,7 @@ std::string vocab_txt() {
 }
 
 std::string load_error(const fs::path& dir) {
-  try {
-    load_tokenizer(dir, {});
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return test::error_of([&] { load_tokenizer(dir, {}); });
 }
 
 nlohmann::json tokenizer_json() {

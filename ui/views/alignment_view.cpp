@@ -13,6 +13,7 @@
 #include "colormap/value_mapper.h"
 #include "state/theme.h"
 #include "state/view_state.h"
+#include "views/plot_style.h"
 #include "util/error.h"
 
 namespace attn::ui {
@@ -152,15 +153,10 @@ class AlignmentView::Canvas : public QWidget {
  protected:
   void paintEvent(QPaintEvent*) override {
     QPainter p(this);
-    if (!view_->content_) {
-      const Theme& t = theme(view_->state_->dark());
-      p.fillRect(rect(), t.background);
-      p.setPen(t.muted);
-      p.drawText(rect().adjusted(20, 20, -20, -20), Qt::AlignCenter | Qt::TextWordWrap,
-                 tr("This recording is not a translation. Choose an encoder-decoder (BART, Marian, T5) and Generate to see which source "
-                    "words each target word looked at."));
-      return;
-    }
+    if (!view_->content_)
+      return paint_placeholder(p, rect(), theme(view_->state_->dark()),
+                               tr("This recording is not a translation. Choose an encoder-decoder (BART, Marian, T5) and Generate to see "
+                                  "which source words each target word looked at."));
     paint_alignment(p, size(), *view_->content_, view_->style(), view_->hovered_, *view_->state_, view_->render_title(), &geometry_);
   }
   void mouseMoveEvent(QMouseEvent* e) override {

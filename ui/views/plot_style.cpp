@@ -1,5 +1,7 @@
 #include "views/plot_style.h"
 
+#include <QPainter>
+
 #include <qcustomplot.h>
 
 #include "state/theme.h"
@@ -32,6 +34,12 @@ void style_plot(QCustomPlot* plot, const Theme& t) {
     plot->legend->setBrush(QBrush(t.background));
     plot->legend->setTextColor(t.foreground);
   }
+}
+
+void paint_placeholder(QPainter& painter, const QRect& rect, const Theme& theme, const QString& why) {
+  painter.fillRect(rect, theme.background);
+  painter.setPen(theme.muted);
+  painter.drawText(rect.adjusted(20, 20, -20, -20), Qt::AlignCenter | Qt::TextWordWrap, why);
 }
 
 }  // namespace attn::ui

@@ -16,6 +16,7 @@
 #include "colormap/value_mapper.h"
 #include "state/theme.h"
 #include "state/view_state.h"
+#include "views/plot_style.h"
 
 namespace attn::ui {
 
@@ -254,15 +255,10 @@ class TimelineView::Canvas : public QWidget {
   void paintEvent(QPaintEvent*) override {
     QPainter p(this);
     p.setRenderHint(QPainter::Antialiasing);
-    const Theme& t = theme(view_->state_->dark());
-    if (!view_->content_) {
-      p.fillRect(rect(), t.background);
-      p.setPen(t.muted);
-      p.drawText(rect().adjusted(20, 20, -20, -20), Qt::AlignCenter | Qt::TextWordWrap,
-                 tr("This recording is not a generation. Generate text (Generate in the side panel, or attnscope generate) to step "
-                    "through the tokens it chose."));
-      return;
-    }
+    if (!view_->content_)
+      return paint_placeholder(p, rect(), theme(view_->state_->dark()),
+                               tr("This recording is not a generation. Generate text (Generate in the side panel, or attnscope generate) "
+                                  "to step through the tokens it chose."));
     paint_step(p, size(), *view_->content_, *view_->state_, view_->render_title(), &geometry_);
   }
   void mouseMoveEvent(QMouseEvent* e) override {
