@@ -231,6 +231,10 @@ std::string Model::display_token(int32_t id, const std::string& vocab_token) con
   return tokenizer_->display_token(id, vocab_token);
 }
 
+std::string Model::display_token(const Encoding& enc, size_t i) const {
+  return display_token(enc.ids[i], i < enc.tokens.size() ? enc.tokens[i] : tokenizer_->id_to_token(enc.ids[i]));
+}
+
 // How many layers a run with `options` records.
 static int recorded_layer_count(const ModelConfig& config, const RunOptions& options) {
   return options.layers.empty() ? config.num_layers : int(options.layers.size());
@@ -323,7 +327,7 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options, const Enco
   if (source) {
     meta.num_encoder_layers = config_.num_encoder_layers;
     for (size_t i = 0; i < source->size(); ++i) {
-      meta.source_tokens.push_back(display_token(source->ids[i], i < source->tokens.size() ? source->tokens[i] : tokenizer_->id_to_token(source->ids[i])));
+      meta.source_tokens.push_back(display_token(*source, i));
       meta.source_special.push_back(i < source->special.size() ? source->special[i] : 0);
     }
   }
@@ -366,7 +370,7 @@ ForwardResult Model::forward(const Encoding& enc, const RunOptions& options) con
       if (t < 0 || t >= config_.type_vocab_size) throw Error("token type id " + std::to_string(t) + " is outside the model's type vocabulary");
   RecordingMeta meta = recording_meta(N, options);
   for (int i = 0; i < N; ++i) {
-    meta.tokens.push_back(display_token(enc.ids[i], i < int(enc.tokens.size()) ? enc.tokens[i] : tokenizer_->id_to_token(enc.ids[i])));
+    meta.tokens.push_back(display_token(enc, size_t(i)));
     meta.special.push_back(i < int(enc.special.size()) ? enc.special[i] : 0);
   }
   meta.extra["task"] = head_kind_name(config_.head);

@@ -155,6 +155,8 @@ class Model {
                   size_t* full_tokens = nullptr) const;
   // The string shown for a token in views and recordings ("##ing", " world").
   std::string display_token(int32_t id, const std::string& vocab_token) const;
+  // The string shown for token `i` of `enc` (its vocabulary string when it carries one, else the id's).
+  std::string display_token(const Encoding& enc, size_t i) const;
 
   // What a run over `tokens` tokens with `options` will need (util/memory.h).
   // An encoder-decoder's `source_tokens` add its encoder's and cross-attention.

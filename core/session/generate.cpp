@@ -160,7 +160,7 @@ GenerateResult generate(const Model& model, GenerateRequest request) {
   AttentionRecording& rec = *out.recording;
   RecordingMeta& meta = rec.meta_mutable();
   for (int i = 0; i < P; ++i) {
-    meta.tokens.push_back(model.display_token(prompt.ids[size_t(i)], i < int(prompt.tokens.size()) ? prompt.tokens[size_t(i)] : tokenizer.id_to_token(prompt.ids[size_t(i)])));
+    meta.tokens.push_back(model.display_token(prompt, size_t(i)));
     meta.special.push_back(i < int(prompt.special.size()) ? prompt.special[size_t(i)] : 0);
   }
   meta.text = request.text;
