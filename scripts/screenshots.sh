@@ -22,9 +22,15 @@ tour="$build/ui/attnscope_screenshots"
 mkdir -p "$out"
 export XDG_CONFIG_HOME=$(mktemp -d)  # fresh settings: no state from the user's sessions
 trap 'rm -rf "$XDG_CONFIG_HOME"' EXIT
+# The translator: the bundled date translator, else the Marian fixture (random weights: nonsense
+# words, but the layout is the point).
+translator="$root/resources/models/attnscope-translate-dates"
+[[ -f "$translator/config.json" ]] || translator="$root/tests/fixtures/models/marian_tiny"
+translation_text="Sunday the third of July, 1994"
+[[ "$translator" == *marian_tiny ]] && translation_text="the cat sat on the mat because it was tired"
 echo "model: $model"
 xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$model" --text "$text" --out "$out" \
-  --translator "$root/tests/fixtures/models/marian_tiny"
+  --translator "$translator"
 # High-DPI: the same window at twice the scale.
 QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 3200x2000x24" "$tour" --model "$model" --text "$text" --out "$out" --prefix hidpi-
 # The command line's headless export, for comparison.
@@ -48,9 +54,8 @@ xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$image_model" --image "
 "$build/app/attnscope" export --model "$image_model" --image "$image" --view overlay --overlay smooth --layer -1 --head mean --out "$out/cli-overlay.png"
 "$build/app/attnscope" export --model "$image_model" --image "$image" --view overlay-heads --layer -1 --out "$out/cli-overlay-heads.svg"
 "$build/app/attnscope" export --model "$image_model" --image "$image" --view image-rollout --discard 0.9 --fusion max --out "$out/cli-image-rollout.pdf"
-# A translation (the Marian fixture: random weights, so the words are nonsense; the layout is the point).
-translator="$root/tests/fixtures/models/marian_tiny"
-"$build/app/attnscope" generate --model "$translator" --text "the cat sat on the mat because it was tired" --max-new-tokens 8 --out "$out/translation.safetensors" >/dev/null
+# A translation, from the command line.
+"$build/app/attnscope" generate --model "$translator" --text "$translation_text" --max-new-tokens 12 --out "$out/translation.safetensors" >/dev/null
 "$build/app/attnscope" export --recording "$out/translation.safetensors" --view alignment --layer -1 --head mean --out "$out/cli-alignment.png"
 "$build/app/attnscope" export --recording "$out/translation.safetensors" --view alignment --lines --words --all-layers --head mean --out "$out/cli-alignment-lines.png"
 "$build/app/attnscope" export --recording "$out/translation.safetensors" --view timeline --step all --out "$out/cli-timeline.png" >/dev/null

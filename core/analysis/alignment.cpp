@@ -59,17 +59,22 @@ Alignment alignment(const AttentionRecording& rec, int layer, int head, bool wor
   Alignment a;
   const RowMatrix m = cross_attention(rec, layer, head);
   const RecordingMeta& meta = rec.meta();
+  // Target token t + 1 was chosen by decoder row t (whose query is the token before it).
+  const int T = std::max(0, meta.num_tokens - 1);
+  const std::vector<std::string> produced(meta.tokens.begin() + (meta.tokens.empty() ? 0 : 1), meta.tokens.end());
+  std::vector<uint8_t> produced_special(size_t(T), 0);
+  for (int t = 0; t < T; ++t) produced_special[size_t(t)] = size_t(t + 1) < meta.special.size() ? meta.special[size_t(t + 1)] : 0;
   if (!words) {
     a.source = meta.source_tokens;
-    a.target = meta.tokens;
-    a.weights = m;
+    a.target = produced;
+    a.weights = m.topRows(T);
     return a;
   }
   a.words = true;
-  const auto src = word_spans(meta.source_tokens, meta.source_special), tgt = word_spans(meta.tokens, meta.special);
+  const auto src = word_spans(meta.source_tokens, meta.source_special), tgt = word_spans(produced, produced_special);
   a.weights = RowMatrix::Zero(Eigen::Index(tgt.size()), Eigen::Index(src.size()));
   for (size_t t = 0; t < tgt.size(); ++t) {
-    a.target.push_back(joined(meta.tokens, tgt[t]));
+    a.target.push_back(joined(produced, tgt[t]));
     const auto [r0, r1] = tgt[t];
     for (size_t s = 0; s < src.size(); ++s) {
       const auto [c0, c1] = src[s];

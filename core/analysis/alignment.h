@@ -4,6 +4,9 @@
 // max over heads, or the mean over every layer; optionally with sub-word pieces merged into
 // words — a source word's weight is the sum over its pieces (how much the target token looked
 // at the word), a target word's row the mean over its pieces (each piece is one distribution).
+// A target token's row is the cross-attention that chose it: decoder row t (the query of the
+// token before) for target token t + 1, as an alignment of translation means it; the decoder's
+// start token is no target token, and the last token's row (which chose nothing) is left out.
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,12 +19,12 @@ namespace attn {
 inline constexpr int kAllLayers = -1;  // an alignment's layer: the mean over every layer
 
 struct Alignment {
-  std::vector<std::string> source, target;  // the axes' tokens (or words)
-  RowMatrix weights;                        // (target, source)
+  std::vector<std::string> source, target;  // the axes' tokens (or words); target: the chosen tokens
+  RowMatrix weights;                        // (target, source): row t is decoder row t
   bool words = false;
 };
 
-// The cross-attention of `layer` (or kAllLayers) and `head` (a head, kHeadMean, kHeadMax; with
+// The cross-attention of `layer` (or kAllLayers) and `head`, one row per decoder token (a head, kHeadMean, kHeadMax; with
 // kAllLayers the heads' mean or max in each layer, then their mean). Throws attn::Error for a
 // recording without cross-attention or a layer or head out of range.
 RowMatrix cross_attention(const AttentionRecording& recording, int layer, int head);

@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 
+#include "analysis/alignment.h"
 #include "util/error.h"
 
 namespace attn {
@@ -157,6 +158,85 @@ HeadFinding find_parking_head(const AttentionRecording& rec) {
                ". A head with nothing useful to look at puts its attention on a token that changes little — a way of "
                "doing nothing",
            "parking head");
+  return f;
+}
+
+float alignment_score(const Eigen::Ref<const RowMatrix>& cross, const std::vector<std::pair<int, int>>& words,
+                      const std::vector<int>& rows, std::vector<int>* chosen_words) {
+  if (rows.empty() || words.empty()) return 0;
+  double sharpness = 0;
+  std::vector<int> chosen;
+  for (int r : rows) {
+    int best = 0;
+    float best_weight = -1;
+    for (size_t w = 0; w < words.size(); ++w) {
+      const float weight = cross.row(r).segment(words[w].first, words[w].second - words[w].first).sum();
+      if (weight > best_weight) best = int(w), best_weight = weight;
+    }
+    sharpness += best_weight;
+    chosen.push_back(best);
+  }
+  std::vector<int> distinct = chosen;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  const double coverage = double(distinct.size()) / double(std::min(rows.size(), words.size()));
+  if (chosen_words) *chosen_words = std::move(chosen);
+  return float(sharpness / double(rows.size()) * coverage);
+}
+
+HeadFinding find_alignment_head(const AttentionRecording& rec, std::vector<AlignmentPick>* picks) {
+  HeadFinding f;
+  const RecordingMeta& meta = rec.meta();
+  if (!meta.encoder_decoder()) {
+    f.explanation = "This is not a translation: alignment heads live in an encoder-decoder's cross-attention.";
+    return f;
+  }
+  // The source's words, special tokens left out; the rows that chose an ordinary token.
+  std::vector<std::pair<int, int>> words;
+  for (const auto& span : word_spans(meta.source_tokens, meta.source_special))
+    if (!(span.second - span.first == 1 && size_t(span.first) < meta.source_special.size() && meta.source_special[size_t(span.first)]))
+      words.push_back(span);
+  std::vector<int> rows;
+  for (int r = 0; r + 1 < meta.num_tokens; ++r)
+    if (!(size_t(r + 1) < meta.special.size() && meta.special[size_t(r + 1)])) rows.push_back(r);
+  if (rows.empty() || words.empty()) {
+    f.explanation = "The translation has no ordinary target tokens yet, so no head can be measured: translate a sentence.";
+    return f;
+  }
+  const int H = rec.num_heads();
+  for (int l = 0; l < rec.num_layers(); ++l)
+    for (int h = 0; h < H; ++h) f.scores.push_back(alignment_score(cross_attention(rec, l, h), words, rows));
+  for (size_t k = 0; k < f.scores.size(); ++k)
+    if (f.layer < 0 || f.scores[k] > f.score) f.layer = int(k) / H, f.head = int(k) % H, f.score = f.scores[k];
+  for (size_t k = 0; k < f.scores.size(); ++k)
+    if (int(k) != f.layer * H + f.head) f.runner_up = std::max(f.runner_up, f.scores[k]);
+
+  std::vector<int> chosen;
+  const RowMatrix best = cross_attention(rec, f.layer, f.head);
+  alignment_score(best, words, rows, &chosen);
+  auto word_text = [&](int w) {
+    std::string text;
+    for (int i = words[size_t(w)].first; i < words[size_t(w)].second; ++i) text += meta.source_tokens[size_t(i)];
+    return text;
+  };
+  std::string pairs;
+  bool in_order = true;
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const int w = chosen[k];
+    const auto& span = words[size_t(w)];
+    const float weight = best.row(rows[k]).segment(span.first, span.second - span.first).sum();
+    if (picks) picks->push_back({meta.tokens[size_t(rows[k] + 1)], word_text(w), weight});
+    if (k > 0 && w < chosen[k - 1]) in_order = false;
+    if (k < 8) pairs += (pairs.empty() ? "" : ", ") + ("“" + meta.tokens[size_t(rows[k] + 1)] + "” ← “" + word_text(w) + "” " + percent(weight));
+  }
+  if (rows.size() > 8) pairs += ", …";
+  conclude(f, 1.0f / float(words.size()),
+           head_label(f.layer, f.head) + " aligns the translation: in cross-attention the queries come from the decoder (the "
+               "target written so far) and the keys and values from the encoder (the source), and this head's query for each "
+               "new target token looks mostly at one source word — " + pairs + " — " +
+               (in_order ? "in the source's order." : "not in the source's order: the target reorders the words, and the head follows.") +
+               " Score: its weight on the word it reads times how many different words it reads, " + percent(f.score),
+           "alignment head");
   return f;
 }
 

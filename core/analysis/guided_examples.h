@@ -1,7 +1,7 @@
 #pragma once
 // Finds, by measurement on a recording, the head that shows a textbook attention pattern:
 // a previous-token head, an induction head (on a repeated sequence), a "parking" head
-// (attention resting on [CLS] / [SEP] / the first token). Nothing is hard-coded: every head
+// (attention resting on [CLS] / [SEP] / the first token), a translation's alignment head. Nothing is hard-coded: every head
 // is scored and the best one is returned with a sentence a student can read, which says so
 // when even the best head is weak (compared with evenly spread attention).
 // Pure functions of the recording; thread-safe.
@@ -46,6 +46,20 @@ std::vector<uint8_t> parking_positions(const RecordingMeta& meta);
 // Mean over queries of the attention that lands on a parking position.
 float parking_score(const Eigen::Ref<const RowMatrix>& attention, const std::vector<uint8_t>& parking);
 HeadFinding find_parking_head(const AttentionRecording& recording);
+
+// A translation's alignment head (an encoder-decoder recording): for the cross-attention row
+// that chose each target token (not a special one), the source word it looks at most (pieces
+// summed; special source tokens are no word), how sharply (that word's weight), and how many
+// different words the rows pick. Score: mean sharpness × distinct words / min(rows, words) — a
+// head that reads one word per target token and moves along the source, in whatever order the
+// target needs. `picks` holds, per scored row, the chosen token and the source word it read.
+struct AlignmentPick {
+  std::string target, source;
+  float weight = 0;
+};
+float alignment_score(const Eigen::Ref<const RowMatrix>& cross, const std::vector<std::pair<int, int>>& words,
+                      const std::vector<int>& rows, std::vector<int>* chosen_words = nullptr);
+HeadFinding find_alignment_head(const AttentionRecording& recording, std::vector<AlignmentPick>* picks = nullptr);
 
 // A sequence of `length` distinct token ids drawn from [lo, hi) with a fixed seed, repeated
 // `repeats` times, after an optional `prefix` (e.g. a BOS id): the input of the induction

@@ -228,8 +228,10 @@ GenerateResult generate(const Model& model, GenerateRequest request) {
   }
 
   rec.keep_first_tokens(cache.length());
-  out.text = tokenizer.decode(out.generated_ids());
-  if (out.stop != "cancelled") {
+  std::vector<int32_t> said = out.generated_ids();
+  if (out.stop == "eos" && !said.empty()) said.pop_back();  // the end-of-sequence token ends the text, it is not in it
+  out.text = tokenizer.decode(said);
+  if (out.stop != "cancelled" && out.stop != "eos") {  // after the end of the sequence nothing is predicted
     out.predictions = top_predictions(model, logits, PredictionTarget{"next-token", cache.length() - 1}, 5);
     meta.extra[kPredictionsKey] = out.predictions->to_json();
   }

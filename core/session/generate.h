@@ -75,11 +75,11 @@ struct GenerateResult {
   std::vector<int32_t> prompt_ids;
   std::vector<int32_t> source_ids;
   std::vector<GenerationStep> steps;  // the generated tokens, in order
-  std::string text;                   // the generated tokens decoded
+  std::string text;                   // the generated tokens decoded, without the stop token that ended them
   // Why it stopped: "eos" (a stop id), "max-new-tokens", "positions" (the model's last
   // position), "cancelled".
   std::string stop;
-  std::optional<Predictions> predictions;  // the next token after the last (as a run's)
+  std::optional<Predictions> predictions;  // the next token after the last (as a run's); none after a stop token
 
   std::vector<int32_t> generated_ids() const;
 };

@@ -6,11 +6,16 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include <unistd.h>
 
+#include "analysis/alignment.h"
+#include "analysis/guided_examples.h"
+#include "io/json_file.h"
 #include "nn/model.h"
+#include "session/generate.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -281,4 +286,112 @@ TEST(BundledQwen3, SlidingLayersSeeOnlyTheirWindow) {
 TEST(BundledQwen3, RecordsDeterministically) {
   ATTN_REQUIRE_BUNDLED(m, "attnscope-qwen3-tiny");
   expect_stable_recording(*m, m->encode("The cat sat on the mat because it was tired."));
+}
+
+namespace {
+
+// tests/fixtures/translate/heldout.json, written by tools/train/train_translate.py: inputs made
+// from dates the model never saw in training, each with the expected output and, for every
+// expected target token (the decoder's ids after its start token, </s> last), the index of the
+// whitespace-separated source word it translates (-1: "-" and </s>).
+struct HeldOutDate {
+  std::string source, target;
+  std::vector<int> align;
+};
+
+std::vector<HeldOutDate> held_out_dates() {
+  const nlohmann::json j = read_json_file(test::fixtures_dir() / "translate" / "heldout.json");
+  std::vector<HeldOutDate> out;
+  for (const auto& e : j.at("examples"))
+    out.push_back({e.at("source").get<std::string>(), e.at("target").get<std::string>(), e.at("align").get<std::vector<int>>()});
+  return out;
+}
+
+GenerateResult translate(const Model& m, const std::string& text) {
+  GenerateRequest r;
+  r.text = text;
+  r.max_new_tokens = 12;
+  return generate(m, r);
+}
+
+// The head attnscope.json names as `name`: {"heads": {"alignment": [layer, head]}}.
+std::pair<int, int> named_head(const std::string& model, const std::string& name) {
+  const nlohmann::json j = read_json_file(fs::path(ATTN_RESOURCES_DIR) / "models" / model / "attnscope.json");
+  const auto& h = j.at("heads").at(name);
+  return {h.at(0).get<int>(), h.at(1).get<int>()};
+}
+
+}  // namespace
+
+// Exact-match accuracy on the held-out dates, measured when trained: see
+// resources/models/README.md (attnscope-translate-dates).
+TEST(BundledTranslator, TranslatesHeldOutDatesExactly) {
+  ATTN_REQUIRE_BUNDLED(m, "attnscope-translate-dates");
+  const auto dates = held_out_dates();
+  ASSERT_GE(dates.size(), 300u);
+  int right = 0;
+  std::string first_wrong;
+  for (const HeldOutDate& d : dates) {
+    const GenerateResult g = translate(*m, d.source);
+    if (g.text == d.target) ++right;
+    else if (first_wrong.empty()) first_wrong = d.source + " -> " + g.text + " (want " + d.target + ")";
+  }
+  const double accuracy = double(right) / double(dates.size());
+  std::printf("attnscope-translate-dates: %d of %zu held-out dates exactly right (%.3f)\n", right, dates.size(), accuracy);
+  EXPECT_GE(accuracy, 0.99) << "first wrong: " << first_wrong;
+}
+
+// The head attnscope.json names "alignment" reads the source word each target token
+// translates: the cross-attention row that chose the token (its query is the token before),
+// summed over each source word's pieces, is largest on that word — the year's digits on the
+// year, the month's on the month name, the day's on the day, though the source puts them in
+// another order.
+TEST(BundledTranslator, ItsAlignmentHeadPicksTheRightSourceWord) {
+  ATTN_REQUIRE_BUNDLED(m, "attnscope-translate-dates");
+  const auto [layer, head] = named_head("attnscope-translate-dates", "alignment");
+  int right = 0, counted = 0, examples = 0;
+  for (const HeldOutDate& d : held_out_dates()) {
+    const GenerateResult g = translate(*m, d.source);
+    if (g.text != d.target) continue;  // only where the output is the expected one
+    const auto& meta = g.recording->meta();
+    ASSERT_EQ(g.steps.size(), d.align.size()) << d.source;
+    const RowMatrix cross = cross_attention(*g.recording, layer, head);  // (target, source pieces)
+    const auto words = word_spans(meta.source_tokens, meta.source_special);
+    ++examples;
+    for (size_t t = 0; t < d.align.size(); ++t) {
+      if (d.align[t] < 0) continue;
+      int best = -1;
+      float best_weight = -1;
+      for (size_t w = 0; w < words.size(); ++w) {
+        const float weight = cross.row(Eigen::Index(t)).segment(words[w].first, words[w].second - words[w].first).sum();
+        if (weight > best_weight) best = int(w), best_weight = weight;
+      }
+      right += best == d.align[t];
+      ++counted;
+    }
+  }
+  ASSERT_GT(examples, 200);
+  const double share = double(right) / double(counted);
+  std::printf("layer %d head %d: the right source word for %d of %d target tokens (%.3f) in %d translations\n", layer, head, right,
+              counted, share, examples);
+  EXPECT_GE(share, 0.95);
+}
+
+// The teaching mode's guided example: measured on the example it runs, the best alignment head
+// reads the year, the month and the day from where they stand in the source, out of its order.
+TEST(BundledTranslator, TheGuidedExampleFindsAHeadThatReorders) {
+  ATTN_REQUIRE_BUNDLED(m, "attnscope-translate-dates");
+  const GenerateResult g = translate(*m, "Sunday the third of July, 1994");
+  ASSERT_EQ(g.text, "1994-07-03");
+  std::vector<AlignmentPick> picks;
+  const HeadFinding f = find_alignment_head(*g.recording, &picks);
+  ASSERT_TRUE(f.found());
+  EXPECT_TRUE(f.clear) << f.explanation;
+  EXPECT_NE(f.explanation.find("not in the source's order"), std::string::npos) << f.explanation;
+  std::printf("layer %d head %d, score %.3f (runner-up %.3f): %s\n", f.layer, f.head, f.score, f.runner_up, f.explanation.c_str());
+  std::map<std::string, std::string> read;
+  for (const AlignmentPick& p : picks) read[p.target] = p.source;
+  EXPECT_EQ(read[" 1994"], " 1994");  // tokens as shown: SentencePiece's ▁ is a space
+  EXPECT_EQ(read["07"], " July,");
+  EXPECT_EQ(read["03"], " third");
 }

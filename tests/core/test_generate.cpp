@@ -169,8 +169,12 @@ TEST(Generation, StopsAtStopIdsAndKeepsTheStopToken) {
   EXPECT_EQ(g.recording->num_tokens(), int(g.prompt_ids.size()) + 3);
   EXPECT_EQ(g.recording->meta().special.back(), 1);
   EXPECT_LE(max_attention_diff(*g.recording, *rerun(m, g)), 1e-5f);
-  ASSERT_TRUE(g.predictions);
-  EXPECT_EQ(g.predictions->position, g.recording->num_tokens() - 1);
+  EXPECT_FALSE(g.predictions);  // nothing comes after the end of the sequence
+  // The text is the tokens before the stop token.
+  EXPECT_EQ(g.text, m.tokenizer().decode({g.steps[0].chosen.id, g.steps[1].chosen.id}));
+  const GenerateResult longer = generate(m, greedy_request(want["prompt_ids"].get<std::vector<int32_t>>(), 2));
+  ASSERT_TRUE(longer.predictions);  // stopped by the count: the next token is predicted
+  EXPECT_EQ(longer.predictions->position, longer.recording->num_tokens() - 1);
 }
 
 TEST(Generation, StopsAtTheModelsLastPosition) {
@@ -370,8 +374,8 @@ TEST(Generation, EosIdsFromTheConfigFiles) {
 
 }  // namespace
 
-// The alignment of a translation (analysis/alignment.h): the cross-attention as recorded, and
-// words made of pieces — a source word sums its pieces' weights, a target word averages its rows.
+// The alignment of a translation (analysis/alignment.h): the cross-attention as recorded, each
+// target token with the row that chose it, and words made of pieces — a source word sums its pieces' weights, a target word averages its rows.
 TEST(Alignment, PiecesAndWords) {
   EXPECT_EQ(word_spans({" the", "c", "at", "<s>", "x", " y"}, {0, 0, 0, 1, 0, 0}),
             (std::vector<std::pair<int, int>>{{0, 3}, {3, 4}, {4, 5}, {5, 6}}));
@@ -382,9 +386,15 @@ TEST(Alignment, PiecesAndWords) {
   r.stop_ids = std::vector<int>{};
   const auto rec = generate(m, r).recording;
   const Alignment pieces = alignment(*rec, 1, 2, false);
-  EXPECT_EQ(pieces.source, rec->meta().source_tokens);
-  EXPECT_EQ(pieces.target, rec->meta().tokens);
-  EXPECT_EQ((pieces.weights - rec->head_copy(1, 2, AttentionRecording::Part::CrossAttention)).cwiseAbs().maxCoeff(), 0.0f);
+  const auto& meta = rec->meta();
+  EXPECT_EQ(pieces.source, meta.source_tokens);
+  // The target tokens are the chosen ones: the decoder's tokens after its start token, each with
+  // the row of the token before (which chose it).
+  const std::vector<std::string> chosen(meta.tokens.begin() + 1, meta.tokens.end());
+  EXPECT_EQ(pieces.target, chosen);
+  const RowMatrix recorded = rec->head_copy(1, 2, AttentionRecording::Part::CrossAttention);
+  ASSERT_EQ(pieces.weights.rows(), recorded.rows() - 1);
+  EXPECT_EQ((pieces.weights - recorded.topRows(recorded.rows() - 1)).cwiseAbs().maxCoeff(), 0.0f);
   const RowMatrix all = cross_attention(*rec, kAllLayers, kHeadMean);
   RowMatrix want = RowMatrix::Zero(all.rows(), all.cols());
   for (int l = 0; l < 2; ++l)
@@ -393,7 +403,7 @@ TEST(Alignment, PiecesAndWords) {
 
   const Alignment words = alignment(*rec, 1, 2, true);
   const auto src = word_spans(rec->meta().source_tokens, rec->meta().source_special);
-  const auto tgt = word_spans(rec->meta().tokens, rec->meta().special);
+  const auto tgt = word_spans(chosen, std::vector<uint8_t>(meta.special.begin() + 1, meta.special.end()));
   ASSERT_EQ(words.source.size(), src.size());
   ASSERT_EQ(words.target.size(), tgt.size());
   EXPECT_LT(src.size(), rec->meta().source_tokens.size());  // " cat" is " c" + "a" + "t"

@@ -16,6 +16,7 @@
 #include <QTest>
 
 #include "analysis/attention_steps.h"
+#include "analysis/alignment.h"
 #include "analysis/guided_examples.h"
 #include "nn/model.h"
 #include "teaching/guided_tab.h"
@@ -359,6 +360,18 @@ TEST(Teaching, GuidedExamplesMeasureTheirHead) {
   const HeadFinding park = find_parking_head(*tab.recording());
   EXPECT_EQ(tab.finding().layer * 100 + tab.finding().head, park.layer * 100 + park.head);
   EXPECT_FALSE(tab.recording()->meta().pair.empty());
+
+  // Alignment: the example translates (on the Marian fixture, random weights: no clear head); the
+  // heatmap is the chosen head's cross-attention, target × source (the bundled translator's
+  // clear alignment head: BundledTranslator.TheGuidedExampleFindsAHeadThatReorders).
+  ASSERT_TRUE(run_guided(tab, 3, QStringLiteral("marian_tiny")));
+  ASSERT_TRUE(tab.recording()->meta().encoder_decoder());
+  const HeadFinding align = find_alignment_head(*tab.recording());
+  ASSERT_TRUE(align.found());
+  EXPECT_EQ(tab.finding().layer * 100 + tab.finding().head, align.layer * 100 + align.head);
+  EXPECT_EQ(tab.heatmap()->content().matrix.map(), alignment(*tab.recording(), align.layer, align.head, false).weights);
+  EXPECT_EQ(tab.heatmap()->content().col_labels.size(), int(tab.recording()->meta().source_tokens.size()));
+  EXPECT_TRUE(tab.explanation().contains(QStringLiteral("head %1").arg(align.head))) << qPrintable(tab.explanation());
 }
 
 TEST(Teaching, GuidedExampleWithoutItsModelSaysSo) {

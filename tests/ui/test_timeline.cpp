@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <QApplication>
+#include <QFileInfo>
 #include <QGroupBox>
 #include <QKeyEvent>
 #include <QPushButton>
@@ -13,6 +14,7 @@
 
 #include "headless/headless.h"
 #include "nn/model.h"
+#include "state/bundled_models.h"
 #include "state/view_state.h"
 #include "test_support.h"
 #include "ui/ui_test_support.h"
@@ -196,6 +198,44 @@ TEST(Timeline, WindowGeneratesAndShowsTheTimeline) {
   EXPECT_FALSE(panel->generate_box()->isVisibleTo(&w));  // not a decoder
 }
 
+// A translation's timeline shows, for each step, the cross-attention row over the source that
+// chose the token (the decoder's self-attention row would show only the target so far).
+TEST(Timeline, ATranslationsStepsShowTheCrossAttentionOverTheSource) {
+  static const auto model = Model::load(test::fixtures_dir() / "models" / "marian_tiny");
+  GenerateRequest r;
+  r.text = "the cat sat on the mat";
+  r.max_new_tokens = 4;
+  r.stop_ids = std::vector<int>{};
+  ViewState state;
+  const auto rec = attn::generate(*model, r).recording;
+  state.set_recording(rec);
+  state.select(1, 0);
+  const auto& meta = rec->meta();
+  const int S = int(meta.source_tokens.size()), H = rec->num_heads();
+  for (int t = 0; t < 4; ++t) {
+    const auto s = timeline_step(state, t);
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->over_source);
+    EXPECT_EQ(s->position, t);  // the start token chose the first
+    EXPECT_EQ(s->query_token, meta.tokens[size_t(t)]);
+    EXPECT_EQ(s->tokens, meta.source_tokens);
+    ASSERT_EQ(s->rows.cols(), S);
+    for (int h = 0; h < H; ++h) {
+      const RowMatrix want = rec->block(AttentionRecording::Part::CrossAttention, 1, h, t, t + 1, 0, S);
+      EXPECT_LT((s->rows.row(h) - want).cwiseAbs().maxCoeff(), 1e-7f) << t << " " << h;
+    }
+    EXPECT_NEAR(s->rows.row(H).sum(), 1.0f, 1e-5f);  // the mean of distributions over the source
+  }
+  TimelineView view(&state);
+  view.resize(1100, 600);
+  view.show();
+  QApplication::processEvents();
+  QString found;
+  for (int y = 40; y < 580 && found.isEmpty(); y += 6)
+    for (int x = 300; x < 1090 && found.isEmpty(); x += 12) found = view.describe_at(QPointF(x, y));
+  EXPECT_TRUE(found.contains(QStringLiteral("→ source token"))) << qPrintable(found);
+}
+
 // The alignment of a translation: what it shows is analysis/alignment.h's, hover names the cell,
 // and the lines answer for a hovered target token.
 TEST(Alignment, ShowsTheCrossAttentionAndAnswersHovers) {
@@ -239,7 +279,7 @@ TEST(Alignment, ShowsTheCrossAttentionAndAnswersHovers) {
   EXPECT_FALSE(view.content());
 }
 
-// Run on an encoder-decoder translates; the Timeline and Alignment tabs appear.
+// Run on an encoder-decoder translates; the Timeline and Alignment tabs appear, Alignment in front.
 TEST(Alignment, WindowRunOnATranslatorGenerates) {
   MainWindow w;
   w.show();
@@ -253,9 +293,51 @@ TEST(Alignment, WindowRunOnATranslatorGenerates) {
   ASSERT_TRUE(test::wait_until_idle(w));
   ASSERT_TRUE(w.state()->recording()->meta().encoder_decoder());
   auto* tabs = w.findChild<QTabWidget*>();
-  EXPECT_EQ(tabs->currentWidget()->objectName(), QStringLiteral("timeline"));
+  EXPECT_EQ(tabs->currentWidget()->objectName(), QStringLiteral("alignment"));  // a translation's picture
   auto* align = w.findChild<AlignmentView*>();
   ASSERT_NE(align, nullptr);
   EXPECT_TRUE(tabs->isTabVisible(tabs->indexOf(align)));
   EXPECT_TRUE(align->content());
+}
+
+// The bundled date translator opens as a person meets it: choosing it puts its first example in
+// the text box (the box held another model's example), Run translates, and the window shows the
+// alignment on the head its attnscope.json names, where the year is read before the month.
+TEST(Alignment, TheBundledTranslatorOpensOnItsExampleAndAlignmentHead) {
+  const QString dir = QStringLiteral(ATTN_RESOURCES_DIR "/models/attnscope-translate-dates");
+  if (!QFileInfo::exists(dir + QStringLiteral("/config.json"))) GTEST_SKIP() << "resources/models/attnscope-translate-dates is absent";
+  MainWindow w;
+  w.show();
+  ModelPanel* panel = w.findChild<ModelPanel*>();
+  panel->set_text(QString());
+  w.choose_model(dir);
+  ASSERT_TRUE(test::wait_until_idle(w));
+  const QList<Example> examples = read_examples(dir);
+  ASSERT_FALSE(examples.isEmpty());
+  EXPECT_EQ(panel->text(), examples.first().text);
+  w.run();
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  auto* tabs = w.findChild<QTabWidget*>();
+  EXPECT_EQ(tabs->currentWidget()->objectName(), QStringLiteral("alignment"));
+  const auto head = named_head(dir, QStringLiteral("alignment"));
+  ASSERT_TRUE(head);
+  EXPECT_EQ(w.state()->layer(), head->first);
+  EXPECT_EQ(w.state()->head(), head->second);
+  auto* align = w.findChild<AlignmentView*>();
+  ASSERT_TRUE(align && align->content());
+  const Alignment& a = *align->content();
+  // "the twenty-first of March 1987" -> " 1987" "-" "03" "-" "21" "</s>": the first target token
+  // reads the last source word, "03" reads " March".
+  ASSERT_GE(a.target.size(), 5u);
+  Eigen::Index best = 0;
+  a.weights.row(0).maxCoeff(&best);
+  EXPECT_EQ(a.source[size_t(best)], " 1987");
+  a.weights.row(2).maxCoeff(&best);
+  EXPECT_EQ(a.source[size_t(best)], " March");
+  // A text of the user's own stays when another model is chosen.
+  panel->set_text(QStringLiteral("my own words"));
+  w.choose_model(test::fixture_model("gpt2"));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  EXPECT_EQ(panel->text(), QStringLiteral("my own words"));
 }

@@ -181,3 +181,52 @@ def llama_forward(model, ids, keep_attentions=False):
             attentions.append(probs.detach())
     x = _rms_norm(x, dec.norm, eps)
     return x @ model.head_weight().T, attentions
+
+
+def _bart_attention(attn, x, memory, mask, dropout, training):
+    """reference.bart.BartAttention over a batch: queries from x (B, T, C), keys and values from
+    memory (B, S, C); mask: bool, True = forbidden, broadcast to (B, H, T, S). Returns the output
+    (B, T, C) and the probabilities (B, H, T, S)."""
+    q, k, v = (_heads(F.linear(z, f.weight, f.bias), attn.num_heads)
+               for z, f in ((x, attn.q_proj), (memory, attn.k_proj), (memory, attn.v_proj)))
+    context, probs = _attend(q, k, v, mask, dropout, training)
+    return F.linear(context, attn.out_proj.weight, attn.out_proj.bias), probs
+
+
+def _bart_ffn(layer, x, act, dropout, training):
+    h = F.dropout(act(F.linear(x, layer.fc1.weight, layer.fc1.bias)), dropout, training)
+    return F.dropout(F.linear(h, layer.fc2.weight, layer.fc2.bias), dropout, training)
+
+
+def marian_forward(model, src, src_pad, tgt, dropout=0.0, keep_attentions=False):
+    """model: reference.marian.MarianMTModel with a shared vocabulary; src: (B, S) int64 source
+    ids, src_pad: (B, S) bool, True on padding; tgt: (B, T) decoder inputs (start token first;
+    padding after the last real token needs no mask: the causal mask keeps it from every real
+    query). The reference's maths (BART's post-norm layers, sinusoidal positions, scaled
+    embeddings, final_logits_bias). Returns (logits (B, T, V), cross-attentions: per decoder
+    layer (B, H, T, S) if keep_attentions; "with_grad" keeps them in the autograd graph)."""
+    from reference import bart
+    cfg, m = model.cfg, model.model
+    training = model.training
+    act = bart.act_fn(cfg["activation_function"])
+    table = m.encoder_table()
+    enc, dec = m.encoder, m.decoder
+    s, t = src.shape[1], tgt.shape[1]
+    pad = src_pad[:, None, None, :]  # (B, 1, 1, S) padded keys
+    x = F.dropout(table[src] * enc.embed_scale + enc.positions[:s], dropout, training)
+    for layer in enc.layers:
+        a, _ = _bart_attention(layer.self_attn, x, x, pad, dropout, training)
+        x = _layer_norm(x + F.dropout(a, dropout, training), layer.self_attn_layer_norm, 1e-5)
+        x = _layer_norm(x + _bart_ffn(layer, x, act, dropout, training), layer.final_layer_norm, 1e-5)
+    causal = torch.ones(t, t, dtype=torch.bool).triu(1)
+    y = F.dropout(table[tgt] * dec.embed_scale + dec.positions[:t], dropout, training)
+    cross = []
+    for layer in dec.layers:
+        a, _ = _bart_attention(layer.self_attn, y, y, causal, dropout, training)
+        y = _layer_norm(y + F.dropout(a, dropout, training), layer.self_attn_layer_norm, 1e-5)
+        a, probs = _bart_attention(layer.encoder_attn, y, x, pad, dropout, training)
+        y = _layer_norm(y + F.dropout(a, dropout, training), layer.encoder_attn_layer_norm, 1e-5)
+        y = _layer_norm(y + _bart_ffn(layer, y, act, dropout, training), layer.final_layer_norm, 1e-5)
+        if keep_attentions:
+            cross.append(probs if keep_attentions == "with_grad" else probs.detach())
+    return y @ table.T + model.final_logits_bias, cross

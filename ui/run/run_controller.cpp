@@ -107,6 +107,7 @@ void RunController::generate(const GenerationRequest& req) {
       ctx.post([this, shown = qstr(text)] { Q_EMIT generated_text(shown); });
     };
     const GenerateResult result = attn::generate(*model, std::move(g));
+    ctx.post([this, shown = qstr(result.text)] { Q_EMIT generated_text(shown); });  // decoded, without the stop token
     QStringList tokens;
     for (const auto& t : result.recording->meta().tokens) tokens << qstr(t);
     ctx.post([this, tokens] { Q_EMIT tokens_ready(tokens, false); });

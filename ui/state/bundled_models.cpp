@@ -105,6 +105,14 @@ QList<Example> read_examples(const QString& model_dir) {
   return out;
 }
 
+std::optional<std::pair<int, int>> named_head(const QString& model_dir, const QString& name) {
+  QFile f(QDir(model_dir).filePath(QStringLiteral("attnscope.json")));
+  if (!f.open(QIODevice::ReadOnly)) return std::nullopt;
+  const QJsonArray h = QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("heads")).toObject().value(name).toArray();
+  if (h.size() != 2 || !h[0].isDouble() || !h[1].isDouble() || h[0].toInt() < 0 || h[1].toInt() < 0) return std::nullopt;
+  return std::make_pair(h[0].toInt(), h[1].toInt());
+}
+
 bool folder_takes_images(const QString& dir) {
   const FamilySpec* family = ModelConfig::peek_family(fspath(dir));
   return family && family->vision;

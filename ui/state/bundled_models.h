@@ -4,6 +4,8 @@
 #include <QList>
 #include <QString>
 #include <QStringList>
+#include <optional>
+#include <utility>
 
 namespace attn::ui {
 
@@ -30,6 +32,10 @@ QList<BundledModel> find_bundled_models();
 // path, relative to the folder); empty when there is none or it cannot be read. An image
 // model without listed examples offers the pictures in its images/ or examples/ folder.
 QList<Example> read_examples(const QString& model_dir);
+
+// A head the model folder's attnscope.json names ({"heads": {"alignment": [layer, head]}}), or
+// nullopt when it names none by that name or cannot be read.
+std::optional<std::pair<int, int>> named_head(const QString& model_dir, const QString& name);
 
 bool is_model_folder(const QString& path);   // has config.json
 // Whether a model folder holds an image model (config.json's model_type vit or deit), read

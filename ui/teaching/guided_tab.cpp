@@ -6,6 +6,8 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include "analysis/alignment.h"
+#include "session/generate.h"
 #include "session/run.h"
 #include "teaching/step_panel.h"
 #include "teaching/teaching_plots.h"
@@ -27,6 +29,10 @@ QString picture_hint(GuidedExample::Kind kind) {
                          "each syllable looks at the one that followed it the first time — which is what comes next.");
     case GuidedExample::Kind::Parking:
       return QObject::tr("The bright columns are the special tokens: most rows pile their attention onto them.");
+    case GuidedExample::Kind::Alignment:
+      return QObject::tr("Each row is a target token, with the cross-attention of the decoder's query that chose it; each "
+                         "column a source token. The bright cells do not run down the diagonal: the target puts the words "
+                         "in another order.");
   }
   return {};
 }
@@ -36,6 +42,7 @@ HeadFinding measure(GuidedExample::Kind kind, const AttentionRecording& rec) {
     case GuidedExample::Kind::PreviousToken: return find_previous_token_head(rec);
     case GuidedExample::Kind::Induction: return find_induction_head(rec);
     case GuidedExample::Kind::Parking: return find_parking_head(rec);
+    case GuidedExample::Kind::Alignment: return find_alignment_head(rec);
   }
   return {};
 }
@@ -52,8 +59,8 @@ QString repeated_syllables(int count, uint32_t seed) {
   return words.join(QLatin1Char(' '));
 }
 
-const std::array<GuidedExample, 3>& guided_examples() {
-  static const std::array<GuidedExample, 3> examples{{
+const std::array<GuidedExample, kGuidedExamples>& guided_examples() {
+  static const std::array<GuidedExample, kGuidedExamples> examples{{
       {GuidedExample::Kind::PreviousToken, QObject::tr("A previous-token head"), QStringLiteral("attnscope-gpt2-small"),
        QStringLiteral("The cat sat on the mat because it was warm, and the dog slept by the door."), QString(),
        QObject::tr("Some heads simply look at the token just before: the simplest way to know the word order.")},
@@ -65,6 +72,11 @@ const std::array<GuidedExample, 3>& guided_examples() {
        QStringLiteral("the cat sat on the mat."), QStringLiteral("it was warm and soft."),
        QObject::tr("Attention must add up to 1. A head with nothing to do puts it on a token that carries little: the "
                    "separator or the first token.")},
+      {GuidedExample::Kind::Alignment, QObject::tr("A translation's alignment head"), QStringLiteral("attnscope-translate-dates"),
+       QStringLiteral("Sunday the third of July, 1994"), QString(),
+       QObject::tr("A translator's decoder writes the target one token at a time. Its cross-attention takes the queries from "
+                   "the decoder and the keys and values from the encoder's reading of the source: one head can learn to look "
+                   "at the source word it is translating, even when the target puts the words in another order.")},
   }};
   return examples;
 }
@@ -182,7 +194,17 @@ void GuidedTab::show_example(int index) {
     if (!pair.empty()) request.pair = pair;
     request.truncate = true;
     request.options.progress = ctx.progress_fn(0, 1);
-    auto rec = attn::run_model(*r.model, std::move(request)).recording;
+    RecordingPtr rec;
+    if (r.model->config().is_encoder_decoder()) {  // a translator: its cross-attention exists once it has translated
+      GenerateRequest g;
+      g.text = text;
+      g.max_new_tokens = 24;
+      g.options.progress = ctx.progress_fn(0, 1);
+      rec = attn::generate(*r.model, std::move(g)).recording;
+    } else {
+      rec = attn::run_model(*r.model, std::move(request)).recording;
+    }
+    if (!rec) return;  // cancelled
     r.finding = measure(kind, *rec);
     r.recording = std::move(rec);
     ctx.post([this, r, dir] {
@@ -207,15 +229,39 @@ void GuidedTab::show_result(const Result& r) {
   explanation_->setText(explanation());
 
   MatrixPlot::Content c;
-  c.matrix = recording_->head(finding_.layer, finding_.head);
-  c.owner = recording_;
   c.row_labels = c.col_labels = token_labels(meta);
   for (int i = 0; i < meta.num_tokens; ++i) c.row_names << token_quoted(meta, i);
   c.col_names = c.row_names;
   c.title = tr("%1 · layer %2 · head %3").arg(qstr(meta.model)).arg(finding_.layer).arg(finding_.head);
   c.row_axis = tr("query (attending token)");
   c.col_axis = tr("key (attended-to token)");
-  c.range = ValueRange{0.0, std::max(1e-6, double(c.matrix.map().maxCoeff()))};
+  double top = 0;
+  if (e.kind == GuidedExample::Kind::Alignment) {  // target × source: the head's cross-attention, each chosen token's row
+    auto a = std::make_shared<Alignment>(alignment(*recording_, finding_.layer, finding_.head, false));
+    c.matrix = ConstMatrixMap(a->weights.data(), a->weights.rows(), a->weights.cols());
+    c.owner = a;
+    top = a->weights.size() ? a->weights.maxCoeff() : 0.0;
+    c.row_labels.clear();
+    c.row_names.clear();
+    c.col_labels.clear();
+    c.col_names.clear();
+    for (const std::string& s : a->target) {
+      c.row_labels << token_label(s);
+      c.row_names << QStringLiteral("“%1”").arg(qstr(s));
+    }
+    for (const std::string& s : a->source) {
+      c.col_labels << token_label(s);
+      c.col_names << QStringLiteral("“%1”").arg(qstr(s));
+    }
+    c.title = tr("%1 · cross-attention · layer %2 · head %3").arg(qstr(meta.model)).arg(finding_.layer).arg(finding_.head);
+    c.row_axis = tr("target token (chosen by a query from the decoder)");
+    c.col_axis = tr("source token (key and value, from the encoder)");
+  } else {
+    c.matrix = recording_->head(finding_.layer, finding_.head);
+    c.owner = recording_;
+    top = c.matrix.map().maxCoeff();
+  }
+  c.range = ValueRange{0.0, std::max(1e-6, top)};
   heatmap_->set_content(std::move(c));
 
   const int H = meta.num_heads;
@@ -227,6 +273,7 @@ void GuidedTab::show_result(const Result& r) {
   }
   scores_->set_axis_label(e.kind == GuidedExample::Kind::PreviousToken ? tr("to previous")
                           : e.kind == GuidedExample::Kind::Induction   ? tr("induction")
+                          : e.kind == GuidedExample::Kind::Alignment   ? tr("alignment")
                                                                        : tr("parked"));
   scores_->set_bars(scores, labels, finding_.layer * H + finding_.head, true);
   scores_->add_reference(finding_.chance, tr("evenly spread attention"));

@@ -1,8 +1,10 @@
 #pragma once
-// Teaching mode, "Guided": three textbook heads found on the bundled models — a
+// Teaching mode, "Guided": four textbook heads found on the bundled models — a
 // previous-token head (attnscope-gpt2-small), an induction head on a repeated sequence
-// (attnscope-induction-toy), a head parking its attention on [CLS]/[SEP] (attnscope-bert-mini).
-// Each example loads its model and runs a fixed prompt in the background (JobRunner), measures
+// (attnscope-induction-toy), a head parking its attention on [CLS]/[SEP] (attnscope-bert-mini),
+// and a translation's alignment head, whose cross-attention reads the source word each target
+// token translates, in the target's order (attnscope-translate-dates).
+// Each example loads its model and runs (or translates) a fixed input in the background (JobRunner), measures
 // every head (analysis/guided_examples.h) and shows the best one with an explanation; nothing
 // about which head it is is written down in advance.
 #include <QWidget>
@@ -28,7 +30,7 @@ class MatrixPlot;
 
 // What one guided example runs and looks for.
 struct GuidedExample {
-  enum class Kind { PreviousToken, Induction, Parking };
+  enum class Kind { PreviousToken, Induction, Parking, Alignment };
   Kind kind;
   QString title;
   QString model;  // bundled model folder name
@@ -37,8 +39,9 @@ struct GuidedExample {
   QString intro;  // what to look for, before it has run
 };
 
-// The three examples, in the order the tab lists them.
-const std::array<GuidedExample, 3>& guided_examples();
+// The examples, in the order the tab lists them.
+inline constexpr size_t kGuidedExamples = 4;
+const std::array<GuidedExample, kGuidedExamples>& guided_examples();
 // The induction example's prompt: 20 distinct random syllables ("ba", "ko", ... — the
 // induction toy's vocabulary), fixed seed, said twice.
 QString repeated_syllables(int count = 20, uint32_t seed = 4);
@@ -88,7 +91,7 @@ class GuidedTab : public QWidget, public Renderable {
 
   JobRunner runner_;
   std::map<QString, ModelPtr> models_;  // loaded models by folder (GUI thread only)
-  std::array<QString, 3> dir_overrides_;
+  std::array<QString, kGuidedExamples> dir_overrides_;
   int current_ = -1;
   RecordingPtr recording_;
   HeadFinding finding_;

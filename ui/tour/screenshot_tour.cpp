@@ -32,6 +32,7 @@
 #include "views/view_table.h"
 #include "window/model_panel.h"
 #include "window/main_window.h"
+#include "state/bundled_models.h"
 #include "state/view_state.h"
 
 using namespace attn::ui;
@@ -299,29 +300,34 @@ int main(int argc, char** argv) {
       if (w.export_view(path, ImageOptions{QSize(1400, 700), 120})) std::printf("%s\n", qPrintable(path));
     }
   }
-  // A translation: Run on an encoder-decoder generates; its alignment as a matrix, then as lines
-  // with a target token hovered.
+  // A translation: Run on an encoder-decoder translates (the model's own first example, when it
+  // suggests one) and opens on the alignment; the head its attnscope.json names, when it does; then
+  // the lines with a target token hovered, and the timeline.
   if (!translator.isEmpty()) {
     w.choose_model(translator);
     wait_idle(w);
-    if (ModelPanel* panel = w.findChild<ModelPanel*>()) {
-      panel->set_text(text.section(QLatin1Char(' '), 0, 9));
-      panel->set_generation(10, attn::Sampling{});
-    }
+    ModelPanel* panel = w.findChild<ModelPanel*>();
+    if (panel && read_examples(translator).isEmpty()) panel->set_text(text.section(QLatin1Char(' '), 0, 9));
+    if (panel) panel->set_generation(16, attn::Sampling{});
     w.run();
     wait_idle(w);
     settle(300);
-    save(shoot(w), QStringLiteral("19-translation-timeline"));
-    if (auto* align = w.findChild<AlignmentView*>()) {
-      w.state()->select(w.state()->recording()->num_layers() - 1, attn::kHeadMean);
+    if (auto* align = w.findChild<AlignmentView*>(); align && w.state()->recording()) {
+      const auto named = named_head(translator, QStringLiteral("alignment"));
+      if (named) w.state()->select(named->first, named->second);
+      else w.state()->select(w.state()->recording()->num_layers() - 1, attn::kHeadMean);
       w.show_view(QStringLiteral("alignment"));
       settle(300);
-      save(shoot(w), QStringLiteral("20-alignment"));
+      save(shoot(w), QStringLiteral("19-alignment"));
       align->set_style(AlignmentView::Style::Lines);
-      align->set_words(true);
+      align->set_words(!named);  // the date translator's target is one word: its pieces show more
       align->set_hovered_target(2);
       settle(300);
-      save(shoot(w), QStringLiteral("21-alignment-lines"));
+      save(shoot(w), QStringLiteral("20-alignment-lines"));
+      w.show_view(QStringLiteral("timeline"));
+      if (auto* timeline = w.findChild<TimelineView*>()) timeline->set_step(2);
+      settle(300);
+      save(shoot(w), QStringLiteral("21-translation-timeline"));
     }
   }
   return failures ? 1 : 0;

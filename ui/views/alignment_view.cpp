@@ -128,10 +128,12 @@ void paint_alignment(QPainter& p, const QSizeF& size, const Alignment& a, Alignm
   p.setFont(QFont());
   p.setFont(p.font());
   double y = m * 0.5 + QFontMetricsF(bold).height() * 1.3;
-  if (a.words) {
+  {
+    const QString rows = QObject::tr("A target token's row is the cross-attention that chose it (its query is the token before).");
     p.setPen(t.muted);
     p.drawText(QRectF(m, y, size.width() - 2 * m, m), Qt::AlignLeft | Qt::AlignVCenter,
-               QObject::tr("Words: a source word's weight is the sum over its pieces; a target word's row, the mean over its pieces."));
+               a.words ? QObject::tr("Words: a source word's weight is the sum over its pieces; a target word's row, the mean over its pieces. %1").arg(rows)
+                       : rows);
     y += m * 1.3;
   }
   const ValueMapper mapper(state.colors(), ValueRange{0.0, std::max(1e-9, double(a.weights.maxCoeff()))});

@@ -114,7 +114,9 @@ void paint_step(QPainter& p, const QSizeF& size, const TimelineStep& s, const Vi
   p.setPen(t.foreground);
   p.setFont(bold);
   p.drawText(QRectF(x0, y, right - x0, bfm.height()), Qt::AlignLeft | Qt::AlignVCenter,
-             bfm.elidedText(QObject::tr("Attention of token %1 (%2), which chose %3").arg(s.position).arg(quoted(s.tokens.back())).arg(quoted(s.chosen.chosen.token)),
+             bfm.elidedText((s.over_source ? QObject::tr("Cross-attention of target token %1 (%2) to the source, which chose %3")
+                                           : QObject::tr("Attention of token %1 (%2), which chose %3"))
+                                .arg(s.position).arg(quoted(s.query_token)).arg(quoted(s.chosen.chosen.token)),
                             Qt::ElideRight, right - x0));
   p.setFont(QFont());
   double sy = y + bfm.height() * 1.4;
@@ -166,7 +168,8 @@ void paint_step(QPainter& p, const QSizeF& size, const TimelineStep& s, const Vi
   p.setFont(bold);
   p.setPen(t.foreground);
   p.drawText(QRectF(x0, sy, right - x0, bfm.height()), Qt::AlignLeft | Qt::AlignVCenter,
-             QObject::tr("The text, shaded by %1's weights (generated tokens underlined)").arg(row_name(s.selected_row, heads)));
+             s.over_source ? QObject::tr("The source, shaded by %1's cross-attention weights").arg(row_name(s.selected_row, heads))
+                           : QObject::tr("The text, shaded by %1's weights (generated tokens underlined)").arg(row_name(s.selected_row, heads)));
   p.setFont(QFont());
   sy += bfm.height() * 1.4;
   struct Box {
@@ -187,7 +190,7 @@ void paint_step(QPainter& p, const QSizeF& size, const TimelineStep& s, const Vi
     bx += w + 2;
   };
   for (int i = 0; i < cols; ++i) place(token_label(s.tokens[size_t(i)], 24), i);
-  place(token_label(s.chosen.chosen.token, 24), -1);
+  if (!s.over_source) place(token_label(s.chosen.chosen.token, 24), -1);
   const double room = size.height() - m - sy;
   const double shift = std::max(0.0, by + line_h - room);  // too long: the end shows, the start scrolls away
   for (const Box& b : boxes) {
@@ -229,12 +232,20 @@ std::optional<TimelineStep> timeline_step(const ViewState& state, int t) {
   s.position = info->prompt_length - 1 + s.step;
   s.chosen = info->steps[size_t(s.step)];
   const auto& meta = rec->meta();
-  s.tokens.assign(meta.tokens.begin(), meta.tokens.begin() + s.position + 1);
-  const int H = rec->num_heads(), layer = state.layer(), K = s.position + 1;
+  s.query_token = meta.tokens[size_t(s.position)];
+  s.over_source = meta.encoder_decoder();
+  if (s.over_source) {
+    s.tokens = meta.source_tokens;
+    s.prompt_length = int(s.tokens.size());  // nothing in the source was generated
+  } else {
+    s.tokens.assign(meta.tokens.begin(), meta.tokens.begin() + s.position + 1);
+  }
+  const auto part = s.over_source ? AttentionRecording::Part::CrossAttention : AttentionRecording::Part::Attention;
+  const int H = rec->num_heads(), layer = state.layer(), K = int(s.tokens.size());
   s.model_layer = meta.model_layer(layer);
   s.rows = RowMatrix::Zero(H + 2, K);
   for (int h = 0; h < H; ++h) {
-    s.rows.row(h) = rec->block(AttentionRecording::Part::Attention, layer, h, s.position, s.position + 1, 0, K);
+    s.rows.row(h) = rec->block(part, layer, h, s.position, s.position + 1, 0, K);
     s.rows.row(H) += s.rows.row(h) / float(H);
   }
   s.rows.row(H + 1) = s.rows.topRows(H).colwise().maxCoeff();
@@ -372,10 +383,10 @@ QString TimelineView::describe_at(const QPointF& pos) const {
   const auto [row, col] = canvas_->geometry_.cell_at(pos);
   if (row < 0) return {};
   const int heads = int(content_->rows.rows()) - 2;
-  return tr("%1 · token %2 %3 → token %4 %5: %6")
+  return (content_->over_source ? tr("%1 · target token %2 %3 → source token %4 %5: %6") : tr("%1 · token %2 %3 → token %4 %5: %6"))
       .arg(row_name(row, heads))
       .arg(content_->position)
-      .arg(quoted(content_->tokens.back()))
+      .arg(quoted(content_->query_token))
       .arg(col)
       .arg(quoted(content_->tokens[size_t(col)]))
       .arg(content_->rows(row, col), 0, 'f', 4);

@@ -28,14 +28,17 @@ struct TimelineStep {
   int position = 0;                  // the producing row: the query before the chosen token
   int prompt_length = 0;             // tokens before it were the prompt, from it on generated
   GenerationStep chosen;
-  std::vector<std::string> tokens;   // keys 0 .. position
-  RowMatrix rows;                    // (heads + 2, position + 1): each head, then mean, then max
+  std::string query_token;           // the token at `position`
+  bool over_source = false;          // a translation: the rows are cross-attention over the source
+  std::vector<std::string> tokens;   // keys 0 .. position (a translation: the source tokens)
+  RowMatrix rows;                    // (heads + 2, keys): each head, then mean, then max
   int selected_row = 0;              // the row of the selected head (or mean / max)
   int model_layer = 0;
 };
 
 // The content of step `t` at the state's layer and head; nullopt when the recording is not a
-// generation. Reads only the producing row of each head.
+// generation. Reads only the producing row of each head: of the decoder's cross-attention, over
+// the source, for a translation (what an encoder-decoder looked at to choose the token).
 std::optional<TimelineStep> timeline_step(const ViewState& state, int t);
 
 class TimelineView : public QWidget, public Renderable {

@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <algorithm>
+#include <utility>
 #include <QCloseEvent>
 #include <QDateTime>
 #include <QDockWidget>
@@ -34,6 +35,7 @@
 #include "window/image_drop_area.h"
 #include "window/model_panel.h"
 #include "window/selector_bar.h"
+#include "state/bundled_models.h"
 #include "state/theme.h"
 #include "state/view_state.h"
 
@@ -129,6 +131,7 @@ void MainWindow::connect_runs() {
   connect(runs_, &RunController::model_loaded, this, [this](const ModelPtr& model) {
     panel_->set_model_info(model);
     add_recent(qpath(model->dir()));
+    fresh_model_ = true;
     if (model->non_finite_weights() > 0)
       statusBar()->showMessage(tr("Warning: %1 has %2 NaN or infinite weights").arg(qstr(model->name())).arg(model->non_finite_weights()));
   });
@@ -171,8 +174,14 @@ void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
   for (size_t i = 0; i < specs.size(); ++i)
     if (specs[i]->shows_for != ViewFor::Any) tabs_->setTabVisible(int(i), view_applies(*specs[i], rec.get()));
   if (image && !was_image) show_view(QStringLiteral("overlay"));
-  else if (generation && source.isEmpty()) show_view(QStringLiteral("timeline"));  // a generation just made
+  else if (generation && source.isEmpty())  // a generation just made: a translation's picture is its alignment
+    show_view(rec->meta().encoder_decoder() ? QStringLiteral("alignment") : QStringLiteral("timeline"));
   else if (view_goes) show_heatmap();
+  if (source.isEmpty() && rec->meta().encoder_decoder() && std::exchange(fresh_model_, false) && runs_->model() && !pending_head_) {
+    const auto head = named_head(qpath(runs_->model()->dir()), QStringLiteral("alignment"));
+    if (head && head->first < rec->num_layers() && head->second < rec->num_heads())
+      state_->select(head->first, head->second);  // the model's own alignment head, the first time
+  }
   if (!source.isEmpty()) {
     restore_view(*rec);
     if (!image) panel_->set_text(qstr(rec->meta().text), qstr(rec->meta().pair));
@@ -187,7 +196,8 @@ void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
   if (pending_head_) {  // a guided example asked for this head
     state_->select(pending_head_->first, pending_head_->second);
     pending_head_.reset();
-    show_heatmap();
+    if (rec->meta().encoder_decoder()) show_view(QStringLiteral("alignment"));  // a translation's head: its cross-attention
+    else show_heatmap();
     raise();
     activateWindow();
   }

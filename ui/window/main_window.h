@@ -147,6 +147,7 @@ class MainWindow : public QMainWindow {
   TeachingWindow* teaching_ = nullptr;
   QAction* teaching_action_ = nullptr;
   std::optional<std::pair<int, int>> pending_head_;  // a head to show when the next recording arrives
+  bool fresh_model_ = false;  // a model was just loaded: its first translation shows the alignment head it names
   QLabel* hover_label_;
   QLabel* summary_label_;
   QMenu* recent_menu_ = nullptr;

@@ -1,5 +1,7 @@
 #include "window/model_panel.h"
 
+#include <algorithm>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -271,6 +273,16 @@ void ModelPanel::set_structure_info(const QString& text) {
 }
 
 void ModelPanel::set_examples(const QList<Example>& examples) {
+  // A model made for particular inputs (a date translator) opens on its first example, unless
+  // the box holds text of the user's own (neither empty nor another model's example).
+  QStringList texts;
+  for (const Example& e : examples)
+    if (e.image.isEmpty() && !e.text.isEmpty()) texts << e.text;
+  if (!image_mode_ && !texts.isEmpty() && (text().trimmed().isEmpty() || example_texts_.contains(text())) && text() != texts.first()) {
+    const Example& first = *std::find_if(examples.begin(), examples.end(), [](const Example& e) { return e.image.isEmpty() && !e.text.isEmpty(); });
+    set_text(first.text, first.pair);
+  }
+  example_texts_ = texts;
   QMenu* menu = examples_->menu();
   menu->clear();
   for (const Example& e : examples)

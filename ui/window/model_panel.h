@@ -92,6 +92,7 @@ class ModelPanel : public QWidget {
   QLabel* pair_label_;
   QLineEdit* pair_;
   QToolButton* examples_;
+  QStringList example_texts_;  // the texts the current model suggests
   QCheckBox* truncate_;
   QPushButton* run_;
   QPushButton* cancel_;
