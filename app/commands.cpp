@@ -399,6 +399,10 @@ int cmd_generate(const Args& a) {
   req.max_new_tokens = a.get_int("max-new-tokens", model->config().generation.max_new_tokens > 0 ? model->config().generation.max_new_tokens : 20,
                                  1, 1 << 20);
   req.sampling = sampling_options(a, model->config());
+  LogitsRules rules = a.flag("no-rules") ? LogitsRules{} : model->config().generation.rules;
+  if (const auto p = get_number(a, "repetition-penalty", 1e-6, 1e6)) rules.repetition_penalty = *p;
+  if (a.get("no-repeat-ngram-size")) rules.no_repeat_ngram_size = a.get_int("no-repeat-ngram-size", 0, 0, 1 << 20);
+  req.rules = rules;
   req.candidates = a.get_int("candidates", 5, 1, 100);
   req.options = run_options(a);
   if (::isatty(STDERR_FILENO))
@@ -457,6 +461,7 @@ const std::vector<Command>& commands() {
        {kModel, kText, kPair, kImage, {"top", true, "K", "how many predictions to show (default 5)"}, kJson, kTruncate, kForce}, cmd_predict},
       {"generate", "write text after a prompt (greedy or sampled) and record the attention of every step",
        "attnscope generate --model DIR --text STR [--max-new-tokens N] [--greedy | --temperature T --top-k K --top-p P --seed S]\n"
+       "                          [--repetition-penalty R] [--no-repeat-ngram-size N] [--no-rules]\n"
        "                          [--out FILE] [--dtype f32|f16] [--layers LIST] [--candidates K] [--json]",
        {kModel, {"text", true, "STR", "the prompt"},
         {"max-new-tokens", true, "N", "the most tokens to generate (default: generation_config.json's, else 20)"},
@@ -465,6 +470,11 @@ const std::vector<Command>& commands() {
         {"top-k", true, "K", "sample from the K most probable tokens only; 0 = all (default: generation_config.json's, else 50)"},
         {"top-p", true, "P", "sample from the fewest tokens whose probability reaches P (default: generation_config.json's, else 1)"},
         {"seed", true, "S", "seed of the sampling (default: a random one, printed)"},
+        {"repetition-penalty", true, "R", "divide the logits of tokens already in the text by R (negative ones: multiply); 1 = off"},
+        {"no-repeat-ngram-size", true, "N", "never repeat a sequence of N tokens; 0 = off"},
+        {"no-rules", false, "",
+         "apply none of the model's generation rules (generation_config.json's, else config.json's repetition penalty, "
+         "n-grams, bad words, minimum lengths, forced BOS/EOS, suppressed tokens), which apply by default"},
         {"candidates", true, "K", "the most probable tokens kept per step (default 5)"},
         {"out", true, "FILE", "write the recording of the whole sequence (.safetensors)"},
         {"dtype", true, "f32|f16", "precision of the stored attention (default f32)"},

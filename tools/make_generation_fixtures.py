@@ -7,7 +7,9 @@
 MAX_NEW_TOKENS tokens after the first expected case of a decoder folder of tests/fixtures/models/
 (its input_ids, at most PROMPT_MAX of them), computed in float64 from the weights as stored, loaded
 as make_fixtures.py / make_llama_fixtures.py load them. warpers.json: HF's temperature, top-k and
-top-p warpers on fixed logit vectors. Deterministic (greedy; SEED for the random vectors); the
+top-p warpers on fixed logit vectors; processors.json: HF's logits processors (repetition penalty,
+no-repeat n-grams, bad words, minimum lengths, forced BOS/EOS, suppressed tokens) on them;
+gpt2_rules.json: greedy decoding of the gpt2 fixture under some of those rules. Deterministic (greedy; SEED for the random vectors); the
 self-checks at the end must all pass (exit status 1 if not).
 """
 import argparse
@@ -82,6 +84,58 @@ def warper_cases(results):
                             float(not torch.equal(moved, probs > 0)), 0.0)
         cases.append({"logits": vectors[name], "temperature": temperature, "top_k": top_k, "top_p": top_p,
                       "probs": probs.tolist()})
+    return cases
+
+
+# HF's logits processors (reference/generation.py process) on fixed rows: (name, logits vector,
+# ids so far, prompt length, max_length, eos ids, rules as GenerationConfig keys).
+PROCESSOR_CASES = [
+    ("repetition penalty: negative scores multiplied, positive divided", "random16", [3, 5, 5, 9, 0], 2, 20, [15],
+     {"repetition_penalty": 1.3}),
+    ("penalty below 1 favours repeats", "random16", [1, 2, 4], 1, 20, [15], {"repetition_penalty": 0.7}),
+    ("no repeat 2-grams: what followed the last token before", "random16", [4, 7, 1, 4, 2, 4], 1, 20, [15],
+     {"no_repeat_ngram_size": 2}),
+    ("no repeat 3-grams", "random16", [1, 2, 3, 1, 2, 5, 1, 2], 2, 20, [15], {"no_repeat_ngram_size": 3}),
+    ("no repeat 3-grams: too short to apply", "random16", [1], 1, 20, [15], {"no_repeat_ngram_size": 3}),
+    ("no repeat 1-grams: every token seen", "random16", [6, 2, 6], 1, 20, [15], {"no_repeat_ngram_size": 1}),
+    ("bad words: single tokens always, sequences after their prefix, [eos] ignored", "random16", [3, 8, 9], 1, 20,
+     [15], {"bad_words_ids": [[2], [8, 9, 11], [9, 12], [15], [4, 4]]}),
+    ("min length keeps EOS away", "random16", [1, 2, 3], 1, 20, [0, 13], {"min_length": 5}),
+    ("min length reached", "random16", [1, 2, 3, 4, 5], 1, 20, [0, 13], {"min_length": 5}),
+    ("min new tokens", "random16", [1, 2, 3, 4, 5], 4, 20, [13], {"min_new_tokens": 2}),
+    ("forced BOS at the first step of a decoder", "random16", [7], 1, 20, [15], {"forced_bos_token_id": 4}),
+    ("forced BOS only then", "random16", [7, 4], 1, 20, [15], {"forced_bos_token_id": 4}),
+    ("forced EOS at the last step", "random16", [7, 4, 3, 2], 1, 5, [15], {"forced_eos_token_id": [1, 15]}),
+    ("suppressed tokens", "random40", [7, 4], 1, 50, [15], {"suppress_tokens": [0, 39, 12]}),
+    ("suppressed at the beginning", "random40", [7], 1, 50, [15], {"begin_suppress_tokens": [5, 6]}),
+    ("suppressed at the beginning, after a forced BOS", "random40", [7, 4], 1, 50, [15],
+     {"forced_bos_token_id": 4, "begin_suppress_tokens": [5, 6]}),
+    ("all together, in HF's order", "random40", [3, 9, 3, 9, 1, 3], 2, 7, [0],
+     {"repetition_penalty": 1.5, "no_repeat_ngram_size": 2, "bad_words_ids": [[1, 3, 5], [17]], "min_length": 4,
+      "forced_eos_token_id": 0, "suppress_tokens": [20]}),
+]
+# Greedy decoding of the gpt2 fixture under rules (gpt2_rules.json): a penalty that changes which
+# token wins, no repeated 2-grams, a banned token and a banned pair.
+GPT2_RULES = {"repetition_penalty": 1.5, "no_repeat_ngram_size": 2, "bad_words_ids": [[300], [301, 302]]}
+
+
+def rules_of(d):
+    r = generation.Rules(**{k: v for k, v in d.items() if k != "forced_eos_token_id"})
+    if "forced_eos_token_id" in d:
+        f = d["forced_eos_token_id"]
+        r.forced_eos_token_id = f if isinstance(f, list) else [f]
+    return r
+
+
+def processor_cases(results):
+    vectors, cases = logit_vectors(), []
+    for title, name, ids, prompt_length, max_length, eos, rules in PROCESSOR_CASES:
+        scores = generation.process(torch.tensor(vectors[name], dtype=torch.float64), ids, prompt_length, max_length,
+                                    rules_of(rules), eos)
+        results.add(f"processors: something left ({title}) (fails if not)", float(not torch.isfinite(scores).any()), 0.0)
+        cases.append({"title": title, "logits": vectors[name], "ids": ids, "prompt_length": prompt_length,
+                      "max_length": max_length, "eos_ids": eos, "rules": rules,
+                      "scores": [v if v != float("-inf") else None for v in scores.tolist()]})  # null: -inf
     return cases
 
 
@@ -163,6 +217,27 @@ def model_fixture(name, results):
     return fixture, stats
 
 
+def rules_fixture(results):
+    """gpt2_rules.json: greedy with GPT2_RULES, and without, on the gpt2 fixture's prompt."""
+    folder = FIXTURES / "models" / "gpt2"
+    _, model = load(folder)
+    prompt = first_case(folder)[0][:PROMPT_MAX]
+    forward = lambda ids: model(ids).logits  # noqa: E731
+    plain = generation.greedy(forward, prompt, MAX_NEW_TOKENS, eos_ids=[])
+    ruled = generation.greedy(forward, prompt, MAX_NEW_TOKENS, eos_ids=[], rules=rules_of(GPT2_RULES))
+    results.add("gpt2 rules: the rules change the greedy ids (fails if not)", float(plain.ids == ruled.ids), 0.0)
+    full = prompt + ruled.ids
+    bigrams = list(zip(full, full[1:]))
+    results.add("gpt2 rules: no 2-gram twice (fails if not)", float(len(set(bigrams)) != len(bigrams)), 0.0)
+    results.add("gpt2 rules: no banned token (fails if not)", float(300 in ruled.ids), 0.0)
+    tops = [torch.topk(l[torch.isfinite(l)], 2).values for l in ruled.logits]
+    results.add(f"gpt2 rules: top-1 ahead of top-2 by >= {MIN_MARGIN:g} (fails if not)",
+                float(min((t[0] - t[1]).item() for t in tops) < MIN_MARGIN), 0.0)
+    print(f"gpt2_rules: {plain.ids} -> {ruled.ids}")
+    return {"model": "gpt2", "prompt_ids": prompt, "max_new_tokens": MAX_NEW_TOKENS, "rules": GPT2_RULES,
+            "ids": ruled.ids, "ids_without_rules": plain.ids, "steps": ruled.steps}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
@@ -178,6 +253,10 @@ def main():
     cases = warper_cases(results)
     write_json(args.out / "warpers.json", cases, sort_keys=False)
     print(f"warpers.json: {len(cases)} cases")
+    cases = processor_cases(results)
+    write_json(args.out / "processors.json", cases, sort_keys=False)
+    print(f"processors.json: {len(cases)} cases")
+    write_json(args.out / "gpt2_rules.json", rules_fixture(results), sort_keys=False)
     return results.exit_status()
 
 

@@ -1,5 +1,7 @@
 #include "model/model_config.h"
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "io/json_fields.h"
@@ -34,13 +36,50 @@ std::vector<int> read_eos_ids(const JsonFields& r) {
   return ids;
 }
 
-// generation_config.json: the stop ids and sampling defaults (others, e.g. repetition
-// penalties, are not applied).
+// An id or a list of ids (forced_eos_token_id, suppress_tokens), each in [0, 2^30].
+std::vector<int> read_id_list(const JsonFields& r, const char* key) {
+  std::vector<int> ids;
+  if (!r.has(key)) return ids;
+  const nlohmann::json& v = r.json()[key];
+  if (!v.is_array()) return {r.int_in(v, key, 0, 1 << 30)};
+  for (size_t i = 0; i < v.size(); ++i) ids.push_back(r.int_in(v[i], std::string(key) + "[" + std::to_string(i) + "]", 0, 1 << 30));
+  return ids;
+}
+
+// The logits processors' keys (of generation_config.json, or of config.json without one).
+LogitsRules read_logits_rules(const JsonFields& r) {
+  LogitsRules rules;
+  rules.repetition_penalty = r.optional_number("repetition_penalty", 1.0);
+  if (!(rules.repetition_penalty > 0) || !std::isfinite(rules.repetition_penalty)) r.fail("repetition_penalty must be a positive number");
+  rules.no_repeat_ngram_size = r.optional_int("no_repeat_ngram_size", 0, 0, 1 << 20);
+  if (r.has("bad_words_ids")) {
+    const nlohmann::json& v = r.json()["bad_words_ids"];
+    if (!v.is_array()) r.fail("bad_words_ids must be a list of lists of token ids");
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_array() || v[i].empty()) r.fail("bad_words_ids[" + std::to_string(i) + "] must be a non-empty list of token ids");
+      std::vector<int> word;
+      for (size_t k = 0; k < v[i].size(); ++k)
+        word.push_back(r.int_in(v[i][k], "bad_words_ids[" + std::to_string(i) + "][" + std::to_string(k) + "]", 0, 1 << 30));
+      rules.bad_words_ids.push_back(std::move(word));
+    }
+  }
+  rules.min_length = r.optional_int("min_length", 0, 0, 1 << 30);
+  rules.min_new_tokens = r.optional_int("min_new_tokens", 0, 0, 1 << 30);
+  if (r.has("forced_bos_token_id")) rules.forced_bos_token_id = r.optional_int("forced_bos_token_id", -1, 0, 1 << 30);
+  rules.forced_eos_token_ids = read_id_list(r, "forced_eos_token_id");
+  rules.suppress_tokens = read_id_list(r, "suppress_tokens");
+  rules.begin_suppress_tokens = read_id_list(r, "begin_suppress_tokens");
+  return rules;
+}
+
+// generation_config.json: the stop ids, sampling defaults and logits processors (it replaces
+// config.json's generation keys, as in Hugging Face).
 void read_generation_config(const nlohmann::json& j, const std::string& source, ModelConfig& c) {
   const JsonFields r(j, source);
   if (!j.is_object()) r.fail("expected a JSON object");
   if (j.contains("eos_token_id")) c.eos_token_ids = read_eos_ids(r);
   GenerationDefaults& g = c.generation;
+  g.rules = read_logits_rules(r);
   g.do_sample = r.optional_bool("do_sample", false);
   if (r.has("temperature")) g.temperature = r.optional_number("temperature", 1.0);
   if (r.has("top_k")) g.top_k = r.optional_int("top_k", 50, 0, 1 << 30);
@@ -51,6 +90,25 @@ void read_generation_config(const nlohmann::json& j, const std::string& source, 
 }
 
 }  // namespace
+
+bool LogitsRules::any() const {
+  return repetition_penalty != 1.0 || no_repeat_ngram_size > 0 || !bad_words_ids.empty() || min_length > 0 || min_new_tokens > 0 ||
+         forced_bos_token_id >= 0 || !forced_eos_token_ids.empty() || !suppress_tokens.empty() || !begin_suppress_tokens.empty();
+}
+
+std::string LogitsRules::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  if (repetition_penalty != 1.0) j["repetition_penalty"] = repetition_penalty;
+  if (no_repeat_ngram_size > 0) j["no_repeat_ngram_size"] = no_repeat_ngram_size;
+  if (!bad_words_ids.empty()) j["bad_words_ids"] = bad_words_ids;
+  if (min_length > 0) j["min_length"] = min_length;
+  if (min_new_tokens > 0) j["min_new_tokens"] = min_new_tokens;
+  if (forced_bos_token_id >= 0) j["forced_bos_token_id"] = forced_bos_token_id;
+  if (!forced_eos_token_ids.empty()) j["forced_eos_token_id"] = forced_eos_token_ids;
+  if (!suppress_tokens.empty()) j["suppress_tokens"] = suppress_tokens;
+  if (!begin_suppress_tokens.empty()) j["begin_suppress_tokens"] = begin_suppress_tokens;
+  return j.dump();
+}
 
 bool ModelConfig::is_vision() const { return spec && spec->vision; }
 bool ModelConfig::is_causal() const { return spec && spec->causal; }
@@ -105,6 +163,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
     }
   }
   if (!c.is_vision()) {
+    c.generation.rules = read_logits_rules(r);  // older checkpoints keep them in config.json (BART, Marian)
     c.eos_token_ids = read_eos_ids(r);
     if (c.eos_token_ids.empty() && j.contains("text_config") && j["text_config"].is_object())  // gemma3
       c.eos_token_ids = read_eos_ids(JsonFields(j["text_config"], source + " text_config"));

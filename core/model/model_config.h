@@ -70,14 +70,33 @@ enum class HeadKind { Base, MaskedLM, CausalLM, SequenceClassification, ImageCla
 
 std::string head_kind_name(HeadKind head);
 
+// Hugging Face's logits processors that a model's generation settings switch on, applied to
+// each step's logits before the token is chosen (session/generate.h apply_logits_rules). The
+// defaults switch everything off.
+struct LogitsRules {
+  double repetition_penalty = 1.0;               // > 0; 1 = off
+  int no_repeat_ngram_size = 0;                  // 0 = off
+  std::vector<std::vector<int>> bad_words_ids;   // token sequences never to generate
+  int min_length = 0;                            // of the whole sequence, prompt included
+  int min_new_tokens = 0;
+  int forced_bos_token_id = -1;                  // -1 = none
+  std::vector<int> forced_eos_token_ids;         // forced as the last token allowed
+  std::vector<int> suppress_tokens, begin_suppress_tokens;
+  bool any() const;
+  // The rules that are on, as a JSON object (empty when none is).
+  std::string to_json() const;
+};
+
 // How a model's folder says to generate (generation_config.json, Hugging Face's
-// GenerationConfig defaults for what it leaves out).
+// GenerationConfig defaults for what it leaves out; without generation_config.json the
+// generation keys of config.json, as GenerationConfig.from_model_config reads them).
 struct GenerationDefaults {
   bool do_sample = false;
   double temperature = 1.0;
   int top_k = 50;
   double top_p = 1.0;
   int max_new_tokens = 0;  // 0 = not given
+  LogitsRules rules;
 };
 
 struct ModelConfig {

@@ -111,6 +111,44 @@ std::vector<double> sampling_distribution(const Eigen::Ref<const Eigen::RowVecto
   return normalised();
 }
 
+void apply_logits_rules(Eigen::Ref<Eigen::RowVectorXf> logits, const std::vector<int32_t>& ids, int prompt_length, int max_length,
+                        const LogitsRules& rules, const std::vector<int>& eos_ids) {
+  const int V = int(logits.size()), n = int(ids.size());
+  auto forbid = [&](int id) {
+    if (id >= 0 && id < V) logits[id] = -INFINITY;
+  };
+  auto only = [&](const std::vector<int>& keep) {
+    logits.setConstant(-INFINITY);
+    for (int id : keep)
+      if (id >= 0 && id < V) logits[id] = 0;
+  };
+  if (rules.repetition_penalty != 1.0) {  // each id seen once, however often it occurs
+    std::vector<int32_t> seen = ids;
+    std::sort(seen.begin(), seen.end());
+    seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+    const float penalty = float(rules.repetition_penalty);
+    for (int32_t id : seen)
+      if (id >= 0 && id < V) logits[id] = logits[id] < 0 ? logits[id] * penalty : logits[id] / penalty;
+  }
+  if (const int k = rules.no_repeat_ngram_size; k > 0 && n + 1 >= k) {  // what followed the last k - 1 ids before
+    for (int start = 0; start + k <= n; ++start)
+      if (std::equal(ids.begin() + start, ids.begin() + start + k - 1, ids.end() - (k - 1))) forbid(ids[size_t(start + k - 1)]);
+  }
+  for (const std::vector<int>& word : rules.bad_words_ids) {
+    if (word.size() == 1 && std::find(eos_ids.begin(), eos_ids.end(), word[0]) != eos_ids.end()) continue;  // never ban the end
+    const int before = int(word.size()) - 1;
+    if (before <= n && std::equal(word.begin(), word.end() - 1, ids.end() - before)) forbid(word.back());
+  }
+  if ((rules.min_length > 0 && n < rules.min_length) || (rules.min_new_tokens > 0 && n - prompt_length < rules.min_new_tokens))
+    for (int id : eos_ids) forbid(id);
+  if (rules.forced_bos_token_id >= 0 && n == 1) only({rules.forced_bos_token_id});
+  if (!rules.forced_eos_token_ids.empty() && n == max_length - 1) only(rules.forced_eos_token_ids);
+  for (int id : rules.suppress_tokens) forbid(id);
+  const int begin = prompt_length + (prompt_length == 1 && rules.forced_bos_token_id >= 0 ? 1 : 0);
+  if (n == begin)
+    for (int id : rules.begin_suppress_tokens) forbid(id);
+}
+
 std::vector<int32_t> GenerateResult::generated_ids() const {
   std::vector<int32_t> ids;
   for (const GenerationStep& s : steps) ids.push_back(s.chosen.id);
@@ -148,6 +186,7 @@ GenerateResult generate(const Model& model, GenerateRequest request) {
                 " positions: there is no room to generate; shorten the prompt");
   const int capacity = int(std::min<int64_t>(int64_t(P) + request.max_new_tokens, config.max_positions));
   const std::vector<int> stop_ids = request.stop_ids.value_or(config.eos_token_ids);
+  const LogitsRules rules = request.rules.value_or(config.generation.rules);
 
   auto label = [&](int id) {  // padding rows of the vocabulary have no token
     return id < tokenizer.vocab_size() ? model.display_token(id, tokenizer.id_to_token(id)) : "<id " + std::to_string(id) + ">";
@@ -193,7 +232,8 @@ GenerateResult generate(const Model& model, GenerateRequest request) {
   RowMatrix logits = run(ids);  // Cancelled here: nothing generated, the caller sees it
   const int K = std::max(0, request.candidates);
   for (;;) {
-    const Eigen::RowVectorXf row = logits.row(0);
+    Eigen::RowVectorXf row = logits.row(0);
+    apply_logits_rules(row, ids, P, P + request.max_new_tokens, rules, stop_ids);
     const int id = choose(row, request.sampling, rng);
     const std::vector<double> p = softmax(row);
     GenerationStep step;
@@ -238,6 +278,7 @@ GenerateResult generate(const Model& model, GenerateRequest request) {
   // The steps, in the recording (docs/recording-format.md, "Generations").
   nlohmann::json settings = nlohmann::json::parse(request.sampling.to_json());
   settings["max_new_tokens"] = request.max_new_tokens;
+  if (rules.any()) settings["rules"] = nlohmann::json::parse(rules.to_json());
   settings["stop"] = out.stop;
   meta.extra[kPromptLengthKey] = std::to_string(P);
   meta.extra[kGenerationKey] = settings.dump();

@@ -39,10 +39,19 @@ struct Sampling {
 // softmax in double precision; removed tokens have probability 0.
 std::vector<double> sampling_distribution(const Eigen::Ref<const Eigen::RowVectorXf>& logits, const Sampling& sampling);
 
+// Applies Hugging Face's logits processors that `rules` switch on to one row of logits, for the
+// token after `ids` (the decoder's tokens so far, the first `prompt_length` its prompt), in the
+// order its generate() runs them: repetition penalty, no repeated n-grams, bad words, minimum
+// length and new tokens (EOS = `eos_ids` held back), forced BOS (after the first token), forced
+// EOS (when the next token is the last allowed, at `max_length` - 1 tokens), suppressed tokens.
+// Forbidden entries become -inf. tools/reference/generation.py process() is the reference.
+void apply_logits_rules(Eigen::Ref<Eigen::RowVectorXf> logits, const std::vector<int32_t>& ids, int prompt_length, int max_length,
+                        const LogitsRules& rules, const std::vector<int>& eos_ids);
+
 struct CandidateToken {
   int id = 0;
   std::string token;  // as views show it
-  double prob = 0;    // the model's probability (softmax of the logits, no warping)
+  double prob = 0;    // the model's probability: softmax of the logits after the rules, before sampling's warping
 };
 
 // One generated token.
@@ -60,6 +69,8 @@ struct GenerateRequest {
   // (ModelConfig::eos_token_ids). The stop token is kept.
   std::optional<std::vector<int>> stop_ids;
   int candidates = 5;  // top candidates kept per step
+  // The logits processors; nullopt: the model's own (ModelConfig::generation.rules).
+  std::optional<LogitsRules> rules;
   // Head mask, recorded layers, storage (F32/F16), memory budget, the caller's hook, progress
   // (over the whole generation; returning false cancels). Q/K/V, scores, hidden states and
   // streaming are refused.

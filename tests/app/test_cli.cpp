@@ -209,6 +209,31 @@ TEST(Cli, GenerateSamplesReproduciblyAndRefusesMixedModes) {
   EXPECT_NE(r.err.find("empty"), std::string::npos) << r.err;
 }
 
+// The model's generation rules apply by default (bart_tiny's config.json forces BOS first and EOS
+// last), --no-rules switches them off, and the command line adds its own.
+TEST(Cli, GenerateAppliesTheModelsRulesUnlessToldNot) {
+  auto r = run({"generate", "--model", fixture("bart_tiny"), "--text", "the cat sat", "--max-new-tokens", "4", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = json::parse(r.out);
+  EXPECT_EQ(j["ids"][0], 0);  // forced_bos_token_id
+  EXPECT_EQ(j["ids"].back(), 2);  // forced_eos_token_id, the last token allowed
+  EXPECT_EQ(j["sampling"]["rules"]["forced_bos_token_id"], 0);
+  r = run({"generate", "--model", fixture("bart_tiny"), "--text", "the cat sat", "--max-new-tokens", "4", "--no-rules", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(json::parse(r.out)["sampling"].contains("rules"));
+  r = run({"generate", "--model", fixture("gpt2"), "--text", "the cat", "--max-new-tokens", "12", "--no-repeat-ngram-size", "1", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = json::parse(r.out);
+  std::vector<int> all = j["prompt_ids"].get<std::vector<int>>();
+  for (int id : j["ids"].get<std::vector<int>>()) {
+    EXPECT_EQ(std::count(all.begin(), all.end(), id), 0) << id << " came back";
+    all.push_back(id);
+  }
+  r = run({"generate", "--model", fixture("gpt2"), "--text", "the cat", "--repetition-penalty", "0"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--repetition-penalty"), std::string::npos) << r.err;
+}
+
 TEST(Cli, RecordWritesTheReferenceAttention) {
   const auto e = expected("gpt2", "single");
   const auto out = fs::temp_directory_path() / ("attn_cli_rec_" + std::to_string(::getpid()) + ".safetensors");

@@ -5,6 +5,8 @@
 // cancel, and the recording's round trip.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <fstream>
 #include <functional>
 #include <numeric>
 
@@ -12,6 +14,7 @@
 
 #include "io/json_file.h"
 #include "io/safetensors.h"
+#include "model/model_config.h"
 #include "nn/model.h"
 #include "analysis/alignment.h"
 #include "session/generate.h"
@@ -373,6 +376,86 @@ TEST(Generation, EosIdsFromTheConfigFiles) {
 }
 
 }  // namespace
+
+// The rules a model folder with this generation_config.json (and the gpt2 fixture's config.json)
+// has, read as every model's are.
+LogitsRules rules_read_from(const nlohmann::json& generation_config) {
+  test::TempDir dir;
+  std::filesystem::copy_file(test::fixtures_dir() / "models" / "gpt2" / "config.json", dir.path() / "config.json");
+  std::ofstream(dir.path() / "generation_config.json") << generation_config.dump();
+  return ModelConfig::load(dir.path()).generation.rules;
+}
+
+// Hugging Face's logits processors (tools/reference/generation.py process, in HF's order) on
+// fixed rows: every case of processors.json, entry by entry (-inf where the reference forbids).
+TEST(Generation, LogitsRulesMatchTheReferenceProcessors) {
+  const nlohmann::json cases = read_json_file(generation_dir() / "processors.json");
+  ASSERT_GE(cases.size(), 15u);
+  for (const auto& c : cases) {
+    const std::string title = c["title"].get<std::string>();
+    const auto logits = c["logits"].get<std::vector<float>>();
+    Eigen::RowVectorXf row = Eigen::Map<const Eigen::RowVectorXf>(logits.data(), Eigen::Index(logits.size()));
+    const LogitsRules rules = rules_read_from(c["rules"]);
+    apply_logits_rules(row, c["ids"].get<std::vector<int32_t>>(), c["prompt_length"].get<int>(), c["max_length"].get<int>(), rules,
+                       c["eos_ids"].get<std::vector<int>>());
+    const auto& want = c["scores"];
+    ASSERT_EQ(want.size(), size_t(row.size())) << title;
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (want[i].is_null()) EXPECT_EQ(row[Eigen::Index(i)], -INFINITY) << title << ": entry " << i;
+      else EXPECT_NEAR(row[Eigen::Index(i)], want[i].get<double>(), 1e-5) << title << ": entry " << i;
+    }
+  }
+}
+
+// Greedy decoding under rules (a repetition penalty, no repeated 2-grams, banned tokens) gives the
+// reference's ids, which differ from those without; the recording names the rules.
+TEST(Generation, RulesChangeGreedyDecodingAsTheReference) {
+  const nlohmann::json want = read_json_file(generation_dir() / "gpt2_rules.json");
+  const Model& m = fixture_model("gpt2");
+  GenerateRequest r = greedy_request(want["prompt_ids"].get<std::vector<int32_t>>(), want["max_new_tokens"].get<int>());
+  r.rules = rules_read_from(want["rules"]);
+  const GenerateResult g = generate(m, r);
+  EXPECT_EQ(g.generated_ids(), want["ids"].get<std::vector<int32_t>>());
+  EXPECT_NE(g.generated_ids(), want["ids_without_rules"].get<std::vector<int32_t>>());
+  for (size_t s = 0; s < g.steps.size(); ++s)  // probabilities after the rules, as the reference's
+    EXPECT_NEAR(g.steps[s].candidates[0].prob, want["steps"][s]["top_probs"][0].get<double>(), 1e-5) << s;
+  const auto settings = nlohmann::json::parse(g.recording->meta().extra.at("generation"));
+  EXPECT_EQ(settings["rules"]["no_repeat_ngram_size"], 2);
+}
+
+// A model's rules come from generation_config.json, or without one from config.json (older BART
+// and Marian checkpoints keep forced_bos/eos_token_id there); bad values are refused by name.
+TEST(Generation, RulesAreReadFromTheModelsFiles) {
+  const ModelConfig bart = ModelConfig::load(test::fixtures_dir() / "models" / "bart_tiny");
+  EXPECT_EQ(bart.generation.rules.forced_bos_token_id, 0);
+  EXPECT_EQ(bart.generation.rules.forced_eos_token_ids, std::vector<int>{2});
+  // The model's own rules apply by default: BART's first generated token is the forced BOS.
+  GenerateRequest r;
+  r.text = "the cat sat";
+  r.max_new_tokens = 3;
+  r.stop_ids = std::vector<int>{};
+  const GenerateResult g = generate(fixture_model("bart_tiny"), r);
+  ASSERT_EQ(g.steps.size(), 3u);
+  EXPECT_EQ(g.steps[0].chosen.id, 0);
+  EXPECT_DOUBLE_EQ(g.steps[0].chosen.prob, 1.0);
+  EXPECT_EQ(g.steps[2].chosen.id, 2);  // the last allowed token: the forced EOS
+
+  test::TempDir dir;
+  nlohmann::json config = read_json_file(test::fixtures_dir() / "models" / "gpt2" / "config.json");
+  config["no_repeat_ngram_size"] = 3;
+  std::ofstream(dir.path() / "config.json") << config.dump();
+  EXPECT_EQ(ModelConfig::load(dir.path()).generation.rules.no_repeat_ngram_size, 3);
+  std::ofstream(dir.path() / "generation_config.json") << R"({"repetition_penalty": 1.2})";
+  const LogitsRules replaced = ModelConfig::load(dir.path()).generation.rules;
+  EXPECT_EQ(replaced.no_repeat_ngram_size, 0);  // generation_config.json replaces config.json's
+  EXPECT_DOUBLE_EQ(replaced.repetition_penalty, 1.2);
+  std::ofstream(dir.path() / "generation_config.json") << R"({"bad_words_ids": [3, 4]})";
+  const std::string err = test::error_of([&] { ModelConfig::load(dir.path()); });
+  EXPECT_NE(err.find("generation_config.json"), std::string::npos) << err;
+  EXPECT_NE(err.find("bad_words_ids[0]"), std::string::npos) << err;
+  std::ofstream(dir.path() / "generation_config.json") << R"({"repetition_penalty": 0})";
+  EXPECT_NE(test::error_of([&] { ModelConfig::load(dir.path()); }).find("repetition_penalty"), std::string::npos);
+}
 
 // The alignment of a translation (analysis/alignment.h): the cross-attention as recorded, each
 // target token with the row that chose it, and words made of pieces — a source word sums its pieces' weights, a target word averages its rows.
