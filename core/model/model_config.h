@@ -64,6 +64,7 @@ struct Seq2SeqSettings {
   int relative_buckets = 32, relative_max_distance = 128;
   int d_kv = 0;
   bool gated_ffn = false;
+  float attention_scale = 0.0f;    // scores = Q·Kᵀ × this in every attention (T5: 1); 0 = 1/√d
 };
 
 enum class HeadKind { Base, MaskedLM, CausalLM, SequenceClassification, ImageClassification, Seq2SeqLM };

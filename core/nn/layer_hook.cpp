@@ -45,6 +45,15 @@ void HookChain::on_stack_attention(AttentionStack stack, int layer, int head, Ma
   for (LayerHook* h : hooks_) h->on_stack_attention(stack, layer, head, probs);
 }
 
+bool HookChain::wants_stack_qkv(AttentionStack stack, int layer) const {
+  return std::any_of(hooks_.begin(), hooks_.end(), [&](const LayerHook* h) { return h->wants_stack_qkv(stack, layer); });
+}
+
+void HookChain::on_stack_qkv(AttentionStack stack, int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) {
+  for (LayerHook* h : hooks_)
+    if (h->wants_stack_qkv(stack, layer)) h->on_stack_qkv(stack, layer, head, q, k, v);
+}
+
 void HeadMaskHook::on_attention(int layer, int head, MatrixRef probs) {
   if (layer >= int(disabled_.size())) return;
   const auto& off = disabled_[size_t(layer)];

@@ -54,6 +54,12 @@ class LayerHook {
   // Encoder-decoders: encoder layer `layer`'s self-attention (S, S), or decoder layer `layer`'s
   // cross-attention (M, S), after softmax; what the hook leaves weights the values.
   virtual void on_stack_attention(AttentionStack /*stack*/, int /*layer*/, int /*head*/, MatrixRef /*probs*/) {}
+  // Encoder-decoders: whether on_stack_qkv is wanted for that stack's layer, and its per-head
+  // queries and keys and values — for the cross-attention the queries (M, d) are the decoder's,
+  // the keys and values (S, d) the encoder output's.
+  virtual bool wants_stack_qkv(AttentionStack /*stack*/, int /*layer*/) const { return false; }
+  virtual void on_stack_qkv(AttentionStack /*stack*/, int /*layer*/, int /*head*/, const ConstMatrixRef& /*q*/, const ConstMatrixRef& /*k*/,
+                            const ConstMatrixRef& /*v*/) {}
 };
 
 // Calls several hooks in order: each sees the probabilities the ones before it left.
@@ -69,6 +75,8 @@ class HookChain final : public LayerHook {
   void on_attention(int layer, int head, MatrixRef probs) override;
   void on_layer_end(int layer, const RowMatrix& hidden) override;
   void on_stack_attention(AttentionStack stack, int layer, int head, MatrixRef probs) override;
+  bool wants_stack_qkv(AttentionStack stack, int layer) const override;
+  void on_stack_qkv(AttentionStack stack, int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) override;
 
  private:
   std::vector<LayerHook*> hooks_;

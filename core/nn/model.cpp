@@ -66,11 +66,15 @@ RowMatrix ForwardPass::attention(int layer, const Eigen::Ref<const RowMatrix>& q
 
 namespace {
 
-// Passes an encoder's or a cross-attention's probabilities to the run's hook as that stack's.
+// Passes an encoder's or a cross-attention's probabilities (and Q/K/V) to the run's hook as that stack's.
 class StackHook final : public LayerHook {
  public:
   StackHook(LayerHook& inner, AttentionStack stack) : inner_(inner), stack_(stack) {}
   void on_attention(int layer, int head, MatrixRef probs) override { inner_.on_stack_attention(stack_, layer, head, probs); }
+  bool wants_qkv(int layer) const override { return inner_.wants_stack_qkv(stack_, layer); }
+  void on_qkv(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) override {
+    inner_.on_stack_qkv(stack_, layer, head, q, k, v);
+  }
 
  private:
   LayerHook& inner_;
@@ -321,7 +325,8 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options, const Enco
     for (int l = 0; l < meta.num_layers; ++l) meta.windows.push_back(config_.window_of(meta.model_layer(l)));
   // What the teaching steps need to recompute the scores from the recorded Q and K.
   // (as JSON numbers, which round-trip a float exactly; std::to_string keeps only 6 decimals)
-  if (config_.decoder.attention_scale > 0) meta.extra["attention_scale"] = nlohmann::json(config_.decoder.attention_scale).dump();
+  if (const float scale = config_.decoder.attention_scale > 0 ? config_.decoder.attention_scale : config_.seq2seq.attention_scale; scale > 0)
+    meta.extra["attention_scale"] = nlohmann::json(scale).dump();
   if (config_.attn_softcap > 0) meta.extra["attn_logit_softcapping"] = nlohmann::json(config_.attn_softcap).dump();
   describe_recording(meta);
   if (source) {

@@ -122,7 +122,7 @@ class T5Model final : public Model {
     AttentionSpec s;
     s.num_heads = config_.num_heads;
     s.head_dim = config_.head_dim();
-    s.scale = 1.0f;  // no 1/√d: Mesh TensorFlow folds it into the initialisation
+    s.scale = config_.seq2seq.attention_scale;
     return s;
   }
 
@@ -186,6 +186,7 @@ void read_t5_config(const JsonFields& r, ModelConfig& c) {
   c.vocab_size = r.required_int({"vocab_size"});
   c.max_positions = r.optional_int("n_positions", 512, 1, 1 << 20);  // no position table: the tokenizer's usual limit
   c.layer_norm_eps = r.optional_float("layer_norm_epsilon", 1e-6f);
+  c.seq2seq.attention_scale = 1.0f;  // no 1/√d: Mesh TensorFlow folds it into the initialisation
   c.seq2seq.relative_buckets = r.optional_int("relative_attention_num_buckets", 32, 2, 1 << 16);
   c.seq2seq.relative_max_distance = r.optional_int("relative_attention_max_distance", 128, 1, 1 << 24);
   if (c.seq2seq.relative_buckets < 4) r.fail("relative_attention_num_buckets must be at least 4");

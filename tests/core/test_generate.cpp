@@ -17,6 +17,7 @@
 #include "model/model_config.h"
 #include "nn/model.h"
 #include "analysis/alignment.h"
+#include "session/cross_steps.h"
 #include "session/generate.h"
 #include "test_support.h"
 
@@ -455,6 +456,35 @@ TEST(Generation, RulesAreReadFromTheModelsFiles) {
   EXPECT_NE(err.find("bad_words_ids[0]"), std::string::npos) << err;
   std::ofstream(dir.path() / "generation_config.json") << R"({"repetition_penalty": 0})";
   EXPECT_NE(test::error_of([&] { ModelConfig::load(dir.path()); }).find("repetition_penalty"), std::string::npos);
+}
+
+// The teaching mode's walk through one cross-attention row: the query from the decoder, keys and
+// values from the encoder, and the steps from them give the recorded weights (Marian scales by
+// 1/√d, T5 does not scale), and the output is Σ p·v.
+TEST(Generation, CrossAttentionStepsGiveTheRecordedRow) {
+  for (const char* name : {"marian_tiny", "t5_tiny"}) {
+    const Model& m = fixture_model(name);
+    GenerateRequest r;
+    r.text = "the cat sat on the mat";
+    r.max_new_tokens = 4;
+    r.stop_ids = std::vector<int>{};
+    r.rules = LogitsRules{};
+    const GenerateResult g = generate(m, r);
+    std::vector<int32_t> decoder = g.prompt_ids;
+    for (int32_t id : g.generated_ids()) decoder.push_back(id);
+    const int S = int(g.source_ids.size());
+    for (int query : {0, 3}) {
+      const CrossSteps c = cross_attention_steps(m, g.source_ids, decoder, 1, 2, query);
+      ASSERT_EQ(c.keys.rows(), S) << name;
+      const RowMatrix want = g.recording->block(AttentionRecording::Part::CrossAttention, 1, 2, query, query + 1, 0, S);
+      EXPECT_LT((c.steps.probs.transpose() - want).cwiseAbs().maxCoeff(), 2e-5f) << name << " query " << query;
+      const Vector output = c.values.transpose() * c.steps.probs;
+      EXPECT_LT((output - c.steps.output).cwiseAbs().maxCoeff(), 1e-5f) << name;
+      EXPECT_FLOAT_EQ(c.steps.factor, std::string(name) == "t5_tiny" ? 1.0f : 1.0f / std::sqrt(float(c.q.size()))) << name;
+    }
+  }
+  EXPECT_THROW(cross_attention_steps(fixture_model("marian_tiny"), {5, 6, 0}, {58100}, 9, 0, 0), Error);
+  EXPECT_THROW(cross_attention_steps(fixture_model("gpt2"), {5}, {5}, 0, 0, 0), Error);
 }
 
 // The alignment of a translation (analysis/alignment.h): the cross-attention as recorded, each

@@ -336,7 +336,8 @@ TEST(Teaching, GuidedExamplesMeasureTheirHead) {
   EXPECT_EQ(tab.finding().layer, want.layer);
   EXPECT_EQ(tab.finding().head, want.head);
   EXPECT_EQ(tab.recording()->meta().text, stdstr(guided_examples()[0].text));
-  EXPECT_TRUE(tab.heatmap()->content().matrix.map().isApprox(RowMatrix(tab.recording()->head(want.layer, want.head))));
+  EXPECT_TRUE(tab.heatmap()->content().matrix.map().isApprox(RowMatrix(tab.recording()->head(want.layer, want.head))))
+      << tab.heatmap()->content().matrix.map().rows() << "x" << tab.heatmap()->content().matrix.map().cols() << " vs " << tab.recording()->num_tokens();
   EXPECT_EQ(tab.scores_plot()->bar_values().size(), tab.recording()->num_layers() * tab.recording()->num_heads());
   EXPECT_TRUE(tab.explanation().contains(QStringLiteral("head %1").arg(want.head)));
   // The open button asks for the example's input, then the head.
@@ -372,6 +373,15 @@ TEST(Teaching, GuidedExamplesMeasureTheirHead) {
   EXPECT_EQ(tab.heatmap()->content().matrix.map(), alignment(*tab.recording(), align.layer, align.head, false).weights);
   EXPECT_EQ(tab.heatmap()->content().col_labels.size(), int(tab.recording()->meta().source_tokens.size()));
   EXPECT_TRUE(tab.explanation().contains(QStringLiteral("head %1").arg(align.head))) << qPrintable(tab.explanation());
+  // Inside the head, one row from the model itself: q from the decoder, k and v from the
+  // encoder, and the weights they give are the recorded row.
+  ASSERT_TRUE(tab.cross_steps());
+  const CrossSteps& walk = *tab.cross_steps();
+  EXPECT_EQ(walk.layer * 100 + walk.head, align.layer * 100 + align.head);
+  const int S = int(tab.recording()->meta().source_tokens.size());
+  const RowMatrix row = tab.recording()->block(AttentionRecording::Part::CrossAttention, walk.layer, walk.head, walk.query, walk.query + 1, 0, S);
+  EXPECT_LT((walk.steps.probs.transpose() - row).cwiseAbs().maxCoeff(), 2e-5f);
+  EXPECT_TRUE(tab.explanation().contains(QStringLiteral("makes the query q"))) << qPrintable(tab.explanation());
 }
 
 TEST(Teaching, GuidedExampleWithoutItsModelSaysSo) {

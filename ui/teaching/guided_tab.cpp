@@ -1,5 +1,7 @@
 #include "teaching/guided_tab.h"
 
+#include <algorithm>
+
 #include <QButtonGroup>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -7,6 +9,7 @@
 #include <QVBoxLayout>
 
 #include "analysis/alignment.h"
+#include "session/cross_steps.h"
 #include "session/generate.h"
 #include "session/run.h"
 #include "teaching/step_panel.h"
@@ -35,6 +38,48 @@ QString picture_hint(GuidedExample::Kind kind) {
                          "in another order.");
   }
   return {};
+}
+
+// The first target token that reads a source token before the one the token before it read
+// (where the alignment turns back), else the first; as the decoder row that chose it.
+int reordered_row(const Alignment& a) {
+  Eigen::Index previous = -1;
+  for (Eigen::Index r = 0; r < a.weights.rows(); ++r) {
+    Eigen::Index best = 0;
+    a.weights.row(r).maxCoeff(&best);
+    if (previous >= 0 && best < previous) return int(r);
+    previous = best;
+  }
+  return 0;
+}
+
+// The walk through one cross-attention row with the model's numbers: where q, k and v come from,
+// then q·k, the scale and the weights of the source tokens the query looks at most.
+QString cross_walk(const CrossSteps& c, const RecordingMeta& meta) {
+  if (c.steps.probs.size() == 0 || size_t(c.query + 1) >= meta.tokens.size()) return {};
+  const auto quoted = [](const std::string& s) { return QStringLiteral("“%1”").arg(qstr(s)); };
+  std::vector<int> order(size_t(c.steps.probs.size()));
+  for (size_t j = 0; j < order.size(); ++j) order[j] = int(j);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return c.steps.probs[a] > c.steps.probs[b]; });
+  QStringList rows;
+  for (size_t k = 0; k < std::min<size_t>(3, order.size()); ++k) {
+    const int j = order[k];
+    rows << QObject::tr("%1: %2 → %3 → %4")
+                .arg(size_t(j) < meta.source_tokens.size() ? quoted(meta.source_tokens[size_t(j)]) : QString::number(j))
+                .arg(c.steps.dots[j], 0, 'f', 2)
+                .arg(c.steps.scaled[j], 0, 'f', 2)
+                .arg(c.steps.probs[j], 0, 'f', 3);
+  }
+  return QObject::tr("Inside layer %1, head %2, for %3: the decoder's state at %4 (the token before it) makes the query q (%5 "
+                     "numbers); the encoder's output at each of the %6 source tokens makes a key k and a value v. q·k, then × %7, "
+                     "then softmax over the source: %8. The head passes on Σ p·v, the values mixed by these weights.")
+      .arg(c.layer)
+      .arg(c.head)
+      .arg(quoted(meta.tokens[size_t(c.query + 1)]), quoted(meta.tokens[size_t(c.query)]))
+      .arg(c.q.size())
+      .arg(c.keys.rows())
+      .arg(c.steps.factor, 0, 'g', 3)
+      .arg(rows.join(QStringLiteral("; ")));
 }
 
 HeadFinding measure(GuidedExample::Kind kind, const AttentionRecording& rec) {
@@ -166,6 +211,7 @@ void GuidedTab::show_example(int index) {
   intro_->setText(e.intro);
   recording_.reset();
   finding_ = HeadFinding{};
+  cross_.reset();
   heatmap_->clear_content();
   scores_->set_bars(Vector(), {});
   explanation_->clear();
@@ -195,17 +241,25 @@ void GuidedTab::show_example(int index) {
     request.truncate = true;
     request.options.progress = ctx.progress_fn(0, 1);
     RecordingPtr rec;
+    std::vector<int32_t> source_ids, decoder_ids;
     if (r.model->config().is_encoder_decoder()) {  // a translator: its cross-attention exists once it has translated
       GenerateRequest g;
       g.text = text;
       g.max_new_tokens = 24;
       g.options.progress = ctx.progress_fn(0, 1);
-      rec = attn::generate(*r.model, std::move(g)).recording;
+      GenerateResult result = attn::generate(*r.model, std::move(g));
+      rec = std::move(result.recording);
+      source_ids = result.source_ids;
+      decoder_ids = result.prompt_ids;
+      for (int32_t id : result.generated_ids()) decoder_ids.push_back(id);
     } else {
       rec = attn::run_model(*r.model, std::move(request)).recording;
     }
     if (!rec) return;  // cancelled
     r.finding = measure(kind, *rec);
+    if (kind == GuidedExample::Kind::Alignment && r.finding.found() && rec->num_tokens() > 1)  // inside the head, one row
+      r.cross = cross_attention_steps(*r.model, source_ids, decoder_ids, r.finding.layer, r.finding.head,
+                                      reordered_row(alignment(*rec, r.finding.layer, r.finding.head, false)));
     r.recording = std::move(rec);
     ctx.post([this, r, dir] {
       models_[dir] = r.model;
@@ -218,6 +272,7 @@ void GuidedTab::show_result(const Result& r) {
   if (r.index != current_) return;
   recording_ = r.recording;
   finding_ = r.finding;
+  cross_ = r.cross;
   const GuidedExample& e = guided_examples()[size_t(r.index)];
   const RecordingMeta& meta = recording_->meta();
   if (!finding_.found()) {
@@ -287,7 +342,8 @@ QString GuidedTab::explanation() const {
   if (current_ < 0 || !finding_.found()) return {};
   // The picture hint describes the pattern; it would mislead when even the best head is weak.
   const QString hint = finding_.clear ? QLatin1Char(' ') + picture_hint(guided_examples()[size_t(current_)].kind) : QString();
-  return qstr(finding_.explanation) + hint + tr(" The bars below score every head the same way; the highlighted one was chosen.");
+  const QString walk = cross_ && recording_ ? QStringLiteral("\n\n") + cross_walk(*cross_, recording_->meta()) : QString();
+  return qstr(finding_.explanation) + hint + tr(" The bars below score every head the same way; the highlighted one was chosen.") + walk;
 }
 
 QString GuidedTab::render_title() const {

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "analysis/guided_examples.h"
+#include "session/cross_steps.h"
 #include "views/renderable.h"
 #include "qt_convert.h"
 #include "run/job_runner.h"
@@ -63,6 +64,9 @@ class GuidedTab : public QWidget, public Renderable {
   // The shown example's result (null / not found before it has run).
   const RecordingPtr& recording() const { return recording_; }
   const HeadFinding& finding() const { return finding_; }
+  // The alignment example's walk through one row of the head (q from the decoder, k and v from
+  // the encoder); nullopt for the others.
+  const std::optional<CrossSteps>& cross_steps() const { return cross_; }
   MatrixPlot* heatmap() const { return heatmap_; }
   BarPlot* scores_plot() const { return scores_; }
   QString explanation() const;
@@ -85,6 +89,7 @@ class GuidedTab : public QWidget, public Renderable {
     ModelPtr model;
     RecordingPtr recording;
     HeadFinding finding;
+    std::optional<CrossSteps> cross;  // the alignment example: one row of its head, from the model
   };
   void show_result(const Result& result);
   void show_message(const QString& message);
@@ -95,6 +100,7 @@ class GuidedTab : public QWidget, public Renderable {
   int current_ = -1;
   RecordingPtr recording_;
   HeadFinding finding_;
+  std::optional<CrossSteps> cross_;
   QButtonGroup* buttons_;
   QLabel* intro_;
   QLabel* status_;
