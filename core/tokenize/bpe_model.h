@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tokenize/id_tables.h"
+#include "tokenize/token_model.h"
 
 namespace attn {
 
@@ -30,23 +31,18 @@ struct BpeModelConfig {
   bool ignore_merges = false;
 };
 
-struct ModelToken {
-  int32_t id;
-  size_t begin, end;  // bytes of the piece
-};
-
-class BpeModel {
+class BpeModel final : public TokenModel {
  public:
   // Throws attn::Error naming the file and key when the vocabulary is empty, a merge names
   // a token that is not in it, or the unknown token is missing.
   explicit BpeModel(BpeModelConfig config);
 
   // Appends the tokens of one piece (valid UTF-8).
-  void tokenize(std::string_view piece, std::vector<ModelToken>& out) const;
-  std::optional<int32_t> token_to_id(std::string_view token) const;
-  // The vocabulary string of `id`, or null when out of range / unused.
-  const std::string* id_to_token(int32_t id) const;
-  int32_t size() const { return static_cast<int32_t>(id_to_token_.size()); }
+  void tokenize(std::string_view piece, std::vector<ModelToken>& out) const override;
+  std::optional<int32_t> token_to_id(std::string_view token) const override;
+  const std::string* id_to_token(int32_t id) const override;
+  int32_t size() const override { return static_cast<int32_t>(id_to_token_.size()); }
+  const char* kind() const override { return "bpe"; }
 
  private:
   struct Symbol {

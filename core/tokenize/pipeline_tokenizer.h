@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "tokenize/added_tokens.h"
-#include "tokenize/bpe_model.h"
 #include "tokenize/decoders.h"
 #include "tokenize/normalizers.h"
 #include "tokenize/post_processors.h"
 #include "tokenize/pre_tokenizers.h"
+#include "tokenize/token_model.h"
 #include "tokenize/tokenizer.h"
 
 namespace attn {
@@ -28,7 +28,7 @@ struct PipelineParts {
   std::string source;  // the file, for messages
   std::unique_ptr<Normalizer> normalizer;        // may be null
   std::unique_ptr<PreTokenizer> pre_tokenizer;   // may be null: the text is one piece
-  std::unique_ptr<BpeModel> model;               // required
+  std::unique_ptr<TokenModel> model;             // required
   std::unique_ptr<PostProcessor> post_processor; // may be null: A then B (type id 1)
   std::unique_ptr<Decoder> decoder;              // may be null: tokens joined with ' '
   std::vector<AddedToken> added_tokens;
@@ -43,7 +43,7 @@ class PipelineTokenizer final : public Tokenizer {
 
   Encoding encode(std::string_view text,
                   std::optional<std::string_view> pair = std::nullopt) const override;
-  std::string kind() const override { return "bpe"; }
+  std::string kind() const override { return parts_.model->kind(); }
   int32_t vocab_size() const override { return vocab_size_; }
   std::optional<int32_t> token_to_id(std::string_view token) const override;
   std::string id_to_token(int32_t id) const override;

@@ -5,6 +5,7 @@
 #include "io/json_fields.h"
 #include <functional>
 
+#include "tokenize/bpe_model.h"
 #include "tokenize/json_node.h"
 #include "tokenize/pipeline_tokenizer.h"
 #include "tokenize/tokenizer_files.h"
