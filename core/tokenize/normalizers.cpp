@@ -1,11 +1,15 @@
 #include "tokenize/normalizers.h"
 
+#include <unicode/brkiter.h>
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>
+#include <unicode/utext.h>
 
+#include <memory>
 #include <vector>
 
 #include "tokenize/onig_regex.h"
+#include "tokenize/precompiled_charsmap.h"
 #include "tokenize/unicode.h"
 #include "util/error.h"
 
@@ -173,6 +177,69 @@ class Prepend final : public Normalizer {
   std::string prefix_;
 };
 
+// SentencePiece's character rules (precompiled_charsmap) as the tokenizers library applies
+// them (normalizers/precompiled.rs): per extended grapheme cluster, a cluster shorter than 6
+// bytes with a rule for (a prefix of) it becomes that rule's replacement; otherwise each
+// character with a rule of its own becomes its replacement. Replacements take the original
+// span of what they replace.
+class Precompiled final : public Normalizer {
+ public:
+  explicit Precompiled(const JsonNode& node) {
+    const std::string key = node.key().empty() ? "precompiled_charsmap" : node.key() + ".precompiled_charsmap";
+    const std::string where = node.file().string() + ": key '" + key + "'";
+    const auto blob = decode_base64(node.string("precompiled_charsmap"));
+    if (!blob) node.fail("is not base64", "precompiled_charsmap");
+    map_ = std::make_unique<PrecompiledCharsmap>(*blob, where);
+    UErrorCode status = U_ZERO_ERROR;
+    graphemes_.reset(icu::BreakIterator::createCharacterInstance(icu::Locale::getRoot(), status));
+    if (U_FAILURE(status) || !graphemes_) node.fail("cannot be set up: ICU has no grapheme break rules");
+  }
+
+  void normalize(NormalizedText& text) const override {
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<icu::BreakIterator> it(graphemes_->clone());  // one per call: thread-safe
+    UText* ut = utext_openUTF8(nullptr, text.text.data(), int64_t(text.text.size()), &status);
+    if (U_FAILURE(status)) return;
+    it->setText(ut, status);
+    NormalizedText out;
+    bool changed = false;
+    int32_t begin = it->first();
+    for (int32_t end = it->next(); end != icu::BreakIterator::DONE && U_SUCCESS(status); begin = end, end = it->next()) {
+      const std::string_view grapheme(text.text.data() + begin, size_t(end - begin));
+      if (grapheme.size() < 6) {
+        if (const auto r = map_->transform(grapheme)) {
+          out.append(*r, text.original_span(size_t(begin), size_t(end)));
+          changed = true;
+          continue;
+        }
+      }
+      for_each_char_in(text, size_t(begin), size_t(end), [&](size_t b, size_t e) {
+        if (const auto r = map_->transform(std::string_view(text.text).substr(b, e - b))) {
+          out.append(*r, text.original_span(b, e));
+          changed = true;
+        } else {
+          out.append_range(text, b, e);
+        }
+      });
+    }
+    utext_close(ut);
+    if (changed && U_SUCCESS(status)) text = std::move(out);
+  }
+
+ private:
+  template <typename F>
+  static void for_each_char_in(const NormalizedText& text, size_t begin, size_t end, F&& f) {
+    for (size_t i = begin; i < end;) {
+      const size_t next = unicode::decode_utf8_at(text.text, i).end;
+      f(i, next);
+      i = next;
+    }
+  }
+
+  std::unique_ptr<PrecompiledCharsmap> map_;
+  std::unique_ptr<icu::BreakIterator> graphemes_;
+};
+
 class SequenceNormalizer final : public Normalizer {
  public:
   explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts)
@@ -197,14 +264,15 @@ std::unique_ptr<Normalizer> parse_normalizer(const JsonNode& node) {
   if (type == "StripAccents") return std::make_unique<StripAccents>();
   if (type == "Replace") return std::make_unique<Replace>(node);
   if (type == "Prepend") return std::make_unique<Prepend>(node.string("prepend"));
+  if (type == "Precompiled") return std::make_unique<Precompiled>(node);
   if (type == "Sequence") {
     std::vector<std::unique_ptr<Normalizer>> parts;
     for (const JsonNode& item : node.items("normalizers")) parts.push_back(parse_normalizer(item));
     return std::make_unique<SequenceNormalizer>(std::move(parts));
   }
   node.unsupported_type(type,
-                        "NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Replace, Prepend "
-                        "and Sequence (BertNormalizer only with a WordPiece model)");
+                        "NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Replace, Prepend, "
+                        "Precompiled and Sequence (BertNormalizer only with a WordPiece model)");
 }
 
 }  // namespace attn

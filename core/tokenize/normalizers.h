@@ -7,6 +7,8 @@
 //   StripAccents          drops non-spacing marks (Mn); usually after NFD
 //   Replace               {pattern: {String|Regex}, content}
 //   Prepend               {prepend}: before non-empty text
+//   Precompiled           {precompiled_charsmap}: SentencePiece's compiled character rules
+//                         (base64; precompiled_charsmap.h), per grapheme cluster
 //   Sequence              {normalizers: [...]}
 // Immutable after construction; thread-safe.
 #include <memory>
