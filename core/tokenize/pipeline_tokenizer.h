@@ -1,11 +1,13 @@
 #pragma once
 // A tokenizer.json tokenizer run as the Hugging Face tokenizers library runs it, one small
 // component per stage:
-//   added tokens split out of the raw text -> normalizer -> pre-tokenizer -> BPE model ->
-//   post-processor (special tokens, type ids); decoder for decode() and display.
-// Used for every tokenizer.json with a BPE model: GPT-2 and RoBERTa style byte-level BPE,
+//   added tokens split out of the raw text -> normalizer -> pre-tokenizer -> model (BPE,
+//   Unigram or WordLevel) -> post-processor (special tokens, type ids); decoder for decode()
+//   and display.
+// Used for every tokenizer.json except WordPiece ones: GPT-2 and RoBERTa style byte-level BPE,
 // Llama 3 and Qwen (Split regex + ByteLevel), Llama 2 / Mistral / Gemma (SentencePiece-style
-// BPE with '▁' and <0xNN> byte fallback). Offsets are byte spans of the original text; a
+// BPE with '▁' and <0xNN> byte fallback), T5 / ALBERT / XLM-R style Unigram (Precompiled
+// charsmap + Metaspace) and WordLevel vocabularies. Offsets are byte spans of the original text; a
 // token holding part of a multi-byte character spans that whole character.
 // Immutable after construction; thread-safe.
 #include <memory>
@@ -28,7 +30,7 @@ struct PipelineParts {
   std::string source;  // the file, for messages
   std::unique_ptr<Normalizer> normalizer;        // may be null
   std::unique_ptr<PreTokenizer> pre_tokenizer;   // may be null: the text is one piece
-  std::unique_ptr<TokenModel> model;             // required
+  std::unique_ptr<TokenModel> model;             // required: BPE, Unigram or WordLevel
   std::unique_ptr<PostProcessor> post_processor; // may be null: A then B (type id 1)
   std::unique_ptr<Decoder> decoder;              // may be null: tokens joined with ' '
   std::vector<AddedToken> added_tokens;

@@ -51,8 +51,8 @@ class Tokenizer {
   virtual Encoding encode(std::string_view text,
                           std::optional<std::string_view> pair = std::nullopt) const = 0;
 
-  // "wordpiece", "bpe" (tokenizer.json models) or "sentencepiece" (a .model file read by
-  // libsentencepiece).
+  // "wordpiece", "bpe", "unigram", "wordlevel" (tokenizer.json models) or "sentencepiece"
+  // (a .model file read by libsentencepiece).
   virtual std::string kind() const = 0;
   virtual int32_t vocab_size() const = 0;
   virtual std::optional<int32_t> token_to_id(std::string_view token) const = 0;

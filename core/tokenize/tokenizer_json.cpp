@@ -1,5 +1,5 @@
-// tokenizer.json (the Hugging Face tokenizers library's format) -> WordPiece, or a BPE
-// pipeline of components (pipeline_tokenizer.h).
+// tokenizer.json (the Hugging Face tokenizers library's format) -> WordPiece, or a pipeline
+// of components (pipeline_tokenizer.h) around a BPE, Unigram or WordLevel model.
 #include <limits>
 
 #include "io/json_fields.h"
@@ -10,6 +10,8 @@
 #include "tokenize/pipeline_tokenizer.h"
 #include "tokenize/tokenizer_files.h"
 #include "tokenize/tokenizer_json_reader.h"
+#include "tokenize/unigram_model.h"
+#include "tokenize/word_level_model.h"
 #include "tokenize/wordpiece.h"
 #include "util/error.h"
 
@@ -160,6 +162,47 @@ std::unique_ptr<BpeModel> read_bpe_model(TokenizerJson& tj, const JsonNode& m) {
   return std::make_unique<BpeModel>(std::move(config));
 }
 
+// {"type": "Unigram", "unk_id": N, "vocab": [[piece, score], ...], "byte_fallback": bool}
+std::unique_ptr<TokenModel> read_unigram_model(const TokenizerJson& tj, const JsonNode& m) {
+  UnigramModelConfig config;
+  config.file = m.file().string();
+  if (tj.has_vocab) m.fail("must be an array of [piece, score] pairs, not an object", "vocab");
+  const JsonNode vocab = m.at("vocab");
+  if (!vocab.value().is_array()) vocab.fail("must be an array of [piece, score] pairs");
+  config.vocab.reserve(vocab.value().size());
+  for (size_t i = 0; i < vocab.value().size(); ++i) {
+    const json& entry = vocab.value()[i];
+    if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number())
+      vocab.fail("must be a [piece, score] pair (a string and a number), got " + entry.dump().substr(0, 60),
+                 "[" + std::to_string(i) + "]");
+    config.vocab.emplace_back(entry[0].get<std::string>(), entry[1].get<double>());
+  }
+  if (const auto u = m.find("unk_id")) {
+    const json& v = u->value();
+    if (!v.is_number_integer()) u->fail("must be an integer id or null");
+    // An id beyond every vocabulary; UnigramModel names the range it must be in.
+    config.unk_id = v.is_number_unsigned() ? int64_t(std::min<uint64_t>(v.get<uint64_t>(), uint64_t(kMaxTokenId) + 1))
+                                           : v.get<int64_t>();
+  }
+  config.byte_fallback = m.flag("byte_fallback", false);
+  return std::make_unique<UnigramModel>(std::move(config));
+}
+
+// {"type": "WordLevel", "vocab": {"word": id, ...}, "unk_token": "..."}
+std::unique_ptr<TokenModel> read_word_level_model(TokenizerJson& tj, const JsonNode& m) {
+  WordLevelModelConfig config;
+  config.file = m.file().string();
+  if (tj.fast) {
+    if (!tj.has_vocab) m.fail("is missing or not an object mapping words to ids", "vocab");
+    config.vocab = std::move(tj.vocab);
+    if (config.vocab.empty()) m.fail("is empty", "vocab");
+  } else {
+    config.vocab = parse_vocab_object(member(m.value(), "vocab"), m.file(), "model.vocab");
+  }
+  if (const auto unk = m.optional_string("unk_token")) config.unk_token = *unk;
+  return std::make_unique<WordLevelModel>(std::move(config));
+}
+
 // transformers' LlamaTokenizerFast and GemmaTokenizerFast rebuild the post-processor from
 // add_bos_token (default true) and add_eos_token (default false): "<s> $A </s>".
 std::unique_ptr<PostProcessor> llama_style_template(const ConfigTokens& c, const fs::path& dir,
@@ -192,12 +235,20 @@ bool is_llama_style_class(const std::string& name) {
   return false;
 }
 
-std::unique_ptr<Tokenizer> load_bpe_json(TokenizerJson& tj, const fs::path& dir,
-                                         const fs::path& file, const ConfigTokens& c) {
+std::unique_ptr<Tokenizer> load_pipeline_json(TokenizerJson& tj, const std::string& type,
+                                              const fs::path& dir, const fs::path& file,
+                                              const ConfigTokens& c) {
   const JsonNode top(tj.root, file, "");
   PipelineParts parts;
   parts.source = file.string();
-  parts.model = read_bpe_model(tj, top.at("model"));
+  const JsonNode model = top.at("model");
+  if (type == "Unigram") {
+    parts.model = read_unigram_model(tj, model);
+  } else if (type == "WordLevel") {
+    parts.model = read_word_level_model(tj, model);
+  } else {
+    parts.model = read_bpe_model(tj, model);
+  }
   if (const auto n = top.find("normalizer")) parts.normalizer = parse_normalizer(*n);
   if (const auto n = top.find("pre_tokenizer")) parts.pre_tokenizer = parse_pre_tokenizer(*n);
   if (const auto n = top.find("decoder")) parts.decoder = parse_decoder(*n);
@@ -240,7 +291,10 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const fs::path& dir,
   const json* model = member(tj.root, "model");
   if (!model || !model->is_object()) bad_key(file, "model", "is missing or not an object");
   std::string type = type_of(model);
-  if (type.empty()) type = member(*model, "merges") || tj.has_merges ? "BPE" : "WordPiece";  // old files
+  if (type.empty()) {  // old files: the tokenizers library tells the models apart by their fields
+    const json* vocab = member(*model, "vocab");
+    type = member(*model, "merges") || tj.has_merges ? "BPE" : vocab && vocab->is_array() ? "Unigram" : "WordPiece";
+  }
   try {
     if (type == "WordPiece") {
       json wordpiece = *model;
@@ -250,11 +304,12 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const fs::path& dir,
       }
       return load_wordpiece_json(tj.root, wordpiece, file, c, options);
     }
-    if (type == "BPE") return load_bpe_json(tj, dir, file, c);
+    if (type == "BPE" || type == "Unigram" || type == "WordLevel")
+      return load_pipeline_json(tj, type, dir, file, c);
   } catch (const json::exception& e) {  // a value of an unexpected type
     throw Error(file.string() + ": unexpected value (" + e.what() + ")");
   }
-  bad_key(file, "model.type", "is '" + type + "'; supported are WordPiece and BPE");
+  bad_key(file, "model.type", "is '" + type + "'; supported are WordPiece, BPE, Unigram and WordLevel");
 }
 
 }  // namespace attn::tokenizer_files

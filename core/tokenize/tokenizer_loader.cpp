@@ -113,7 +113,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const fs::path& model_dir,
     // Marian: SentencePiece models numbered by vocab.json (before vocab.json means BPE).
     if (fs::exists(model_dir / "source.spm", ec)) return load_marian_tokenizer(model_dir);
     // A Unigram tokenizer.json beside its spiece.model (T5): the SentencePiece model, read by
-    // its own library.
+    // its own library. A Unigram tokenizer.json alone is read like any other (unigram_model.h).
     if (fs::exists(model_dir / "spiece.model", ec) &&
         (!fs::exists(model_dir / "tokenizer.json", ec) || tokenizer_files::json_model_type(model_dir / "tokenizer.json") == "Unigram"))
       return load_spiece_tokenizer(model_dir);

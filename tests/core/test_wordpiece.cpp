@@ -442,12 +442,12 @@ TEST(WordPieceLoader, MalformedFilesAreNamed) {
   what = load_error(dir.path());
   EXPECT_NE(what.find("tokenizer.json: invalid JSON"), std::string::npos) << what;
 
-  nlohmann::json unigram = tokenizer_json();
-  unigram["model"]["type"] = "Unigram";
-  dir.write("tokenizer.json", unigram.dump());
+  nlohmann::json unknown_model = tokenizer_json();
+  unknown_model["model"]["type"] = "Bogus";
+  dir.write("tokenizer.json", unknown_model.dump());
   what = load_error(dir.path());
   EXPECT_NE(what.find("model.type"), std::string::npos) << what;
-  EXPECT_NE(what.find("Unigram"), std::string::npos) << what;
+  EXPECT_NE(what.find("'Bogus'; supported are WordPiece, BPE, Unigram and WordLevel"), std::string::npos) << what;
 
   nlohmann::json bad_vocab = tokenizer_json();
   bad_vocab["model"]["vocab"]["hello"] = "eight";
