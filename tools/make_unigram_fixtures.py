@@ -244,7 +244,7 @@ def main():
         write_expected(args.out / f"{name}_spm_expected.json", name, spm, spm.eos_id())
         size = (folder / "tokenizer.json").stat().st_size
         print(f"{name}: {len(pieces)} pieces, charsmap {len(charsmap)} bytes, tokenizer.json {size} bytes")
-        ok &= size < 300_000 and len(pieces) > 200
+        ok &= size < 400_000 and len(pieces) > 200  # nmt_nfkc: its charsmap alone is ~320 KB in base64
     (args.out / "word_level").mkdir(parents=True, exist_ok=True)
     (args.out / "word_level" / "tokenizer.json").write_text(json.dumps(word_level_json(), indent=1) + "\n")
     write_fuzz_seeds()
