@@ -12,8 +12,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // tokenizer.json pipelines: Split regex + ByteLevel + template; SentencePiece-style BPE.
   static const auto llama = attn::load_tokenizer(attn::fuzz::fixtures_dir() / "tokenizer" / "llama_style", {std::nullopt, "llama"});
   static const auto spm = attn::load_tokenizer(attn::fuzz::fixtures_dir() / "tokenizer" / "sentencepiece_style", {std::nullopt, "mistral"});
+  // Unigram with the nmt_nfkc charsmap (Precompiled), Unigram with byte fallback, WordLevel.
+  static const auto unigram = attn::load_tokenizer(attn::fuzz::fixtures_dir() / "tokenizer" / "unigram_nfkc", {});
+  static const auto unigram_bytes = attn::load_tokenizer(attn::fuzz::fixtures_dir() / "tokenizer" / "unigram_byte_fallback", {});
+  static const auto word_level = attn::load_tokenizer(attn::fuzz::fixtures_dir() / "tokenizer" / "word_level", {});
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  for (const auto* tok : {bert.get(), bpe.get(), llama.get(), spm.get()}) {
+  for (const auto* tok : {bert.get(), bpe.get(), llama.get(), spm.get(), unigram.get(), unigram_bytes.get(), word_level.get()}) {
     try {
       const auto half = text.size() / 2;
       const auto enc = tok->supports_pairs() ? tok->encode(text.substr(0, half), text.substr(half)) : tok->encode(text);

@@ -20,7 +20,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTN_FUZZ_BUILD_DIR:-$root/build-fuzz}
 ledger=$root/tests/fuzz/ledger.tsv
 all_targets=(fuzz_safetensors fuzz_recording fuzz_config fuzz_tokenizer_files fuzz_tokenize fuzz_preprocessor_config
-             fuzz_image_decode)
+             fuzz_precompiled_charsmap fuzz_image_decode)
 
 mode=run use_ledger=0
 case "${1:-}" in
