@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "ablate_command.h"
 #include "cli_args.h"
 #include "model/family_table.h"
 #include "nn/model.h"
@@ -254,6 +255,8 @@ std::vector<int> parse_layer_list(const std::string& spec) {
 }
 
 // The run options every command shares: what to record, and the memory guard.
+}  // namespace
+
 RunOptions run_options(const Args& a) {
   RunOptions opt;
   opt.record_qkv = a.flag("qkv");
@@ -288,6 +291,8 @@ RunRequest run_request(const Args& a, const Model& model) {
   }
   return req;
 }
+
+namespace {
 
 int cmd_record(const Args& a) {
   const auto model = Model::load(a.require("model"));
@@ -481,6 +486,11 @@ const std::vector<Command>& commands() {
         {"layers", true, "LIST", "record only these layers, e.g. 0,5,10-11 (default: all)"},
         kJson, kForce},
        cmd_generate},
+      {"ablate", "switch heads off, mean-ablate or patch them and see the prediction change, or sweep every head",
+       "attnscope ablate --model DIR (--text STR | --image FILE) (--heads L.H,… | --sweep heads|layers)\n"
+       "                        [--mode zero|mean|patch] [--clean STR] [--target TOKEN | --target-id N]\n"
+       "                        [--contrast TOKEN | --contrast-id N] [--position P] [--top K] [--out FILE] [--json]",
+       ablate_options(), cmd_ablate},
 #ifdef ATTN_WITH_GUI
       {"export", "render a view to PNG, SVG or PDF, or write its numbers to CSV or NPY (headless)",
        "attnscope export (--recording FILE | --model DIR (--text STR | --image FILE))\n"

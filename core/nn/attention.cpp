@@ -23,7 +23,7 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
                 std::to_string(d) + ")");
   const int group = H / KV;
   const float scale = spec.scale > 0 ? spec.scale : 1.0f / std::sqrt(float(d));
-  const bool scores = hook.wants_scores(layer), qkv = hook.wants_qkv(layer);
+  const bool scores = hook.wants_scores(layer), qkv = hook.wants_qkv(layer), output = hook.wants_head_output(layer);
   const Eigen::Index offset = spec.query_offset;
   RowMatrix context(M, q.cols());
 
@@ -65,6 +65,7 @@ RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen
     hook.on_attention(layer, h, probs);
     kernels::gemm({.m = M, .n = d, .k = N, .a = buffer, .lda = N, .b = vh.data(), .ldb = v.outerStride(),
                    .c = context.data() + Eigen::Index(h) * d, .ldc = context.cols()});
+    if (output) hook.on_head_output(layer, h, context.middleCols(Eigen::Index(h) * d, d));
   }
   return context;
 }

@@ -29,7 +29,8 @@ struct AttentionSpec {
 // positions or belong to another sequence). Returns the context (M, H·d).
 // For each query head calls `hook` with its Q and its group's K/V and the scores (M, N;
 // scaled, soft-capped, before any mask) when it wants them, and with the probabilities,
-// which it may change before they weight the values. Masked weights are exactly zero.
+// which it may change before they weight the values, and with the head's output (probabilities
+// times values), which it may change too. Masked weights are exactly zero.
 RowMatrix multi_head_attention(const Eigen::Ref<const RowMatrix>& q, const Eigen::Ref<const RowMatrix>& k,
                                const Eigen::Ref<const RowMatrix>& v, const AttentionSpec& spec, LayerHook& hook, int layer);
 

@@ -98,7 +98,7 @@ class BartModel final : public Model {
     const ModelConfig& c = config_;
     const RowMatrix& memory = pass.encoder_output([&] { return encode(pass.source(), pass); });
     RowMatrix x = embed(enc.ids, pass.past(), /*decoder=*/true);
-    pass.embedded(x);
+    (void)pass.embedded(x);  // encoder-decoders never resume (recording_meta refuses)
     AttentionSpec self;
     self.num_heads = c.num_heads;
     self.causal = true;

@@ -87,9 +87,9 @@ class EncoderModel final : public Model {
       if (token_type_) x.row(i) += token_type_->row(enc.type_ids.empty() ? 0 : enc.type_ids[i]);
     }
     x = layer_norm(x, embed_norm_.gamma, embed_norm_.beta, c.layer_norm_eps);
-    pass.embedded(x);
+    const int first = pass.embedded(x);
 
-    for (int l = 0; l < c.num_layers; ++l) {
+    for (int l = first; l < c.num_layers; ++l) {
       const EncoderLayer& L = layers_[l];
       const RowMatrix ctx = pass.attention(l, L.query(x), L.key(x), L.value(x), /*causal=*/false);
       x = layer_norm(x + L.attn_out(ctx), L.attn_norm.gamma, L.attn_norm.beta, c.layer_norm_eps);

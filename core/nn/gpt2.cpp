@@ -43,9 +43,9 @@ class Gpt2Model final : public Model {
     const int N = int(enc.size()), C = c.hidden_size, past = pass.past();
     RowMatrix x(N, C);
     for (int i = 0; i < N; ++i) x.row(i) = wte_.row(enc.ids[i]) + wpe_.row(past + i);
-    pass.embedded(x);
+    const int first = pass.embedded(x);
 
-    for (int l = 0; l < c.num_layers; ++l) {
+    for (int l = first; l < c.num_layers; ++l) {
       const Gpt2Block& B = blocks_[l];
       const RowMatrix a = layer_norm(x, B.ln_1.gamma, B.ln_1.beta, c.layer_norm_eps);
       const RowMatrix qkv = B.c_attn(a);  // (N, 3C): q | k | v

@@ -37,6 +37,15 @@ void HookChain::on_attention(int layer, int head, MatrixRef probs) {
   for (LayerHook* h : hooks_) h->on_attention(layer, head, probs);
 }
 
+bool HookChain::wants_head_output(int layer) const {
+  return std::any_of(hooks_.begin(), hooks_.end(), [&](const LayerHook* h) { return h->wants_head_output(layer); });
+}
+
+void HookChain::on_head_output(int layer, int head, MatrixRef output) {
+  for (LayerHook* h : hooks_)
+    if (h->wants_head_output(layer)) h->on_head_output(layer, head, output);
+}
+
 void HookChain::on_layer_end(int layer, const RowMatrix& hidden) {
   for (LayerHook* h : hooks_) h->on_layer_end(layer, hidden);
 }
@@ -52,12 +61,6 @@ bool HookChain::wants_stack_qkv(AttentionStack stack, int layer) const {
 void HookChain::on_stack_qkv(AttentionStack stack, int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k, const ConstMatrixRef& v) {
   for (LayerHook* h : hooks_)
     if (h->wants_stack_qkv(stack, layer)) h->on_stack_qkv(stack, layer, head, q, k, v);
-}
-
-void HeadMaskHook::on_attention(int layer, int head, MatrixRef probs) {
-  if (layer >= int(disabled_.size())) return;
-  const auto& off = disabled_[size_t(layer)];
-  if (std::find(off.begin(), off.end(), head) != off.end()) probs.setZero();
 }
 
 RecordingHook::RecordingHook(AttentionRecording& recording, std::vector<int> model_layers, int first_row)

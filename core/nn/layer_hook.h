@@ -2,12 +2,12 @@
 // The one seam between a forward pass and whoever watches or changes it (gemma.cpp's
 // layers_output). A run hands the model one LayerHook; the model calls it for every head of
 // every layer with what attention computed, and once per layer with the layer's output.
-// Recording attention (RecordingHook), switching heads off (HeadMaskHook), and later
-// patching and generation's step capture are implementations; the families never know which
-// one they talk to.
+// Recording attention (RecordingHook), switching heads off, mean ablation and patching
+// (nn/interventions.h) are implementations; the families never know which one they
+// talk to.
 //
 // Threads: calls for different heads of one layer may come from several threads at once;
-// the calls for one head come in order (qkv → scores → attention), and on_layer_end comes
+// the calls for one head come in order (qkv → scores → attention → head output), and on_layer_end comes
 // after every head of its layer, from the thread that runs the model.
 #include <memory>
 #include <vector>
@@ -49,6 +49,11 @@ class LayerHook {
   // The head's attention probabilities (N, N) after softmax and mask, before they weight the
   // values. The hook may change them in place; what it leaves is what the values see.
   virtual void on_attention(int /*layer*/, int /*head*/, MatrixRef /*probs*/) {}
+  // Whether on_head_output is wanted for `layer`.
+  virtual bool wants_head_output(int /*layer*/) const { return false; }
+  // The head's output (M, d): its probabilities times its values, what it hands the layer's
+  // output projection (TransformerLens' hook_z). The hook may change it in place.
+  virtual void on_head_output(int /*layer*/, int /*head*/, MatrixRef /*output*/) {}
   // The layer's output hidden state (N, hidden).
   virtual void on_layer_end(int /*layer*/, const RowMatrix& /*hidden*/) {}
   // Encoder-decoders: encoder layer `layer`'s self-attention (S, S), or decoder layer `layer`'s
@@ -73,6 +78,8 @@ class HookChain final : public LayerHook {
   void on_raw_qk(int layer, int head, const ConstMatrixRef& q, const ConstMatrixRef& k) override;
   void on_scores(int layer, int head, const ConstMatrixRef& scores) override;
   void on_attention(int layer, int head, MatrixRef probs) override;
+  bool wants_head_output(int layer) const override;
+  void on_head_output(int layer, int head, MatrixRef output) override;
   void on_layer_end(int layer, const RowMatrix& hidden) override;
   void on_stack_attention(AttentionStack stack, int layer, int head, MatrixRef probs) override;
   bool wants_stack_qkv(AttentionStack stack, int layer) const override;
@@ -80,17 +87,6 @@ class HookChain final : public LayerHook {
 
  private:
   std::vector<LayerHook*> hooks_;
-};
-
-// Switches heads off: their probabilities become zero (Hugging Face's head_mask).
-class HeadMaskHook final : public LayerHook {
- public:
-  // disabled[layer] lists the heads of that model layer to switch off.
-  explicit HeadMaskHook(std::vector<std::vector<int>> disabled) : disabled_(std::move(disabled)) {}
-  void on_attention(int layer, int head, MatrixRef probs) override;
-
- private:
-  std::vector<std::vector<int>> disabled_;
 };
 
 // Writes attention (and, when the recording holds them, scores and Q/K/V) into a recording.

@@ -127,13 +127,13 @@ class LlamaModel final : public Model {
     RowMatrix x(N, C);
     for (int i = 0; i < N; ++i) embed_.row(enc.ids[i], x.row(i).data());
     if (s.gemma) x *= float(std::sqrt(double(C)));  // HF: hidden_size ** 0.5 in the hidden dtype
-    pass.embedded(x);
+    const int first = pass.embedded(x);
 
     const RopeTable rope(s.rope, d, c.max_positions, past + N, past);
     std::optional<RopeTable> rope_local;
     if (separate_local_rope()) rope_local.emplace(s.rope_local, d, c.max_positions, past + N, past);
 
-    for (int l = 0; l < c.num_layers; ++l) {
+    for (int l = first; l < c.num_layers; ++l) {
       const DecoderLayer& L = layers_[size_t(l)];
       const RowMatrix a = rms_norm(x, L.input_norm, eps, s.gemma);
       RowMatrix q = L.q(a), k = L.k(a);

@@ -122,8 +122,14 @@ void ForwardPass::raw_projections(int layer, const RowMatrix& q, const RowMatrix
     hook_.on_raw_qk(layer, h, q.middleCols(Eigen::Index(h) * head_dim, head_dim), k.middleCols(Eigen::Index(h / group) * head_dim, head_dim));
 }
 
-void ForwardPass::embedded(const RowMatrix& x) {
+int ForwardPass::embedded(RowMatrix& x) {
+  const auto& resume = options_.resume;
+  if (resume.layer > 0) {
+    x = *resume.hidden;
+    return resume.layer;
+  }
   if (options_.record_hidden) result_.hidden.push_back(x);
+  return 0;
 }
 
 void ForwardPass::layer_done(int layer, const RowMatrix& x) {
@@ -154,9 +160,9 @@ void ForwardPass::set_label_logits(RowMatrix logits) {
 }
 
 void Model::run_pass(const RunOptions& options, ForwardResult& result, const std::function<void(ForwardPass&)>& body, KvCache* cache) const {
-  std::optional<HeadMaskHook> mask;
+  std::optional<InterventionHook> intervention;
   std::vector<LayerHook*> hooks;
-  if (!options.disabled_heads.empty()) hooks.push_back(&mask.emplace(options.disabled_heads));
+  if (!options.intervention.empty()) hooks.push_back(&intervention.emplace(options.intervention, config_.num_layers, config_.num_heads));
   if (options.hook) hooks.push_back(options.hook);
   std::optional<RecordingHook> recorder;
   std::optional<StreamingHook> streamer;
@@ -329,6 +335,20 @@ RecordingMeta Model::recording_meta(int N, const RunOptions& options, const Enco
     meta.extra["attention_scale"] = nlohmann::json(scale).dump();
   if (config_.attn_softcap > 0) meta.extra["attn_logit_softcapping"] = nlohmann::json(config_.attn_softcap).dump();
   describe_recording(meta);
+  check_intervention(options.intervention, config_.num_layers, config_.num_heads, config_.head_dim(), N);
+  if (!options.intervention.empty()) {
+    if (options.kv_cache && options.intervention.mode != Ablation::Zero)
+      throw Error("a generation can switch heads off (zero) but not mean-ablate or patch them: both need the whole input at once");
+    meta.extra["ablated_heads"] = format_heads(options.intervention.heads);
+    meta.extra["ablation"] = ablation_name(options.intervention.mode);
+  }
+  if (const auto& resume = options.resume; resume.layer != 0) {
+    if (options.kv_cache || source) throw Error("only a whole-input pass of a one-stack model can resume from a layer");
+    if (resume.layer < 0 || resume.layer >= config_.num_layers || !resume.hidden || resume.hidden->rows() != N ||
+        resume.hidden->cols() != config_.hidden_size)
+      throw Error("cannot resume " + name_ + " at layer " + std::to_string(resume.layer) + ": it needs the (" + std::to_string(N) + ", " +
+                  std::to_string(config_.hidden_size) + ") hidden state entering a layer between 1 and " + std::to_string(config_.num_layers - 1));
+  }
   if (source) {
     meta.num_encoder_layers = config_.num_encoder_layers;
     for (size_t i = 0; i < source->size(); ++i) {

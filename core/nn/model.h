@@ -16,6 +16,7 @@
 #include "model/tensor_types.h"
 #include "model/weights.h"
 #include "nn/attention.h"
+#include "nn/interventions.h"
 #include "nn/kv_cache.h"
 #include "nn/layer_hook.h"
 #include "record/recording.h"
@@ -33,10 +34,19 @@ struct RunOptions {
   // Classifiers always produce one row of label logits.
   bool all_logits = false;
   std::vector<int> logits_rows;
-  // disabled_heads[layer] lists heads switched off (their attention multiplied by zero).
-  std::vector<std::vector<int>> disabled_heads;
-  // The caller's own per-layer hook (e.g. patching), or null. The run calls the head mask
-  // first, then this hook, then the recorder: the recording shows what the values saw.
+  // Heads switched off (zero: Hugging Face's head_mask), mean-ablated or patched
+  // (nn/interventions.h); named in the recording's metadata (`ablated_heads`, `ablation`).
+  HeadIntervention intervention;
+  // Start at model layer `resume.layer` from `resume.hidden` (N, hidden), the state entering
+  // that layer (RunResult::hidden[layer] of a run with record_hidden on the same input), instead
+  // of from the embeddings: the layers before it are neither run nor recorded. Single-stack
+  // whole-sequence passes only (not generation steps or encoder-decoders).
+  struct Resume {
+    int layer = 0;
+    std::shared_ptr<const RowMatrix> hidden;
+  } resume;
+  // The caller's own per-layer hook, or null. The run calls the intervention first, then
+  // this hook, then the recorder: the recording shows what the values saw.
   LayerHook* hook = nullptr;
   // The model layers whose attention is recorded (ascending, distinct); empty = every layer.
   // The others are computed but not kept: the recording's layer i is model layer layers[i]
@@ -105,8 +115,9 @@ class ForwardPass {
   // Rotary models, before q/k norm and rotation: each query head's raw projections (q: (N,
   // H·d), k: (N, KV·d)) to the hook, when it wants Q/K/V.
   void raw_projections(int layer, const RowMatrix& q, const RowMatrix& k, int num_kv_heads, int head_dim);
-  // The embeddings: hidden state 0.
-  void embedded(const RowMatrix& x);
+  // The embeddings: hidden state 0. Returns the first layer to run: 0, or with
+  // RunOptions::resume its layer, `x` then replaced by the state it resumes from.
+  [[nodiscard]] int embedded(RowMatrix& x);
   // After layer `layer`: the hook, the hidden state, progress (which may cancel the run).
   void layer_done(int layer, const RowMatrix& x);
   // Decoders report the last hidden state after their final norm (Hugging Face's

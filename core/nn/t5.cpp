@@ -96,7 +96,7 @@ class T5Model final : public Model {
     const RowMatrix& memory = pass.encoder_output([&] { return encode(pass.source(), pass); });
     const int M = int(enc.size()), past = pass.past();
     RowMatrix x = embed(enc.ids);
-    pass.embedded(x);
+    (void)pass.embedded(x);  // encoder-decoders never resume (recording_meta refuses)
     const std::vector<RowMatrix> bias = position_bias(*decoder_bias_, past, M, past + M, /*bidirectional=*/false);
     AttentionSpec self = spec();
     self.causal = true;

@@ -89,9 +89,9 @@ class VitModel final : public Model {
       x.bottomRows(P) += position_.bottomRows(P);
     else
       x.bottomRows(P) += torch_bicubic_resize(position_.bottomRows(position_.rows() - S), th, tw, gh, gw);
-    pass.embedded(x);
+    const int first = pass.embedded(x);
 
-    for (int l = 0; l < c.num_layers; ++l) {
+    for (int l = first; l < c.num_layers; ++l) {
       const VitLayer& L = layers_[l];
       const RowMatrix a = layer_norm(x, L.ln_before.gamma, L.ln_before.beta, c.layer_norm_eps);
       const RowMatrix ctx = pass.attention(l, L.query(a), L.key(a), L.value(a), /*causal=*/false);

@@ -413,3 +413,38 @@ TEST(Cli, EveryLlamaKindFamilyInfoTokenizeRecordPredict) {
     fs::remove(out);
   }
 }
+
+// `ablate` switches head 0.1 off: the top filler of the mask and its probability are the
+// PyTorch reference's with Hugging Face's head_mask (tests/fixtures/ablation).
+TEST(Cli, AblateAgreesWithTheReferencesHeadMask) {
+  const json fx = json::parse(attn::test::read_file(attn::test::fixtures_dir() / "ablation" / "bert_mlm.json"));
+  const auto r = run({"ablate", "--model", fixture("bert_mlm"), "--text", fx["text"].get<std::string>(), "--heads", "0.1", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  const auto rows = fx["rows"].get<std::vector<int>>();
+  const size_t mask_row = size_t(std::find(rows.begin(), rows.end(), 6) - rows.begin());
+  ASSERT_LT(mask_row, rows.size());
+  const auto& c = fx["cases"][0];
+  ASSERT_EQ(c["heads"], json::parse("[[0, 1]]"));
+  const auto logits = c["logits"][mask_row].get<std::vector<double>>();
+  const double max = *std::max_element(logits.begin(), logits.end());
+  double sum = 0;
+  for (double x : logits) sum += std::exp(x - max);
+  const auto& top = j["predictions_after"][0];
+  EXPECT_EQ(top["id"].get<int>(), int(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+  EXPECT_NEAR(top["prob"].get<double>(), 1.0 / sum, 1e-5);
+  EXPECT_NEAR(j["change"].get<double>(), j["after"].get<double>() - j["before"].get<double>(), 1e-9);
+
+  const auto s = run({"ablate", "--model", fixture("gpt2"), "--text", "the quick brown fox", "--sweep", "layers", "--mode", "mean", "--json"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  const auto sj = json::parse(s.out);
+  EXPECT_EQ(sj["mode"], "mean");
+  EXPECT_EQ(sj["effect"].size(), 2u);
+  EXPECT_EQ(sj["effect"][0].size(), 1u);
+  const auto bad = run({"ablate", "--model", fixture("gpt2"), "--text", "the quick brown fox", "--heads", "0.9"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("no head 0.9"), std::string::npos) << bad.err;
+  const auto patch = run({"ablate", "--model", fixture("gpt2"), "--text", "the quick brown fox", "--heads", "0.1", "--mode", "patch"});
+  EXPECT_EQ(patch.code, 2);
+  EXPECT_NE(patch.err.find("--clean"), std::string::npos) << patch.err;
+}

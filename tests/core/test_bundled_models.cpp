@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "analysis/guided_examples.h"
 #include "io/json_file.h"
 #include "nn/model.h"
+#include "session/ablate.h"
 #include "session/generate.h"
 #include "test_support.h"
 
@@ -394,4 +396,33 @@ TEST(BundledTranslator, TheGuidedExampleFindsAHeadThatReorders) {
   EXPECT_EQ(read[" 1994"], " 1994");  // tokens as shown: SentencePiece's ▁ is a space
   EXPECT_EQ(read["07"], " July,");
   EXPECT_EQ(read["03"], " third");
+}
+
+// The induction toy's circuit, found by a sweep (session/ablate.h; the numbers are in
+// resources/models/README.md). On a repeated run of 30 syllables, switching each head off
+// alone at a position of the second copy: the previous-token head (0.3, named in
+// attnscope.json) costs the copied token most, and the two most harmful layer-1 heads are the named induction head (1.0)
+// and head 1.3, which does the same job, so that both off together cost more than either.
+TEST(BundledInductionToy, ASweepNamesItsCircuit) {
+  ATTN_REQUIRE_BUNDLED(m, "attnscope-induction-toy");
+  const std::string run = "ban ko mir du zen ta lo pin ra nu sar ven da mor ti gan fe ru hon sa jun bi dor te min ku lar fo pe gi";
+  AblationRequest req;
+  req.run.text = run + " " + run;
+  const Encoding enc = m->encode(req.run.text);
+  ASSERT_EQ(enc.size(), 61u);
+  for (const int position : {35, 45, 55}) {
+    req.target.position = position;
+    req.target.token_id = enc.ids[size_t(position) + 1];
+    const SweepResult s = sweep_heads(*m, req, SweepUnit::Heads);
+    const auto ranked = s.ranked();
+    EXPECT_EQ(std::get<0>(ranked[0]), 0);
+    EXPECT_EQ(std::get<1>(ranked[0]), 3) << "position " << position;
+    EXPECT_LT(std::get<2>(ranked[0]), -5.0);
+    std::vector<std::pair<double, int>> layer1;
+    for (int h = 0; h < 4; ++h) layer1.push_back({s.effect(1, h), h});
+    std::sort(layer1.begin(), layer1.end());
+    EXPECT_EQ(std::set<int>({layer1[0].second, layer1[1].second}), std::set<int>({0, 3})) << "position " << position;
+    const double both = run_ablation(*m, req, {{1, 0}, {1, 3}}).after - s.baseline;
+    EXPECT_LT(both, std::min(s.effect(1, 0), s.effect(1, 3)) - 1.0) << "position " << position;
+  }
 }

@@ -220,11 +220,11 @@ TEST(Generation, CancelKeepsWhatWasGenerated) {
 TEST(Generation, RunOptionsApplyToEveryStep) {
   const Model& m = fixture_model("llama_gqa");
   GenerateRequest r = greedy_request({457, 300, 301, 302, 303}, 6);
-  r.options.disabled_heads = {{1, 3}, {0}};
+  r.options.intervention.heads = {{0, 1}, {0, 3}, {1, 0}};
   r.options.layers = {1};
   const GenerateResult g = generate(m, r);
   RunOptions same;
-  same.disabled_heads = r.options.disabled_heads;
+  same.intervention = r.options.intervention;
   same.layers = r.options.layers;
   const auto want = rerun(m, g, same);
   EXPECT_EQ(g.recording->num_layers(), 1);

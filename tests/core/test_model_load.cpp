@@ -128,7 +128,7 @@ TEST(ModelForward, DisabledHeadIsZeroAndOnlyLaterLayersChange) {
   base.all_logits = true;
   const auto a = m->forward(enc, base);
   RunOptions masked = base;
-  masked.disabled_heads = {{1}};  // layer 0, head 1 off
+  masked.intervention.heads = {{0, 1}};  // layer 0, head 1 off
   const auto b = m->forward(enc, masked);
   EXPECT_EQ(b.recording->head(0, 1).cwiseAbs().maxCoeff(), 0.0f);
   // Same layer, other head: untouched (up to rounding: buffers differ in alignment).
@@ -238,7 +238,7 @@ TEST(LayerHook, HeadMaskRunsBeforeTheCallersHook) {
     float sum = -1;
   } sum;
   RunOptions opt;
-  opt.disabled_heads = {{1}};
+  opt.intervention.heads = {{0, 1}};  // layer 0, head 1 off
   opt.hook = &sum;
   m->forward(enc, opt);
   EXPECT_EQ(sum.sum, 0.0f);

@@ -283,7 +283,7 @@ TEST(VisionModel, HeadMaskingAndRecordingRoundTrip) {
   const Model& deit = cached_model("deit_teacher");
   const auto e = SafetensorsFile::open(test::fixtures_dir() / "models" / "deit_teacher" / "expected_image" / "stripes.safetensors");
   RunOptions opt;
-  opt.disabled_heads = {{1}};
+  opt.intervention.heads = {{0, 1}};  // layer 0, head 1 off
   ForwardResult r = deit.forward_image(pixel_values(*e), opt);
   EXPECT_EQ(r.recording->head(0, 1).cwiseAbs().maxCoeff(), 0.0f);
   r.recording->meta_mutable().extra["image_path"] = "stripes.bmp";

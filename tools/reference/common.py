@@ -4,6 +4,7 @@ All models here run one unbatched sequence: input_ids is a 1-D tensor of N ids, 
 are (N, C). They compute in the dtype of their parameters (make_fixtures.py uses float64).
 """
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -22,6 +23,29 @@ class Trace:
     hidden_states: List[torch.Tensor] = field(default_factory=list)  # L + 1 entries (N, C)
     logits: Optional[torch.Tensor] = None  # (N, V) for LM heads, (num_labels,) for classifiers
     extras: Dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. pooler_output (C,)
+    head_outputs: List[torch.Tensor] = field(default_factory=list)  # per layer (H, N, d_head): probs @ v
+
+
+# What attention() changes while an `intervene` block is open (None: nothing).
+_intervention = None
+
+
+@contextmanager
+def intervene(head_mask=None, mean_heads=(), patch=None):
+    """Inside the block, attention() changes heads as an experiment would:
+
+    head_mask (L, H): Hugging Face's head_mask, multiplying each head's probabilities (after the
+    softmax) — 0 switches a head off; mean_heads: (layer, head) pairs whose output (probs @ v,
+    TransformerLens' hook_z) becomes its mean over the positions; patch: {(layer, head): (N, d)}
+    outputs put in place of the head's own (activation patching from a clean run's
+    trace.head_outputs). Layers count the calls to attention() in the block's forward pass.
+    """
+    global _intervention
+    _intervention = {"head_mask": head_mask, "mean": set(mean_heads), "patch": dict(patch or {})}
+    try:
+        yield
+    finally:
+        _intervention = None
 
 
 def layer_norm(x, weight, bias, eps):
@@ -96,8 +120,21 @@ def attention(q, k, v, causal, trace):
     trace.keys.append(k)
     trace.values.append(v)
     trace.scores.append(scores)
+    layer = len(trace.attentions)
+    change = _intervention
+    if change and change["head_mask"] is not None:
+        probs = probs * change["head_mask"][layer].to(probs.dtype)[:, None, None]
     trace.attentions.append(probs)
-    return merge_heads(probs @ v)
+    z = probs @ v  # (H, N, d)
+    if change:
+        z = z.clone()
+        for h in range(z.shape[0]):
+            if (layer, h) in change["mean"]:
+                z[h] = z[h].mean(0, keepdim=True).expand_as(z[h])
+            if (layer, h) in change["patch"]:
+                z[h] = change["patch"][(layer, h)]
+    trace.head_outputs.append(z)
+    return merge_heads(z)
 
 
 def causal_mask(n):

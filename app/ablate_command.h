@@ -1,0 +1,22 @@
+#pragma once
+// `attnscope ablate`: switch heads off, mean-ablate or patch them and show how the prediction
+// changes, or sweep every head (layer) and rank them by their effect (session/ablate.h). Also
+// declares what the model-running commands share (defined in commands.cpp).
+#include <vector>
+
+#include "cli_args.h"
+#include "session/run.h"
+
+namespace attn::cli {
+
+// The recording options (--qkv, --scores, --layers, --dtype, --force).
+RunOptions run_options(const Args& a);
+// Throws UsageError for --image given to a text model or --text to an image model.
+void check_input_kind(const Args& a, const Model& model);
+// The input (--text/--pair or --image) and run_options.
+RunRequest run_request(const Args& a, const Model& model);
+
+const std::vector<OptionSpec>& ablate_options();
+int cmd_ablate(const Args& a);
+
+}  // namespace attn::cli
