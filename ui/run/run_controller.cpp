@@ -16,6 +16,13 @@ QString canonical(const QString& path) {
   return c.isEmpty() ? QFileInfo(path).absoluteFilePath() : c;
 }
 
+// A patch's clean input; throws when there is none.
+std::string clean_input(const QString& text) {
+  if (text.trimmed().isEmpty())
+    throw Error("patching needs a clean input: type it in the Interventions panel's Clean box (as many tokens as the text)");
+  return stdstr(text);
+}
+
 }  // namespace
 
 RunController::RunController(QObject* parent) : QObject(parent) {
@@ -193,7 +200,18 @@ RecordingPtr RunController::run_input(const JobContext& ctx, const Model& model,
   }
   if (!within_budget(ctx, model, run.tokens, run.options, req)) return nullptr;
   run.options.progress = ctx.progress_fn(0.05, 0.85);
-  RunResult result = execute_run(model, run);
+  RunResult result;
+  if (req.ablated.empty()) {
+    result = execute_run(model, run);
+  } else {  // the plain run too, for the predictions before → after
+    AblationRequest ablation;
+    ablation.run = run.request;
+    ablation.run.options = run.options;
+    ablation.mode = req.ablation;
+    if (req.ablation == Ablation::Patch) ablation.clean_text = clean_input(req.clean_text);
+    ablation.progress = run.options.progress;
+    result = std::move(run_ablation(model, ablation, req.ablated).changed);
+  }
   if (model.takes_images()) {  // [CLS] ([DIST]) and one per patch, named by the run
     QStringList tokens;
     for (const auto& t : result.recording->meta().tokens) tokens << qstr(t);
@@ -206,6 +224,30 @@ RecordingPtr RunController::run_input(const JobContext& ctx, const Model& model,
     return finish_stream(result);
   }
   return result.recording;
+}
+
+void RunController::sweep(const SweepRequest& req) {
+  generating_ = false;
+  ModelPtr cached = cached_model(req.model_dir);
+  runner_.start([this, req, cached](JobContext& ctx) {
+    const ModelPtr model = model_for(ctx, req.model_dir, cached);
+    AblationRequest a;
+    if (!req.image.isEmpty()) {
+      a.run.image_path = fspath(req.image);
+      a.run.image = imageio::decode_image_file(a.run.image_path);
+    } else {
+      a.run.text = stdstr(req.text);
+      if (!req.pair.isEmpty()) a.run.pair = stdstr(req.pair);
+      a.run.truncate = true;
+    }
+    a.mode = req.mode;
+    if (req.mode == Ablation::Patch) a.clean_text = clean_input(req.clean_text);
+    if (!req.target.isEmpty()) a.target.token = stdstr(req.target);
+    a.target.position = req.position;
+    a.progress = ctx.progress_fn(0.02, 1.0);
+    auto result = std::make_shared<const SweepResult>(sweep_heads(*model, a, req.unit));
+    ctx.post([this, result] { Q_EMIT sweep_ready(result); });
+  });
 }
 
 void RunController::open_recording(const QString& path) {

@@ -14,6 +14,7 @@
 
 #include "image/picture.h"
 #include "nn/model.h"
+#include "session/ablate.h"
 #include "session/generate.h"
 #include "qt_convert.h"
 #include "analysis/recording_analysis.h"
@@ -34,7 +35,25 @@ struct RunRequest {
   bool force = false;       // run even above the memory budget
   bool f16 = false;         // hold the recording at half precision (half the memory)
   QString stream_to;        // write the recording to this file layer by layer (one layer in memory)
+  // Heads (model layers) to switch off, mean-ablate or patch from `clean_text`: the run then
+  // also runs the input plainly, and the recording keeps its predictions (before → after).
+  std::vector<HeadRef> ablated;
+  Ablation ablation = Ablation::Zero;
+  QString clean_text;
 };
+
+// An ablation sweep (session/ablate.h) of a text or picture.
+struct SweepRequest {
+  QString model_dir;
+  QString text, pair, image;
+  Ablation mode = Ablation::Zero;
+  QString clean_text;   // a patch's clean input
+  SweepUnit unit = SweepUnit::Heads;
+  QString target;       // a token or label; empty: the top prediction
+  int position = -1;    // -1: the prediction's position
+};
+
+using SweepPtr = std::shared_ptr<const SweepResult>;
 
 // Text generated after a prompt (session/generate.h), recorded for the timeline.
 struct GenerationRequest {
@@ -80,6 +99,9 @@ class RunController : public QObject {
   void stop_generation();
   bool generating() const { return generating_; }
   void open_recording(const QString& path);
+  // Changes every head (or layer) alone and measures the target (loading the model first when
+  // needed); the result arrives as sweep_ready.
+  void sweep(const SweepRequest& request);
   void cancel() { runner_.cancel(); }
   bool busy() const { return runner_.busy(); }
   const ModelPtr& model() const { return model_; }
@@ -97,6 +119,7 @@ class RunController : public QObject {
   // is missing, for a recording whose picture cannot be found).
   void picture_ready(const attn::ui::RecordingPtr& recording, const attn::ui::PicturePtr& picture);
   void analysis_ready(const attn::ui::RecordingPtr& recording, const attn::AnalysisPtr& analysis);
+  void sweep_ready(const attn::ui::SweepPtr& sweep);
   void finished();
   void cancelled();
   void failed(const QString& message);
@@ -130,3 +153,4 @@ class RunController : public QObject {
 Q_DECLARE_METATYPE(attn::ui::ModelPtr)
 Q_DECLARE_METATYPE(attn::ui::MemoryOffer)
 Q_DECLARE_METATYPE(attn::AnalysisPtr)
+Q_DECLARE_METATYPE(attn::ui::SweepPtr)

@@ -15,6 +15,7 @@ struct Theme {
   QColor hover;
   QColor band;       // outline drawn over a heatmap (a sliding window), on a darker halo
   QColor band_halo;
+  QColor ablated;    // heads switched off, mean-ablated or patched
 };
 
 const Theme& theme(bool dark);

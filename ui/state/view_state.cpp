@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "run/rollout_cache.h"
+#include "session/ablate.h"
+#include "util/error.h"
 
 namespace attn::ui {
 
@@ -25,7 +27,15 @@ void ViewState::set_recording(const RecordingPtr& recording, const QString& sour
     if (head_ >= recording_->num_heads()) head_ = 0;
     if (query_ >= recording_->num_tokens()) query_ = -1;
   }
+  recorded_ablation_.clear();
+  if (recording_)
+    if (const auto it = recording_->meta().extra.find("ablated_heads"); it != recording_->meta().extra.end()) try {
+        recorded_ablation_ = parse_heads(it->second, 1 << 20, recording_->num_heads());
+      } catch (const Error&) {  // unreadable: shown as no ablation
+      }
+  ablated_ = recorded_ablation_;
   Q_EMIT recording_changed();
+  Q_EMIT ablation_changed();
   Q_EMIT analysis_changed();
   Q_EMIT selection_changed();
   Q_EMIT query_changed();
@@ -120,7 +130,50 @@ QString ViewState::selection_title() const {
   const RecordingMeta& meta = recording_->meta();
   QString title = QStringLiteral("%1 · layer %2 · %3").arg(qstr(meta.model)).arg(meta.model_layer(layer_)).arg(head_name(meta, head_));
   if (const QString span = window_name(meta, layer_); !span.isEmpty()) title += QStringLiteral(" · ") + span;
+  if (was_ablated(layer_, head_)) title += QStringLiteral(" · ") + ablation_word();
+  else if (is_ablated(layer_, head_)) title += QStringLiteral(" · to switch off in the next run");
   return title;
+}
+
+namespace {
+
+bool contains(const std::vector<HeadRef>& heads, HeadRef h) { return std::find(heads.begin(), heads.end(), h) != heads.end(); }
+
+}  // namespace
+
+bool ViewState::is_ablated(int layer, int head) const {
+  return recording_ && layer >= 0 && layer < recording_->num_layers() && contains(ablated_, {recording_->meta().model_layer(layer), head});
+}
+
+bool ViewState::was_ablated(int layer, int head) const {
+  return recording_ && layer >= 0 && layer < recording_->num_layers() &&
+         contains(recorded_ablation_, {recording_->meta().model_layer(layer), head});
+}
+
+QString ViewState::ablation_word() const {
+  const auto& extra = recording_ ? recording_->meta().extra : std::map<std::string, std::string>{};
+  const auto it = extra.find("ablation");
+  const std::string mode = it == extra.end() ? "zero" : it->second;
+  return mode == "mean" ? QStringLiteral("mean-ablated") : mode == "patch" ? QStringLiteral("patched") : QStringLiteral("switched off");
+}
+
+void ViewState::toggle_ablated(int layer, int head) {
+  if (!recording_ || layer < 0 || layer >= recording_->num_layers() || head < 0 || head >= recording_->num_heads()) return;
+  const HeadRef h{recording_->meta().model_layer(layer), head};
+  const auto it = std::find(ablated_.begin(), ablated_.end(), h);
+  if (it == ablated_.end()) ablated_.push_back(h);
+  else ablated_.erase(it);
+  Q_EMIT ablation_changed();
+}
+
+void ViewState::set_ablated(std::vector<HeadRef> heads) {
+  ablated_ = std::move(heads);
+  Q_EMIT ablation_changed();
+}
+
+void ViewState::set_sweep(std::shared_ptr<const SweepResult> sweep) {
+  sweep_ = std::move(sweep);
+  Q_EMIT sweep_changed();
 }
 
 }  // namespace attn::ui

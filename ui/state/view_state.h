@@ -5,13 +5,20 @@
 // it. GUI thread only.
 #include <QObject>
 #include <QString>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "colormap/colormap.h"
 #include "colormap/value_mapper.h"
 #include "image/picture.h"
 #include "qt_convert.h"
 #include "analysis/recording_analysis.h"
+#include "nn/interventions.h"
+
+namespace attn {
+struct SweepResult;
+}
 
 namespace attn::ui {
 
@@ -63,8 +70,24 @@ class ViewState : public QObject {
   ValueRange current_range() const;
   ValueRange head_range(int layer, int head) const;
   // "gpt2 · layer 3 · head 5"; with grouped heads and sliding windows
-  // "gemma · layer 0 · head 3 (KV group 1) · sliding window 4".
+  // "gemma · layer 0 · head 3 (KV group 1) · sliding window 4"; an ablated head adds
+  // " · switched off" (or mean-ablated, patched; "to switch off" before the run).
   QString selection_title() const;
+
+  // Interventions: the heads (model layers) to switch off, mean-ablate or patch in the next
+  // run. A recording sets them to the ones its run changed (`ablated_heads`); the model view
+  // and the selectors toggle them. `layer` below is a recording layer.
+  const std::vector<HeadRef>& ablated() const { return ablated_; }
+  bool is_ablated(int layer, int head) const;
+  // Whether the current recording's run changed that head (not only chosen for the next run).
+  bool was_ablated(int layer, int head) const;
+  // "switched off", "mean-ablated" or "patched": how the recording's run changed its heads.
+  QString ablation_word() const;
+  void toggle_ablated(int layer, int head);
+  void set_ablated(std::vector<HeadRef> heads);
+  // The latest ablation sweep (session/ablate.h), or null.
+  const std::shared_ptr<const SweepResult>& sweep() const { return sweep_; }
+  void set_sweep(std::shared_ptr<const SweepResult> sweep);
 
  Q_SIGNALS:
   void recording_changed();
@@ -74,6 +97,8 @@ class ViewState : public QObject {
   void colors_changed();
   void theme_changed();
   void picture_changed();
+  void ablation_changed();
+  void sweep_changed();
 
  private:
   double shared_max() const;
@@ -89,6 +114,8 @@ class ViewState : public QObject {
   bool dark_ = false;
   mutable RowMatrix fused_;  // mean / max of (fused_layer_, fused_head_)
   mutable int fused_layer_ = -1, fused_head_ = 0;
+  std::vector<HeadRef> ablated_, recorded_ablation_;  // chosen; changed by the recording's run
+  std::shared_ptr<const SweepResult> sweep_;
 };
 
 }  // namespace attn::ui

@@ -300,6 +300,23 @@ int main(int argc, char** argv) {
       if (w.export_view(path, ImageOptions{QSize(1400, 700), 120})) std::printf("%s\n", qPrintable(path));
     }
   }
+  // Interventions: two heads switched off (crossed out in the model view, the prediction
+  // before → after), then a sweep of every head into the Sweep tab.
+  if (w.state()->recording() && w.state()->recording()->num_layers() >= 2) {
+    w.state()->set_ablated({{0, 0}, {w.state()->recording()->meta().model_layer(1), 1 % w.state()->recording()->num_heads()}});
+    w.run();
+    wait_idle(w);
+    w.show_view(QStringLiteral("model"));
+    settle(300);
+    save(shoot(w), QStringLiteral("22-ablation-before-after"));
+    w.state()->set_ablated({});
+    w.run();
+    wait_idle(w);
+    w.sweep();
+    wait_idle(w);
+    settle(300);
+    save(shoot(w), QStringLiteral("23-sweep"));
+  }
   // A translation: Run on an encoder-decoder translates (the model's own first example, when it
   // suggests one) and opens on the alignment; the head its attnscope.json names, when it does; then
   // the lines with a target token hovered, and the timeline.

@@ -1,5 +1,7 @@
 #include "views/model_view.h"
 
+#include <QContextMenuEvent>
+#include <QMenu>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QToolTip>
@@ -202,6 +204,16 @@ void ModelView::paint(QPainter& p, const QSize& size, bool interactive) const {
     const QRectF a = g.cell_rect(state_->layer(), 0), b = g.cell_rect(state_->layer(), g.heads - 1);
     p.drawRect(a.united(b).adjusted(-2, -2, 2, 2));
   }
+  // Heads switched off (or mean-ablated, patched): a cross; dashed while only chosen for the next run.
+  for (int l = 0; l < g.layers; ++l)
+    for (int h = 0; h < g.heads; ++h)
+      if (state_->is_ablated(l, h)) {
+        const QRectF c = g.cell_rect(l, h).adjusted(1, 1, -1, -1);
+        p.setPen(QPen(t.ablated, std::max(1.5, g.cell / 24), state_->was_ablated(l, h) ? Qt::SolidLine : Qt::DashLine));
+        p.drawLine(c.topLeft(), c.bottomRight());
+        p.drawLine(c.topRight(), c.bottomLeft());
+        p.drawRect(c);
+      }
   if (interactive && hover_layer_ >= 0) {
     p.setPen(QPen(t.hover, 2.0));
     p.drawRect(g.cell_rect(hover_layer_, hover_head_).adjusted(-1, -1, 1, 1));
@@ -262,9 +274,32 @@ QString ModelView::cell_note(int layer, int head) const {
 void ModelView::mousePressEvent(QMouseEvent* event) {
   int l, h;
   if (event->button() == Qt::LeftButton && hit(event->position(), &l, &h)) {
+    if (event->modifiers() & Qt::ControlModifier) {  // Ctrl+click: switch the head off (or on) for the next run
+      state_->toggle_ablated(l, h);
+      return;
+    }
     state_->select(l, h);
     Q_EMIT head_activated(l, h);
   }
+}
+
+void ModelView::contextMenuEvent(QContextMenuEvent* event) {
+  int l, h;
+  if (!hit(event->pos(), &l, &h)) return;
+  const int shown = state_->recording()->meta().model_layer(l);
+  QMenu menu(this);
+  const bool off = state_->is_ablated(l, h);
+  menu.addAction(off ? tr("Switch head %1.%2 back on").arg(shown).arg(h) : tr("Switch head %1.%2 off").arg(shown).arg(h),
+                 [this, l, h] { state_->toggle_ablated(l, h); });
+  menu.addAction(tr("Switch every head of layer %1 off").arg(shown), [this, l] {
+    for (int k = 0; k < state_->recording()->num_heads(); ++k)
+      if (!state_->is_ablated(l, k)) state_->toggle_ablated(l, k);
+  });
+  QAction* clear = menu.addAction(tr("Switch all heads back on"), [this] { state_->set_ablated({}); });
+  clear->setEnabled(!state_->ablated().empty());
+  menu.addSeparator();
+  menu.addAction(tr("Run again with these heads changed"), [this] { Q_EMIT rerun_requested(); });
+  menu.exec(event->globalPos());
 }
 
 void ModelView::leaveEvent(QEvent*) {

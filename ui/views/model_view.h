@@ -2,7 +2,8 @@
 // Model view: every layer × head as a thumbnail (rows: layers, columns: heads), like
 // BertViz's model view but drawn from the analysis' max-pooled thumbnails (cached QImages,
 // re-coloured only when the colours change). Clicking a thumbnail opens that head.
-// Heads sharing a key/value head (grouped-query attention) stand on one band, headed
+// Ctrl+click or the context menu switches heads off for the next run (ViewState::ablated);
+// switched-off heads are crossed out. Heads sharing a key/value head (grouped-query attention) stand on one band, headed
 // "KV group g"; with sliding windows each row says its layer's window.
 #include <QImage>
 #include <QWidget>
@@ -35,11 +36,14 @@ class ModelView : public QWidget, public Renderable {
 
  Q_SIGNALS:
   void head_activated(int layer, int head);
+  // The context menu's "Run again with these heads changed".
+  void rerun_requested();
 
  protected:
   void paintEvent(QPaintEvent* event) override;
   void mouseMoveEvent(QMouseEvent* event) override;
   void mousePressEvent(QMouseEvent* event) override;
+  void contextMenuEvent(QContextMenuEvent* event) override;
   void leaveEvent(QEvent* event) override;
 
  private:

@@ -2,7 +2,9 @@
 // Prediction panel (side bar): what the model predicts for the current recording — the top 5
 // classes of an image or text classifier, the filler of a [MASK], or the next token — with
 // probability bars. Reads the predictions a run stores in the recording (run/predictions.h),
-// so a saved recording shows them without its model. Draws itself for export.
+// so a saved recording shows them without its model. After a run with heads switched off
+// (mean-ablated, patched) each row shows before → after: a thin bar for the plain run's
+// probability above the changed run's. Draws itself for export.
 #include <QWidget>
 #include <optional>
 
@@ -19,7 +21,9 @@ class PredictionPanel : public QWidget, public Renderable {
   explicit PredictionPanel(ViewState* state, QWidget* parent = nullptr);
 
   const std::optional<Predictions>& predictions() const { return predictions_; }
-  // The rows as shown: "label  12.3 %".
+  // The plain run's predictions when the recording's run changed heads, else nullopt.
+  const std::optional<Predictions>& before() const { return before_; }
+  // The rows as shown: "label  12.3 %", after an ablation "label  40.1 % → 12.3 %".
   QStringList row_texts() const;
 
   QString render_title() const override;
@@ -32,10 +36,13 @@ class PredictionPanel : public QWidget, public Renderable {
 
  private:
   void refresh();
+  std::optional<double> before_prob(int id) const;
+  QString prob_text(const Prediction& e) const;
+  QString caption() const;
   void paint(QPainter& painter, const QSize& size, bool figure) const;
 
   ViewState* state_;
-  std::optional<Predictions> predictions_;
+  std::optional<Predictions> predictions_, before_;
 };
 
 }  // namespace attn::ui

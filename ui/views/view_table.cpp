@@ -3,6 +3,7 @@
 #include <QWidget>
 
 #include "record/raw_export.h"
+#include "session/ablate.h"
 #include "run/rollout_cache.h"
 #include "state/view_state.h"
 #include "util/error.h"
@@ -12,6 +13,7 @@
 #include "views/model_view.h"
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
+#include "views/sweep_view.h"
 #include "views/timeline_view.h"
 
 namespace attn::ui {
@@ -293,6 +295,26 @@ QStringList image_rollout_numbers(const ViewState& state, const ViewSettings& se
   return overlay_numbers(state, s, out, csv);
 }
 
+std::string no_sweep(const ViewState& state) {
+  if (state.sweep()) return {};
+  return "no ablation sweep yet: run one from the Interventions panel (Sweep), or use 'attnscope ablate --sweep heads --json'";
+}
+
+// The sweep's effects: (layers, heads) or (layers, 1).
+QStringList sweep_numbers(const ViewState& state, const ViewSettings&, const QString& out, bool csv) {
+  const auto& s = state.sweep();
+  if (!s) throw Error(out.toStdString() + ": " + no_sweep(state));
+  if (csv) {
+    std::vector<std::string> rows, cols;
+    for (int l = 0; l < s->effect.rows(); ++l) rows.push_back("layer " + std::to_string(l));
+    for (int h = 0; h < s->effect.cols(); ++h) cols.push_back(s->unit == SweepUnit::Heads ? "head " + std::to_string(h) : "layer");
+    write_matrix_csv(fspath(out), s->effect, rows, cols, "layer\\head");
+  } else {
+    write_npy(fspath(out), s->effect);
+  }
+  return {out};
+}
+
 }  // namespace
 
 const std::vector<ViewSpec>& view_table() {
@@ -318,6 +340,8 @@ const std::vector<ViewSpec>& view_table() {
        make_overlay_heads, overlay_settings, nullptr, overlay_heads_numbers},
       {"image-rollout", "Rollout over the picture", "the attention rollout over the picture (image models)", false, ViewFor::Images, true,
        make_image_rollout, overlay_settings, nullptr, image_rollout_numbers},
+      {"sweep", "Sweep", "how far the prediction moves when each head (or layer) alone is switched off, mean-ablated or patched", true,
+       ViewFor::Any, false, make_plain<SweepView>, no_settings, no_sweep, sweep_numbers},
       {"prediction", "Prediction", "the model's top predictions for the input", false, ViewFor::Any, false, make_plain<PredictionPanel>,
        no_settings, no_predictions, prediction_numbers},
   };

@@ -33,6 +33,7 @@
 #include "views/view_table.h"
 #include "window/export_all_heads.h"
 #include "window/image_drop_area.h"
+#include "window/intervention_panel.h"
 #include "window/model_panel.h"
 #include "window/selector_bar.h"
 #include "state/bundled_models.h"
@@ -78,6 +79,12 @@ void MainWindow::build_views() {
   auto* export_prediction = new QAction(tr("Export as image…"), prediction_panel_);
   connect(export_prediction, &QAction::triggered, this, [this] { ask_export(prediction_panel_, tr("prediction")); });
   prediction_panel_->addAction(export_prediction);
+  interventions_ = new InterventionPanel(state_, this);
+  auto* intervention_dock = new QDockWidget(tr("Interventions"), this);
+  intervention_dock->setObjectName(QStringLiteral("InterventionDock"));
+  intervention_dock->setWidget(interventions_);
+  intervention_dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable | QDockWidget::DockWidgetClosable);
+  addDockWidget(Qt::LeftDockWidgetArea, intervention_dock);
 
   auto* central = new QWidget(this);
   auto* layout = new QVBoxLayout(central);
@@ -128,6 +135,13 @@ void MainWindow::connect_runs() {
   connect(panel_, &ModelPanel::generate_requested, this, &MainWindow::generate);
   connect(runs_, &RunController::generated_text, panel_, &ModelPanel::set_generated_text);
   connect(panel_, &ModelPanel::image_chosen, this, &MainWindow::run_image);
+  connect(interventions_, &InterventionPanel::run_requested, this, &MainWindow::run);
+  connect(interventions_, &InterventionPanel::sweep_requested, this, &MainWindow::sweep);
+  connect(model_view(), &ModelView::rerun_requested, this, &MainWindow::run);
+  connect(runs_, &RunController::sweep_ready, this, [this](const SweepPtr& sweep) {
+    state_->set_sweep(sweep);
+    show_view(QStringLiteral("sweep"));
+  });
   connect(runs_, &RunController::model_loaded, this, [this](const ModelPtr& model) {
     panel_->set_model_info(model);
     add_recent(qpath(model->dir()));
@@ -343,7 +357,38 @@ void MainWindow::run_text(const QString& text, const QString& pair) {
   req.pair = pair;
   req.truncate = panel_->truncate();
   req.record_qkv = teaching_open();
+  add_interventions(req);
   runs_->run(req);
+}
+
+void MainWindow::add_interventions(RunRequest& req) const {
+  req.ablated = state_->ablated();
+  req.ablation = interventions_->mode();
+  req.clean_text = interventions_->clean_text();
+}
+
+void MainWindow::sweep() {
+  if (panel_->model_dir().isEmpty()) {
+    show_error(tr("Choose a model first (Model ▸ Open model folder…)"));
+    return;
+  }
+  SweepRequest req;
+  req.model_dir = panel_->model_dir();
+  if (panel_->image_mode()) {
+    if (panel_->image_path().isEmpty()) {
+      show_error(tr("Open a picture first: File ▸ Open image…, or drop a PNG, JPEG or BMP file on the window"));
+      return;
+    }
+    req.image = panel_->image_path();
+  } else {
+    req.text = panel_->text();
+    req.pair = panel_->pair();
+  }
+  req.mode = interventions_->mode();
+  req.clean_text = interventions_->clean_text();
+  req.unit = interventions_->sweep_unit();
+  req.target = interventions_->target();
+  runs_->sweep(req);
 }
 
 void MainWindow::generate() {

@@ -33,6 +33,7 @@ class PredictionPanel;
 class TeachingWindow;
 class Renderable;
 class ExportAllHeads;
+class InterventionPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -49,6 +50,8 @@ class MainWindow : public QMainWindow {
   // A picture from a drop, the command line or "Open image…": runs the chosen image model on
   // it, or the first bundled image model when the chosen model takes text.
   void open_picture(const QString& path);
+  // Every head (or layer) changed alone, as the Interventions panel says; the Sweep tab shows it.
+  void sweep();
   void cancel();  // while generating: stop, keeping the tokens so far
   void open_recording(const QString& path);
   void save_recording(const QString& path);
@@ -80,6 +83,7 @@ class MainWindow : public QMainWindow {
   StatsView* stats_view() const;
   OverlayView* overlay_view() const;
   PredictionPanel* prediction_panel() const { return prediction_panel_; }
+  InterventionPanel* interventions() const { return interventions_; }
   TeachingWindow* teaching() const { return teaching_; }  // null until first opened
   QAction* teaching_action() const { return teaching_action_; }
   Renderable* current_renderable() const;
@@ -114,6 +118,8 @@ class MainWindow : public QMainWindow {
   // "StreamFileDialog"), then runs it streamed at half precision.
   void ask_stream_file(RunRequest request);
   bool teaching_open() const;
+  // The heads chosen to change (ViewState::ablated) and how, from the Interventions panel.
+  void add_interventions(RunRequest& req) const;
   void rerun_with_qkv();
   void refresh_models();
   void add_recent(const QString& dir);
@@ -144,6 +150,7 @@ class MainWindow : public QMainWindow {
   QTabWidget* tabs_;
   std::vector<QWidget*> views_;  // one per tab, in tab_views() order
   PredictionPanel* prediction_panel_;
+  InterventionPanel* interventions_;
   TeachingWindow* teaching_ = nullptr;
   QAction* teaching_action_ = nullptr;
   std::optional<std::pair<int, int>> pending_head_;  // a head to show when the next recording arrives

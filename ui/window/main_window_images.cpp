@@ -21,6 +21,7 @@ void MainWindow::run_image(const QString& path) {
   req.model_dir = panel_->model_dir();
   req.image = path;
   req.record_qkv = teaching_open();
+  add_interventions(req);
   runs_->run(req);
 }
 

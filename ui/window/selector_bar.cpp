@@ -1,6 +1,7 @@
 #include "window/selector_bar.h"
 
 #include <QComboBox>
+#include <QToolButton>
 #include <QDoubleSpinBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -85,6 +86,12 @@ SelectorBar::SelectorBar(ViewState* state, QWidget* parent) : QWidget(parent), s
   l->addWidget(layer_);
   l->addWidget(new QLabel(tr("Head"), this));
   l->addWidget(head_);
+  off_ = new QToolButton(this);
+  off_->setObjectName(QStringLiteral("HeadOff"));
+  off_->setText(tr("Off"));
+  off_->setCheckable(true);
+  off_->setToolTip(tr("Switch this head off (or change it as the Interventions panel says) in the next run"));
+  l->addWidget(off_);
   l->addSpacing(16);
   l->addWidget(new QLabel(tr("Colours"), this));
   l->addWidget(colormap_);
@@ -99,6 +106,8 @@ SelectorBar::SelectorBar(ViewState* state, QWidget* parent) : QWidget(parent), s
   connect(head_, &QComboBox::currentIndexChanged, this, [this](int i) {
     if (!syncing_ && i >= 0) state_->set_head(head_->itemData(i).toInt());
   });
+  connect(off_, &QToolButton::clicked, this, [this] { state_->toggle_ablated(state_->layer(), state_->head()); });
+  connect(state_, &ViewState::ablation_changed, this, &SelectorBar::sync_from_state);
   for (QComboBox* box : {colormap_, scaling_, range_})
     connect(box, &QComboBox::currentIndexChanged, this, [this] { push_colors(); });
   connect(gamma_, &QDoubleSpinBox::valueChanged, this, [this] { push_colors(); });
@@ -136,6 +145,8 @@ void SelectorBar::sync_from_state() {
   head_->setCurrentIndex(head_->findData(state_->head()));
   layer_->setEnabled(bool(rec));
   head_->setEnabled(bool(rec));
+  off_->setEnabled(rec && state_->head() >= 0);
+  off_->setChecked(state_->is_ablated(state_->layer(), state_->head()));
   const ColorSettings& c = state_->colors();
   colormap_->setCurrentIndex(int(c.map));
   scaling_->setCurrentIndex(int(c.scaling));

@@ -1,6 +1,7 @@
 #pragma once
 // The toolbar every view shares: layer, head (or mean / max), colour map, scaling and colour
-// range. It mirrors the ViewState both ways.
+// range, and "Off", which switches the selected head off for the next run (ViewState::ablated).
+// It mirrors the ViewState both ways.
 #include <QStringList>
 #include <QWidget>
 
@@ -8,6 +9,7 @@ class QComboBox;
 class QDoubleSpinBox;
 class QSpinBox;
 class QLabel;
+class QToolButton;
 
 namespace attn::ui {
 
@@ -21,6 +23,7 @@ class SelectorBar : public QWidget {
   QSpinBox* layer_box() const { return layer_; }
   QComboBox* head_box() const { return head_; }
   QComboBox* colormap_box() const { return colormap_; }
+  QToolButton* off_button() const { return off_; }
   QStringList head_names() const;  // the head box's items: "0", …, or "5 (KV group 2)", then mean, max
 
  private:
@@ -34,6 +37,7 @@ class SelectorBar : public QWidget {
   QComboBox* scaling_;
   QDoubleSpinBox* gamma_;
   QComboBox* range_;
+  QToolButton* off_;
   bool syncing_ = false;
 };
 
