@@ -49,11 +49,13 @@ LayeredGraph checked_graph(const std::vector<RowMatrix>& capacities) {
 
 // Dinic's algorithm on the dense layered graph: BFS levels over residual edges (forward along
 // capacity, backward along flow), then blocking flow by depth-first search with a current
-// arc per node. One per thread, reused for every pair of tokens.
+// arc per node. One per thread, reused for every pair of tokens. The first phase's levels are
+// the layers themselves (no BFS); nodes without inflow have no backward arcs to scan; only the
+// edges a run touched are cleared for the next.
 class LayeredFlow {
  public:
   explicit LayeredFlow(const LayeredGraph& g)
-      : g_(g), flow_(g.cap.size()), level_(size_t(g.L + 1) * g.N), arc_(level_.size()) {
+      : g_(g), flow_(g.cap.size()), inflow_(size_t(g.L + 1) * g.N), level_(inflow_.size()), arc_(level_.size()) {
     queue_.reserve(level_.size());
   }
 
@@ -61,14 +63,17 @@ class LayeredFlow {
     if (g_.causal && sink < source) return 0.0;
     source_ = source, sink_ = sink;
     lo_ = g_.causal ? source : 0, hi_ = g_.causal ? sink : g_.N - 1;
-    std::fill(flow_.begin(), flow_.end(), 0.0);
+    for (const size_t e : touched_) flow_[e] = 0.0;
+    touched_.clear();
+    std::fill(inflow_.begin(), inflow_.end(), 0.0);
     // The cuts right after the source and right before the sink bound the flow: stop there.
     double out = 0, in = 0;
     for (int m = begin(1); m < end(1); ++m) out += g_.at(0, source, m);
     for (int m = begin(g_.L - 1); m < end(g_.L - 1); ++m) in += g_.at(g_.L - 1, m, sink);
     const double bound = std::min(out, in);
     double total = 0;
-    while (total < bound - kEps && levels()) {
+    for (int l = 0; l <= g_.L; ++l) std::fill_n(level_.begin() + ptrdiff_t(l) * g_.N, g_.N, l);
+    for (bool first = true; total < bound - kEps && (first || levels()); first = false) {
       std::fill(arc_.begin(), arc_.end(), 0);
       while (const double f = augment(0, source, std::numeric_limits<double>::infinity())) total += f;
     }
@@ -81,6 +86,7 @@ class LayeredFlow {
   int end(int l) const { return l == 0 ? source_ + 1 : l == g_.L ? sink_ + 1 : hi_ + 1; }
   double& flow(int l, int from, int to) { return flow_[(size_t(l) * g_.N + from) * g_.N + to]; }
   int& level(int l, int k) { return level_[size_t(l) * g_.N + k]; }
+  bool has_inflow(int l, int k) const { return inflow_[size_t(l) * g_.N + k] > kEps; }
 
   bool levels() {
     std::fill(level_.begin(), level_.end(), -1);
@@ -95,7 +101,7 @@ class LayeredFlow {
           level(l + 1, m) = next;
           queue_.push_back((l + 1) * g_.N + m);
         }
-      if (l > 0)
+      if (l > 0 && has_inflow(l, k))
         for (int m = begin(l - 1); m < end(l - 1); ++m)
           if (level(l - 1, m) < 0 && flow(l - 1, m, k) > kEps) {
             level(l - 1, m) = next;
@@ -109,16 +115,19 @@ class LayeredFlow {
   double augment(int l, int k, double limit) {
     if (l == g_.L) return limit;  // only the sink is reachable at the top
     const int forward = l < g_.L ? end(l + 1) - begin(l + 1) : 0;
-    const int backward = l > 0 ? end(l - 1) - begin(l - 1) : 0;
+    const int backward = l > 0 && has_inflow(l, k) ? end(l - 1) - begin(l - 1) : 0;
     const int next = level(l, k) + 1;
     for (int& a = arc_[size_t(l) * g_.N + k]; a < forward + backward; ++a) {
       if (a < forward) {
         const int m = begin(l + 1) + a;
-        double& f = flow(l, k, m);
+        const size_t e = (size_t(l) * g_.N + k) * g_.N + m;
+        double& f = flow_[e];
         const double residual = g_.at(l, k, m) - f;
         if (residual <= kEps || level(l + 1, m) != next) continue;
         if (const double got = augment(l + 1, m, std::min(limit, residual)); got > 0) {
           f += got;
+          inflow_[size_t(l + 1) * g_.N + m] += got;
+          touched_.push_back(e);
           return got;
         }
       } else {
@@ -127,6 +136,7 @@ class LayeredFlow {
         if (f <= kEps || level(l - 1, m) != next) continue;
         if (const double got = augment(l - 1, m, std::min(limit, f)); got > 0) {
           f -= got;
+          inflow_[size_t(l) * g_.N + k] -= got;
           return got;
         }
       }
@@ -135,8 +145,10 @@ class LayeredFlow {
   }
 
   const LayeredGraph& g_;
-  std::vector<double> flow_;  // as g_.cap
+  std::vector<double> flow_;    // as g_.cap
+  std::vector<double> inflow_;  // (L + 1) × N: the flow into each node
   std::vector<int> level_, arc_, queue_;  // (L + 1) × N; the queue holds l · N + k
+  std::vector<size_t> touched_;  // indices of flow_ this run has set
   int source_ = 0, sink_ = 0, lo_ = 0, hi_ = 0;
 };
 
