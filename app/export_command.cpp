@@ -143,6 +143,7 @@ const std::vector<OptionSpec>& export_options() {
       {"picture", true, "WHICH", "overlays: original (default) or input (as the model saw it)"},
       {"fusion", true, "NAME", "rollout: how heads are fused, mean, max or min (default mean)"},
       {"discard", true, "R", "rollout: share of the weakest weights dropped per layer, 0 to 0.95 (default 0)"},
+      {"rollout-method", true, "NAME", "rollout, image-rollout: rollout (products through the layers, default) or flow (Abnar & Zuidema's max-flow, slower)"},
       {"stat", true, "NAME", "stats view: entropy, distance, special, previous or self (default entropy)"},
       {"lines", false, "", "alignment: lines from the source to the target instead of the matrix"},
       {"words", false, "", "alignment: merge sub-word pieces into words (sum over source pieces, mean over target pieces)"},
@@ -183,6 +184,11 @@ int cmd_export(const Args& a, int argc, char** argv) {
     else if (*s == "max") req.rollout.fusion = HeadFusion::Max;
     else if (*s == "min") req.rollout.fusion = HeadFusion::Min;
     else throw UsageError("--fusion must be mean, max or min");
+  }
+  if (const auto s = a.get("rollout-method")) {
+    if (*s == "rollout") req.rollout.method = RolloutMethod::Rollout;
+    else if (*s == "flow") req.rollout.method = RolloutMethod::Flow;
+    else throw UsageError("--rollout-method must be rollout or flow");
   }
   if (const auto s = a.get("discard")) req.rollout.discard_ratio = float(parse_double("discard", *s, 0.0, 0.95));
   if (const auto s = a.get("recording")) req.recording_dir = QFileInfo(QString::fromStdString(*s)).absolutePath();

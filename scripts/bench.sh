@@ -9,7 +9,8 @@
 #      ONNX (bench/onnx_export.py, bench/onnx/onnx_peer.mjs; JSON to $out/onnx.json),
 #   5. prints the comparison tables (bench/compare.py): wall clock with 2 threads, CPU time
 #      with 1 thread (which holds up when other jobs share the machine), and the GEMM rates
-#      per instruction set with each forward pass's share of the GEMM peak.
+#      per instruction set with each forward pass's share of the GEMM peak,
+#   6. times attention flow next to rollout on the bundled models (bench/attn_bench_flow).
 # Environment: ATTN_BUILD_DIR and ATTN_JOBS as for build.sh; BENCH_OUT, the results folder
 # (default: $ATTN_BUILD_DIR/bench-results). Takes a few minutes; nothing here asserts a speed.
 #
@@ -142,6 +143,10 @@ echo "== Forward pass with every head's attention recorded ($(nproc) cores, load
 echo "   ratio = peer time / AttnScope time, > 1: AttnScope faster"
 /usr/bin/python3 "$root/bench/compare.py" "$out/attnscope.json" "$out/torch.json" "$out/attnscope-1thread.json" "${onnx_args[@]}" |
   tee "$out/table.md"
+
+echo
+echo "== Attention flow next to rollout on the bundled models (OMP_NUM_THREADS=2); load average $(load)"
+OMP_NUM_THREADS=2 "$build/bench/attn_bench_flow" --benchmark_out="$out/flow.json" --benchmark_out_format=json | tee "$out/flow.txt"
 
 if [[ -x "$build/bench/attn_bench_render" ]]; then
   echo

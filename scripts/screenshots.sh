@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Renders screenshots of every view (main window after a run, heatmap with a hover, model view,
-# head view, rollout, statistics, teaching window, dark theme, high-DPI, exported figures) into
-# screenshots/, with a real window under Xvfb. Uses the bundled GPT-2 model when present, else
-# the fixture. Then the image views (overlay, hovered and clicked patch, head grid, image
-# rollout, prediction panel) on the bundled ViT (attnscope-vit-fashion) with one of its
+# head view, rollout and attention flow, statistics, teaching window, dark theme, high-DPI,
+# exported figures) into screenshots/, with a real window under Xvfb. Uses the bundled GPT-2
+# model when present, else the fixture. Then the image views (overlay, hovered and clicked
+# patch, head grid, image rollout and flow, prediction panel) on the bundled ViT (attnscope-vit-fashion) with one of its
 # pictures, else the vit_cls fixture with a fixture picture.
 #   ATTN_BUILD_DIR=/tmp/gui-build scripts/screenshots.sh [MODEL_DIR] [TEXT] [IMAGE_MODEL_DIR] [IMAGE]
 set -euo pipefail
@@ -54,6 +54,7 @@ xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$image_model" --image "
 "$build/app/attnscope" export --model "$image_model" --image "$image" --view overlay --overlay smooth --layer -1 --head mean --out "$out/cli-overlay.png"
 "$build/app/attnscope" export --model "$image_model" --image "$image" --view overlay-heads --layer -1 --out "$out/cli-overlay-heads.svg"
 "$build/app/attnscope" export --model "$image_model" --image "$image" --view image-rollout --discard 0.9 --fusion max --out "$out/cli-image-rollout.pdf"
+"$build/app/attnscope" export --model "$image_model" --image "$image" --view image-rollout --rollout-method flow --out "$out/cli-image-flow.png"
 # A translation, from the command line.
 "$build/app/attnscope" generate --model "$translator" --text "$translation_text" --max-new-tokens 12 --out "$out/translation.safetensors" >/dev/null
 "$build/app/attnscope" export --recording "$out/translation.safetensors" --view alignment --layer -1 --head mean --out "$out/cli-alignment.png"

@@ -25,12 +25,12 @@ RowMatrix rollout_step(const RowMatrix& fused, float discard_ratio) {
   return a;
 }
 
-RowMatrix attention_rollout(const AttentionRecording& rec, const RolloutOptions& opt) {
-  const int L = rec.num_layers(), H = rec.num_heads(), N = rec.num_tokens();
+std::vector<RowMatrix> rollout_steps(const AttentionRecording& rec, const RolloutOptions& opt) {
+  const int L = rec.num_layers(), H = rec.num_heads();
   const int first = opt.first_layer, last = opt.last_layer < 0 ? L - 1 : opt.last_layer;
   if (first < 0 || last >= L || first > last) throw Error("rollout: layer range " + std::to_string(first) + "–" + std::to_string(last) + " is invalid");
   if (opt.discard_ratio < 0.0f || opt.discard_ratio >= 1.0f) throw Error("rollout: discard ratio must be in [0, 1)");
-  RowMatrix result = RowMatrix::Identity(N, N);
+  std::vector<RowMatrix> steps;
   for (int l = first; l <= last; ++l) {
     RowMatrix scratch;
     RowMatrix fused = rec.head_for_sweep(l, 0, scratch);
@@ -43,8 +43,15 @@ RowMatrix attention_rollout(const AttentionRecording& rec, const RolloutOptions&
       }
     }
     if (opt.fusion == HeadFusion::Mean) fused /= float(H);
-    result = rollout_step(fused, opt.discard_ratio) * result;
+    steps.push_back(rollout_step(fused, opt.discard_ratio));
   }
+  return steps;
+}
+
+RowMatrix attention_rollout(const AttentionRecording& rec, const RolloutOptions& opt) {
+  const int N = rec.num_tokens();
+  RowMatrix result = RowMatrix::Identity(N, N);
+  for (const RowMatrix& step : rollout_steps(rec, opt)) result = step * result;
   return result;
 }
 

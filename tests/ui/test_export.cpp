@@ -12,6 +12,7 @@
 #include <QTemporaryDir>
 #include <cstring>
 
+#include "analysis/flow.h"
 #include "headless/headless.h"
 #include "record/raw_export.h"
 #include "headless/render_export.h"
@@ -246,6 +247,29 @@ TEST(ExportCommand, RendersARecordingHeadlessly) {
   ASSERT_TRUE(p.waitForFinished(60000));
   EXPECT_EQ(p.exitCode(), 2);
   EXPECT_TRUE(p.readAllStandardError().contains("--view"));
+}
+
+TEST(ExportCommand, RolloutMethodFlowWritesTheAttentionFlow) {
+  Fixture f;
+  const QString rec = f.path("rec.safetensors");
+  f.rec->save(fspath(rec));
+  const QString out = f.path("flow.npy");
+  QProcess p;
+  p.start(QStringLiteral(ATTNSCOPE_EXE), {"export", "--recording", rec, "--view", "rollout", "--rollout-method", "flow", "--out", out});
+  ASSERT_TRUE(p.waitForFinished(60000));
+  ASSERT_EQ(p.exitCode(), 0) << p.readAllStandardError().toStdString();
+  RolloutOptions o;
+  o.method = RolloutMethod::Flow;
+  const RowMatrix want = attention_flow(*f.rec, o);
+  const auto [shape, values] = read_npy(out);
+  EXPECT_EQ(shape, "20, 20");
+  ASSERT_EQ(values.size(), 400u);
+  for (int i = 0; i < 400; ++i) ASSERT_EQ(values[size_t(i)], want.data()[i]) << i;
+  EXPECT_FALSE(want.isApprox(attention_rollout(*f.rec), 1e-3f));  // not the rollout under another name
+  p.start(QStringLiteral(ATTNSCOPE_EXE), {"export", "--recording", rec, "--view", "rollout", "--rollout-method", "maxflow", "--out", out});
+  ASSERT_TRUE(p.waitForFinished(60000));
+  EXPECT_EQ(p.exitCode(), 2);
+  EXPECT_TRUE(p.readAllStandardError().contains("--rollout-method must be rollout or flow"));
 }
 
 TEST(ExportCommand, RunsAModelWhenGivenOne) {

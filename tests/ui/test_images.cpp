@@ -21,7 +21,7 @@
 #include <QUrl>
 #include <nlohmann/json.hpp>
 
-#include "analysis/rollout.h"
+#include "analysis/flow.h"
 #include "headless/headless.h"
 #include "headless/render_export.h"
 #include "analysis/attention_grid.h"
@@ -280,6 +280,25 @@ TEST(ImageRollout, OverlaysTheClsRowWithTheDiscardRatio) {
   click(view.image_overlay(), view.image_overlay()->patch_center(3, 0));
   EXPECT_EQ(f.state.query(), 1 + 12);
   for (int i = 0; i < 16; ++i) ASSERT_FLOAT_EQ(view.image_overlay()->content().grid.data()[i], r(13, 1 + i));
+}
+
+TEST(ImageRollout, FlowOverlaysTheQuerysFlowRow) {
+  ImageFixture f;
+  RolloutView view(&f.state);
+  view.resize(1200, 700);
+  QSignalSpy computed(&view, &RolloutView::computed);
+  view.show();
+  ASSERT_TRUE(computed.count() > 0 || computed.wait(10000));
+  RolloutOptions o;
+  o.method = RolloutMethod::Flow;
+  view.set_options(o);
+  ASSERT_TRUE(computed.wait(10000));
+  const RowMatrix r = attention_flow(*f.run.rec, o);
+  const RowMatrix& grid = view.image_overlay()->content().grid;
+  ASSERT_EQ(grid.rows(), 4);
+  for (int i = 0; i < 16; ++i) ASSERT_FLOAT_EQ(grid.data()[i], r(0, 1 + i)) << i;  // [CLS]'s flow row, patches only
+  EXPECT_TRUE(view.image_overlay()->content().title.contains(QStringLiteral("attention flow"))) << view.image_overlay()->content().title.toStdString();
+  EXPECT_EQ(view.image_overlay()->content().value_name, QStringLiteral("flow"));
 }
 
 TEST(PredictionPanel, ListsTheModelsTopClass) {

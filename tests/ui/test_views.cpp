@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "analysis/flow.h"
 #include "analysis/head_stats.h"
 #include "ui/ui_test_support.h"
 #include "views/head_lines.h"
@@ -19,6 +20,7 @@
 #include "views/heatmap_view.h"
 #include "views/matrix_plot.h"
 #include "views/model_view.h"
+#include "run/rollout_cache.h"
 #include "views/rollout_view.h"
 #include "views/stats_view.h"
 #include "state/view_state.h"
@@ -405,6 +407,39 @@ TEST(RolloutView, EqualsAnIndependentRollout) {
   EXPECT_EQ(view.query(), 5);
   ASSERT_EQ(view.bars()->data()->size(), N);
   for (int j = 0; j < N; ++j) EXPECT_NEAR((view.bars()->data()->begin() + j)->value, r(5, j), 1e-5);
+}
+
+TEST(RolloutView, FlowIsAChoiceComputedInTheWorker) {
+  ViewsFixture s(3, 2, 12, false);
+  RolloutView view(&s.state);
+  view.resize(900, 900);
+  QSignalSpy computed(&view, &RolloutView::computed);
+  view.show();
+  ASSERT_TRUE(computed.count() > 0 || computed.wait(10000));
+  const RowMatrix rollout = *view.rollout();
+  RolloutOptions o;
+  o.method = RolloutMethod::Flow;
+  QSignalSpy progressed(s.state.rollout(), &RolloutCache::progressed);
+  view.set_options(o);
+  EXPECT_FALSE(view.rollout());  // dropped: the flow is on its way
+  ASSERT_TRUE(computed.wait(10000));
+  ASSERT_TRUE(view.rollout());
+  EXPECT_GT(progressed.count(), 0);
+  const RowMatrix want = attention_flow(*s.rec, o);
+  EXPECT_FALSE(want.isApprox(rollout, 1e-3f));
+  for (int i = 0; i < 12; ++i)
+    for (int j = 0; j < 12; ++j) ASSERT_EQ(view.plot()->shown_value(i, j), want(i, j)) << i << "," << j;
+  EXPECT_TRUE(view.render_title().contains(QStringLiteral("attention flow (mean of heads)"))) << view.render_title().toStdString();
+  s.state.set_query(4);
+  ASSERT_EQ(view.bars()->data()->size(), 12);
+  for (int j = 0; j < 12; ++j) EXPECT_FLOAT_EQ(float((view.bars()->data()->begin() + j)->value), want(4, j));
+  EXPECT_EQ(view.bars_plot()->yAxis->label(), QStringLiteral("max flow"));
+  // Back to rollout: the title says so again.
+  o.method = RolloutMethod::Rollout;
+  view.set_options(o);
+  ASSERT_TRUE(computed.wait(10000));
+  EXPECT_TRUE(view.rollout()->isApprox(rollout));
+  EXPECT_TRUE(view.render_title().contains(QStringLiteral("attention rollout")));
 }
 
 TEST(StatsView, PlotsCoreStatisticsAndClickingAPointOpensTheHead) {

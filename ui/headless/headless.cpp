@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "analysis/recording_analysis.h"
-#include "analysis/rollout.h"
+#include "analysis/flow.h"
 #include "headless/render_export.h"
 #include "run/rollout_cache.h"
 #include "session/generate.h"
@@ -65,7 +65,7 @@ QStringList export_headless(const RecordingPtr& rec, const HeadlessRequest& req)
   state.set_query(query);
   if (layout) state.set_picture(rec, load_recording_picture(*rec, req.recording_dir));
   state.rollout()->set_options(req.rollout);
-  if (spec->needs_rollout) state.rollout()->set_result(std::make_shared<const RowMatrix>(attention_rollout(*rec, req.rollout)));
+  if (spec->needs_rollout) state.rollout()->set_result(std::make_shared<const RowMatrix>(attention_attribution(*rec, req.rollout)));
   ViewSettings settings;
   settings.overlay.smooth = req.smooth;
   settings.overlay.opacity = req.opacity;

@@ -3,7 +3,8 @@
 //   attnscope_screenshots --model DIR (--text STR [--pair STR] | --image FILE) --out DIR [--prefix NAME] [--dark]
 //                         [--translator DIR]   (an encoder-decoder: its timeline and alignment after the text tour)
 // With --text it also opens the teaching window; with --image (a ViT / DeiT model) it shows
-// the overlay, a clicked patch, the head grid, the image rollout and the prediction panel.
+// the overlay, a clicked patch, the head grid, the image rollout and flow and the prediction panel.
+// Both tours also show the Rollout tab with attention flow chosen.
 #include <QApplication>
 #include <QMessageBox>
 #include <QCursor>
@@ -27,6 +28,7 @@
 #include "views/overlay_view.h"
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
+#include "run/rollout_cache.h"
 #include "views/alignment_view.h"
 #include "views/timeline_view.h"
 #include "views/view_table.h"
@@ -80,6 +82,21 @@ void hover(QWidget* target, const QPoint& at) {
 
 using Save = std::function<void(const QImage&, const QString&)>;
 
+// The Rollout tab with attention flow instead of rollout (computed in the worker: waits for
+// it, up to a minute), then rollout again.
+void shoot_flow(MainWindow& w, const Save& save, const QString& name) {
+  RolloutCache* cache = w.state()->rollout();
+  attn::RolloutOptions o = cache->options();
+  o.method = attn::RolloutMethod::Flow;
+  w.show_view("rollout");
+  w.rollout_view()->set_options(o);
+  for (int waited = 0; !cache->result() && waited < 60000; waited += 100) settle(100);
+  settle(300);
+  save(shoot(w), name);
+  o.method = attn::RolloutMethod::Rollout;
+  w.rollout_view()->set_options(o);
+}
+
 // The image views: overlay (from [CLS], from a clicked patch, smooth), the head grid, the
 // image rollout, the prediction panel; and their exports.
 void image_tour(MainWindow& w, const Save& save, const QString& out, const QString& prefix) {
@@ -114,6 +131,7 @@ void image_tour(MainWindow& w, const Save& save, const QString& out, const QStri
   w.show_view("rollout");
   settle(800);
   save(shoot(w), QStringLiteral("14-image-rollout"));
+  shoot_flow(w, save, QStringLiteral("14-image-flow"));
   save(w.prediction_panel()->grab().toImage(), QStringLiteral("15-prediction-panel"));
   w.show_view("overlay");
   overlay->set_source(OverlayView::Source::Rollout);
@@ -222,13 +240,15 @@ int main(int argc, char** argv) {
   settle(300);
 
   // Every text view's tab, from the view table: 1-model, 2-heatmap, …
-  int shot = 0;
+  int shot = 0, rollout_shot = 0;
   for (const ViewSpec* spec : tab_views()) {
     if (spec->shows_for != ViewFor::Any) continue;
     w.show_view(QString::fromLatin1(spec->name));
     settle(spec->needs_rollout ? 800 : 300);
     save(shoot(w), QStringLiteral("%1-%2").arg(++shot).arg(QString::fromLatin1(spec->name)));
+    if (QLatin1String(spec->name) == QLatin1String("rollout")) rollout_shot = shot;
   }
+  shoot_flow(w, save, QStringLiteral("%1-rollout-flow").arg(rollout_shot));  // beside 4-rollout
   // Hovering a heatmap cell: the tooltip with both tokens and the weight.
   w.show_view("heatmap");
   settle(200);

@@ -33,6 +33,15 @@ QString picture_note(const ViewState& state) {
 
 }  // namespace
 
+ValueRange rollout_range(const RowMatrix& values, const RolloutOptions& options) {
+  const double hi = values.size() ? values.maxCoeff() : 0.0;
+  if (options.method != RolloutMethod::Flow) return attention_range(hi, hi, false);
+  double lo = hi;
+  for (Eigen::Index i = 0; i < values.size(); ++i)
+    if (values.data()[i] > 0.0f) lo = std::min(lo, double(values.data()[i]));
+  return lo < hi ? ValueRange{lo, hi} : attention_range(hi, hi, false);
+}
+
 OverlayContent overlay_content(const ViewState& state, const OverlayOptions& options, int query, const RowMatrix* rollout) {
   OverlayContent c;
   const auto& rec = state.recording();
@@ -50,8 +59,8 @@ OverlayContent overlay_content(const ViewState& state, const OverlayOptions& opt
   layout->patch_of(q, &c.style.mark_r, &c.style.mark_c);
   if (rollout) {
     c.grid = patch_row(*rollout, *layout, q);
-    c.style.range = grid_range(c.grid);
-    c.value_name = QStringLiteral("rollout");
+    c.style.range = rollout_range(c.grid, state.rollout()->options());
+    c.value_name = rollout_value_name(state.rollout()->options());
     c.title = QStringLiteral("%1 · %2 · into %3").arg(qstr(rec->meta().model), rollout_name(state.rollout()->options()), c.query_name);
   } else {
     c.grid = image_attention_grid(*rec, state.layer(), state.head(), q);

@@ -6,6 +6,7 @@
 // head of the layer as small overlays (click one to select it). Hover tells patch and weight.
 #include <QWidget>
 
+#include "analysis/rollout.h"
 #include "views/renderable.h"
 #include "views/image_overlay.h"
 #include "views/overlay_grid.h"
@@ -89,6 +90,9 @@ class OverlayView : public QWidget, public Renderable {
 // The overlay of `state`'s selection — or of the rollout row, when `rollout` is given — from
 // `query` (a token; -1: [CLS]) as the view shows it; used by the view and the headless export.
 OverlayContent overlay_content(const ViewState& state, const OverlayOptions& options, int query, const RowMatrix* rollout);
+// The colour range of rollout values: [0, max]; of flow values, which crowd near the top
+// (every token keeps half its own flow), [smallest positive value, max].
+ValueRange rollout_range(const RowMatrix& values, const RolloutOptions& options);
 // Every head of the selected layer (and their mean) as grid cells, for the query.
 OverlayGrid::Content head_grid_content(const ViewState& state, const OverlayOptions& options, int query);
 

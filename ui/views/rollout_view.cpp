@@ -26,6 +26,10 @@ RolloutView::RolloutView(ViewState* state, QWidget* parent)
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(4, 4, 4, 0);
   auto* bar = new QHBoxLayout;
+  method_ = new QComboBox(this);
+  method_->addItems({tr("Rollout"), tr("Flow")});
+  method_->setToolTip(tr("Rollout multiplies the layers' attention; Flow (Abnar & Zuidema) takes it as the capacities of a "
+                         "graph and computes the maximum flow from each input token to each position — slower"));
   fusion_ = new QComboBox(this);
   fusion_->addItems({tr("mean"), tr("max"), tr("min")});
   fusion_->setToolTip(tr("How each layer's heads are fused before the rollout"));
@@ -40,6 +44,7 @@ RolloutView::RolloutView(ViewState* state, QWidget* parent)
   smooth_->setChecked(true);
   smooth_->setToolTip(tr("Picture overlay: bilinear between patch centres, or one block per patch"));
   status_ = new QLabel(this);
+  bar->addWidget(method_);
   bar->addWidget(new QLabel(tr("Head fusion"), this));
   bar->addWidget(fusion_);
   bar->addWidget(new QLabel(tr("Discard"), this));
@@ -76,6 +81,12 @@ RolloutView::RolloutView(ViewState* state, QWidget* parent)
   bars_plot_->axisRect()->setRangeZoom(Qt::Horizontal);
 
   RolloutCache* cache = state_->rollout();
+  connect(method_, &QComboBox::currentIndexChanged, this, [this](int i) {
+    if (syncing_) return;
+    RolloutOptions o = state_->rollout()->options();
+    o.method = RolloutMethod(i);
+    set_options(o);
+  });
   connect(fusion_, &QComboBox::currentIndexChanged, this, [this](int i) {
     if (syncing_) return;
     RolloutOptions o = state_->rollout()->options();
@@ -113,8 +124,11 @@ RolloutView::RolloutView(ViewState* state, QWidget* parent)
     show_rollout();
     Q_EMIT computed();
   });
+  connect(cache, &RolloutCache::progressed, this, [this](double f) {
+    if (state_->recording() && !state_->rollout()->result()) status_->setText(tr("computing… %1%").arg(int(f * 100)));
+  });
   connect(cache, &RolloutCache::failed, this, [this](const QString& m) {
-    status_->setText(tr("rollout failed"));
+    status_->setText(tr("%1 failed").arg(rollout_value_name(state_->rollout()->options())));
     Q_EMIT failed(m);
   });
   connect(plot_, &MatrixPlot::cell_clicked, this, [this](int row, int) { state_->set_query(row); });
@@ -150,6 +164,7 @@ void RolloutView::set_options(const RolloutOptions& options) { state_->rollout()
 void RolloutView::sync_options() {
   syncing_ = true;
   const RolloutOptions& o = state_->rollout()->options();
+  method_->setCurrentIndex(int(o.method));
   fusion_->setCurrentIndex(int(o.fusion));
   discard_->setValue(o.discard_ratio);
   syncing_ = false;
@@ -210,9 +225,8 @@ void RolloutView::show_rollout() {
     c.title = render_title();
     c.row_axis = tr("position at the last layer");
     c.col_axis = tr("input token");
-    c.value_name = tr("rollout");
-    const double m = rollout->size() ? double(rollout->maxCoeff()) : 1.0;
-    c.range = {0.0, m > 0 ? m : 1.0};
+    c.value_name = rollout_value_name(state_->rollout()->options());
+    c.range = rollout_range(*rollout, state_->rollout()->options());
   }
   plot_->set_content(c);
   update_bars();
@@ -248,7 +262,10 @@ void RolloutView::update_bars() {
     values << (*rollout)(q, j);
   }
   bars_->setData(keys, values, true);
-  title->setText(tr("Rollout into %1: how much each input token contributes").arg(token_quoted(rec->meta(), q)));
+  const bool flow = state_->rollout()->options().method == RolloutMethod::Flow;
+  title->setText((flow ? tr("Flow into %1: how much each input token can carry to it") : tr("Rollout into %1: how much each input token contributes"))
+                     .arg(token_quoted(rec->meta(), q)));
+  bars_plot_->yAxis->setLabel(flow ? tr("max flow") : tr("rollout weight"));
   bars_plot_->xAxis->setRange(-0.7, rollout->cols() - 0.3);
   double top = 0;
   for (double v : values) top = std::max(top, v);

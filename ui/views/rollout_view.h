@@ -1,6 +1,6 @@
 #pragma once
-// Rollout view: attention rollout (Abnar & Zuidema 2020, core/analysis/rollout.h) as a
-// heatmap of every query, and as bars for one chosen query token: how much each input token
+// Rollout view: attention rollout or attention flow (Abnar & Zuidema 2020,
+// core/analysis/rollout.h, flow.h; a choice in the view) as a heatmap of every query, and as bars for one chosen query token: how much each input token
 // flows into it through all layers; for image recordings the chosen query's row (of [CLS]
 // by default) over the picture instead of the bars, patches only. Computed in the background
 // (the ViewState's shared RolloutCache) when the view is shown.
@@ -71,6 +71,7 @@ class RolloutView : public QWidget, public Renderable {
   void apply_theme();
 
   ViewState* state_;
+  QComboBox* method_;
   QComboBox* fusion_;
   QDoubleSpinBox* discard_;
   QComboBox* query_;
