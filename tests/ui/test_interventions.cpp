@@ -59,6 +59,8 @@ TEST(Interventions, CtrlClickedHeadsRunSwitchedOffAndThePanelShowsBeforeAndAfter
   EXPECT_EQ(w.state()->recording()->head(0, 1).cwiseAbs().maxCoeff(), 0.0f);
   EXPECT_TRUE(w.state()->was_ablated(1, 2));
   EXPECT_NE(w.state()->selection_title().indexOf(QStringLiteral("switched off")), -1);
+  for (const char* view : {"model", "head", "stats", "rollout"})  // every view's title names them
+    EXPECT_NE(as_renderable(w.view(QString::fromLatin1(view)))->render_title().indexOf(QStringLiteral("heads 0.1, 1.2 switched off")), -1) << view;
   // Before → after: the plain run's numbers are the ones the plain run showed.
   const auto& before = w.prediction_panel()->before();
   ASSERT_TRUE(before);

@@ -157,6 +157,11 @@ QString ViewState::ablation_word() const {
   return mode == "mean" ? QStringLiteral("mean-ablated") : mode == "patch" ? QStringLiteral("patched") : QStringLiteral("switched off");
 }
 
+QString ViewState::ablation_note() const {
+  if (recorded_ablation_.empty()) return {};
+  return QStringLiteral(" · heads %1 %2").arg(qstr(format_heads(recorded_ablation_)).replace(QLatin1Char(','), QStringLiteral(", ")), ablation_word());
+}
+
 void ViewState::toggle_ablated(int layer, int head) {
   if (!recording_ || layer < 0 || layer >= recording_->num_layers() || head < 0 || head >= recording_->num_heads()) return;
   const HeadRef h{recording_->meta().model_layer(layer), head};

@@ -83,6 +83,9 @@ class ViewState : public QObject {
   bool was_ablated(int layer, int head) const;
   // "switched off", "mean-ablated" or "patched": how the recording's run changed its heads.
   QString ablation_word() const;
+  // " · heads 0.1, 1.2 switched off" when the recording's run changed heads, else "": every
+  // view's title ends with it.
+  QString ablation_note() const;
   void toggle_ablated(int layer, int head);
   void set_ablated(std::vector<HeadRef> heads);
   // The latest ablation sweep (session/ablate.h), or null.

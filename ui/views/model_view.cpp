@@ -128,7 +128,7 @@ QString ModelView::render_title() const {
       .arg(qstr(rec->meta().model))
       .arg(rec->num_layers())
       .arg(rec->num_heads())
-      .arg(rec->num_tokens());
+      .arg(rec->num_tokens()) + state_->ablation_note();
 }
 
 QSize ModelView::render_size() const {

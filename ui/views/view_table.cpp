@@ -326,7 +326,7 @@ const std::vector<ViewSpec>& view_table() {
        make_plain<HeatmapView>, no_settings, nullptr, selected_matrix_numbers},
       {"head", "Head view", "lines from each token to the tokens it attends to, one colour per head", true, ViewFor::Any, false,
        make_plain<HeadView>, no_settings, nullptr, selected_matrix_numbers},
-      {"rollout", "Rollout", "attention rollout (Abnar & Zuidema) through the layers", true, ViewFor::Any, true, make_rollout, no_settings,
+      {"rollout", "Rollout", "attention rollout or attention flow (Abnar & Zuidema) through the layers", true, ViewFor::Any, true, make_rollout, no_settings,
        nullptr, rollout_numbers},
       {"stats", "Head statistics", "entropy, distance, special-token, previous-token and self shares of every head", true, ViewFor::Any, false,
        make_stats, stats_settings, nullptr, stats_numbers},
