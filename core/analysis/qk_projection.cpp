@@ -11,7 +11,8 @@ namespace attn {
 
 namespace {
 
-double mean_norm(const Eigen::MatrixXd& m) { return m.rowwise().norm().mean(); }
+// The mean distance of the rows from their mean.
+double spread(const Eigen::MatrixXd& m) { return (m.rowwise() - m.colwise().mean()).rowwise().norm().mean(); }
 
 // Flips `axis` so that its largest-magnitude entry (the first, on ties) is positive.
 void fix_sign(Eigen::Ref<Eigen::VectorXd> axis) {
@@ -31,7 +32,7 @@ QkProjection project_qk(const Eigen::Ref<const RowMatrix>& q_in, const Eigen::Re
   Eigen::MatrixXd q = q_in.cast<double>(), k = k_in.cast<double>();
   QkProjection out;
   if (options.scale) {
-    const double nq = mean_norm(q), nk = mean_norm(k);
+    const double nq = spread(q), nk = spread(k);
     if (nq > 0 && nk > 0) out.scale = std::sqrt(nk / nq);
     q *= out.scale;
     k /= out.scale;

@@ -5,9 +5,13 @@
 //
 // Two changes leave every attention weight as it was, and AttentionViz makes both before
 // projecting:
-//  1. Scaling: queries × c and keys ÷ c leave every q·k unchanged. c = √(mean ‖k‖ / mean ‖q‖)
-//     gives both sets the same mean norm (AttentionViz: "similar norms"), so neither set is a
-//     small cluster inside the other. Optional (QkOptions::scale), on by default.
+//  1. Scaling: queries × c and keys ÷ c leave every q·k unchanged. AttentionViz scales so
+//     that the two sets have similar norms. We measure each set's spread about its own mean
+//     (mean ‖q − q̄‖, mean ‖k − k̄‖) rather than the raw norms, and pick
+//     c = √(spread(k) / spread(q)) so both spreads are equal: the raw norms include the
+//     offset between the two means, which step 2 removes, and with it the keys of a real
+//     model often shrink to a small cluster inside the queries. Optional (QkOptions::scale),
+//     on by default.
 //  2. Translation: keys + t adds q·t to every score of query q, the same for all of its keys,
 //     which softmax ignores. t = mean(q) − mean(k) (after the scaling) puts the keys' mean on
 //     the queries'.
@@ -24,7 +28,7 @@
 namespace attn {
 
 struct QkOptions {
-  bool scale = true;  // equal mean norms (step 1 above)
+  bool scale = true;  // equal spreads (step 1 above)
 };
 
 struct QkProjection {

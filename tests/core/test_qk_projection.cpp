@@ -86,15 +86,21 @@ TEST(QkProjection, KeysAreTranslatedOntoTheQueriesMean) {
   }
 }
 
-TEST(QkProjection, ScalingGivesEqualMeanNorms) {
+TEST(QkProjection, ScalingGivesEqualSpreads) {
   RowMatrix q = RowMatrix::Zero(4, 2), k = RowMatrix::Zero(4, 2);
-  q << 1, 0, 0, 1, -1, 0, 0, -1;  // norms 1
-  k = q * 4.0f;                   // norms 4
-  EXPECT_NEAR(project_qk(q, k).scale, 2.0, 1e-12);
+  q << 1, 0, 0, 1, -1, 0, 0, -1;          // 1 from their mean
+  k = q * 4.0f;                           // 4 from theirs, far away
+  k.col(0).array() += 30.0f;
+  k.col(1).array() -= 7.0f;
+  EXPECT_NEAR(project_qk(q, k).scale, 2.0, 1e-6);
   EXPECT_NEAR(project_qk(q, k, QkOptions{.scale = false}).scale, 1.0, 1e-12);
-  const RowMatrix q2 = random_matrix(7, 6, 3, 0.5f) * 0.1f, k2 = random_matrix(7, 6, 4) * 5.0f;
+  const RowMatrix q2 = random_matrix(7, 6, 3, 0.5f) * 0.1f, k2 = random_matrix(7, 6, 4, 9.0f) * 5.0f;
   const QkProjection p = project_qk(q2, k2);
-  EXPECT_NEAR((q2.cast<double>() * p.scale).rowwise().norm().mean(), (k2.cast<double>() / p.scale).rowwise().norm().mean(), 1e-9);
+  auto spread = [](const Eigen::MatrixXd& m) { return (m.rowwise() - m.colwise().mean()).rowwise().norm().mean(); };
+  EXPECT_NEAR(spread(q2.cast<double>() * p.scale), spread(k2.cast<double>() / p.scale), 1e-9);
+  // In 2-D the two clouds then have comparable sizes.
+  auto spread2 = [](const RowMatrix& m) { return double((m.rowwise() - m.colwise().mean()).rowwise().norm().mean()); };
+  EXPECT_NEAR(spread2(p.queries) / spread2(p.keys), 1.0, 0.5);
 }
 
 // The point of both changes: softmax(q'·k') equals softmax(q·k) row by row.

@@ -20,7 +20,7 @@ namespace attn::ui {
 
 namespace {
 
-constexpr int kLabelledKeys = 8;  // the heaviest keys of the selected query get their token written
+constexpr int kLabelledKeys = 5;  // the heaviest keys of the selected query get their token written
 const QString kLinksLayer = QStringLiteral("links");
 
 QString percent(double share) { return QString::number(100.0 * share, 'f', 1) + QStringLiteral(" %"); }
@@ -53,16 +53,10 @@ QkScatterView::QkScatterView(ViewState* state, QWidget* parent) : QWidget(parent
   caption_ = new QCPTextElement(plot_, QString(), QFont(base.family(), base.pointSize() - 1));
   plot_->plotLayout()->insertRow(0);
   plot_->plotLayout()->addElement(0, 0, title_);
-  plot_->legend->setVisible(true);
-  plot_->axisRect()->insetLayout()->take(plot_->legend);
-  plot_->plotLayout()->addElement(2, 0, plot_->legend);
-  plot_->plotLayout()->addElement(3, 0, caption_);
+  plot_->legend->setVisible(true);  // in the axis rect's top right corner
+  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  plot_->plotLayout()->addElement(2, 0, caption_);
   plot_->plotLayout()->setRowStretchFactor(2, 0.001);
-  plot_->plotLayout()->setRowStretchFactor(3, 0.001);
-  plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
-  plot_->legend->setWrap(2);
-  plot_->legend->setBorderPen(Qt::NoPen);
-  plot_->legend->setMargins(QMargins(6, 2, 6, 2));
   plot_->addLayer(kLinksLayer, plot_->layer(QStringLiteral("main")), QCustomPlot::limBelow);
   queries_ = plot_->addGraph();
   keys_ = plot_->addGraph();
@@ -115,7 +109,7 @@ QString QkScatterView::caption() const {
   if (!projection_) return {};
   const QkProjection& p = *projection_;
   const bool rotary = !state_->recording()->meta().rotary.empty();
-  return tr("Keys translated so that their mean is the queries' mean, queries × %1 and keys ÷ %1 for equal mean norms (AttentionViz):\n"
+  return tr("Keys translated so that their mean is the queries' mean, queries × %1 and keys ÷ %1 for equal spreads (after AttentionViz):\n"
             "neither changes any attention weight. PCA of the %2%3 vectors; the two axes hold %4 of their variance.\n"
             "Click a query: lines to the keys it gives ≥ %5 (width and opacity by weight).")
       .arg(p.scale, 0, 'g', 3)
@@ -168,6 +162,10 @@ void QkScatterView::rebuild() {
   title_->setText(render_title());
   caption_->setText(caption());
   style_plot(plot_, t);
+  QColor legend_fill = t.background;
+  legend_fill.setAlpha(220);
+  plot_->legend->setBrush(legend_fill);
+  plot_->legend->setBorderPen(QPen(t.grid));
   message_->setColor(t.muted);
   update_links();
 }
