@@ -67,6 +67,7 @@ QkScatterView::QkScatterView(ViewState* state, QWidget* parent) : QWidget(parent
   message_->position->setType(QCPItemPosition::ptAxisRectRatio);
   message_->position->setCoords(0.5, 0.5);
   message_->setClipToAxisRect(false);
+  message_->setTextAlignment(Qt::AlignCenter);
   plot_->setMouseTracking(true);
 
   connect(rerun_, &QPushButton::clicked, this, &QkScatterView::qkv_requested);
@@ -119,9 +120,23 @@ QString QkScatterView::caption() const {
       .arg(kMinLinkWeight);
 }
 
+// Shows `why` (wrapped) in place of the points, the axes and legend hidden; "" shows them.
 void QkScatterView::show_message(const QString& why) {
-  message_->setText(why);
+  QString wrapped;
+  int line = 0;
+  for (const QString& word : why.split(QLatin1Char(' '))) {
+    if (line > 0 && line + word.size() > 90) wrapped += QLatin1Char('\n'), line = 0;
+    else if (line > 0) wrapped += QLatin1Char(' '), ++line;
+    wrapped += word;
+    line += int(word.size());
+  }
+  message_->setText(wrapped);
   message_->setVisible(!why.isEmpty());
+  for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
+    axis->setVisible(why.isEmpty());
+    axis->grid()->setVisible(why.isEmpty());
+  }
+  plot_->legend->setVisible(why.isEmpty());
 }
 
 void QkScatterView::rebuild() {
@@ -182,11 +197,11 @@ void QkScatterView::update_links() {
     marker_->addData(from.x(), from.y());
     const auto keys = attended_keys(*state_->recording(), state_->layer(), state_->head(), q, kMinLinkWeight);
     const QFont small(font().family(), font().pointSize() - 1);
-    auto label = [&](const QPointF& at, const QString& text, const QColor& colour) {
+    auto label = [&](const QPointF& at, const QString& text, const QColor& colour, int pad) {
       auto* item = new QCPItemText(plot_);
       item->position->setCoords(at);
       item->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
-      item->setPadding(QMargins(6, 0, 0, 4));
+      item->setPadding(QMargins(pad, 0, 0, pad / 2));
       item->setFont(small);
       item->setColor(colour);
       item->setText(text);
@@ -200,10 +215,10 @@ void QkScatterView::update_links() {
       QColor c = t.foreground;
       c.setAlphaF(0.15 + 0.85 * keys[i].weight);
       line->setPen(QPen(c, 0.5 + 5.0 * keys[i].weight, Qt::SolidLine, Qt::RoundCap));
-      if (int(i) < kLabelledKeys) label(to, QStringLiteral("%1 %2").arg(token_text(keys[i].key)).arg(keys[i].weight, 0, 'f', 2), t.key.darker(t.dark ? 100 : 130));
+      if (int(i) < kLabelledKeys) label(to, QStringLiteral("%1 %2").arg(token_text(keys[i].key)).arg(keys[i].weight, 0, 'f', 2), t.key.darker(t.dark ? 100 : 130), 6);
       ++links_;
     }
-    label(from, token_text(q), t.query.darker(t.dark ? 100 : 130));
+    label(from, token_text(q), t.query.darker(t.dark ? 100 : 130), 10);  // clear of the ring
   }
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
