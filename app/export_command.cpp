@@ -84,8 +84,8 @@ void parse_query(const std::string& s, ui::HeadlessRequest* req) {
 }
 
 // Runs --model on --text or --image through the pipeline, keeping the predictions (for
-// --view prediction).
-ui::RecordingPtr run_model(const Args& a) {
+// --view prediction), and per-head Q/K/V when the view shows them (`qkv`).
+ui::RecordingPtr run_model(const Args& a, bool qkv) {
   const auto model = Model::load(a.require("model"));
   const auto image = a.get("image");
   RunRequest req;
@@ -100,16 +100,17 @@ ui::RecordingPtr run_model(const Args& a) {
     req.pair = a.get("pair");
     req.truncate = a.flag("truncate");
   }
+  req.options.record_qkv = qkv;
   return attn::run_model(*model, std::move(req)).recording;
 }
 
-ui::RecordingPtr record(const Args& a) {
+ui::RecordingPtr record(const Args& a, bool qkv) {
   if (const auto path = a.get("recording")) {
     if (a.get("model") || a.get("text") || a.get("image")) throw UsageError("give either --recording or --model with --text / --image, not both");
     return AttentionRecording::open(*path);
   }
   if (!a.get("model")) throw UsageError("--recording FILE (or --model DIR with --text STR or --image FILE) is required");
-  return run_model(a);
+  return run_model(a, qkv);
 }
 
 }  // namespace
@@ -224,7 +225,7 @@ int cmd_export(const Args& a, int argc, char** argv) {
   if (const auto s = a.get("size")) req.size = parse_size(*s);
   if (const auto s = a.get("dpi")) req.dpi = a.get_int("dpi", 96, 24, 2400);
 
-  const ui::RecordingPtr rec = record(a);
+  const ui::RecordingPtr rec = record(a, ui::find_view(req.view)->needs_qkv);
   // Headless: no display needed. An explicit QT_QPA_PLATFORM wins.
   if (std::getenv("QT_QPA_PLATFORM") == nullptr) setenv("QT_QPA_PLATFORM", "offscreen", 1);
   QTemporaryDir runtime;  // Qt wants a private runtime folder; give it one instead of a warning

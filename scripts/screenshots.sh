@@ -36,6 +36,7 @@ QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 3200x2000x24" "$tour" --model "$mode
 # The command line's headless export, for comparison.
 "$build/app/attnscope" export --model "$model" --text "$text" --view model --size 1200x1000 --out "$out/cli-model.png"
 "$build/app/attnscope" export --model "$model" --text "$text" --view heatmap --layer -1 --head mean --colormap magma --out "$out/cli-heatmap.svg"
+"$build/app/attnscope" export --model "$model" --text "$text" --view qk --layer -1 --head 1 --query 20 --out "$out/cli-qk.png"
 
 # The image views.
 image_model=${3:-}

@@ -11,10 +11,10 @@ namespace attn::ui {
 const Theme& theme(bool dark) {
   static const Theme light{false, QColor(255, 255, 255), QColor(30, 30, 30), QColor(110, 110, 110), QColor(225, 225, 225),
                            QColor(0, 120, 215), QColor(255, 160, 0), QColor(255, 255, 255), QColor(0, 0, 0, 150),
-                           QColor(215, 35, 35)};
+                           QColor(215, 35, 35), QColor(0, 114, 178), QColor(213, 94, 0)};
   static const Theme night{true, QColor(37, 38, 42), QColor(225, 225, 225), QColor(150, 150, 155), QColor(62, 63, 70),
                            QColor(80, 170, 255), QColor(255, 180, 40), QColor(255, 255, 255), QColor(0, 0, 0, 150),
-                           QColor(255, 95, 95)};
+                           QColor(255, 95, 95), QColor(86, 180, 233), QColor(230, 159, 0)};
   return dark ? night : light;
 }
 

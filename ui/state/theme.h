@@ -16,6 +16,10 @@ struct Theme {
   QColor band;       // outline drawn over a heatmap (a sliding window), on a darker halo
   QColor band_halo;
   QColor ablated;    // heads switched off, mean-ablated or patched
+  // The query/key space's two sets: Okabe & Ito's colour-blind-safe blue and vermillion
+  // (lighter blue and orange on the dark theme).
+  QColor query;
+  QColor key;
 };
 
 const Theme& theme(bool dark);

@@ -27,6 +27,7 @@
 #include "views/matrix_plot.h"
 #include "views/overlay_view.h"
 #include "views/prediction_panel.h"
+#include "views/qk_scatter_view.h"
 #include "views/rollout_view.h"
 #include "run/rollout_cache.h"
 #include "views/alignment_view.h"
@@ -154,6 +155,25 @@ void image_tour(MainWindow& w, const Save& save, const QString& out, const QStri
   overlay->set_show_heads(false);
 }
 
+// The query/key space: its button runs the text again with Q/K/V; then a query clicked (its
+// lines to the keys it attends to), and a key hovered.
+void qk_tour(MainWindow& w, const Save& save) {
+  w.show_view("qk");
+  auto* view = qobject_cast<QkScatterView*>(w.view("qk"));
+  if (!view || !view->rerun_button()->isVisible()) return;
+  view->rerun_button()->click();
+  wait_idle(w);
+  settle(300);
+  const int n = w.state()->recording()->num_tokens();
+  click(view->plot(), view->point_pixel(n - 1, false));
+  settle(300);
+  save(shoot(w), QStringLiteral("6-qk-query"));
+  hover(view->plot(), view->point_pixel(n / 2, true));
+  settle(600);
+  save(shoot(w, true), QStringLiteral("6-qk-hover"));
+  QToolTip::hideText();
+}
+
 // Teaching mode opened from the main window: it re-runs the text with Q/K/V and shows it.
 void teaching_tour(MainWindow& w, const Save& save, const QString& out, const QString& prefix) {
   w.open_teaching();
@@ -249,6 +269,7 @@ int main(int argc, char** argv) {
     if (QLatin1String(spec->name) == QLatin1String("rollout")) rollout_shot = shot;
   }
   shoot_flow(w, save, QStringLiteral("%1-rollout-flow").arg(rollout_shot));  // beside 4-rollout
+  qk_tour(w, save);
   // Hovering a heatmap cell: the tooltip with both tokens and the weight.
   w.show_view("heatmap");
   settle(200);

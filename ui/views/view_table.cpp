@@ -12,6 +12,7 @@
 #include "views/heatmap_view.h"
 #include "views/model_view.h"
 #include "views/prediction_panel.h"
+#include "views/qk_scatter_view.h"
 #include "views/rollout_view.h"
 #include "views/sweep_view.h"
 #include "views/timeline_view.h"
@@ -289,6 +290,13 @@ QStringList overlay_heads_numbers(const ViewState& state, const ViewSettings& se
   return overlay_numbers(state, s, out, csv);
 }
 
+std::string no_qk(const ViewState& state) { return qk_scatter_missing(state); }
+
+QStringList qk_numbers(const ViewState& state, const ViewSettings&, const QString& out, bool csv) {
+  recording_of(state, out);
+  return write_qk_points(state, out, csv);
+}
+
 QStringList image_rollout_numbers(const ViewState& state, const ViewSettings& settings, const QString& out, bool csv) {
   ViewSettings s = settings;
   s.overlay_source = OverlayView::Source::Rollout;
@@ -330,6 +338,8 @@ const std::vector<ViewSpec>& view_table() {
        nullptr, rollout_numbers},
       {"stats", "Head statistics", "entropy, distance, special-token, previous-token and self shares of every head", true, ViewFor::Any, false,
        make_stats, stats_settings, nullptr, stats_numbers},
+      {"qk", "Query/key space", "one head's queries and keys projected together to 2-D (AttentionViz); needs Q/K/V", true, ViewFor::Any,
+       false, make_plain<QkScatterView>, no_settings, no_qk, qk_numbers, /*needs_qkv=*/true},
       {"timeline", "Timeline", "a generation token by token: the candidates and the attention row that chose each token", true,
        ViewFor::Generations, false, make_timeline, timeline_settings, no_generation, timeline_numbers},
       {"alignment", "Alignment", "a translation's source × target cross-attention, as a matrix or lines; words or pieces", true,

@@ -50,6 +50,9 @@ struct ViewSpec {
   // Writes the numbers the view shows to `out` (.csv or .npy); returns the files written.
   // Throws attn::Error naming the file when the view has nothing to write that way.
   QStringList (*write_numbers)(const ViewState& state, const ViewSettings& settings, const QString& out, bool csv);
+  // Shows per-head query/key vectors: `attnscope export --model` records Q/K/V for it, and
+  // the main window records them while its tab is shown.
+  bool needs_qkv = false;
 };
 
 const std::vector<ViewSpec>& view_table();

@@ -117,6 +117,7 @@ void MainWindow::build_views() {
       connect(w, SIGNAL(head_activated(int,int)), this, SLOT(show_heatmap()));
     if (meta->indexOfSignal("hovered(QString)") >= 0) connect(w, SIGNAL(hovered(QString)), hover_label_, SLOT(setText(QString)));
     if (meta->indexOfSignal("failed(QString)") >= 0) connect(w, SIGNAL(failed(QString)), this, SLOT(show_error(QString)));
+    if (meta->indexOfSignal("qkv_requested()") >= 0) connect(w, SIGNAL(qkv_requested()), this, SLOT(request_qkv()));
   }
   connect(state_, &ViewState::recording_changed, this, [this] {
     update_title();
@@ -356,7 +357,7 @@ void MainWindow::run_text(const QString& text, const QString& pair) {
   req.text = text;
   req.pair = pair;
   req.truncate = panel_->truncate();
-  req.record_qkv = teaching_open();
+  req.record_qkv = wants_qkv();
   add_interventions(req);
   runs_->run(req);
 }

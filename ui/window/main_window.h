@@ -98,6 +98,10 @@ class MainWindow : public QMainWindow {
   void error_shown(const QString& message);
   void recording_saved(const QString& path);
 
+ private Q_SLOTS:
+  // A view asked for Q/K/V (the query/key space): its input again with them, or why not.
+  void request_qkv();
+
  protected:
   void closeEvent(QCloseEvent* event) override;
   void keyPressEvent(QKeyEvent* event) override;
@@ -120,7 +124,12 @@ class MainWindow : public QMainWindow {
   bool teaching_open() const;
   // The heads chosen to change (ViewState::ablated) and how, from the Interventions panel.
   void add_interventions(RunRequest& req) const;
-  void rerun_with_qkv();
+  // Whether runs record Q/K/V: while the teaching window is open or a view that shows them
+  // (ViewSpec::needs_qkv) is the current tab.
+  bool wants_qkv() const;
+  // Runs the current recording's input again with Q/K/V; false when this window cannot (a
+  // recording of another model than the chosen one).
+  bool rerun_with_qkv();
   void refresh_models();
   void add_recent(const QString& dir);
   void update_title();

@@ -20,7 +20,7 @@ void MainWindow::run_image(const QString& path) {
   RunRequest req;
   req.model_dir = panel_->model_dir();
   req.image = path;
-  req.record_qkv = teaching_open();
+  req.record_qkv = wants_qkv();
   add_interventions(req);
   runs_->run(req);
 }
