@@ -2,11 +2,12 @@
 
 #include <algorithm>
 
+#include "run/compare_cache.h"
 #include "run/rollout_cache.h"
 
 namespace attn::ui {
 
-ViewState::ViewState(QObject* parent) : QObject(parent), rollout_(new RolloutCache(this)) {}
+ViewState::ViewState(QObject* parent) : QObject(parent), rollout_(new RolloutCache(this)), compare_(new CompareCache(this)) {}
 
 ViewState::~ViewState() = default;
 
@@ -18,6 +19,7 @@ void ViewState::set_recording(const RecordingPtr& recording, const QString& sour
   layout_ = recording_ ? ui::patch_layout(recording_->meta()) : std::nullopt;
   picture_.reset();
   rollout_->set_recording(recording_);
+  compare_->set_a(recording_);
   fused_layer_ = -1;
   fused_ = RowMatrix();
   if (recording_) {
