@@ -70,9 +70,9 @@ CompareContent compare_content(const ViewState& state, ViewState& b_state) {
   d.range = ValueRange{-std::max(m, 1e-6), std::max(m, 1e-6)};
   c.diff = std::move(d);
   QString summary = source + QStringLiteral(", ") + qstr(check.describe_tokens()) +
-                    QStringLiteral(". Here max |A − B| = %1").arg(m, 0, 'g', 3);
+                    QStringLiteral(". %1: max |A − B| = %2").arg(state.selection_title().section(QStringLiteral(" · "), 1), QString::number(m, 'g', 3));
   if (const ComparisonPtr& r = cmp.result())
-    summary += QStringLiteral("; over every head %1, at layer %2 head %3")
+    summary += QStringLiteral("; every head: max %1 at layer %2 head %3")
                    .arg(double(r->max_abs), 0, 'g', 3)
                    .arg(state.recording()->meta().model_layer(r->worst_layer))
                    .arg(r->worst_head);
@@ -109,9 +109,7 @@ std::optional<ModelView::Thumbs> difference_thumbs(const ViewState& state) {
     }
   out.legend = colormap_table(ColorMapId::Diverging);
   out.legend_text = QStringLiteral("A − B: −%1 (B attends more) ← 0 → +%1 (A attends more)").arg(m, 0, 'g', 3);
-  out.title = QStringLiteral("A − B of every head · %1 vs %2 · %3 tokens")
-                  .arg(qstr(state.recording()->meta().model), state.comparison()->b_source())
-                  .arg(r->num_tokens);
+  out.title = QStringLiteral("A − B of every head · %1 tokens").arg(r->num_tokens);
   const RecordingMeta& meta = state.recording()->meta();
   out.tooltip = [r, meta](int l, int h) {
     return QStringLiteral("layer %1, head %2\nmax |A − B| %3 · mean |A − B| %4")

@@ -5,6 +5,7 @@
 #include <QLabel>
 #include <QStackedWidget>
 #include <QToolTip>
+#include <algorithm>
 #include <qcustomplot.h>
 
 #include "run/compare_cache.h"
@@ -110,7 +111,7 @@ QString CompareView::render_title() const {
 }
 
 QSize CompareView::render_size() const {
-  if (every_head_shown()) return heads_->render_size() + QSize(0, 60);
+  if (every_head_shown()) return {std::max(900, heads_->render_size().width()), heads_->render_size().height() + 60};
   return {content_.diff ? 2100 : 1500, 800};
 }
 
@@ -119,6 +120,9 @@ void CompareView::render(QCPPainter& painter, const QSize& size) {
   const int header = 56;
   painter.fillRect(QRect(QPoint(0, 0), size), t.background);
   painter.setPen(t.foreground);
+  QFont font = painter.font();
+  font.setPointSizeF(font.pointSizeF() * 1.15);
+  painter.setFont(font);
   painter.drawText(QRect(16, 6, size.width() - 32, header - 8), Qt::AlignLeft | Qt::AlignVCenter | Qt::TextWordWrap, content_.message);
   painter.save();
   painter.translate(0, header);
