@@ -37,7 +37,7 @@ CompareContent compare_content(const ViewState& state, ViewState& b_state) {
     return c;
   }
   c.a = heatmap_content(state);
-  c.a.title = QStringLiteral("A: ") + c.a.title;
+  c.a.title = QStringLiteral("A · ") + c.a.title.section(QStringLiteral(" · "), 1);  // the models are named above
   if (!cmp.b()) {
     c.message = qstr(no_comparison(state)).replace(0, 1, QStringLiteral("N"));
     return c;
@@ -46,10 +46,10 @@ CompareContent compare_content(const ViewState& state, ViewState& b_state) {
   b_state.set_colors(state.colors());
   b_state.select(state.layer(), state.head());
   c.b = heatmap_content(b_state);
-  c.b.title = QStringLiteral("B: ") + c.b.title;
+  c.b.title = QStringLiteral("B · ") + c.b.title.section(QStringLiteral(" · "), 1);
   const double hi = std::max(c.a.range.hi, c.b.range.hi);  // one scale: the colours of A and B compare
   c.a.range.hi = c.b.range.hi = hi;
-  const QString source = QStringLiteral("B is %1 (%2)").arg(cmp.b_source(), qstr(cmp.b()->meta().model));
+  const QString source = QStringLiteral("A is %1, B is %2 (%3)").arg(qstr(state.recording()->meta().model), cmp.b_source(), qstr(cmp.b()->meta().model));
   const CompareCheck& check = cmp.check();
   if (!check.comparable) {
     c.message = source + QStringLiteral(". No difference is shown: ") + qstr(check.reason) + QLatin1Char('.');
@@ -66,11 +66,13 @@ CompareContent compare_content(const ViewState& state, ViewState& b_state) {
   d.title = QStringLiteral("A − B · ") + state.selection_title().section(QStringLiteral(" · "), 1);
   d.row_axis = c.a.row_axis;
   d.col_axis = c.a.col_axis;
-  d.value_name = QStringLiteral("A − B (red: A attends more)");
+  d.value_name = QStringLiteral("A − B");
   d.range = ValueRange{-std::max(m, 1e-6), std::max(m, 1e-6)};
   c.diff = std::move(d);
+  QString selection = state.selection_title().section(QStringLiteral(" · "), 1);  // "layer 2 · head 1"
+  selection[0] = selection[0].toUpper();
   QString summary = source + QStringLiteral(", ") + qstr(check.describe_tokens()) +
-                    QStringLiteral(". %1: max |A − B| = %2").arg(state.selection_title().section(QStringLiteral(" · "), 1), QString::number(m, 'g', 3));
+                    QStringLiteral(". %1: max |A − B| = %2 (red: A attends more, blue: B)").arg(selection, QString::number(m, 'g', 3));
   if (const ComparisonPtr& r = cmp.result())
     summary += QStringLiteral("; every head: max %1 at layer %2 head %3")
                    .arg(double(r->max_abs), 0, 'g', 3)

@@ -26,7 +26,10 @@ CompareView::CompareView(ViewState* state, QWidget* parent)
   auto* plots = new QWidget;
   auto* row = new QHBoxLayout(plots);
   row->setContentsMargins(0, 0, 0, 0);
-  for (MatrixPlot* p : {a_, b_, d_}) row->addWidget(p, 1);
+  for (MatrixPlot* p : {a_, b_, d_}) {  // equal thirds, whatever their labels ask for
+    p->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Expanding);
+    row->addWidget(p, 1);
+  }
   stack_->addWidget(plots);
   stack_->addWidget(heads_);
   auto* layout = new QVBoxLayout(this);
