@@ -99,6 +99,9 @@ TEST(CompareView, ShowsTheDifferenceOfTwoRecordingsAndHoversAllThree) {
   const Comparison c = compare_recordings(*a, *b);
   EXPECT_FLOAT_EQ(state.comparison()->result()->max_abs, c.max_abs);
   EXPECT_TRUE(view.message().contains(QStringLiteral("at layer %1 head %2").arg(c.worst_layer).arg(c.worst_head))) << view.message().toStdString();
+  // A thumbnail activated (clicked): back to that head's A, B and A − B.
+  Q_EMIT view.heads()->head_activated(0, 1);
+  EXPECT_EQ(view.mode(), CompareView::Mode::Selection);
 }
 
 TEST(CompareView, DifferentLengthsAreSideBySideOnlyAndSayWhy) {

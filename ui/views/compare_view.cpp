@@ -38,6 +38,8 @@ CompareView::CompareView(ViewState* state, QWidget* parent)
   layout->addWidget(stack_, 1);
   d_->set_colors(diverging_colors());
 
+  // A clicked thumbnail (ModelView selects its head) opens that head's A, B and A − B.
+  connect(heads_, &ModelView::head_activated, this, [this] { set_mode(Mode::Selection); });
   CompareCache* cmp = state_->comparison();
   connect(mode_box_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) { set_mode(i == 0 ? Mode::Selection : Mode::EveryHead); });
   connect(state_, &ViewState::recording_changed, this, &CompareView::update_content);
