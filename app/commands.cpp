@@ -494,7 +494,8 @@ const std::vector<Command>& commands() {
 #ifdef ATTN_WITH_GUI
       {"export", "render a view to PNG, SVG or PDF, or write its numbers to CSV or NPY (headless)",
        "attnscope export (--recording FILE | --model DIR (--text STR | --image FILE))\n"
-       "                        [--view model|heatmap|head|rollout|stats|overlay|overlay-heads|image-rollout|prediction]\n"
+       "                        [--view model|heatmap|head|rollout|stats|overlay|overlay-heads|image-rollout|prediction|compare]\n"
+       "                        [--recording-b FILE [--every-head]]   (compare: A beside B and A − B)\n"
        "                        [--layer L] [--head H|mean|max] [--query I|ROW,COL] [--colormap NAME] [--size WxH] [--dpi N]\n"
        "                        --out FILE.png|svg|pdf|csv|npy",
        export_options(), [](const Args& a) { return cmd_export(a, g_argc, g_argv); }},

@@ -130,6 +130,8 @@ std::string view_help() {
 const std::vector<OptionSpec>& export_options() {
   static const std::vector<OptionSpec> specs = {
       {"recording", true, "FILE", "recording to show (from 'attnscope record' or File > Save recording)"},
+      {"recording-b", true, "FILE", "compare view: the recording B set against A (--recording, or --model's run); "
+                                    "A − B needs the same layers, heads and number of tokens, else the two are side by side"},
       {"model", true, "DIR", "instead of a recording: run this model folder on --text (or --image)"},
       {"text", true, "STR", "input text (with --model)"},
       {"image", true, "FILE", "input picture (PNG, JPEG, BMP) for an image model (with --model)"},
@@ -149,6 +151,7 @@ const std::vector<OptionSpec>& export_options() {
       {"lines", false, "", "alignment: lines from the source to the target instead of the matrix"},
       {"words", false, "", "alignment: merge sub-word pieces into words (sum over source pieces, mean over target pieces)"},
       {"all-layers", false, "", "alignment: the mean over every layer instead of --layer"},
+      {"every-head", false, "", "compare: every head's A − B as a model view (numbers: max and mean |A − B| per head)"},
       {"step", true, "T|all", "timeline: the generated token to show, 1 = the first (default), or all: one numbered file per token"},
       {"colormap", true, "NAME", "viridis, magma, inferno, cividis or grey (default viridis)"},
       {"scaling", true, "NAME", "linear, log or power (default linear)"},
@@ -197,6 +200,14 @@ int cmd_export(const Args& a, int argc, char** argv) {
   req.alignment_lines = a.flag("lines");
   req.alignment_words = a.flag("words");
   req.alignment_all_layers = a.flag("all-layers");
+  req.compare_every_head = a.flag("every-head");
+  if (const auto s = a.get("recording-b")) {
+    if (req.view != QLatin1String("compare")) throw UsageError("--recording-b is for --view compare");
+    req.compare = AttentionRecording::open(*s);
+    req.compare_source = QFileInfo(QString::fromStdString(*s)).fileName();
+  } else if (req.view == QLatin1String("compare")) {
+    throw UsageError("--view compare needs --recording-b FILE: the recording B to set against A");
+  }
   if (const auto s = a.get("step")) {
     if (*s == "all") req.all_steps = true;
     else req.step = parse_int("step", *s) - 1;

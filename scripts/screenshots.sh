@@ -37,6 +37,10 @@ QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 3200x2000x24" "$tour" --model "$mode
 "$build/app/attnscope" export --model "$model" --text "$text" --view model --size 1200x1000 --out "$out/cli-model.png"
 "$build/app/attnscope" export --model "$model" --text "$text" --view heatmap --layer -1 --head mean --colormap magma --out "$out/cli-heatmap.svg"
 "$build/app/attnscope" export --model "$model" --text "$text" --view qk --layer -1 --head 1 --query 20 --out "$out/cli-qk.png"
+# The compare view from the command line: the text against itself with "dog" for "cat" (same length).
+"$build/app/attnscope" record --model "$model" --text "$text" --out "$out/compare-a.safetensors" >/dev/null
+"$build/app/attnscope" record --model "$model" --text "${text//cat/dog}" --out "$out/compare-b.safetensors" >/dev/null
+"$build/app/attnscope" export --recording "$out/compare-a.safetensors" --recording-b "$out/compare-b.safetensors" --view compare --layer -1 --head mean --out "$out/cli-compare.png"
 
 # The image views.
 image_model=${3:-}

@@ -1,5 +1,6 @@
 #include "colormap/colormap.h"
 
+#include <algorithm>
 #include <cmath>
 #include <qcustomplot.h>
 
@@ -22,11 +23,26 @@ QVector<QRgb> grey() {
   return out;
 }
 
+// ColorBrewer's RdBu (Cynthia Brewer, Apache-2.0), 11 classes, reversed (blue first) and
+// interpolated linearly to 256 entries, as matplotlib's RdBu_r.
+QVector<QRgb> diverging() {
+  static const QRgb stops[] = {0x053061, 0x2166ac, 0x4393c3, 0x92c5de, 0xd1e5f0, 0xf7f7f7, 0xfddbc7, 0xf4a582, 0xd6604d, 0xb2182b, 0x67001f};
+  QVector<QRgb> out(256);
+  for (int i = 0; i < 256; ++i) {
+    const double x = i / 255.0 * 10.0;
+    const int k = std::min(9, int(x));
+    const double f = x - k;
+    auto mix = [&](int shift) { return int(std::lround(((stops[k] >> shift) & 0xff) * (1 - f) + ((stops[k + 1] >> shift) & 0xff) * f)); };
+    out[i] = qRgb(mix(16), mix(8), mix(0));
+  }
+  return out;
+}
+
 }  // namespace
 
 const QVector<QRgb>& colormap_table(ColorMapId id) {
   static const QVector<QRgb> tables[] = {from_floats(k_viridis), from_floats(k_magma), from_floats(k_inferno), from_floats(k_cividis),
-                                         grey()};
+                                         grey(), diverging()};
   return tables[int(id)];
 }
 
@@ -41,6 +57,7 @@ QString colormap_name(ColorMapId id) {
     case ColorMapId::Inferno: return QStringLiteral("inferno");
     case ColorMapId::Cividis: return QStringLiteral("cividis");
     case ColorMapId::Grey: return QStringLiteral("grey");
+    case ColorMapId::Diverging: return QStringLiteral("rdbu");
   }
   return {};
 }
@@ -89,6 +106,13 @@ QCPColorGradient make_gradient(const ColorSettings& settings) {
   g.setLevelCount(power ? 4096 : 256);
   g.setPeriodic(false);
   return g;
+}
+
+ColorSettings diverging_colors() {
+  ColorSettings c;
+  c.map = ColorMapId::Diverging;
+  c.scaling = Scaling::Linear;
+  return c;
 }
 
 }  // namespace attn::ui

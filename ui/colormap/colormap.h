@@ -12,7 +12,9 @@ class QCPColorGradient;
 
 namespace attn::ui {
 
-enum class ColorMapId { Viridis, Magma, Inferno, Cividis, Grey };
+// Diverging (ColorBrewer's RdBu, blue for negative, white at the middle, red for positive) is
+// for signed values centred on 0 (differences); it is not offered for attention (all_colormaps).
+enum class ColorMapId { Viridis, Magma, Inferno, Cividis, Grey, Diverging };
 enum class Scaling { Linear, Log, Power };
 
 // How every view colours attention. `shared_range`: one range for all heads of a recording
@@ -29,10 +31,10 @@ struct ColorSettings {
 constexpr double kLogFloorRatio = 1e-4;
 
 const QVector<QRgb>& colormap_table(ColorMapId id);  // 256 entries, dark to light
-QString colormap_name(ColorMapId id);                // "viridis", ..., "grey"
+QString colormap_name(ColorMapId id);                // "viridis", ..., "grey", "rdbu"
 QStringList colormap_names();
 std::optional<ColorMapId> colormap_from_name(const QString& name);
-QList<ColorMapId> all_colormaps();
+QList<ColorMapId> all_colormaps();  // the maps for attention (not Diverging)
 
 QString scaling_name(Scaling s);  // "linear", "log", "power"
 std::optional<Scaling> scaling_from_name(const QString& name);
@@ -41,5 +43,7 @@ std::optional<Scaling> scaling_from_name(const QString& name);
 // linear data axis shows t^gamma; Linear and Log use the table as is (Log relies on the colour
 // map's logarithmic data scale).
 QCPColorGradient make_gradient(const ColorSettings& settings);
+// Colours for signed values in [-1, 1] on the diverging map, linear, white at 0.
+ColorSettings diverging_colors();
 
 }  // namespace attn::ui

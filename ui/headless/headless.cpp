@@ -7,6 +7,7 @@
 #include "analysis/recording_analysis.h"
 #include "analysis/flow.h"
 #include "headless/render_export.h"
+#include "run/compare_cache.h"
 #include "run/rollout_cache.h"
 #include "session/generate.h"
 #include "state/view_state.h"
@@ -66,6 +67,10 @@ QStringList export_headless(const RecordingPtr& rec, const HeadlessRequest& req)
   if (layout) state.set_picture(rec, load_recording_picture(*rec, req.recording_dir));
   state.rollout()->set_options(req.rollout);
   if (spec->needs_rollout) state.rollout()->set_result(std::make_shared<const RowMatrix>(attention_attribution(*rec, req.rollout)));
+  if (req.compare) {
+    state.comparison()->set_b(req.compare, req.compare_source);
+    if (req.compare_every_head) state.comparison()->compute_now();  // no event loop here for the background one
+  }
   ViewSettings settings;
   settings.overlay.smooth = req.smooth;
   settings.overlay.opacity = req.opacity;
@@ -74,6 +79,7 @@ QStringList export_headless(const RecordingPtr& rec, const HeadlessRequest& req)
   settings.alignment_lines = req.alignment_lines;
   settings.alignment_words = req.alignment_words;
   settings.alignment_all_layers = req.alignment_all_layers;
+  settings.compare_every_head = req.compare_every_head;
 
   if (spec->missing)
     if (const std::string why = spec->missing(state); !why.empty()) throw Error(why);

@@ -32,6 +32,9 @@ struct HeadlessRequest {
   int step = 0;                              // timeline: the generated token (0 = the first)
   bool alignment_lines = false, alignment_words = false, alignment_all_layers = false;  // alignment
   bool all_steps = false;                    // timeline: every token, to OUT_001.png, OUT_002.png, …
+  RecordingPtr compare;                      // compare: recording B (A is the one exported)
+  QString compare_source = QStringLiteral("B");  // compare: how B is named (its file name)
+  bool compare_every_head = false;           // compare: every head's A − B instead of the selection's
   bool dark = false;
   QString out;                               // .png .svg .pdf .csv .npy
 };

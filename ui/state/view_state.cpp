@@ -2,13 +2,14 @@
 
 #include <algorithm>
 
+#include "run/compare_cache.h"
 #include "run/rollout_cache.h"
 #include "session/ablate.h"
 #include "util/error.h"
 
 namespace attn::ui {
 
-ViewState::ViewState(QObject* parent) : QObject(parent), rollout_(new RolloutCache(this)) {}
+ViewState::ViewState(QObject* parent) : QObject(parent), rollout_(new RolloutCache(this)), compare_(new CompareCache(this)) {}
 
 ViewState::~ViewState() = default;
 
@@ -20,6 +21,7 @@ void ViewState::set_recording(const RecordingPtr& recording, const QString& sour
   layout_ = recording_ ? ui::patch_layout(recording_->meta()) : std::nullopt;
   picture_.reset();
   rollout_->set_recording(recording_);
+  compare_->set_a(recording_);
   fused_layer_ = -1;
   fused_ = RowMatrix();
   if (recording_) {

@@ -22,6 +22,7 @@ struct SweepResult;
 
 namespace attn::ui {
 
+class CompareCache;
 class RolloutCache;
 
 class ViewState : public QObject {
@@ -40,6 +41,8 @@ class ViewState : public QObject {
   const PicturePtr& picture() const { return picture_; }
   // The rollout of the current recording, shared by the views that show it.
   RolloutCache* rollout() const { return rollout_; }
+  // The recording the compare view sets against this one (B), and their comparison.
+  CompareCache* comparison() const { return compare_; }
   // Ignored unless it belongs to the current recording. A partial analysis (the first layers,
   // while the rest is computed) is kept as latest_analysis(); analysis() is the complete one.
   void set_analysis(const RecordingPtr& recording, const AnalysisPtr& analysis);
@@ -112,6 +115,7 @@ class ViewState : public QObject {
   std::optional<PatchLayout> layout_;
   PicturePtr picture_;
   RolloutCache* rollout_;
+  CompareCache* compare_;
   int layer_ = 0, head_ = 0, query_ = -1;
   ColorSettings colors_;
   bool dark_ = false;

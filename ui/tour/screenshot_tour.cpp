@@ -31,6 +31,8 @@
 #include "views/rollout_view.h"
 #include "run/rollout_cache.h"
 #include "views/alignment_view.h"
+#include "views/compare_view.h"
+#include "run/compare_cache.h"
 #include "views/timeline_view.h"
 #include "views/view_table.h"
 #include "window/model_panel.h"
@@ -201,6 +203,37 @@ void teaching_tour(MainWindow& w, const Save& save, const QString& out, const QS
   settle(100);
 }
 
+// The compare view: the text again with "cat" for "dog" (the same number of tokens), the run
+// before it as B; the selected head's A, B and A − B, hovered, then every head's A − B.
+void compare_tour(MainWindow& w, const Save& save, const QString& out, const QString& prefix, const QString& text) {
+  QString other = text;
+  other.replace(QStringLiteral("cat"), QStringLiteral("dog"));
+  w.run_text(other);
+  wait_idle(w);
+  w.compare_with_previous();
+  auto* view = static_cast<CompareView*>(w.view(QStringLiteral("compare")));
+  const auto& rec = w.state()->recording();
+  if (!view || !rec) return;
+  w.state()->select(rec->num_layers() / 2, 1 % rec->num_heads());
+  settle(400);
+  save(shoot(w), QStringLiteral("22-compare"));
+  MatrixPlot* diff = view->plot_diff();
+  const int n = rec->num_tokens();
+  hover(diff, diff->cell_center(n - 1, n / 2));
+  settle(600);
+  save(shoot(w, true), QStringLiteral("23-compare-hover"));
+  QToolTip::hideText();
+  view->set_mode(CompareView::Mode::EveryHead);
+  for (int waited = 0; !w.state()->comparison()->result() && waited < 60000; waited += 50) settle(50);
+  settle(300);
+  save(shoot(w), QStringLiteral("24-compare-every-head"));
+  for (auto mode : {CompareView::Mode::EveryHead, CompareView::Mode::Selection}) {
+    view->set_mode(mode);
+    const QString path = QDir(out).filePath(prefix + (mode == CompareView::Mode::Selection ? QStringLiteral("export-compare.png") : QStringLiteral("export-compare-every-head.png")));
+    if (w.export_renderable(*view, path, ImageOptions{view->render_size(), 96})) std::printf("%s\n", qPrintable(path));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -262,7 +295,7 @@ int main(int argc, char** argv) {
   // Every text view's tab, from the view table: 1-model, 2-heatmap, …
   int shot = 0, rollout_shot = 0;
   for (const ViewSpec* spec : tab_views()) {
-    if (spec->shows_for != ViewFor::Any) continue;
+    if (spec->shows_for != ViewFor::Any || spec->missing) continue;  // the compare view: in compare_tour, with its B
     w.show_view(QString::fromLatin1(spec->name));
     settle(spec->needs_rollout ? 800 : 300);
     save(shoot(w), QStringLiteral("%1-%2").arg(++shot).arg(QString::fromLatin1(spec->name)));
@@ -319,13 +352,14 @@ int main(int argc, char** argv) {
   // Figures as exported (the same code as File ▸ Export and `attnscope export`).
   shot = 0;
   for (const ViewSpec* spec : tab_views()) {
-    if (spec->shows_for != ViewFor::Any) continue;
+    if (spec->shows_for != ViewFor::Any || spec->missing) continue;  // the compare view: in compare_tour, with its B
     w.show_view(QString::fromLatin1(spec->name));
     settle(100);
     const QString name = QStringLiteral("%1-%2").arg(++shot).arg(QString::fromLatin1(spec->name));
     const QString path = QDir(out).filePath(prefix + QStringLiteral("export-") + name + QStringLiteral(".png"));
     if (w.export_view(path, ImageOptions{QSize(1400, 1100), 120})) std::printf("%s\n", qPrintable(path));
   }
+  if (!dark_only) compare_tour(w, save, out, prefix, text);
   // A generation (language models): the timeline at a middle token, hovering its strip.
   if (ModelPanel* panel = w.findChild<ModelPanel*>(); panel && panel->generate_box()->isVisibleTo(&w)) {
     panel->set_text(text.section(QLatin1Char(' '), 0, 6));  // the first words, left open

@@ -33,8 +33,18 @@ ModelView::ModelView(ViewState* state, QWidget* parent) : QWidget(parent), state
   rebuild_images();
 }
 
+void ModelView::set_thumbs(std::optional<Thumbs> thumbs) {
+  thumbs_ = std::move(thumbs);
+  rebuild_images();
+}
+
 void ModelView::rebuild_images() {
   images_.clear();
+  if (thumbs_) {
+    images_ = thumbs_->images;
+    update();
+    return;
+  }
   const auto& rec = state_->recording();
   // The thumbnails of the layers analysed so far (all of them once the analysis is complete).
   const auto& a = state_->latest_analysis();
@@ -122,6 +132,7 @@ bool ModelView::hit(const QPointF& pos, int* layer, int* head) const {
 }
 
 QString ModelView::render_title() const {
+  if (thumbs_) return thumbs_->title;
   const auto& rec = state_->recording();
   if (!rec) return QStringLiteral("Model view");
   return QStringLiteral("%1 · all %2 layers × %3 heads · %4 tokens")
@@ -221,10 +232,14 @@ void ModelView::paint(QPainter& p, const QSize& size, bool interactive) const {
   // Colour legend: a bar from 0 to each head's own maximum (or the shared one).
   const double bar_w = std::min(260.0, size.width() * 0.4);
   const QRectF bar((size.width() - bar_w) / 2, size.height() - g.legend_h + 4, bar_w, g.legend_h * 0.28);
-  const auto& table = colormap_table(state_->colors().map);
+  const auto& table = thumbs_ ? thumbs_->legend : colormap_table(state_->colors().map);
   for (int i = 0; i < int(bar.width()); ++i)
     p.fillRect(QRectF(bar.x() + i, bar.y(), 1.5, bar.height()), QColor(table[std::min(255, i * 256 / int(bar.width()))]));
   p.setPen(t.muted);
+  if (thumbs_) {
+    p.drawText(QRectF(0, bar.bottom() + 2, size.width(), g.legend_h * 0.6), Qt::AlignHCenter | Qt::AlignTop, thumbs_->legend_text);
+    return;
+  }
   const QString top = state_->colors().shared_range && state_->analysis()
                           ? QString::number(state_->analysis()->shared_max, 'g', 3)
                           : QStringLiteral("each head's max");
@@ -248,7 +263,9 @@ void ModelView::mouseMoveEvent(QMouseEvent* event) {
     hover_head_ = h;
     update();
   }
-  if (l >= 0 && state_->analysis()) {
+  if (l >= 0 && thumbs_ && thumbs_->tooltip) {
+    QToolTip::showText(event->globalPosition().toPoint(), thumbs_->tooltip(l, h) + cell_note(l, h), this);
+  } else if (l >= 0 && state_->analysis()) {
     const auto& s = state_->analysis()->stat(l, h);
     QToolTip::showText(event->globalPosition().toPoint(),
                        QStringLiteral("layer %1, head %2%7\nentropy %3 nats · mean distance %4 tokens\nspecial-token share %5 · previous-token share %6")

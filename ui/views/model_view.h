@@ -7,6 +7,8 @@
 // "KV group g"; with sliding windows each row says its layer's window.
 #include <QImage>
 #include <QWidget>
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include "views/renderable.h"
@@ -19,6 +21,17 @@ class ModelView : public QWidget, public Renderable {
   Q_OBJECT
  public:
   explicit ModelView(ViewState* state, QWidget* parent = nullptr);
+
+  // Thumbnails to show instead of the analysis' (the compare view's differences): (L, H)
+  // images in row order, the legend's colour table and text, the title and each cell's
+  // hover text. nullopt: the analysis' again.
+  struct Thumbs {
+    std::vector<QImage> images;
+    QVector<QRgb> legend;
+    QString legend_text, title;
+    std::function<QString(int layer, int head)> tooltip;
+  };
+  void set_thumbs(std::optional<Thumbs> thumbs);
 
   int cell_count() const { return int(images_.size()); }
   // Where thumbnail (layer, head) is drawn in the widget.
@@ -66,6 +79,7 @@ class ModelView : public QWidget, public Renderable {
 
   ViewState* state_;
   std::vector<QImage> images_;  // (L, H) coloured thumbnails, empty until the analysis is in
+  std::optional<Thumbs> thumbs_;  // shown instead of the analysis'
   int hover_layer_ = -1, hover_head_ = -1;
 };
 

@@ -2,12 +2,15 @@
 
 #include <QWidget>
 
+#include "analysis/compare.h"
 #include "record/raw_export.h"
+#include "run/compare_cache.h"
 #include "session/ablate.h"
 #include "run/rollout_cache.h"
 #include "state/view_state.h"
 #include "util/error.h"
 #include "views/alignment_view.h"
+#include "views/compare_view.h"
 #include "views/head_view.h"
 #include "views/heatmap_view.h"
 #include "views/model_view.h"
@@ -226,6 +229,40 @@ QWidget* make_alignment(ViewState* state, const ViewSettings& settings, QWidget*
   return v;
 }
 
+// A − B of the selection (N, N), or every head's max and mean |A − B| (L, H, 2).
+QStringList compare_numbers(const ViewState& state, const ViewSettings& settings, const QString& out, bool csv) {
+  const auto& a = recording_of(state, out);
+  if (const std::string why = no_comparison(state); !why.empty()) throw Error(why);
+  const AttentionRecording& b = *state.comparison()->b();
+  if (!settings.compare_every_head) return write_token_matrix(state, attention_difference(a, b, state.layer(), state.head()), out, csv);
+  const Comparison c = compare_recordings(a, b);
+  if (csv) {
+    std::vector<std::vector<std::string>> rows;
+    for (int l = 0; l < c.num_layers; ++l)
+      for (int h = 0; h < c.num_heads; ++h)
+        rows.push_back({std::to_string(l), std::to_string(h), QString::number(c.max_of(l, h), 'g', 9).toStdString(),
+                        QString::number(c.mean_of(l, h), 'g', 9).toStdString()});
+    write_csv(fspath(out), {"layer", "head", "max_abs_difference", "mean_abs_difference"}, rows);
+  } else {
+    std::vector<float> v;
+    for (size_t i = 0; i < c.head_max_abs.size(); ++i) v.insert(v.end(), {c.head_max_abs[i], c.head_mean_abs[i]});
+    write_npy(fspath(out), v.data(), {c.num_layers, c.num_heads, 2});
+  }
+  return {out};
+}
+
+ViewSettings compare_settings(const QWidget* w) {
+  ViewSettings s;
+  s.compare_every_head = static_cast<const CompareView*>(w)->mode() == CompareView::Mode::EveryHead;
+  return s;
+}
+
+QWidget* make_compare(ViewState* state, const ViewSettings& settings, QWidget* parent) {
+  auto* v = new CompareView(state, parent);
+  v->set_mode(settings.compare_every_head ? CompareView::Mode::EveryHead : CompareView::Mode::Selection);
+  return v;
+}
+
 ViewSettings no_settings(const QWidget*) { return {}; }
 
 ViewSettings overlay_settings(const QWidget* w) {
@@ -346,6 +383,8 @@ const std::vector<ViewSpec>& view_table() {
        ViewFor::Translations, false, make_alignment, alignment_settings, no_translation, alignment_numbers},
       {"overlay", "Overlay", "a head's attention over the picture (image models)", true, ViewFor::Images, false, make_overlay, overlay_settings,
        nullptr, overlay_numbers},
+      {"compare", "Compare", "this recording (A) and another (B) side by side and their difference A − B, per head or for every head", true,
+       ViewFor::Any, false, make_compare, compare_settings, no_comparison, compare_numbers},
       {"overlay-heads", "Overlay of every head", "every head of a layer over the picture (image models)", false, ViewFor::Images, false,
        make_overlay_heads, overlay_settings, nullptr, overlay_heads_numbers},
       {"image-rollout", "Rollout over the picture", "the attention rollout over the picture (image models)", false, ViewFor::Images, true,

@@ -28,6 +28,7 @@ struct ViewSettings {
   int step = -1;  // timeline: the generated token shown (-1: the first, in a new view)
   // alignment: lines instead of the matrix, the mean over all layers, words instead of pieces
   bool alignment_lines = false, alignment_all_layers = false, alignment_words = false;
+  bool compare_every_head = false;  // compare: every head's A − B (a model view) instead of the selection's
 };
 
 // Which recordings a view is for.

@@ -21,6 +21,7 @@
 #include <QVBoxLayout>
 
 #include "record/raw_export.h"
+#include "run/compare_cache.h"
 #include "session/generate.h"
 #include "teaching/teaching_window.h"
 #include "views/head_view.h"
@@ -178,10 +179,13 @@ void MainWindow::connect_runs() {
     show_error(message);
   });
   connect(io_, &JobRunner::failed, this, [this](int, const QString& m) { show_error(m); });
+  connect(state_->comparison(), &CompareCache::failed, this, &MainWindow::show_error);
+  connect(state_->comparison(), &CompareCache::opened, this, [this] { show_view(QStringLiteral("compare")); });
 }
 
 void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
   const bool was_image = state_->is_image();
+  if (state_->recording() && state_->recording() != rec) previous_ = state_->recording();
   state_->set_recording(rec, source);
   const bool image = state_->is_image(), generation = read_generation(*rec).has_value();
   const auto specs = tab_views();
@@ -420,6 +424,21 @@ void MainWindow::open_recording(const QString& path) {
   run_started_ = QDateTime::currentMSecsSinceEpoch();
   last_dir_ = QFileInfo(path).absolutePath();
   runs_->open_recording(path);
+}
+
+void MainWindow::compare_with_recording(const QString& path) {
+  last_dir_ = QFileInfo(path).absolutePath();
+  state_->comparison()->open_b(path);
+}
+
+void MainWindow::compare_with_previous() {
+  if (!previous_) {
+    show_error(tr("No previous run to compare with: run the model again (on another input, or after an ablation) "
+                  "and the run before it becomes B; or use File ▸ Compare with recording…"));
+    return;
+  }
+  state_->comparison()->set_b(previous_, tr("the previous run"));
+  show_view(QStringLiteral("compare"));
 }
 
 void MainWindow::save_recording(const QString& path) {

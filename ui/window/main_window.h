@@ -54,6 +54,11 @@ class MainWindow : public QMainWindow {
   void sweep();
   void cancel();  // while generating: stop, keeping the tokens so far
   void open_recording(const QString& path);
+  // The compare view's recording B: a recording file (opened in the background), or the
+  // recording shown before the current one (the previous run); then shows the compare view.
+  void compare_with_recording(const QString& path);
+  void compare_with_previous();
+  const RecordingPtr& previous_recording() const { return previous_; }
   void save_recording(const QString& path);
   void open_path(const QString& path);  // a model folder, a recording file or a picture
   bool export_view(const QString& path, const ImageOptions& options);  // the current tab
@@ -140,6 +145,7 @@ class MainWindow : public QMainWindow {
   // Menu actions (main_window_menus.cpp).
   void ask_open_model();
   void ask_open_recording();
+  void ask_compare_recording();
   void ask_save_recording();
   void ask_export_view();
   void ask_export(Renderable* view, const QString& what);
@@ -162,6 +168,7 @@ class MainWindow : public QMainWindow {
   InterventionPanel* interventions_;
   TeachingWindow* teaching_ = nullptr;
   QAction* teaching_action_ = nullptr;
+  RecordingPtr previous_;  // the recording shown before the current one (Compare with previous run)
   std::optional<std::pair<int, int>> pending_head_;  // a head to show when the next recording arrives
   bool fresh_model_ = false;  // a model was just loaded: its first translation shows the alignment head it names
   QLabel* hover_label_;

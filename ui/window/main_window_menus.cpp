@@ -31,6 +31,10 @@ void MainWindow::build_menus() {
   file->addSeparator();
   file->addAction(tr("&Open recording…"), QKeySequence::Open, this, &MainWindow::ask_open_recording);
   file->addAction(tr("&Save recording…"), QKeySequence::Save, this, &MainWindow::ask_save_recording);
+  file->addAction(tr("Compare with recording…"), this, &MainWindow::ask_compare_recording)
+      ->setStatusTip(tr("Show the current recording (A) beside another (B) and their difference A − B"));
+  file->addAction(tr("Compare with previous run"), this, &MainWindow::compare_with_previous)
+      ->setStatusTip(tr("B is the recording shown before the current one"));
   file->addSeparator();
   file->addAction(tr("&Export view as image…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::ask_export_view);
   file->addAction(tr("Export matrix as CSV / NPY…"), this, &MainWindow::ask_export_matrix);
@@ -96,6 +100,11 @@ void MainWindow::ask_open_model() {
 void MainWindow::ask_open_recording() {
   const QString path = QFileDialog::getOpenFileName(this, tr("Open recording"), last_dir_, tr("AttnScope recordings (*.safetensors);;All files (*)"));
   if (!path.isEmpty()) open_recording(path);
+}
+
+void MainWindow::ask_compare_recording() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Compare with recording (B)"), last_dir_, tr("AttnScope recordings (*.safetensors);;All files (*)"));
+  if (!path.isEmpty()) compare_with_recording(path);
 }
 
 void MainWindow::ask_save_recording() {
