@@ -51,6 +51,11 @@ QString kv_group_name(const RecordingMeta& meta, int head) {
   return QStringLiteral("KV group %1").arg(meta.kv_group(head));
 }
 
+QString model_title(const RecordingMeta& meta) {
+  const auto it = meta.extra.find("reading");
+  return it == meta.extra.end() || it->second.empty() ? qstr(meta.model) : qstr(meta.model) + QStringLiteral(" · ") + qstr(it->second);
+}
+
 QString window_name(const RecordingMeta& meta, int layer) {
   if (std::all_of(meta.windows.begin(), meta.windows.end(), [](int w) { return w <= 0; })) return {};  // none slides
   const int w = meta.window(layer);

@@ -6,6 +6,7 @@
 #include <QString>
 #include <QStringList>
 
+#include "analysis/reading.h"
 #include "analysis/rollout.h"
 #include "colormap/colormap.h"
 #include "qt_convert.h"
@@ -33,12 +34,13 @@ struct HeadlessRequest {
   bool alignment_lines = false, alignment_words = false, alignment_all_layers = false;  // alignment
   bool all_steps = false;                    // timeline: every token, to OUT_001.png, OUT_002.png, …
   bool dark = false;
+  Reading reading;                           // sinks hidden, words, sentences: every view reads the recording so
   QString out;                               // .png .svg .pdf .csv .npy
 };
 
 // The views `view` may name.
 QStringList headless_views();
-// Writes the export; returns the files written (several for the model view as NPY, and for
+// Writes the export of `recording` read as request.reading says; returns the files written (several for the model view as NPY, and for
 // every step of a timeline).
 QStringList export_headless(const RecordingPtr& recording, const HeadlessRequest& request);
 

@@ -123,7 +123,7 @@ QString ModelView::render_title() const {
   const auto& rec = state_->recording();
   if (!rec) return QStringLiteral("Model view");
   return QStringLiteral("%1 · all %2 layers × %3 heads · %4 tokens")
-      .arg(qstr(rec->meta().model))
+      .arg(model_title(rec->meta()))
       .arg(rec->num_layers())
       .arg(rec->num_heads())
       .arg(rec->num_tokens());

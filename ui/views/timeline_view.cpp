@@ -396,7 +396,7 @@ QString TimelineView::render_title() const {
   const auto& rec = state_->recording();
   if (!rec || !content_) return tr("Timeline");
   return tr("%1 · layer %2 · token %3 of %4: %5 (%6)")
-      .arg(qstr(rec->meta().model))
+      .arg(model_title(rec->meta()))
       .arg(content_->model_layer)
       .arg(content_->step + 1)
       .arg(content_->steps)

@@ -37,6 +37,7 @@
 #include "window/selector_bar.h"
 #include "state/bundled_models.h"
 #include "state/theme.h"
+#include "state/reading_json.h"
 #include "state/view_state.h"
 
 namespace attn::ui {
@@ -167,6 +168,7 @@ void MainWindow::connect_runs() {
 
 void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
   const bool was_image = state_->is_image();
+  const Reading reading = state_->reading();
   state_->set_recording(rec, source);
   const bool image = state_->is_image(), generation = read_generation(*rec).has_value();
   const auto specs = tab_views();
@@ -193,6 +195,7 @@ void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
                                      .arg(QFileInfo(source).fileName().toHtmlEscaped()));
   }
   if (teaching_open()) teaching_->set_recording(rec);
+  if (state_->reading() == reading) read_recording();  // else the restored reading's change started it
   if (pending_head_) {  // a guided example asked for this head
     state_->select(pending_head_->first, pending_head_->second);
     pending_head_.reset();
@@ -377,7 +380,7 @@ void MainWindow::open_recording(const QString& path) {
 }
 
 void MainWindow::save_recording(const QString& path) {
-  const RecordingPtr rec = state_->recording();
+  const RecordingPtr rec = state_->original();  // as run or opened; the reading is in the view state
   if (!rec) {
     show_error(tr("Nothing to save yet: run a model first"));
     return;
@@ -402,7 +405,8 @@ std::string MainWindow::saved_view() const {
                       {"colormap", colormap_name(c.map)},
                       {"scaling", scaling_name(c.scaling)},
                       {"gamma", c.gamma},
-                      {"shared_range", c.shared_range}};
+                      {"shared_range", c.shared_range},
+                      {"reading", reading_json(state_->reading())}};
   return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
 }
 
@@ -421,6 +425,7 @@ void MainWindow::restore_view(const AttentionRecording& rec) {
   state_->set_query(o.value("query").toInt(-1));
   const int tab = o.value("tab").toInt(-1);
   if (tab >= 0 && tab < tabs_->count()) tabs_->setCurrentIndex(tab);
+  if (o.contains("reading")) state_->set_reading(reading_from_json(o.value("reading").toObject()));
 }
 
 void MainWindow::open_path(const QString& path) {
@@ -600,6 +605,7 @@ void MainWindow::restore_settings() {
   const auto bundled = find_bundled_models();
   panel_->set_models(bundled, recent_, is_model_folder(last) ? last : QString());
   last_dir_ = s.value(QStringLiteral("files/last_dir")).toString();
+  restore_reading();
 }
 
 void MainWindow::save_settings() const {

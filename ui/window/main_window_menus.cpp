@@ -59,6 +59,7 @@ void MainWindow::build_menus() {
     view->addAction(title, QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)), this, [this, name] { show_view(name); });
   }
   view->addSeparator();
+  build_reading_menu(view);
   view->addAction(tr("Reset zoom"), QKeySequence(tr("Ctrl+0")), this, [this] {
     heatmap_view()->plot()->reset_zoom();
     rollout_view()->plot()->reset_zoom();
