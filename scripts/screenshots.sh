@@ -29,13 +29,18 @@ translator="$root/resources/models/attnscope-translate-dates"
 translation_text="Sunday the third of July, 1994"
 [[ "$translator" == *marian_tiny ]] && translation_text="the cat sat on the mat because it was tired"
 echo "model: $model"
+# View ▸ Reading (sinks hidden, words, sentences) on the bundled BERT, else the fixture.
+reader="$root/resources/models/attnscope-bert-mini"
+[[ -f "$reader/config.json" ]] || reader="$root/tests/fixtures/models/bert_mlm"
 xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$model" --text "$text" --out "$out" \
-  --translator "$translator"
+  --translator "$translator" --reader "$reader"
 # High-DPI: the same window at twice the scale.
 QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 3200x2000x24" "$tour" --model "$model" --text "$text" --out "$out" --prefix hidpi-
 # The command line's headless export, for comparison.
 "$build/app/attnscope" export --model "$model" --text "$text" --view model --size 1200x1000 --out "$out/cli-model.png"
 "$build/app/attnscope" export --model "$model" --text "$text" --view heatmap --layer -1 --head mean --colormap magma --out "$out/cli-heatmap.svg"
+
+"$build/app/attnscope" export --model "$reader" --text "$text" --view heatmap --layer -1 --head mean --hide-special --words --out "$out/cli-reading-words.png"
 
 # The image views.
 image_model=${3:-}
