@@ -51,9 +51,9 @@ QString kv_group_name(const RecordingMeta& meta, int head) {
   return QStringLiteral("KV group %1").arg(meta.kv_group(head));
 }
 
-QString model_title(const RecordingMeta& meta) {
+QString with_reading(const QString& title, const RecordingMeta& meta, const QString& separator) {
   const auto it = meta.extra.find("reading");
-  return it == meta.extra.end() || it->second.empty() ? qstr(meta.model) : qstr(meta.model) + QStringLiteral(" · ") + qstr(it->second);
+  return it == meta.extra.end() || it->second.empty() ? title : title + separator + qstr(it->second);
 }
 
 QString window_name(const RecordingMeta& meta, int layer) {

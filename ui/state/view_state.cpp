@@ -135,7 +135,7 @@ ValueRange ViewState::current_range() const {
 QString ViewState::selection_title() const {
   if (!recording_) return {};
   const RecordingMeta& meta = recording_->meta();
-  QString title = QStringLiteral("%1 · layer %2 · %3").arg(model_title(meta)).arg(meta.model_layer(layer_)).arg(head_name(meta, head_));
+  QString title = QStringLiteral("%1 · layer %2 · %3").arg(qstr(meta.model)).arg(meta.model_layer(layer_)).arg(head_name(meta, head_));
   if (const QString span = window_name(meta, layer_); !span.isEmpty()) title += QStringLiteral(" · ") + span;
   return title;
 }

@@ -63,7 +63,7 @@ ModelView::Grid ModelView::grid_for(const QSize& size) const {
   g.group = kv_group_size(rec->meta());
   const int groups = g.group ? g.heads / g.group : 1;
   const QFontMetricsF fm(font());
-  g.title_h = fm.height() * 2.0;
+  g.title_h = fm.height() * (render_title().contains(QLatin1Char('\n')) ? 3.4 : 2.0);  // a second line: the reading
   g.group_h = g.group ? fm.height() + 4 : 0;
   g.label_w = fm.horizontalAdvance(QStringLiteral("L00")) + 10;
   if (has_windows(rec->meta()))
@@ -122,11 +122,12 @@ bool ModelView::hit(const QPointF& pos, int* layer, int* head) const {
 QString ModelView::render_title() const {
   const auto& rec = state_->recording();
   if (!rec) return QStringLiteral("Model view");
-  return QStringLiteral("%1 · all %2 layers × %3 heads · %4 tokens")
-      .arg(model_title(rec->meta()))
-      .arg(rec->num_layers())
-      .arg(rec->num_heads())
-      .arg(rec->num_tokens());
+  return with_reading(QStringLiteral("%1 · all %2 layers × %3 heads · %4 tokens")
+                          .arg(qstr(rec->meta().model))
+                          .arg(rec->num_layers())
+                          .arg(rec->num_heads())
+                          .arg(rec->num_tokens()),
+                      rec->meta(), QStringLiteral("\n"));
 }
 
 QSize ModelView::render_size() const {

@@ -52,7 +52,7 @@ OverlayContent overlay_content(const ViewState& state, const OverlayOptions& opt
     c.grid = patch_row(*rollout, *layout, q);
     c.style.range = grid_range(c.grid);
     c.value_name = QStringLiteral("rollout");
-    c.title = QStringLiteral("%1 · %2 · into %3").arg(model_title(rec->meta()), rollout_name(state.rollout()->options()), c.query_name);
+    c.title = QStringLiteral("%1 · %2 · into %3").arg(qstr(rec->meta().model), rollout_name(state.rollout()->options()), c.query_name);
   } else {
     c.grid = image_attention_grid(*rec, state.layer(), state.head(), q);
     c.style.range = grid_range(c.grid);
@@ -65,7 +65,7 @@ OverlayContent overlay_content(const ViewState& state, const OverlayOptions& opt
                                                                                                            : QStringLiteral("attention");
     c.title = QStringLiteral("%1 · attention from %2").arg(state.selection_title(), c.query_name);
   }
-  c.title += picture_note(state);
+  c.title = with_reading(c.title + picture_note(state), rec->meta());
   return c;
 }
 
@@ -88,7 +88,7 @@ OverlayGrid::Content head_grid_content(const ViewState& state, const OverlayOpti
   if (state.colors().shared_range)
     for (auto& cell : g.cells) cell.range = ValueRange{0.0, shared};
   g.selected = state.head() >= 0 ? state.head() : state.head() == kHeadMean ? rec->num_heads() : -1;
-  g.base.title = QStringLiteral("%1 · layer %2 · every head · attention from %3").arg(model_title(rec->meta())).arg(state.layer()).arg(g.base.query_name) +
+  g.base.title = QStringLiteral("%1 · layer %2 · every head · attention from %3").arg(qstr(rec->meta().model)).arg(state.layer()).arg(g.base.query_name) +
                  picture_note(state);
   return g;
 }

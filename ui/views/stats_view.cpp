@@ -122,7 +122,7 @@ QPoint StatsView::point_pixel(int layer, int head) const {
 
 QString StatsView::render_title() const {
   const auto& rec = state_->recording();
-  return rec ? QStringLiteral("%1 · %2 per head").arg(model_title(rec->meta()), metric_name(metric_)) : tr("Head statistics");
+  return rec ? with_reading(QStringLiteral("%1 · %2 per head").arg(qstr(rec->meta().model), metric_name(metric_)), rec->meta(), QStringLiteral("\n")) : tr("Head statistics");
 }
 
 void StatsView::rebuild() {

@@ -578,7 +578,7 @@ void MainWindow::update_summary() {
   if (kv_group_size(m)) text += tr(" (%1 KV)").arg(m.num_kv_heads);
   text += tr(" · layer %1, %2").arg(m.model_layer(state_->layer())).arg(head_name(m, state_->head()));
   if (const QString span = window_name(m, state_->layer()); !span.isEmpty()) text += QStringLiteral(", ") + span;
-  summary_label_->setText(text);
+  summary_label_->setText(with_reading(text, m));  // how the recording is read, also where a view shows no title
   summary_label_->setToolTip(describe_structure(m));
 }
 
