@@ -147,9 +147,13 @@ const std::vector<OptionSpec>& export_options() {
       {"fusion", true, "NAME", "rollout: how heads are fused, mean, max or min (default mean)"},
       {"discard", true, "R", "rollout: share of the weakest weights dropped per layer, 0 to 0.95 (default 0)"},
       {"rollout-method", true, "NAME", "rollout, image-rollout: rollout (products through the layers, default) or flow (Abnar & Zuidema's max-flow, slower)"},
-      {"stat", true, "NAME", "stats view: entropy, distance, special, previous or self (default entropy)"},
+      {"stat", true, "NAME", "stats view: entropy, distance, special, previous, self or first (share to the first token; default entropy)"},
       {"lines", false, "", "alignment: lines from the source to the target instead of the matrix"},
-      {"words", false, "", "alignment: merge sub-word pieces into words (sum over source pieces, mean over target pieces)"},
+      {"hide-special", false, "", "hide the special tokens' columns ([CLS], [SEP], <s>, ...) and renormalise each row over the keys left"},
+      {"hide-first", false, "", "hide the first token's column (the usual attention sink) and renormalise each row"},
+      {"words", false, "", "merge sub-word pieces into words (see --word-rule; alignment: sum over source pieces, mean over target pieces)"},
+      {"sentences", false, "", "merge words into sentences (blocks ended by . ! ? and special tokens), as --words merges pieces"},
+      {"word-rule", true, "RULE", "--words/--sentences: sum-keys (keys summed, queries averaged; rows keep summing to 1; default) or mean-keys"},
       {"all-layers", false, "", "alignment: the mean over every layer instead of --layer"},
       {"every-head", false, "", "compare: every head's A − B as a model view (numbers: max and mean |A − B| per head)"},
       {"step", true, "T|all", "timeline: the generated token to show, 1 = the first (default), or all: one numbered file per token"},
@@ -198,7 +202,16 @@ int cmd_export(const Args& a, int argc, char** argv) {
   if (const auto s = a.get("recording")) req.recording_dir = QFileInfo(QString::fromStdString(*s)).absolutePath();
   if (const auto s = a.get("stat")) req.stat = QString::fromStdString(*s);
   req.alignment_lines = a.flag("lines");
-  req.alignment_words = a.flag("words");
+  req.alignment_words = a.flag("words") && req.view == QLatin1String("alignment");
+  req.reading.hide_special = a.flag("hide-special");
+  req.reading.hide_first = a.flag("hide-first");
+  if (a.flag("words") && a.flag("sentences")) throw UsageError("give --words or --sentences, not both");
+  if (a.flag("sentences")) req.reading.unit = ReadingUnit::Sentences;
+  else if (a.flag("words") && !req.alignment_words) req.reading.unit = ReadingUnit::Words;
+  if (const auto s = a.get("word-rule")) {
+    if (*s != "sum-keys" && *s != "mean-keys") throw UsageError("--word-rule must be sum-keys or mean-keys, not '" + *s + "'");
+    req.reading.rule = *s == "sum-keys" ? WordRule::SumKeysMeanQueries : WordRule::MeanKeysSumQueries;
+  }
   req.alignment_all_layers = a.flag("all-layers");
   req.compare_every_head = a.flag("every-head");
   if (const auto s = a.get("recording-b")) {

@@ -29,8 +29,11 @@ translator="$root/resources/models/attnscope-translate-dates"
 translation_text="Sunday the third of July, 1994"
 [[ "$translator" == *marian_tiny ]] && translation_text="the cat sat on the mat because it was tired"
 echo "model: $model"
+# View ▸ Reading (sinks hidden, words, sentences) on the bundled BERT, else the fixture.
+reader="$root/resources/models/attnscope-bert-mini"
+[[ -f "$reader/config.json" ]] || reader="$root/tests/fixtures/models/bert_mlm"
 xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$model" --text "$text" --out "$out" \
-  --translator "$translator"
+  --translator "$translator" --reader "$reader"
 # High-DPI: the same window at twice the scale.
 QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 3200x2000x24" "$tour" --model "$model" --text "$text" --out "$out" --prefix hidpi-
 # The command line's headless export, for comparison.
@@ -41,6 +44,8 @@ QT_SCALE_FACTOR=2 xvfb-run -a -s "-screen 0 3200x2000x24" "$tour" --model "$mode
 "$build/app/attnscope" record --model "$model" --text "$text" --out "$out/compare-a.safetensors" >/dev/null
 "$build/app/attnscope" record --model "$model" --text "${text//cat/dog}" --out "$out/compare-b.safetensors" >/dev/null
 "$build/app/attnscope" export --recording "$out/compare-a.safetensors" --recording-b "$out/compare-b.safetensors" --view compare --layer -1 --head mean --out "$out/cli-compare.png"
+
+"$build/app/attnscope" export --model "$reader" --text "$text" --view heatmap --layer -1 --head mean --hide-special --words --out "$out/cli-reading-words.png"
 
 # The image views.
 image_model=${3:-}

@@ -51,6 +51,11 @@ QString kv_group_name(const RecordingMeta& meta, int head) {
   return QStringLiteral("KV group %1").arg(meta.kv_group(head));
 }
 
+QString with_reading(const QString& title, const RecordingMeta& meta, const QString& separator) {
+  const auto it = meta.extra.find("reading");
+  return it == meta.extra.end() || it->second.empty() ? title : title + separator + qstr(it->second);
+}
+
 QString window_name(const RecordingMeta& meta, int layer) {
   if (std::all_of(meta.windows.begin(), meta.windows.end(), [](int w) { return w <= 0; })) return {};  // none slides
   const int w = meta.window(layer);

@@ -27,6 +27,11 @@ QStringList token_labels(const RecordingMeta& meta, int max_chars = 14);
 // A token quoted for tooltips: “ cat” with its index: "“·cat” (3)".
 QString token_quoted(const RecordingMeta& meta, int index);
 
+// A picture's title with how its recording is read, when it is derived (analysis/reading.h,
+// its "reading" metadata), after `separator` (" · ", or "\n" for a second line where the
+// title has room): "bert · layer 2 · head 1\nspecial tokens hidden, rows renormalised".
+QString with_reading(const QString& title, const RecordingMeta& meta, const QString& separator = QStringLiteral(" · "));
+
 // The head selector's values: one head (>= 0), or kHeadMean / kHeadMax (record/recording.h).
 QString head_name(int head);  // "head 3", "mean of heads", "max of heads"
 // The same, naming the key/value group of a grouped-query model: "head 5 (KV group 2)".

@@ -17,7 +17,7 @@ HeadStats head_stats(const Eigen::Ref<const RowMatrix>& a, const std::vector<uin
   if (sinks.empty()) sinks.push_back(0);
   // Each row in vectorised float passes (the row stays in cache), summed over rows in double.
   const Eigen::Array<float, 1, Eigen::Dynamic> position = Eigen::Array<float, 1, Eigen::Dynamic>::LinSpaced(N, 0.0f, float(N - 1));
-  double entropy = 0, distance = 0, special_share = 0, previous = 0, self = 0, max_weight = 0;
+  double entropy = 0, distance = 0, special_share = 0, previous = 0, self = 0, max_weight = 0, first = 0;
   for (Eigen::Index i = 0; i < N; ++i) {
     const auto row = a.row(i).array();
     // Keys after the query that are all exactly zero (a causal head) add nothing to the sums:
@@ -31,6 +31,7 @@ HeadStats head_stats(const Eigen::Ref<const RowMatrix>& a, const std::vector<uin
     for (const Eigen::Index j : sinks) special_share += row[j];
     if (i > 0) previous += row[i - 1];
     self += row[i];
+    first += row[0];
     max_weight += end < N ? std::max(p.maxCoeff(), 0.0f) : p.maxCoeff();
   }
   s.entropy = float(entropy / N);
@@ -39,6 +40,7 @@ HeadStats head_stats(const Eigen::Ref<const RowMatrix>& a, const std::vector<uin
   s.previous_share = N > 1 ? float(previous / (N - 1)) : 0.0f;
   s.self_share = float(self / N);
   s.max_weight = float(max_weight / N);
+  s.first_share = float(first / N);
   return s;
 }
 

@@ -15,6 +15,7 @@ struct HeadStats {
   float previous_share = 0;  // p_{i, i−1}, over rows i ≥ 1
   float self_share = 0;      // p_{i, i}
   float max_weight = 0;      // mean of each row's largest weight
+  float first_share = 0;     // p_{i, 0}: attention to the first token (the usual sink)
 };
 
 // Statistics of one (N, N) attention matrix; `special` flags special tokens (may be empty).

@@ -222,7 +222,7 @@ TEST(Export, HeadlessMatchesTheRequest) {
   req.view = "stats";
   req.out = f.path("stats.csv");
   export_headless(f.rec, req);
-  EXPECT_TRUE(read_all(req.out).startsWith("layer,head,entropy,mean_distance,special_share,previous_share,self_share,max_weight\n0,0,"));
+  EXPECT_TRUE(read_all(req.out).startsWith("layer,head,entropy,mean_distance,special_share,previous_share,self_share,max_weight,first_share\n0,0,"));
   req.layer = 7;
   EXPECT_THROW(export_headless(f.rec, req), Error);
 }

@@ -24,16 +24,18 @@ StatsView::Metric metric_for(const QString& s) {
   if (n.startsWith(QLatin1String("spec"))) return StatsView::Metric::SpecialShare;
   if (n.startsWith(QLatin1String("prev"))) return StatsView::Metric::PreviousShare;
   if (n.startsWith(QLatin1String("self"))) return StatsView::Metric::SelfShare;
+  if (n.startsWith(QLatin1String("first"))) return StatsView::Metric::FirstShare;
   if (n.startsWith(QLatin1String("entropy"))) return StatsView::Metric::Entropy;
-  throw Error("unknown statistic '" + s.toStdString() + "': use entropy, distance, special, previous or self");
+  throw Error("unknown statistic '" + s.toStdString() + "': use entropy, distance, special, previous, self or first");
 }
 
 }  // namespace
 
 QStringList headless_views() { return view_names(); }
 
-QStringList export_headless(const RecordingPtr& rec, const HeadlessRequest& req) {
-  if (!rec) throw Error("nothing to export: no recording");
+QStringList export_headless(const RecordingPtr& recording, const HeadlessRequest& req) {
+  if (!recording) throw Error("nothing to export: no recording");
+  const RecordingPtr rec = read_as(recording, req.reading);  // the recording itself for the plain reading
   const ViewSpec* spec = find_view(req.view);
   if (!spec) throw Error("unknown view '" + req.view.toStdString() + "': use " + view_names().join(QStringLiteral(", ")).toStdString());
   const int layer = req.layer < 0 ? rec->num_layers() + req.layer : req.layer;

@@ -6,6 +6,7 @@
 #include <QString>
 #include <QStringList>
 
+#include "analysis/reading.h"
 #include "analysis/rollout.h"
 #include "colormap/colormap.h"
 #include "qt_convert.h"
@@ -36,12 +37,13 @@ struct HeadlessRequest {
   QString compare_source = QStringLiteral("B");  // compare: how B is named (its file name)
   bool compare_every_head = false;           // compare: every head's A − B instead of the selection's
   bool dark = false;
+  Reading reading;                           // sinks hidden, words, sentences: every view reads the recording so
   QString out;                               // .png .svg .pdf .csv .npy
 };
 
 // The views `view` may name.
 QStringList headless_views();
-// Writes the export; returns the files written (several for the model view as NPY, and for
+// Writes the export of `recording` read as request.reading says; returns the files written (several for the model view as NPY, and for
 // every step of a timeline).
 QStringList export_headless(const RecordingPtr& recording, const HeadlessRequest& request);
 

@@ -14,12 +14,29 @@ ViewState::ViewState(QObject* parent) : QObject(parent), rollout_(new RolloutCac
 ViewState::~ViewState() = default;
 
 void ViewState::set_recording(const RecordingPtr& recording, const QString& source) {
+  original_ = recording;
+  source_ = source;
+  picture_.reset();
+  show(recording);
+}
+
+void ViewState::set_reading(const Reading& reading) {
+  if (reading == reading_) return;
+  reading_ = reading;
+  Q_EMIT reading_changed();
+}
+
+void ViewState::set_read_recording(const RecordingPtr& original, const RecordingPtr& read, const AnalysisPtr& analysis) {
+  if (original != original_ || !read) return;
+  show(read);
+  set_analysis(read, analysis);
+}
+
+void ViewState::show(const RecordingPtr& recording) {
   recording_ = recording;
   analysis_.reset();
   latest_.reset();
-  source_ = source;
   layout_ = recording_ ? ui::patch_layout(recording_->meta()) : std::nullopt;
-  picture_.reset();
   rollout_->set_recording(recording_);
   compare_->set_a(recording_);
   fused_layer_ = -1;
@@ -45,7 +62,7 @@ void ViewState::set_recording(const RecordingPtr& recording, const QString& sour
 }
 
 void ViewState::set_picture(const RecordingPtr& recording, const PicturePtr& picture) {
-  if (recording != recording_) return;
+  if (recording != recording_ && recording != original_) return;
   picture_ = picture;
   Q_EMIT picture_changed();
 }

@@ -13,6 +13,7 @@
 #include "colormap/value_mapper.h"
 #include "image/picture.h"
 #include "qt_convert.h"
+#include "analysis/reading.h"
 #include "analysis/recording_analysis.h"
 #include "nn/interventions.h"
 
@@ -32,7 +33,16 @@ class ViewState : public QObject {
   ~ViewState() override;
 
   // A new recording keeps the selection where it still fits; analysis and picture are cleared.
+  // It is shown as it is until set_read_recording() delivers it read as reading() says.
   void set_recording(const RecordingPtr& recording, const QString& source = {});
+  // How the recording is read (sinks hidden, words, sentences): the window derives the read
+  // recording off the GUI thread (analysis/reading.h) and delivers it here with its analysis;
+  // ignored unless `original` is still original(). Views show recording(), the read one.
+  const Reading& reading() const { return reading_; }
+  void set_reading(const Reading& reading);
+  void set_read_recording(const RecordingPtr& original, const RecordingPtr& read, const AnalysisPtr& analysis);
+  // The recording as run or opened (what File ▸ Save recording writes), before reading.
+  const RecordingPtr& original() const { return original_; }
   // Image recordings: where the patches are (nullopt for text), and the picture the model saw
   // (null until delivered; ignored unless it belongs to the current recording).
   const std::optional<PatchLayout>& patch_layout() const { return layout_; }
@@ -105,11 +115,16 @@ class ViewState : public QObject {
   void picture_changed();
   void ablation_changed();
   void sweep_changed();
+  void reading_changed();
 
  private:
   double shared_max() const;
+  // Shows `recording` (the original or its reading): the selection clamped to it, its
+  // analysis and rollout cleared.
+  void show(const RecordingPtr& recording);
 
-  RecordingPtr recording_;
+  RecordingPtr original_, recording_;
+  Reading reading_;
   AnalysisPtr analysis_, latest_;
   QString source_;
   std::optional<PatchLayout> layout_;

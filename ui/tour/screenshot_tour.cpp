@@ -2,6 +2,7 @@
 // person would see (scripts/screenshots.sh runs it under xvfb-run). Not installed.
 //   attnscope_screenshots --model DIR (--text STR [--pair STR] | --image FILE) --out DIR [--prefix NAME] [--dark]
 //                         [--translator DIR]   (an encoder-decoder: its timeline and alignment after the text tour)
+//                         [--reader DIR]       (a BERT: View ▸ Reading on several sentences: sinks hidden, words, sentences)
 // With --text it also opens the teaching window; with --image (a ViT / DeiT model) it shows
 // the overlay, a clicked patch, the head grid, the image rollout and flow and the prediction panel.
 // Both tours also show the Rollout tab with attention flow chosen.
@@ -232,6 +233,40 @@ void compare_tour(MainWindow& w, const Save& save, const QString& out, const QSt
     const QString path = QDir(out).filePath(prefix + (mode == CompareView::Mode::Selection ? QStringLiteral("export-compare.png") : QStringLiteral("export-compare-every-head.png")));
     if (w.export_renderable(*view, path, ImageOptions{view->render_size(), 96})) std::printf("%s\n", qPrintable(path));
   }
+// View ▸ Reading on a BERT and a text of several sentences: the heatmap as recorded (the
+// [CLS]/[SEP] sink), with special tokens hidden, merged into words, into sentences, and the head
+// view of the words; each once the read recording and its analysis have arrived.
+void reading_tour(MainWindow& w, const Save& save, const QString& out, const QString& prefix, const QString& model) {
+  w.choose_model(model);
+  wait_idle(w);
+  w.run_text(QStringLiteral("The tokenizer splits unbelievably long words. Attention sinks hide what a head reads! "
+                            "Do sentences attend to sentences?"));
+  wait_idle(w);
+  const auto show = [&](const attn::Reading& reading, const char* view, const QString& name) {
+    w.state()->set_reading(reading);
+    const std::string note = attn::describe(reading);
+    for (int waited = 0; waited < 30000; waited += 50) {
+      const auto& rec = w.state()->recording();
+      const auto& extra = rec ? rec->meta().extra : std::map<std::string, std::string>{};
+      const bool read = reading.plain() ? rec == w.state()->original() : extra.count("reading") && extra.at("reading").rfind(note, 0) == 0;
+      if (rec && read && w.state()->analysis()) break;
+      settle(50);
+    }
+    w.state()->select(1, attn::kHeadMean);
+    w.show_view(QString::fromLatin1(view));
+    settle(400);
+    save(shoot(w), name);
+  };
+  using attn::ReadingUnit;
+  show({}, "heatmap", QStringLiteral("25-reading-tokens"));
+  show({.hide_special = true}, "heatmap", QStringLiteral("26-reading-special-hidden"));
+  show({.hide_special = true, .unit = ReadingUnit::Words}, "heatmap", QStringLiteral("27-reading-words"));
+  show({.hide_special = true, .unit = ReadingUnit::Sentences}, "heatmap", QStringLiteral("28-reading-sentences"));
+  show({.hide_special = true, .unit = ReadingUnit::Words}, "head", QStringLiteral("29-reading-words-head-view"));
+  w.show_view(QStringLiteral("heatmap"));
+  const QString path = QDir(out).filePath(prefix + QStringLiteral("export-reading-words.png"));
+  if (w.export_view(path, ImageOptions{QSize(1400, 1100), 120})) std::printf("%s\n", qPrintable(path));
+  w.state()->set_reading({});
 }
 
 }  // namespace
@@ -240,7 +275,7 @@ int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("AttnScopeScreenshots"));
   QApplication::setApplicationName(QStringLiteral("AttnScopeScreenshots"));
-  QString model, text, pair, image, out = QStringLiteral("screenshots"), prefix, translator;
+  QString model, text, pair, image, out = QStringLiteral("screenshots"), prefix, translator, reader;
   bool dark_only = false;
   const QStringList args = app.arguments();
   for (int i = 1; i < args.size(); ++i) {
@@ -252,6 +287,7 @@ int main(int argc, char** argv) {
     else if (args[i] == QLatin1String("--out")) out = next();
     else if (args[i] == QLatin1String("--prefix")) prefix = next();
     else if (args[i] == QLatin1String("--translator")) translator = next();
+    else if (args[i] == QLatin1String("--reader")) reader = next();
     else if (args[i] == QLatin1String("--dark")) dark_only = true;
   }
   if (model.isEmpty() || (text.isEmpty() == image.isEmpty())) {
@@ -383,14 +419,14 @@ int main(int argc, char** argv) {
     wait_idle(w);
     w.show_view(QStringLiteral("model"));
     settle(300);
-    save(shoot(w), QStringLiteral("22-ablation-before-after"));
+    save(shoot(w), QStringLiteral("30-ablation-before-after"));
     w.state()->set_ablated({});
     w.run();
     wait_idle(w);
     w.sweep();
     wait_idle(w);
     settle(300);
-    save(shoot(w), QStringLiteral("23-sweep"));
+    save(shoot(w), QStringLiteral("31-sweep"));
   }
   // A translation: Run on an encoder-decoder translates (the model's own first example, when it
   // suggests one) and opens on the alignment; the head its attnscope.json names, when it does; then
@@ -422,5 +458,6 @@ int main(int argc, char** argv) {
       save(shoot(w), QStringLiteral("21-translation-timeline"));
     }
   }
+  if (!reader.isEmpty()) reading_tour(w, save, out, prefix, reader);
   return failures ? 1 : 0;
 }

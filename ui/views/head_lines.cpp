@@ -171,7 +171,7 @@ void HeadLines::paint_lines(QPainter& p, const QSize& size, bool fit, const QStr
     p.drawText(QRect(QPoint(0, 0), size), Qt::AlignCenter, QStringLiteral("Run a model or open a recording."));
     return;
   }
-  const double title_h = title.isEmpty() ? 0.0 : kTitleHeight;
+  const double title_h = title.isEmpty() ? 0.0 : kTitleHeight * (1 + title.count(QLatin1Char('\n')) * 0.6);  // a second line: the reading
   const Geometry g = geometry(size, fit, title_h);
   if (!title.isEmpty()) {
     QFont bold = font();

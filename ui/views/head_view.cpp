@@ -101,7 +101,8 @@ QString HeadView::render_title() const {
   const QString heads = shown == rec->num_heads() ? tr("all heads")
                         : shown == 1 && state_->head() >= 0 ? tr("head %1").arg(state_->head())
                                                             : tr("%1 of %2 heads").arg(shown).arg(rec->num_heads());
-  return QStringLiteral("%1 · layer %2 · %3").arg(qstr(rec->meta().model)).arg(rec->meta().model_layer(state_->layer())).arg(heads) + state_->ablation_note();
+  return with_reading(QStringLiteral("%1 · layer %2 · %3").arg(qstr(rec->meta().model)).arg(rec->meta().model_layer(state_->layer())).arg(heads) + state_->ablation_note(), rec->meta(),
+                      QStringLiteral("\n"));
 }
 
 QSize HeadView::render_size() const { return {900, std::clamp(lines_->sizeHint().height() + 40, 400, 4000)}; }

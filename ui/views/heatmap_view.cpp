@@ -28,10 +28,12 @@ MatrixPlot::Content heatmap_content(const ViewState& state) {
     c.matrix = state.current_matrix();
   }
   c.owner = rec;
-  c.row_labels = c.col_labels = token_labels(rec->meta());
+  const auto reading = rec->meta().extra.find("reading");  // sentences (analysis/reading.h) get longer labels
+  const bool sentences = reading != rec->meta().extra.end() && reading->second.find("sentences") != std::string::npos;
+  c.row_labels = c.col_labels = token_labels(rec->meta(), sentences ? 24 : 14);
   for (int i = 0; i < rec->num_tokens(); ++i) c.row_names << token_quoted(rec->meta(), i);
   c.col_names = c.row_names;
-  c.title = state.selection_title();
+  c.title = with_reading(state.selection_title(), rec->meta(), QStringLiteral("\n"));
   c.row_axis = QStringLiteral("query (attending token)");
   c.col_axis = QStringLiteral("key (attended-to token)");
   c.value_name = state.head() == kHeadMean ? QStringLiteral("mean attention")

@@ -75,7 +75,7 @@ ModelView::Grid ModelView::grid_for(const QSize& size) const {
   g.group = kv_group_size(rec->meta());
   const int groups = g.group ? g.heads / g.group : 1;
   const QFontMetricsF fm(font());
-  g.title_h = fm.height() * 2.0;
+  g.title_h = fm.height() * (render_title().contains(QLatin1Char('\n')) ? 3.4 : 2.0);  // a second line: the reading
   g.group_h = g.group ? fm.height() + 4 : 0;
   g.label_w = fm.horizontalAdvance(QStringLiteral("L00")) + 10;
   if (has_windows(rec->meta()))
@@ -135,11 +135,12 @@ QString ModelView::render_title() const {
   if (thumbs_) return thumbs_->title;
   const auto& rec = state_->recording();
   if (!rec) return QStringLiteral("Model view");
-  return QStringLiteral("%1 · all %2 layers × %3 heads · %4 tokens")
-      .arg(qstr(rec->meta().model))
-      .arg(rec->num_layers())
-      .arg(rec->num_heads())
-      .arg(rec->num_tokens()) + state_->ablation_note();
+  return with_reading(QStringLiteral("%1 · all %2 layers × %3 heads · %4 tokens")
+                          .arg(qstr(rec->meta().model))
+                          .arg(rec->num_layers())
+                          .arg(rec->num_heads())
+                          .arg(rec->num_tokens()) + state_->ablation_note(),
+                      rec->meta(), QStringLiteral("\n"));
 }
 
 QSize ModelView::render_size() const {

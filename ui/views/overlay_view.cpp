@@ -74,7 +74,7 @@ OverlayContent overlay_content(const ViewState& state, const OverlayOptions& opt
                                                                                                            : QStringLiteral("attention");
     c.title = QStringLiteral("%1 · attention from %2").arg(state.selection_title(), c.query_name);
   }
-  c.title += picture_note(state);
+  c.title = with_reading(c.title + picture_note(state), rec->meta());
   return c;
 }
 

@@ -206,7 +206,7 @@ int RolloutView::query() const {
 QString RolloutView::render_title() const {
   const auto& rec = state_->recording();
   if (!rec) return tr("Attention rollout");
-  return QStringLiteral("%1 · %2").arg(qstr(rec->meta().model), rollout_name(state_->rollout()->options())) + state_->ablation_note();
+  return with_reading(QStringLiteral("%1 · %2").arg(qstr(rec->meta().model), rollout_name(state_->rollout()->options())) + state_->ablation_note(), rec->meta(), QStringLiteral("\n"));
 }
 
 QSize RolloutView::render_size() const { return state_->is_image() ? QSize(1700, 820) : QSize(1000, 1200); }

@@ -23,6 +23,7 @@ double metric_value(const HeadStats& s, StatsView::Metric m) {
     case StatsView::Metric::SpecialShare: return s.special_share;
     case StatsView::Metric::PreviousShare: return s.previous_share;
     case StatsView::Metric::SelfShare: return s.self_share;
+    case StatsView::Metric::FirstShare: return s.first_share;
   }
   return 0;
 }
@@ -36,6 +37,7 @@ QString StatsView::metric_name(Metric m) {
     case Metric::SpecialShare: return tr("share to special tokens");
     case Metric::PreviousShare: return tr("share to the previous token");
     case Metric::SelfShare: return tr("share to the token itself");
+    case Metric::FirstShare: return tr("share to the first token");
   }
   return {};
 }
@@ -45,7 +47,7 @@ StatsView::StatsView(ViewState* state, QWidget* parent) : QWidget(parent), state
   layout->setContentsMargins(4, 4, 4, 0);
   auto* bar = new QHBoxLayout;
   metric_box_ = new QComboBox(this);
-  for (auto m : {Metric::Entropy, Metric::MeanDistance, Metric::SpecialShare, Metric::PreviousShare, Metric::SelfShare})
+  for (auto m : {Metric::Entropy, Metric::MeanDistance, Metric::SpecialShare, Metric::PreviousShare, Metric::SelfShare, Metric::FirstShare})
     metric_box_->addItem(metric_name(m));
   bar->addWidget(new QLabel(tr("Statistic"), this));
   bar->addWidget(metric_box_);
@@ -87,9 +89,9 @@ StatsView::StatsView(ViewState* state, QWidget* parent) : QWidget(parent), state
     if (nearest_point(event->position(), &l, &h) && state_->analysis()) {
       const auto& s = state_->analysis()->stat(l, h);
       QToolTip::showText(event->globalPosition().toPoint(),
-                         tr("layer %1, head %2\nentropy %3 · mean distance %4\nspecial %5 · previous %6 · self %7")
+                         tr("layer %1, head %2\nentropy %3 · mean distance %4\nspecial %5 · previous %6 · self %7 · first %8")
                              .arg(state_->recording() ? state_->recording()->meta().model_layer(l) : l).arg(h).arg(s.entropy, 0, 'f', 3).arg(s.mean_distance, 0, 'f', 2).arg(s.special_share, 0, 'f', 3)
-                             .arg(s.previous_share, 0, 'f', 3).arg(s.self_share, 0, 'f', 3),
+                             .arg(s.previous_share, 0, 'f', 3).arg(s.self_share, 0, 'f', 3).arg(s.first_share, 0, 'f', 3),
                          plot_);
     } else {
       QToolTip::hideText();
@@ -120,7 +122,7 @@ QPoint StatsView::point_pixel(int layer, int head) const {
 
 QString StatsView::render_title() const {
   const auto& rec = state_->recording();
-  return rec ? QStringLiteral("%1 · %2 per head").arg(qstr(rec->meta().model), metric_name(metric_)) + state_->ablation_note() : tr("Head statistics");
+  return rec ? with_reading(QStringLiteral("%1 · %2 per head").arg(qstr(rec->meta().model), metric_name(metric_)) + state_->ablation_note(), rec->meta(), QStringLiteral("\n")) : tr("Head statistics");
 }
 
 void StatsView::rebuild() {

@@ -17,7 +17,7 @@ class ViewState;
 class StatsView : public QWidget, public Renderable {
   Q_OBJECT
  public:
-  enum class Metric { Entropy, MeanDistance, SpecialShare, PreviousShare, SelfShare };
+  enum class Metric { Entropy, MeanDistance, SpecialShare, PreviousShare, SelfShare, FirstShare };
 
   explicit StatsView(ViewState* state, QWidget* parent = nullptr);
 

@@ -395,12 +395,13 @@ QString TimelineView::describe_at(const QPointF& pos) const {
 QString TimelineView::render_title() const {
   const auto& rec = state_->recording();
   if (!rec || !content_) return tr("Timeline");
-  return tr("%1 · layer %2 · token %3 of %4: %5 (%6)")
-      .arg(qstr(rec->meta().model))
-      .arg(content_->model_layer)
-      .arg(content_->step + 1)
-      .arg(content_->steps)
-      .arg(quoted(content_->chosen.chosen.token), percent(content_->chosen.chosen.prob));
+  return with_reading(tr("%1 · layer %2 · token %3 of %4: %5 (%6)")
+                          .arg(qstr(rec->meta().model))
+                          .arg(content_->model_layer)
+                          .arg(content_->step + 1)
+                          .arg(content_->steps)
+                          .arg(quoted(content_->chosen.chosen.token), percent(content_->chosen.chosen.prob)),
+                      rec->meta());
 }
 
 void TimelineView::render(QCPPainter& painter, const QSize& size) {

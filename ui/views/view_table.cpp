@@ -78,20 +78,20 @@ QStringList model_numbers(const ViewState& state, const ViewSettings&, const QSt
   return files;
 }
 
-// Every statistic of every head: (L, H, 6).
+// Every statistic of every head: (L, H, 7).
 QStringList stats_numbers(const ViewState& state, const ViewSettings&, const QString& out, bool csv) {
   recording_of(state, out);
   const AnalysisPtr& analysis = state.analysis();
   if (!analysis) throw Error(out.toStdString() + ": the head statistics are not computed yet");
   const auto path = fspath(out);
-  static const char* names[] = {"entropy", "mean_distance", "special_share", "previous_share", "self_share", "max_weight"};
+  static const char* names[] = {"entropy", "mean_distance", "special_share", "previous_share", "self_share", "max_weight", "first_share"};
   if (csv) {
     std::vector<std::vector<std::string>> rows;
     for (int l = 0; l < analysis->num_layers; ++l)
       for (int h = 0; h < analysis->num_heads; ++h) {
         const auto& s = analysis->stat(l, h);
         rows.push_back({std::to_string(l), std::to_string(h)});
-        for (float v : {s.entropy, s.mean_distance, s.special_share, s.previous_share, s.self_share, s.max_weight})
+        for (float v : {s.entropy, s.mean_distance, s.special_share, s.previous_share, s.self_share, s.max_weight, s.first_share})
           rows.back().push_back(QString::number(v, 'g', 9).toStdString());
       }
     std::vector<std::string> header{"layer", "head"};
@@ -99,8 +99,8 @@ QStringList stats_numbers(const ViewState& state, const ViewSettings&, const QSt
     write_csv(path, header, rows);
   } else {
     std::vector<float> v;
-    for (const auto& s : analysis->stats) v.insert(v.end(), {s.entropy, s.mean_distance, s.special_share, s.previous_share, s.self_share, s.max_weight});
-    write_npy(path, v.data(), {analysis->num_layers, analysis->num_heads, 6});
+    for (const auto& s : analysis->stats) v.insert(v.end(), {s.entropy, s.mean_distance, s.special_share, s.previous_share, s.self_share, s.max_weight, s.first_share});
+    write_npy(path, v.data(), {analysis->num_layers, analysis->num_heads, 7});
   }
   return {out};
 }

@@ -39,6 +39,7 @@
 #include "window/selector_bar.h"
 #include "state/bundled_models.h"
 #include "state/theme.h"
+#include "state/reading_json.h"
 #include "state/view_state.h"
 
 namespace attn::ui {
@@ -185,7 +186,8 @@ void MainWindow::connect_runs() {
 
 void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
   const bool was_image = state_->is_image();
-  if (state_->recording() && state_->recording() != rec) previous_ = state_->recording();
+  if (state_->original() && state_->original() != rec) previous_ = state_->original();  // the recording as recorded, not as read
+  const Reading reading = state_->reading();
   state_->set_recording(rec, source);
   const bool image = state_->is_image(), generation = read_generation(*rec).has_value();
   const auto specs = tab_views();
@@ -212,6 +214,7 @@ void MainWindow::on_recording(const RecordingPtr& rec, const QString& source) {
                                      .arg(QFileInfo(source).fileName().toHtmlEscaped()));
   }
   if (teaching_open()) teaching_->set_recording(rec);
+  if (state_->reading() == reading) read_recording();  // else the restored reading's change started it
   if (pending_head_) {  // a guided example asked for this head
     state_->select(pending_head_->first, pending_head_->second);
     pending_head_.reset();
@@ -442,7 +445,7 @@ void MainWindow::compare_with_previous() {
 }
 
 void MainWindow::save_recording(const QString& path) {
-  const RecordingPtr rec = state_->recording();
+  const RecordingPtr rec = state_->original();  // as run or opened; the reading is in the view state
   if (!rec) {
     show_error(tr("Nothing to save yet: run a model first"));
     return;
@@ -467,7 +470,8 @@ std::string MainWindow::saved_view() const {
                       {"colormap", colormap_name(c.map)},
                       {"scaling", scaling_name(c.scaling)},
                       {"gamma", c.gamma},
-                      {"shared_range", c.shared_range}};
+                      {"shared_range", c.shared_range},
+                      {"reading", reading_json(state_->reading())}};
   return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
 }
 
@@ -486,6 +490,7 @@ void MainWindow::restore_view(const AttentionRecording& rec) {
   state_->set_query(o.value("query").toInt(-1));
   const int tab = o.value("tab").toInt(-1);
   if (tab >= 0 && tab < tabs_->count()) tabs_->setCurrentIndex(tab);
+  if (o.contains("reading")) state_->set_reading(reading_from_json(o.value("reading").toObject()));
 }
 
 void MainWindow::open_path(const QString& path) {
@@ -638,7 +643,7 @@ void MainWindow::update_summary() {
   if (kv_group_size(m)) text += tr(" (%1 KV)").arg(m.num_kv_heads);
   text += tr(" · layer %1, %2").arg(m.model_layer(state_->layer())).arg(head_name(m, state_->head()));
   if (const QString span = window_name(m, state_->layer()); !span.isEmpty()) text += QStringLiteral(", ") + span;
-  summary_label_->setText(text);
+  summary_label_->setText(with_reading(text, m));  // how the recording is read, also where a view shows no title
   summary_label_->setToolTip(describe_structure(m));
 }
 
@@ -665,6 +670,7 @@ void MainWindow::restore_settings() {
   const auto bundled = find_bundled_models();
   panel_->set_models(bundled, recent_, is_model_folder(last) ? last : QString());
   last_dir_ = s.value(QStringLiteral("files/last_dir")).toString();
+  restore_reading();
 }
 
 void MainWindow::save_settings() const {

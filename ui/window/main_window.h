@@ -116,6 +116,12 @@ class MainWindow : public QMainWindow {
  private:
   void build_views();
   void build_menus();  // main_window_menus.cpp
+  // View ▸ Reading (main_window_reading.cpp): its actions, their checks, the remembered
+  // reading, and the worker that derives the read recording and its analysis.
+  void build_reading_menu(QMenu* view);
+  void sync_reading_menu();
+  void restore_reading();
+  void read_recording();
   void connect_runs();
   void restore_settings();
   void save_settings() const;
@@ -174,6 +180,8 @@ class MainWindow : public QMainWindow {
   QLabel* hover_label_;
   QLabel* summary_label_;
   QMenu* recent_menu_ = nullptr;
+  QMenu* reading_menu_ = nullptr;
+  JobRunner* reading_jobs_ = nullptr;
   QAction* dark_action_ = nullptr;
   QAction* cancel_action_ = nullptr;
   std::unique_ptr<ExportAllHeads> export_all_;

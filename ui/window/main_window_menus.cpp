@@ -23,6 +23,12 @@
 
 namespace attn::ui {
 
+// Ctrl+1 … Ctrl+9, then Ctrl+0, for the tabs in table order; none for the ones after.
+static QKeySequence tab_shortcut(size_t index) {
+  if (index < 9) return QKeySequence(QStringLiteral("Ctrl+%1").arg(index + 1));
+  return index == 9 ? QKeySequence(QStringLiteral("Ctrl+0")) : QKeySequence();
+}
+
 void MainWindow::build_menus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("Open &model folder…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::ask_open_model);
@@ -60,9 +66,10 @@ void MainWindow::build_menus() {
   for (size_t i = 0; i < views.size(); ++i) {
     const QString name = QString::fromLatin1(views[i]->name);
     const QString title = view_menu_title(*views[i]);
-    view->addAction(title, QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)), this, [this, name] { show_view(name); });
+    view->addAction(title, tab_shortcut(i), this, [this, name] { show_view(name); });
   }
   view->addSeparator();
+  build_reading_menu(view);
   view->addAction(tr("Reset zoom"), QKeySequence(tr("Ctrl+0")), this, [this] {
     heatmap_view()->plot()->reset_zoom();
     rollout_view()->plot()->reset_zoom();
@@ -181,7 +188,7 @@ void MainWindow::show_shortcuts() {
   QString views;
   const auto tabs = tab_views();
   for (size_t i = 0; i < tabs.size(); ++i)
-    views += tr("<tr><td><b>Ctrl+%1</b></td><td>%2: %3</td></tr>").arg(i + 1).arg(tr(tabs[i]->title), tr(tabs[i]->help));
+    views += tr("<tr><td><b>%1</b></td><td>%2: %3</td></tr>").arg(tab_shortcut(i).toString(), tr(tabs[i]->title), tr(tabs[i]->help));
   QMessageBox::information(this, tr("Keyboard shortcuts"),
                            tr("<table>"
                               "<tr><td><b>Ctrl+Enter</b></td><td>Run the model on the text</td></tr>"
