@@ -233,6 +233,8 @@ void compare_tour(MainWindow& w, const Save& save, const QString& out, const QSt
     const QString path = QDir(out).filePath(prefix + (mode == CompareView::Mode::Selection ? QStringLiteral("export-compare.png") : QStringLiteral("export-compare-every-head.png")));
     if (w.export_renderable(*view, path, ImageOptions{view->render_size(), 96})) std::printf("%s\n", qPrintable(path));
   }
+}
+
 // View ▸ Reading on a BERT and a text of several sentences: the heatmap as recorded (the
 // [CLS]/[SEP] sink), with special tokens hidden, merged into words, into sentences, and the head
 // view of the words; each once the read recording and its analysis have arrived.
