@@ -457,9 +457,9 @@ TEST(ViewTable, TheWindowIsMadeFromTheRows) {
     EXPECT_EQ(w.tabs()->isTabVisible(int(i)), tabs[i]->shows_for == ViewFor::Any) << tabs[i]->name;  // a text recording
     EXPECT_NE(as_renderable(w.tabs()->widget(int(i))), nullptr) << tabs[i]->name;
     // Ctrl+N opens the N-th tab (the overlay only for images, the timeline for generations);
-    // Ctrl+0 the tenth; later tabs have none.
-    if (i >= 10) continue;
-    const auto shortcut = QKeySequence(i < 9 ? QStringLiteral("Ctrl+%1").arg(i + 1) : QStringLiteral("Ctrl+0"));
+    // the tabs after the ninth have none (Ctrl+0 resets the zoom).
+    if (i >= 9) continue;
+    const auto shortcut = QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1));
     QAction* action = nullptr;
     for (QAction* a : w.findChildren<QAction*>())
       if (a->shortcut() == shortcut) action = a;

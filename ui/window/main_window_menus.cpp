@@ -23,10 +23,9 @@
 
 namespace attn::ui {
 
-// Ctrl+1 … Ctrl+9, then Ctrl+0, for the tabs in table order; none for the ones after.
+// Ctrl+1 … Ctrl+9 for the first nine tabs in table order (Ctrl+0 resets the zoom); none for the others.
 static QKeySequence tab_shortcut(size_t index) {
-  if (index < 9) return QKeySequence(QStringLiteral("Ctrl+%1").arg(index + 1));
-  return index == 9 ? QKeySequence(QStringLiteral("Ctrl+0")) : QKeySequence();
+  return index < 9 ? QKeySequence(QStringLiteral("Ctrl+%1").arg(index + 1)) : QKeySequence();
 }
 
 void MainWindow::build_menus() {
