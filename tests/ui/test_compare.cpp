@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QProcess>
 #include <QSignalSpy>
@@ -209,4 +210,22 @@ TEST(CompareExport, CsvHoldsAMinusBAndPicturesAreWritten) {
   EXPECT_TRUE(err.contains("A has 10 tokens, B has 12")) << err.toStdString();
   ASSERT_EQ(run_cli({"export", "--view", "compare", "--recording", pa, "--recording-b", pc, "--out", dir.filePath("side.png")}, &err), 0) << err.toStdString();
   EXPECT_FALSE(QImage(dir.filePath("side.png")).isNull());
+}
+
+// Regression (the screenshot tour aborted): with a comparison set and layer 3 selected, a run of
+// a model with fewer layers made the compare view read layer 3 of the new recording before
+// the selection was fitted to it ("recording has no attention.layer2").
+TEST(CompareView, ARecordingWithFewerLayersKeepsTheSelectionInside) {
+  const QString four = QStringLiteral(ATTN_RESOURCES_DIR "/models/attnscope-gpt2-small");
+  if (!QFileInfo::exists(four + QStringLiteral("/config.json"))) GTEST_SKIP() << "resources/models/attnscope-gpt2-small is absent";
+  MainWindow w;
+  w.show();
+  ASSERT_TRUE(test::run_and_wait(w, four, QStringLiteral("the cat sat on the mat")));
+  ASSERT_TRUE(test::run_and_wait(w, four, QStringLiteral("the dog sat on the mat")));
+  w.compare_with_previous();
+  w.show_view(QStringLiteral("compare"));
+  w.state()->select(3, 0);
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), QStringLiteral("the cat sat")));  // 2 layers
+  EXPECT_EQ(w.state()->layer(), 1);
+  EXPECT_EQ(w.state()->recording()->num_layers(), 2);
 }

@@ -38,7 +38,6 @@ void ViewState::show(const RecordingPtr& recording) {
   latest_.reset();
   layout_ = recording_ ? ui::patch_layout(recording_->meta()) : std::nullopt;
   rollout_->set_recording(recording_);
-  compare_->set_a(recording_);
   fused_layer_ = -1;
   fused_ = RowMatrix();
   if (recording_) {
@@ -46,6 +45,7 @@ void ViewState::show(const RecordingPtr& recording) {
     if (head_ >= recording_->num_heads()) head_ = 0;
     if (query_ >= recording_->num_tokens()) query_ = -1;
   }
+  compare_->set_a(recording_);  // after the selection fits the recording: the compare view reads it at once
   recorded_ablation_.clear();
   if (recording_)
     if (const auto it = recording_->meta().extra.find("ablated_heads"); it != recording_->meta().extra.end()) try {
