@@ -181,6 +181,13 @@ QString ViewState::ablation_note() const {
   return QStringLiteral(" · heads %1 %2").arg(qstr(format_heads(recorded_ablation_)).replace(QLatin1Char(','), QStringLiteral(", ")), ablation_word());
 }
 
+bool ViewState::ablation_pending() const {
+  auto a = ablated_, b = recorded_ablation_;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a != b;
+}
+
 void ViewState::toggle_ablated(int layer, int head) {
   if (!recording_ || layer < 0 || layer >= recording_->num_layers() || head < 0 || head >= recording_->num_heads()) return;
   const HeadRef h{recording_->meta().model_layer(layer), head};

@@ -99,6 +99,8 @@ class ViewState : public QObject {
   // " · heads 0.1, 1.2 switched off" when the recording's run changed heads, else "": every
   // view's title ends with it.
   QString ablation_note() const;
+  // Whether the heads chosen differ from the ones the recording's run changed.
+  bool ablation_pending() const;
   void toggle_ablated(int layer, int head);
   void set_ablated(std::vector<HeadRef> heads);
   // The latest ablation sweep (session/ablate.h), or null.

@@ -87,6 +87,17 @@ void MainWindow::build_views() {
   intervention_dock->setWidget(interventions_);
   intervention_dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable | QDockWidget::DockWidgetClosable);
   addDockWidget(Qt::LeftDockWidgetArea, intervention_dock);
+  // Prediction and Interventions share one place (the side bar is tall enough for one of them
+  // beside the input): choosing heads brings the Interventions forward, and a run that changed
+  // heads the prediction's before → after.
+  tabifyDockWidget(prediction_dock, intervention_dock);
+  prediction_dock->raise();
+  connect(state_, &ViewState::ablation_changed, this, [this, intervention_dock] {
+    if (state_->ablation_pending()) intervention_dock->raise();
+  });
+  connect(state_, &ViewState::recording_changed, this, [this, prediction_dock] {
+    if (state_->recording() && state_->recording()->meta().extra.count("ablated_heads")) prediction_dock->raise();
+  });
 
   auto* central = new QWidget(this);
   auto* layout = new QVBoxLayout(central);
