@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "io/json_fields.h"
@@ -103,8 +104,15 @@ ImageProcessorConfig ImageProcessorConfig::from_json(const nlohmann::json& j, co
   c.do_normalize = r.optional_bool("do_normalize", c.do_normalize);
   r.triple("image_mean", c.image_mean);
   r.triple("image_std", c.image_std);
+  // The pixel tables are computed in float: every factor must survive the conversion, and a
+  // standard deviation that rounds to zero there would divide by zero.
+  const auto in_float_range = [](double x) { return std::abs(x) <= double(std::numeric_limits<float>::max()); };
+  if (!in_float_range(c.rescale_factor)) r.fail("key 'rescale_factor' is out of range");
+  for (double m : c.image_mean)
+    if (!in_float_range(m)) r.fail("key 'image_mean' has an entry out of range");
   for (double s : c.image_std)
-    if (s == 0.0) r.fail("key 'image_std' has a zero entry (division by zero)");
+    if (!in_float_range(s) || std::abs(s) < double(std::numeric_limits<float>::min()))
+      r.fail("key 'image_std' has a zero or out-of-range entry (it divides each channel)");
   return c;
 }
 

@@ -173,6 +173,10 @@ TEST(ImagePreprocess, ConfigForms) {
   EXPECT_NE(error(json{{"size", "big"}}).find("key 'size'"), std::string::npos);
   EXPECT_NE(error(json{{"image_std", json::array({1, 0, 1})}}).find("image_std"), std::string::npos);
   EXPECT_NE(error(json{{"image_mean", json::array({1, 2})}}).find("image_mean"), std::string::npos);
+  // A deviation that is zero only once in float (the tables are float) divides by zero just the same.
+  EXPECT_NE(error(json{{"image_std", json::array({0.229, 0.2e-224, 0.225})}}).find("key 'image_std'"), std::string::npos);
+  EXPECT_NE(error(json{{"image_mean", 1e300}}).find("key 'image_mean'"), std::string::npos);
+  EXPECT_NE(error(json{{"rescale_factor", -1e300}}).find("key 'rescale_factor'"), std::string::npos);
   // Numbers outside the target type's range are the file's error, never a cast (undefined behaviour).
   EXPECT_NE(error(json{{"resample", 1.4e56}}).find("key 'resample'"), std::string::npos);
   EXPECT_NE(error(json{{"size", 1.4e56}}).find("key 'size'"), std::string::npos);
