@@ -111,15 +111,22 @@ void activate(RowMatrix& x, const std::string& name) {
 }
 
 void softmax_rows(Eigen::Ref<RowMatrix> x) {
+  // Each row is worked on in an aligned scratch: Eigen's vectorised exp and sum treat a row's
+  // unaligned head with scalar code, so in place the result would depend on where the row lies
+  // (a recording's buffer or a scratch), and identical runs would differ in the last bits.
+  thread_local Eigen::RowVectorXf work;
+  work.resize(x.cols());
   for (Eigen::Index i = 0; i < x.rows(); ++i) {
     auto row = x.row(i);
-    const float m = row.maxCoeff();
+    work = row;
+    const float m = work.maxCoeff();
     if (!std::isfinite(m)) {  // every key masked: HF yields a uniform row; keep it defined
       row.setConstant(1.0f / float(x.cols()));
       continue;
     }
-    row = (row.array() - m).exp().matrix();
-    row /= row.sum();
+    work = (work.array() - m).exp().matrix();
+    work /= work.sum();
+    row = work;
   }
 }
 

@@ -4,13 +4,15 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 namespace attn::detail {
 
 namespace {
 
-constexpr size_t kMapAtLeast = size_t(4) << 20;  // below this, calloc
+constexpr size_t kMapAtLeast = size_t(4) << 20;  // below this, the heap
+constexpr size_t kAlign = 64;
 constexpr size_t kHugePage = size_t(2) << 20;
 
 size_t round_up(size_t bytes, size_t to) { return (bytes + to - 1) / to * to; }
@@ -20,8 +22,13 @@ size_t round_up(size_t bytes, size_t to) { return (bytes + to - 1) / to * to; }
 void* allocate_zeroed(size_t bytes, bool& mapped) {
   mapped = bytes >= kMapAtLeast;
   if (!mapped) {
-    void* p = std::calloc(bytes, 1);
+    // Cache-line aligned, as Eigen's own matrices are at least: vectorised sums over a row peel
+    // a different head when the start's alignment differs, so a buffer at whatever address
+    // malloc returns would make two identical runs round differently.
+    const size_t size = round_up(bytes, kAlign);
+    void* p = std::aligned_alloc(kAlign, size);
     if (!p) throw std::bad_alloc();
+    std::memset(p, 0, size);
     return p;
   }
   // Over-map by a huge page, keep the 2 MB-aligned middle and unmap the rest, so that the
