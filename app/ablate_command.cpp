@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "record/recording.h"
 #include "session/ablate.h"
 #include "util/error.h"
 
@@ -26,7 +27,17 @@ Json predictions_json(const std::optional<Predictions>& p) {
 AblationRequest ablation_request(const Args& a, const Model& model) {
   check_input_kind(a, model);
   AblationRequest req;
-  req.run = run_request(a, model);
+  const auto generation = a.get("generation");
+  if (generation.has_value() != a.get("step").has_value())
+    throw UsageError("--generation FILE and --step T go together: the generated token T of that recording is measured");
+  if (generation) {
+    if (a.get("text") || a.get("pair") || a.get("target") || a.get("target-id") || a.get("position"))
+      throw UsageError("--generation sets the input (its prompt and tokens) and the target (the token chosen at --step): "
+                       "leave out --text, --target and --position");
+    req.run.options = run_options(a);
+  } else {
+    req.run = run_request(a, model);
+  }
   req.run.top_k = a.get_int("top", 5, 1, 1000);
   const std::string mode = a.get("mode").value_or(a.get("clean") ? "patch" : "zero");
   const auto parsed = parse_ablation(mode);
@@ -42,6 +53,10 @@ AblationRequest ablation_request(const Args& a, const Model& model) {
   req.target.contrast = a.get("contrast");
   if (a.get("contrast-id")) req.target.contrast_id = a.get_int("contrast-id", 0, 0, 1 << 30);
   if (a.get("position")) req.target.position = a.get_int("position", 0, 0, 1 << 30);
+  if (generation) {
+    const auto rec = AttentionRecording::open(*generation);
+    target_generation_step(model, *rec, a.get_int("step", 1, 1, 1 << 30) - 1, req);
+  }
   if (::isatty(STDERR_FILENO))
     req.progress = [](double done, std::string_view what) {
       std::fprintf(stderr, "\rablating: %3.0f%% (%.*s)   ", 100 * done, int(what.size()), what.data());
@@ -98,6 +113,10 @@ const std::vector<OptionSpec>& ablate_options() {
       {"contrast", true, "TOKEN", "measure the logit difference target − contrast instead of the target's log-probability"},
       {"contrast-id", true, "N", "the contrast's id instead"},
       {"position", true, "P", "the position whose prediction is measured (default: the last token, or the mask)"},
+      {"generation", true, "FILE",
+       "a generation's recording (attnscope generate --out): its prompt and the tokens before --step are the input, the token "
+       "chosen at --step the target (zero or mean)"},
+      {"step", true, "T", "with --generation: the generated token measured, 1 = the first"},
       {"top", true, "K", "how many predictions to show before and after (default 5)"},
       {"out", true, "FILE", "write the changed run's recording (.safetensors; the heads are named in its metadata)"},
       {"json", false, "", "print JSON instead of text"},

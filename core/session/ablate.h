@@ -23,6 +23,7 @@ struct AblationTarget {
   std::optional<int> token_id;        // or the id
   std::optional<std::string> contrast;
   std::optional<int> contrast_id;
+  int step = -1;  // the generation's step (0-based) this target is (target_generation_step), for saying so
 };
 
 // A target made concrete for one model and input.
@@ -33,8 +34,9 @@ struct ResolvedTarget {
   std::string label;  // the token's text or the label
   std::optional<int> contrast;
   std::string contrast_label;
+  int step = -1;  // a generation's step (0-based), or -1
 
-  // "log p(' was' at 7)" or "logit(' was') − logit(' is') at 7".
+  // "log p(' was' at 7)" or "logit(' was') − logit(' is') at 7"; ", step 3" for a generation's (1-based).
   std::string describe() const;
   // The measure on one row of logits (log-softmax of the row, or the logit difference).
   double measure(const Eigen::Ref<const RowMatrix>& logits) const;
@@ -63,6 +65,16 @@ struct AblationOutcome {
   RunResult plain, changed;
 };
 AblationOutcome run_ablation(const Model& model, const AblationRequest& request, const std::vector<HeadRef>& heads);
+
+// Makes a generation's step the input and target of `request`: the input becomes the prompt
+// (the recording's text encoded again, as the generation did; checked against its prompt
+// tokens) and the tokens generated before `step` (0-based), as ids; the target the token chosen
+// at `step`, at the last position. A decoder's pass over that prefix gives there exactly the
+// logits the step saw; the measure is the model's own log-probability, before the logits rules
+// (repetition penalty, …) and sampling. Throws attn::Error when the recording is no generation
+// of `model`, the step is out of range, or the model is an encoder-decoder (a translation's
+// step cannot be swept yet) or the request a patch.
+void target_generation_step(const Model& model, const AttentionRecording& generation, int step, AblationRequest& request);
 
 enum class SweepUnit { Heads, Layers };
 

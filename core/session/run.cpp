@@ -14,8 +14,21 @@ PreparedRun prepare_text(const Model& model, PreparedRun run) {
   if (req.image || !req.image_path.empty())
     throw Error(model.name() + " is a text model (" + model.config().family + "): type a text for it, or choose an image model (ViT, DeiT) for " +
                 req.image_path.filename().string());
-  const auto pair = req.pair ? std::optional<std::string_view>(*req.pair) : std::nullopt;
-  run.encoding = model.encode(req.text, pair, req.truncate, &run.full_tokens);
+  if (req.ids) {
+    const Tokenizer& tokenizer = model.tokenizer();
+    for (int32_t id : *req.ids) {
+      if (id < 0 || id >= tokenizer.vocab_size())
+        throw Error("token id " + std::to_string(id) + " is outside " + model.name() + "'s vocabulary (0-" + std::to_string(tokenizer.vocab_size() - 1) + ")");
+      run.encoding.push(id, tokenizer.id_to_token(id), {0, 0}, 0, false);
+    }
+    run.full_tokens = run.encoding.size();
+    if (run.encoding.size() > size_t(model.config().max_positions))
+      throw Error("the input has " + std::to_string(run.encoding.size()) + " tokens but " + model.name() + " has only " +
+                  std::to_string(model.config().max_positions) + " positions");
+  } else {
+    const auto pair = req.pair ? std::optional<std::string_view>(*req.pair) : std::nullopt;
+    run.encoding = model.encode(req.text, pair, req.truncate, &run.full_tokens);
+  }
   run.tokens = int(run.encoding.size());
   if (run.tokens == 0) throw Error(kEmptyInput);
   for (size_t i = 0; i < run.encoding.size(); ++i)

@@ -23,6 +23,8 @@ struct RunRequest {
   // Text models: the text and, for BERT-style pairs, a second sentence.
   std::string text;
   std::optional<std::string> pair;
+  // Or the input as token ids, special tokens included (the text is then only noted).
+  std::optional<std::vector<int32_t>> ids;
   bool truncate = false;  // keep the first tokens of input longer than the model's positions
   // Image models: the decoded picture (imageio/ decodes files) and where it came from.
   std::optional<Rgb8Image> image;

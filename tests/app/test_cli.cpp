@@ -448,3 +448,34 @@ TEST(Cli, AblateAgreesWithTheReferencesHeadMask) {
   EXPECT_EQ(patch.code, 2);
   EXPECT_NE(patch.err.find("--clean"), std::string::npos) << patch.err;
 }
+
+// A generation's step: the sweep measures the token chosen there, on the prompt and the tokens
+// before it; its baseline is that step's probability as the generation recorded it.
+TEST(Cli, AblateSweepsAGenerationsStep) {
+  const attn::test::TempDir dir;
+  const std::string out = (dir.path() / "g.safetensors").string();
+  const auto g = run({"generate", "--model", fixture("gpt2"), "--text", "the quick brown fox", "--max-new-tokens", "4", "--greedy",
+                      "--json", "--out", out});
+  ASSERT_EQ(g.code, 0) << g.err;
+  const auto gj = json::parse(g.out);
+  ASSERT_GE(gj["ids"].size(), 2u);
+  const auto s = run({"ablate", "--model", fixture("gpt2"), "--generation", out, "--step", "2", "--sweep", "heads", "--json"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  const auto sj = json::parse(s.out);
+  EXPECT_EQ(sj["target"]["token"], gj["ids"][1]);
+  EXPECT_EQ(sj["target"]["step"], 2);
+  EXPECT_EQ(sj["target"]["position"], gj["prompt_ids"].size());  // the prompt and the first token: the second is predicted at the last
+  const auto rec = attn::AttentionRecording::open(out);
+  const auto& chosen = rec->step_candidates()->chosen_probs;
+  EXPECT_NEAR(sj["baseline"].get<double>(), std::log(chosen[1]), 1e-5);
+  EXPECT_EQ(sj["effect"].size(), 2u);
+  const auto mixed = run({"ablate", "--model", fixture("gpt2"), "--generation", out, "--step", "2", "--text", "x", "--sweep", "heads"});
+  EXPECT_EQ(mixed.code, 2);
+  EXPECT_NE(mixed.err.find("leave out --text"), std::string::npos) << mixed.err;
+  const auto alone = run({"ablate", "--model", fixture("gpt2"), "--generation", out, "--sweep", "heads"});
+  EXPECT_EQ(alone.code, 2);
+  EXPECT_NE(alone.err.find("--step"), std::string::npos) << alone.err;
+  const auto far = run({"ablate", "--model", fixture("gpt2"), "--generation", out, "--step", "9", "--sweep", "heads"});
+  EXPECT_EQ(far.code, 1);
+  EXPECT_NE(far.err.find("outside the generation"), std::string::npos) << far.err;
+}

@@ -11,6 +11,7 @@
 #include "nn/interventions.h"
 #include "nn/model.h"
 #include "session/ablate.h"
+#include "session/generate.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -213,6 +214,61 @@ TEST(Sweep, TargetsATokenOrALogitDifference) {
   req.target = {};
   req.target.token = "no such token at all";
   EXPECT_NE(test::error_of([&] { sweep_heads(m, req, SweepUnit::Layers); }).find("not one token"), std::string::npos);
+}
+
+// A generation's step is swept on its prefix (the prompt and the tokens before it) with the
+// chosen token as the target: the baseline is the step's own probability, and each entry is a
+// separate ablation of that prefix.
+TEST(Sweep, AGenerationsStepIsItsPrefixAndItsChosenToken) {
+  const Model& m = fixture_model("gpt2");
+  GenerateRequest g;
+  g.text = "the quick brown fox";
+  g.max_new_tokens = 6;
+  g.stop_ids = std::vector<int>{};
+  const GenerateResult gen = generate(m, g);
+  ASSERT_EQ(gen.steps.size(), 6u);
+  AblationRequest req;
+  target_generation_step(m, *gen.recording, 3, req);
+  std::vector<int32_t> prefix = gen.prompt_ids;
+  for (int s = 0; s < 3; ++s) prefix.push_back(gen.steps[size_t(s)].chosen.id);
+  EXPECT_EQ(req.run.ids, prefix);
+  const SweepResult s = sweep_heads(m, req, SweepUnit::Heads);
+  EXPECT_EQ(s.target.token, gen.steps[3].chosen.id);
+  EXPECT_EQ(s.target.position, int(prefix.size()) - 1);
+  EXPECT_NE(s.target.describe().find("step 4"), std::string::npos) << s.target.describe();
+  EXPECT_EQ(nlohmann::json::parse(s.to_json())["target"]["step"], 4);
+  EXPECT_NEAR(s.baseline, std::log(gen.steps[3].chosen.prob), 1e-5);
+  // Head 1.2 switched off by hand, on the same ids.
+  Encoding enc;
+  for (int32_t id : prefix) enc.push(id, m.tokenizer().id_to_token(id), {0, 0}, 0, false);
+  RunOptions o;
+  o.all_logits = true;
+  o.intervention = {Ablation::Zero, {{1, 2}}, nullptr};
+  const RowMatrix logits = m.forward(enc, o).logits;
+  const auto row = logits.row(logits.rows() - 1).cast<double>();
+  const double log_p = row(s.target.token) - row.maxCoeff() - std::log((row.array() - row.maxCoeff()).exp().sum());
+  EXPECT_NEAR(s.baseline + s.effect(1, 2), log_p, 1e-5);
+  const AblationOutcome one = run_ablation(m, req, {{1, 2}});
+  EXPECT_EQ(float(one.after - one.before), s.effect(1, 2));
+
+  AblationRequest wrong = req;
+  wrong.run.ids->push_back(m.tokenizer().vocab_size());
+  EXPECT_NE(test::error_of([&] { sweep_heads(m, wrong, SweepUnit::Heads); }).find("outside gpt2's vocabulary"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { target_generation_step(m, *gen.recording, 6, req); }).find("outside the generation's 6"), std::string::npos);
+  AblationRequest patch;
+  patch.mode = Ablation::Patch;
+  EXPECT_NE(test::error_of([&] { target_generation_step(m, *gen.recording, 0, patch); }).find("not patched"), std::string::npos);
+  const auto plain = m.forward(m.encode("the quick brown fox"), RunOptions{}).recording;
+  EXPECT_NE(test::error_of([&] { target_generation_step(m, *plain, 0, req); }).find("no generation"), std::string::npos);
+  const Model& bart = fixture_model("bart_tiny");
+  GenerateRequest t;
+  t.text = "the quick brown fox";
+  t.max_new_tokens = 2;
+  const GenerateResult translation = generate(bart, t);
+  EXPECT_NE(test::error_of([&] { target_generation_step(bart, *translation.recording, 0, req); }).find("encoder-decoder"), std::string::npos);
+  // Another model's generation: its prompt is not what this model makes of the text.
+  EXPECT_NE(test::error_of([&] { target_generation_step(fixture_model("llama_gqa"), *gen.recording, 0, req); }).find("another model"),
+            std::string::npos);
 }
 
 TEST(Sweep, StopsWhenCancelled) {

@@ -1,21 +1,25 @@
 // Interventions in the window: heads switched off from the model view (Ctrl+click) and the
 // selectors, a run with them showing the prediction before → after and marking them, the
 // sweep running in the worker into the Sweep tab (clicking a cell opens the head), and the
-// Sweep view's numbers and export.
+// Sweep view's numbers and export; a generation's sweep at the Timeline's step.
 #include <gtest/gtest.h>
 
+#include <QLineEdit>
 #include <QMouseEvent>
+#include <QPushButton>
 #include <QTabWidget>
 #include <QTest>
 #include <QToolButton>
 
 #include "session/ablate.h"
+#include "session/generate.h"
 #include "state/view_state.h"
 #include "test_support.h"
 #include "ui/ui_test_support.h"
 #include "views/model_view.h"
 #include "views/prediction_panel.h"
 #include "views/sweep_view.h"
+#include "views/timeline_view.h"
 #include "views/view_table.h"
 #include "window/intervention_panel.h"
 #include "window/main_window.h"
@@ -120,6 +124,49 @@ TEST(Interventions, ASweepRunsInTheWorkerAndItsCellsOpenTheirHeads) {
   const std::string text = test::read_file(fspath(csv));
   EXPECT_NE(text.find("head 2"), std::string::npos);
   EXPECT_NE(text.find(std::to_string(s.effect(1, 2)).substr(0, 6)), std::string::npos) << text;
+}
+
+// On a generation the sweep measures the token chosen at the Timeline's step, on the tokens
+// before it; the panel says which, and a patch is not offered there.
+TEST(Interventions, OnAGenerationTheSweepMeasuresTheTimelinesStep) {
+  MainWindow w;
+  w.resize(1300, 900);
+  w.show();
+  w.choose_model(test::fixture_model("gpt2"));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  auto* panel = w.findChild<ModelPanel*>();
+  panel->set_text(QStringLiteral("the cat sat"));
+  panel->set_generation(5, Sampling{});
+  w.generate();
+  ASSERT_TRUE(test::wait_for_analysis(w));
+  ASSERT_TRUE(test::wait_until_idle(w));
+  const auto info = read_generation(*w.state()->recording());
+  ASSERT_TRUE(info);
+  ASSERT_GE(info->steps.size(), 3u);
+  auto* timeline = qobject_cast<TimelineView*>(w.view(QStringLiteral("timeline")));
+  ASSERT_TRUE(timeline);
+  timeline->set_step(2);
+  InterventionPanel* iv = w.interventions();
+  EXPECT_EQ(iv->generation_step(), 2);
+  auto* target = iv->findChild<QLineEdit*>(QStringLiteral("SweepTarget"));
+  EXPECT_FALSE(target->isEnabled());
+  EXPECT_NE(target->placeholderText().indexOf(QStringLiteral("step 3")), -1) << target->placeholderText().toStdString();
+  iv->set_mode(Ablation::Patch);
+  EXPECT_FALSE(iv->sweep_button()->isEnabled());
+  iv->set_mode(Ablation::Zero);
+  EXPECT_TRUE(iv->sweep_button()->isEnabled());
+  w.sweep();
+  ASSERT_TRUE(test::wait_until_idle(w));
+  ASSERT_TRUE(w.state()->sweep()) << w.last_error().toStdString();
+  const SweepResult& s = *w.state()->sweep();
+  EXPECT_EQ(s.target.step, 2);
+  EXPECT_EQ(s.target.token, info->steps[2].chosen.id);
+  EXPECT_EQ(s.target.position, info->prompt_length + 1);
+  EXPECT_NEAR(s.baseline, std::log(info->steps[2].chosen.prob), 1e-5);
+  // A plain run: the Target field is back.
+  ASSERT_TRUE(test::run_and_wait(w, test::fixture_model("gpt2"), QStringLiteral("the cat sat")));
+  EXPECT_EQ(iv->generation_step(), -1);
+  EXPECT_TRUE(target->isEnabled());
 }
 
 TEST(Interventions, APatchWithoutACleanInputSaysSo) {

@@ -244,6 +244,7 @@ void RunController::sweep(const SweepRequest& req) {
     if (req.mode == Ablation::Patch) a.clean_text = clean_input(req.clean_text);
     if (!req.target.isEmpty()) a.target.token = stdstr(req.target);
     a.target.position = req.position;
+    if (req.generation) target_generation_step(*model, *req.generation, req.step, a);
     a.progress = ctx.progress_fn(0.02, 1.0);
     auto result = std::make_shared<const SweepResult>(sweep_heads(*model, a, req.unit));
     ctx.post([this, result] { Q_EMIT sweep_ready(result); });

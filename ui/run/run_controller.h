@@ -51,6 +51,10 @@ struct SweepRequest {
   SweepUnit unit = SweepUnit::Heads;
   QString target;       // a token or label; empty: the top prediction
   int position = -1;    // -1: the prediction's position
+  // Or a generation's step (session/ablate.h target_generation_step): its prefix is the input,
+  // its chosen token the target; text, pair, image and target are then ignored.
+  RecordingPtr generation;
+  int step = -1;
 };
 
 using SweepPtr = std::shared_ptr<const SweepResult>;

@@ -81,6 +81,12 @@ QString InterventionPanel::target() const { return target_->text(); }
 void InterventionPanel::set_target(const QString& token) { target_->setText(token); }
 QString InterventionPanel::heads_text() const { return heads_->text(); }
 
+void InterventionPanel::set_generation_step(int step, const QString& token) {
+  generation_step_ = step;
+  target_->setPlaceholderText(step >= 0 ? tr("step %1 of the Timeline: %2").arg(step + 1).arg(token) : tr("the top prediction"));
+  refresh();
+}
+
 void InterventionPanel::refresh() {
   const auto& heads = state_->ablated();
   if (heads.empty()) {
@@ -91,6 +97,15 @@ void InterventionPanel::refresh() {
   }
   clean_->setEnabled(mode() == Ablation::Patch);
   run_->setEnabled(state_->recording() != nullptr);
+  // On a generation the target is the Timeline's step, measured on the tokens before it.
+  const bool step = generation_step_ >= 0;
+  target_->setEnabled(!step);
+  if (step) target_->clear();
+  sweep_->setEnabled(!(step && mode() == Ablation::Patch));
+  sweep_->setToolTip(step ? (mode() == Ablation::Patch ? tr("A generation's step can be switched off or mean-ablated, not patched")
+                                                       : tr("Change every head (or layer) alone, as chosen above, and map how far the "
+                                                            "probability of the token chosen at the Timeline's step moves"))
+                          : tr("Change every head (or layer) alone, as chosen above, and map how far the target moves"));
   clear_->setEnabled(!heads.empty());
 }
 

@@ -31,6 +31,10 @@ class InterventionPanel : public QWidget {
   void set_sweep_unit(SweepUnit unit);
   QString target() const;  // empty: the top prediction
   void set_target(const QString& token);
+  // A generation is shown: the sweep measures the token chosen at its step `step` (0-based;
+  // the Timeline's), `token`. -1: a plain run, measured at the Target field's token.
+  void set_generation_step(int step, const QString& token);
+  int generation_step() const { return generation_step_; }
   // The line naming the chosen heads, as shown.
   QString heads_text() const;
   QPushButton* run_button() const { return run_; }
@@ -52,6 +56,7 @@ class InterventionPanel : public QWidget {
   QComboBox* unit_;
   QLineEdit* target_;
   QPushButton* sweep_;
+  int generation_step_ = -1;
 };
 
 }  // namespace attn::ui

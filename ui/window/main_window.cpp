@@ -31,6 +31,7 @@
 #include "views/prediction_panel.h"
 #include "views/rollout_view.h"
 #include "views/stats_view.h"
+#include "views/timeline_view.h"
 #include "views/view_table.h"
 #include "window/export_all_heads.h"
 #include "window/image_drop_area.h"
@@ -131,11 +132,13 @@ void MainWindow::build_views() {
     if (meta->indexOfSignal("hovered(QString)") >= 0) connect(w, SIGNAL(hovered(QString)), hover_label_, SLOT(setText(QString)));
     if (meta->indexOfSignal("failed(QString)") >= 0) connect(w, SIGNAL(failed(QString)), this, SLOT(show_error(QString)));
     if (meta->indexOfSignal("qkv_requested()") >= 0) connect(w, SIGNAL(qkv_requested()), this, SLOT(request_qkv()));
+    if (auto* timeline = qobject_cast<TimelineView*>(w)) connect(timeline, &TimelineView::step_changed, this, &MainWindow::update_sweep_step);
   }
   connect(state_, &ViewState::recording_changed, this, [this] {
     update_title();
     update_summary();
     panel_->set_structure_info(state_->recording() ? describe_structure(state_->recording()->meta()) : QString());
+    update_sweep_step();
   });
   connect(state_, &ViewState::selection_changed, this, &MainWindow::update_summary);
   connect(state_, &ViewState::theme_changed, this, [this] { apply_app_theme(state_->dark()); });
@@ -386,6 +389,18 @@ void MainWindow::add_interventions(RunRequest& req) const {
   req.clean_text = interventions_->clean_text();
 }
 
+void MainWindow::update_sweep_step() {
+  const RecordingPtr& rec = state_->original();
+  const auto generation = rec && !rec->meta().encoder_decoder() ? read_generation(*rec) : std::nullopt;
+  const auto* timeline = findChild<TimelineView*>();
+  if (!generation || generation->steps.empty() || !timeline) {
+    interventions_->set_generation_step(-1, {});
+    return;
+  }
+  const int t = std::clamp(timeline->step(), 0, int(generation->steps.size()) - 1);
+  interventions_->set_generation_step(t, qstr(generation->steps[size_t(t)].chosen.token));
+}
+
 void MainWindow::sweep() {
   if (panel_->model_dir().isEmpty()) {
     show_error(tr("Choose a model first (Model ▸ Open model folder…)"));
@@ -407,6 +422,10 @@ void MainWindow::sweep() {
   req.clean_text = interventions_->clean_text();
   req.unit = interventions_->sweep_unit();
   req.target = interventions_->target();
+  if (interventions_->generation_step() >= 0) {
+    req.generation = state_->original();
+    req.step = interventions_->generation_step();
+  }
   runs_->sweep(req);
 }
 

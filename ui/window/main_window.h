@@ -145,6 +145,8 @@ class MainWindow : public QMainWindow {
   void add_recent(const QString& dir);
   void update_title();
   void update_summary();
+  // Tells the Interventions panel which generation step a sweep would measure (none for a plain run).
+  void update_sweep_step();
   // The view (selection, tab, colours) stored in saved recordings, and its restoring.
   std::string saved_view() const;
   void restore_view(const AttentionRecording& recording);
