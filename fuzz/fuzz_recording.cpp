@@ -1,8 +1,9 @@
-// Recording metadata and tensor checks, then reading every head, the stored predictions and a
-// generation's steps.
+// Recording metadata and tensor checks, then reading every head, the stored predictions, a
+// generation's steps and an ablated run's heads.
 #include <vector>
 
 #include "fuzz_support.h"
+#include "nn/interventions.h"
 #include "record/recording.h"
 #include "session/generate.h"
 #include "session/predictions.h"
@@ -18,6 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (int h = 0; h < rec->num_heads(); ++h) sum += rec->head(l, h).sum();
     if (const auto p = attn::read_predictions(rec->meta())) sum += float(p->top.size());
     if (const auto g = attn::read_generation(*rec)) sum += float(g->steps.size());
+    // The heads an ablated run changed, as the window reads them (`ablated_heads`).
+    if (const auto it = rec->meta().extra.find("ablated_heads"); it != rec->meta().extra.end())
+      sum += float(attn::parse_heads(it->second, 1 << 20, rec->num_heads()).size());
     (void)sum;
   } catch (const attn::Error&) {
   }
