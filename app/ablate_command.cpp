@@ -24,6 +24,33 @@ Json predictions_json(const std::optional<Predictions>& p) {
   return list;
 }
 
+int print_sweep(const Args& a, const SweepResult& s) {
+  if (a.flag("json")) {
+    std::cout << s.to_json() << "\n";
+    return 0;
+  }
+  const bool heads = s.unit == SweepUnit::Heads;
+  std::printf("%s: %s each %s alone; target %s = %.4f%s\n", s.model.c_str(), ablation_name(s.mode), heads ? "head" : "layer",
+              s.target.describe().c_str(), s.baseline, s.clean ? (" (clean input: " + std::to_string(*s.clean) + ")").c_str() : "");
+  std::printf("change of the target (%s):\n%8s", "rows: layers", "");
+  for (int h = 0; h < s.effect.cols(); ++h) std::printf("  %-8s", heads ? ("head " + std::to_string(h)).c_str() : "layer");
+  std::printf("\n");
+  for (int l = 0; l < s.effect.rows(); ++l) {
+    std::printf("layer %-3d", l);
+    for (int h = 0; h < s.effect.cols(); ++h) std::printf(" %+9.4f", double(s.effect(l, h)));
+    std::printf("\n");
+  }
+  std::printf("largest effects:\n");
+  const auto ranked = s.ranked();
+  for (size_t i = 0; i < ranked.size() && i < 5; ++i) {
+    const auto& [l, h, e] = ranked[i];
+    std::printf("  %s %+.4f\n", (h >= 0 ? "head " + std::to_string(l) + "." + std::to_string(h) : "layer " + std::to_string(l)).c_str(), e);
+  }
+  return 0;
+}
+
+}  // namespace
+
 AblationRequest ablation_request(const Args& a, const Model& model) {
   check_input_kind(a, model);
   AblationRequest req;
@@ -69,32 +96,10 @@ void clear_progress() {
   if (::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%60s\r", "");
 }
 
-int print_sweep(const Args& a, const SweepResult& s) {
-  if (a.flag("json")) {
-    std::cout << s.to_json() << "\n";
-    return 0;
-  }
-  const bool heads = s.unit == SweepUnit::Heads;
-  std::printf("%s: %s each %s alone; target %s = %.4f%s\n", s.model.c_str(), ablation_name(s.mode), heads ? "head" : "layer",
-              s.target.describe().c_str(), s.baseline, s.clean ? (" (clean input: " + std::to_string(*s.clean) + ")").c_str() : "");
-  std::printf("change of the target (%s):\n%8s", "rows: layers", "");
-  for (int h = 0; h < s.effect.cols(); ++h) std::printf("  %-8s", heads ? ("head " + std::to_string(h)).c_str() : "layer");
-  std::printf("\n");
-  for (int l = 0; l < s.effect.rows(); ++l) {
-    std::printf("layer %-3d", l);
-    for (int h = 0; h < s.effect.cols(); ++h) std::printf(" %+9.4f", double(s.effect(l, h)));
-    std::printf("\n");
-  }
-  std::printf("largest effects:\n");
-  const auto ranked = s.ranked();
-  for (size_t i = 0; i < ranked.size() && i < 5; ++i) {
-    const auto& [l, h, e] = ranked[i];
-    std::printf("  %s %+.4f\n", (h >= 0 ? "head " + std::to_string(l) + "." + std::to_string(h) : "layer " + std::to_string(l)).c_str(), e);
-  }
-  return 0;
+SweepUnit sweep_unit(const std::string& name) {
+  if (name != "heads" && name != "layers") throw UsageError("--sweep " + name + ": expected heads or layers");
+  return name == "heads" ? SweepUnit::Heads : SweepUnit::Layers;
 }
-
-}  // namespace
 
 const std::vector<OptionSpec>& ablate_options() {
   static const std::vector<OptionSpec> list = {
@@ -130,9 +135,8 @@ int cmd_ablate(const Args& a) {
   const auto model = Model::load(a.require("model"));
   AblationRequest req = ablation_request(a, *model);
   if (const auto sweep = a.get("sweep")) {
-    if (*sweep != "heads" && *sweep != "layers") throw UsageError("--sweep " + *sweep + ": expected heads or layers");
     if (a.get("heads") || a.get("out")) throw UsageError("--sweep changes every head in turn: leave out --heads and --out");
-    const SweepResult s = sweep_heads(*model, req, *sweep == "heads" ? SweepUnit::Heads : SweepUnit::Layers);
+    const SweepResult s = sweep_heads(*model, req, sweep_unit(*sweep));
     clear_progress();
     return print_sweep(a, s);
   }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli_args.h"
+#include "session/ablate.h"
 #include "session/run.h"
 
 namespace attn::cli {
@@ -15,6 +16,14 @@ RunOptions run_options(const Args& a);
 void check_input_kind(const Args& a, const Model& model);
 // The input (--text/--pair or --image) and run_options.
 RunRequest run_request(const Args& a, const Model& model);
+
+// The request --text/--image/--generation, --mode, --clean, --target… describe (shared with
+// `export --view sweep`).
+AblationRequest ablation_request(const Args& a, const Model& model);
+// heads | layers (--sweep), else a UsageError.
+SweepUnit sweep_unit(const std::string& name);
+// Clears the progress line ablation_request's progress callback draws on a terminal.
+void clear_progress();
 
 const std::vector<OptionSpec>& ablate_options();
 int cmd_ablate(const Args& a);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "ablate_command.h"
 #include "headless/headless.h"
 #include "views/view_table.h"
 #include "nn/model.h"
@@ -156,7 +157,17 @@ const std::vector<OptionSpec>& export_options() {
       {"word-rule", true, "RULE", "--words/--sentences: sum-keys (keys summed, queries averaged; rows keep summing to 1; default) or mean-keys"},
       {"all-layers", false, "", "alignment: the mean over every layer instead of --layer"},
       {"every-head", false, "", "compare: every head's A − B as a model view (numbers: max and mean |A − B| per head)"},
-      {"step", true, "T|all", "timeline: the generated token to show, 1 = the first (default), or all: one numbered file per token"},
+      {"step", true, "T|all", "timeline: the generated token to show, 1 = the first (default), or all: one numbered file per token; "
+                              "sweep with --generation: the generated token measured"},
+      {"sweep", true, "heads|layers", "sweep: change every head (default) or every layer's heads alone (runs --model on --text)"},
+      {"mode", true, "zero|mean|patch", "sweep: how each head is changed (default zero, or patch with --clean); see 'attnscope ablate'"},
+      {"clean", true, "STR", "sweep: a patch's clean input, as many tokens as --text"},
+      {"target", true, "TOKEN", "sweep: the token or label measured (default: the top prediction)"},
+      {"target-id", true, "N", "sweep: the target's id instead"},
+      {"contrast", true, "TOKEN", "sweep: measure the logit difference target − contrast"},
+      {"contrast-id", true, "N", "sweep: the contrast's id instead"},
+      {"position", true, "P", "sweep: the position whose prediction is measured (default: the last token, or the mask)"},
+      {"generation", true, "FILE", "sweep: a generation's recording instead of --text; --step T names the token measured"},
       {"colormap", true, "NAME", "viridis, magma, inferno, cividis or grey (default viridis)"},
       {"scaling", true, "NAME", "linear, log or power (default linear)"},
       {"gamma", true, "G", "exponent of the power scaling (default 0.5)"},
@@ -249,7 +260,21 @@ int cmd_export(const Args& a, int argc, char** argv) {
   if (const auto s = a.get("size")) req.size = parse_size(*s);
   if (const auto s = a.get("dpi")) req.dpi = a.get_int("dpi", 96, 24, 2400);
 
-  const ui::RecordingPtr rec = record(a, ui::find_view(req.view)->needs_qkv);
+  ui::RecordingPtr rec;
+  if (req.view == QLatin1String("sweep")) {
+    // The sweep is run here (as `attnscope ablate --sweep`), then drawn as the window draws it.
+    if (a.get("recording")) throw UsageError("--view sweep runs a sweep: give --model with --text (or --generation FILE --step T), not --recording");
+    const auto model = Model::load(a.require("model"));
+    const AblationRequest ablation = ablation_request(a, *model);
+    req.sweep = std::make_shared<const SweepResult>(sweep_heads(*model, ablation, sweep_unit(a.get("sweep").value_or("heads"))));
+    clear_progress();
+    req.step = 0;
+    rec = a.get("generation") ? AttentionRecording::open(*a.get("generation")) : run_model(a, false);
+  } else {
+    for (const char* name : {"sweep", "mode", "clean", "target", "target-id", "contrast", "contrast-id", "position", "generation"})
+      if (a.get(name)) throw UsageError(std::string("--") + name + " is for --view sweep");
+    rec = record(a, ui::find_view(req.view)->needs_qkv);
+  }
   // Headless: no display needed. An explicit QT_QPA_PLATFORM wins.
   if (std::getenv("QT_QPA_PLATFORM") == nullptr) setenv("QT_QPA_PLATFORM", "offscreen", 1);
   QTemporaryDir runtime;  // Qt wants a private runtime folder; give it one instead of a warning

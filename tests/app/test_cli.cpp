@@ -2,6 +2,8 @@
 // checks its answers against the PyTorch reference values.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors.h"
@@ -447,6 +449,46 @@ TEST(Cli, AblateAgreesWithTheReferencesHeadMask) {
   const auto patch = run({"ablate", "--model", fixture("gpt2"), "--text", "the quick brown fox", "--heads", "0.1", "--mode", "patch"});
   EXPECT_EQ(patch.code, 2);
   EXPECT_NE(patch.err.find("--clean"), std::string::npos) << patch.err;
+}
+
+// `export --view sweep` runs the sweep and writes its map as the window draws it: the numbers
+// are ablate --sweep's, the picture a PNG; the sweep's options belong to that view only.
+TEST(Cli, ExportDrawsASweepHeadless) {
+  const attn::test::TempDir dir;
+  const std::vector<std::string> input = {"--model", fixture("gpt2"), "--text", "the quick brown fox", "--mode", "mean"};
+  auto args = [&](std::vector<std::string> head, std::vector<std::string> tail) {
+    head.insert(head.end(), input.begin(), input.end());
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+  };
+  const auto j = run(args({"ablate"}, {"--sweep", "heads", "--json"}));
+  ASSERT_EQ(j.code, 0) << j.err;
+  const auto effect = json::parse(j.out)["effect"];
+  const std::string csv = (dir.path() / "sweep.csv").string(), png = (dir.path() / "sweep.png").string();
+  auto r = run(args({"export", "--view", "sweep"}, {"--out", csv}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream in(attn::test::read_file(csv));
+  std::string line;
+  std::getline(in, line);
+  EXPECT_NE(line.find("head 2"), std::string::npos) << line;
+  size_t layer = 0;
+  for (; std::getline(in, line); ++layer) {
+    std::istringstream cells(line);
+    std::string cell;
+    std::getline(cells, cell, ',');
+    EXPECT_EQ(cell, "layer " + std::to_string(layer));
+    for (size_t h = 0; std::getline(cells, cell, ','); ++h) EXPECT_NEAR(std::stod(cell), effect[layer][h].get<double>(), 1e-6) << layer << "." << h;
+  }
+  EXPECT_EQ(layer, effect.size());
+  r = run(args({"export", "--view", "sweep"}, {"--sweep", "layers", "--out", png}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(attn::test::read_file(png).substr(1, 3), "PNG");
+  const auto misplaced = run({"export", "--model", fixture("gpt2"), "--text", "the quick brown fox", "--mode", "mean", "--out", csv});
+  EXPECT_EQ(misplaced.code, 2);
+  EXPECT_NE(misplaced.err.find("--mode is for --view sweep"), std::string::npos) << misplaced.err;
+  const auto recorded = run({"export", "--view", "sweep", "--recording", csv, "--out", png});
+  EXPECT_EQ(recorded.code, 2);
+  EXPECT_NE(recorded.err.find("runs a sweep"), std::string::npos) << recorded.err;
 }
 
 // A generation's step: the sweep measures the token chosen there, on the prompt and the tokens

@@ -69,6 +69,7 @@ QStringList export_headless(const RecordingPtr& recording, const HeadlessRequest
   if (layout) state.set_picture(rec, load_recording_picture(*rec, req.recording_dir));
   state.rollout()->set_options(req.rollout);
   if (spec->needs_rollout) state.rollout()->set_result(std::make_shared<const RowMatrix>(attention_attribution(*rec, req.rollout)));
+  if (req.sweep) state.set_sweep(req.sweep);
   if (req.compare) {
     state.comparison()->set_b(req.compare, req.compare_source);
     if (req.compare_every_head) state.comparison()->compute_now();  // no event loop here for the background one

@@ -9,6 +9,7 @@
 #include "analysis/reading.h"
 #include "analysis/rollout.h"
 #include "colormap/colormap.h"
+#include "session/ablate.h"
 #include "qt_convert.h"
 
 namespace attn::ui {
@@ -36,6 +37,7 @@ struct HeadlessRequest {
   RecordingPtr compare;                      // compare: recording B (A is the one exported)
   QString compare_source = QStringLiteral("B");  // compare: how B is named (its file name)
   bool compare_every_head = false;           // compare: every head's A − B instead of the selection's
+  std::shared_ptr<const SweepResult> sweep;  // sweep: the map drawn (session/ablate.h)
   bool dark = false;
   Reading reading;                           // sinks hidden, words, sentences: every view reads the recording so
   QString out;                               // .png .svg .pdf .csv .npy
