@@ -209,6 +209,66 @@ TEST(HeatmapView, ALongRecordingsZoomedOutFramesReadItsPyramid) {
   fs::remove(file);
 }
 
+// The mean and max of a long recording's heads are made from what a frame shows of each head
+// (their pyramids, windows, single values), never from whole heads: the max exactly, the mean
+// as the mean of the heads' block maxima when zoomed out and exactly cell by cell.
+TEST(HeatmapView, ALongRecordingsMeanAndMaxOfHeadsReadOnlyWhatIsShown) {
+  auto made = test::synthetic_recording(1, 3, 1100, true);
+  const fs::path file = fs::temp_directory_path() / ("attn-heatmap-fused-" + std::to_string(::getpid()) + ".safetensors");
+  made->save(file, DType::F16);
+  const auto rec = AttentionRecording::open(file);
+  ASSERT_EQ(rec->pyramid(), (std::vector<int>{4, 16}));
+  std::vector<RowMatrix> heads;
+  for (int h = 0; h < 3; ++h) heads.push_back(rec->head_copy(0, h));
+  const size_t converted = rec->converted_bytes();  // the copies above; nothing more may be converted below
+  ViewState state;
+  state.set_recording(std::const_pointer_cast<AttentionRecording>(rec));
+  for (int fusion : {kHeadMax, kHeadMean}) {
+    state.select(0, fusion);
+    HeatmapView view(&state);
+    view.resize(330, 300);
+    view.show();
+    QApplication::processEvents();
+    MatrixPlot* plot = view.plot();
+    const int f = plot->pool_factor();
+    ASSERT_GE(f, 4);
+    // The frame pools the finest pyramid level p that divides its factor: each p-block holds
+    // the heads' fused block maxima, and the frame shows the largest of those in its f-block.
+    const int p = f % 16 == 0 ? 16 : 4;
+    for (const auto& [r, c] : {std::pair{0, 0}, {1099, 3}, {517, 260}, {64, 8}}) {
+      const int br = r / f * f, bc = c / f * f;
+      float want = 0;
+      for (int i = br; i < std::min(br + f, 1100); i += p)
+        for (int j = bc; j < std::min(bc + f, 1100); j += p) {
+          float fused = 0;
+          for (const RowMatrix& m : heads) {
+            const float block_max = m.block(i, j, std::min(p, 1100 - i), std::min(p, 1100 - j)).maxCoeff();
+            fused = fusion == kHeadMax ? std::max(fused, block_max) : fused + block_max / 3;
+          }
+          want = std::max(want, fused);
+        }
+      EXPECT_NEAR(plot->shown_value(r, c), want, 1e-6) << fusion << ": " << r << ", " << c;
+    }
+    // Hover and single cells: the exact mean / max of the heads' values.
+    const auto exact = [&](int r, int c) {
+      return fusion == kHeadMax ? std::max({heads[0](r, c), heads[1](r, c), heads[2](r, c)})
+                                : (heads[0](r, c) + heads[1](r, c) + heads[2](r, c)) / 3;
+    };
+    EXPECT_NE(plot->hover_text(700, 5).indexOf(format_weight(exact(700, 5))), -1) << plot->hover_text(700, 5).toStdString();
+    plot->xAxis->setRange(400, 430);
+    plot->yAxis->setRange(600, 630);
+    EXPECT_EQ(plot->pool_factor(), 1);
+    EXPECT_NEAR(plot->shown_value(610, 420), exact(610, 420), 1e-6);
+    EXPECT_FALSE(plot->content().matrix.resolved()) << "the whole layer was made";
+    EXPECT_EQ(rec->converted_bytes(), converted) << "a whole head was converted";
+  }
+  // The colour range comes from the pyramid's coarsest level: the max's is exact.
+  state.select(0, kHeadMax);
+  const float top = std::max({heads[0].maxCoeff(), heads[1].maxCoeff(), heads[2].maxCoeff()});
+  EXPECT_FLOAT_EQ(float(state.current_range().hi), top);
+  fs::remove(file);
+}
+
 // The analysis hands out the layers done so far; the model view shows their thumbnails while
 // the rest is computed, and the other views wait for the complete analysis.
 TEST(ModelView, ShowsTheFirstLayersWhileTheRestIsAnalysed) {

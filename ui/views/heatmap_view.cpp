@@ -24,6 +24,32 @@ MatrixPlot::Content heatmap_content(const ViewState& state) {
         });
     c.pyramid = rec->pyramid();
     c.pyramid_level = [rec, layer, head](size_t level) { return rec->pyramid_level(layer, head, level); };
+  } else if (!rec->pyramid().empty()) {
+    // A long recording's mean or max of heads, made from what each frame shows of every head:
+    // single values, windows, pyramid levels. The max of the heads' block maxima is the max's
+    // own pyramid; for the mean, zoomed-out frames show the mean of the heads' block maxima
+    // (the value name says so). Cells one by one are exact.
+    const auto n = Eigen::Index(rec->num_tokens());
+    const int H = rec->num_heads();
+    auto whole = std::make_shared<RowMatrix>();
+    c.matrix = MatrixRef(
+        n, n,
+        [rec, layer, head, H](Eigen::Index i, Eigen::Index j) {
+          return fused_heads(H, head, [&](int h) {
+            return RowMatrix::Constant(1, 1, rec->value(AttentionRecording::Part::Attention, layer, h, int(i), int(j)));
+          })(0, 0);
+        },
+        [rec, layer, head, whole] {
+          if (whole->size() == 0) *whole = head == kHeadMean ? rec->layer_mean(layer) : rec->layer_max(layer);
+          return ConstMatrixMap(whole->data(), whole->rows(), whole->cols());
+        },
+        [rec, layer, head, H](int r0, int r1, int c0, int c1) {
+          return fused_heads(H, head, [&](int h) { return rec->block(AttentionRecording::Part::Attention, layer, h, r0, r1, c0, c1); });
+        });
+    c.pyramid = rec->pyramid();
+    c.pyramid_level = [rec, layer, head, H](size_t level) {
+      return fused_heads(H, head, [&](int h) { return rec->pyramid_level(layer, h, level); });
+    };
   } else {
     c.matrix = state.current_matrix();
   }
@@ -36,7 +62,8 @@ MatrixPlot::Content heatmap_content(const ViewState& state) {
   c.title = with_reading(state.selection_title(), rec->meta(), QStringLiteral("\n"));
   c.row_axis = QStringLiteral("query (attending token)");
   c.col_axis = QStringLiteral("key (attended-to token)");
-  c.value_name = state.head() == kHeadMean ? QStringLiteral("mean attention")
+  c.value_name = state.head() == kHeadMean && !rec->pyramid().empty() ? QStringLiteral("mean attention (zoomed out: mean of block maxima)")
+                 : state.head() == kHeadMean                          ? QStringLiteral("mean attention")
                  : state.head() == kHeadMax ? QStringLiteral("max attention")
                                             : QStringLiteral("attention");
   c.range = state.current_range();
