@@ -14,7 +14,7 @@ packages=(
   qt6-base-dev qt6-svg-dev libqt6svg6 libqt6opengl6-dev libgl-dev
   libqcustomplot-dev libqcustomplot2.1-qt6
   xvfb xauth fonts-dejavu-core
-  help2man dpkg-dev file desktop-file-utils appstream bash-completion
+  help2man dpkg-dev file desktop-file-utils appstream bash-completion shared-mime-info libglib2.0-bin
   clang libclang-rt-14-dev libomp-14-dev
   python3-torch python3-numpy
 )
