@@ -73,6 +73,7 @@ int run_gui(int argc, char** argv, const GuiArgs& args) {
   QApplication::setOrganizationName(QStringLiteral("AttnScope"));
   QApplication::setApplicationName(QStringLiteral("AttnScope"));
   QApplication::setApplicationVersion(QStringLiteral(ATTN_VERSION));
+  QApplication::setDesktopFileName(QStringLiteral("attnscope"));  // packaging/attnscope.desktop: its icon and name on Wayland
   attn::ui::MainWindow window;
   if (args.dark) window.set_dark(true);
   if (args.light) window.set_dark(false);
