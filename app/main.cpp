@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "attn_version.h"
 #include "commands.h"
 #include "kernels/gemm.h"
 
@@ -18,6 +19,7 @@
 #include <QFileInfo>
 #include <QTimer>
 
+#include "state/bundled_models.h"
 #include "window/main_window.h"
 #include "window/model_panel.h"
 
@@ -71,6 +73,7 @@ int run_gui(int argc, char** argv, const GuiArgs& args) {
   QApplication::setOrganizationName(QStringLiteral("AttnScope"));
   QApplication::setApplicationName(QStringLiteral("AttnScope"));
   QApplication::setApplicationVersion(QStringLiteral(ATTN_VERSION));
+  QApplication::setDesktopFileName(QStringLiteral("attnscope"));  // packaging/attnscope.desktop: its icon and name on Wayland
   attn::ui::MainWindow window;
   if (args.dark) window.set_dark(true);
   if (args.light) window.set_dark(false);
@@ -112,7 +115,7 @@ int run_gui(int argc, char** argv, const GuiArgs& args) {
 int main(int argc, char** argv) {
   if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
     std::cout << "Usage: attnscope [COMMAND] [OPTIONS]\n"
-                 "       attnscope [--model DIR [--text STR [--pair STR] | --image FILE]] [--dark] [--time-first-paint] [RECORDING | MODEL_DIR | PICTURE]\n"
+                 "   or: attnscope [--model DIR [--text STR [--pair STR] | --image FILE]] [--dark] [--time-first-paint] [RECORDING | MODEL_DIR | PICTURE]\n"
                  "See what transformer models attend to. Without a command, starts the desktop application.\n\n"
               << attn::cli::commands_help();
     return 0;
@@ -120,10 +123,19 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
     using attn::kernels::Isa;
     const Isa isa = attn::kernels::active_isa();
-    std::cout << "attnscope " << ATTN_VERSION << "\nmatrix products: " << attn::kernels::isa_name(isa);
+    std::cout << "attnscope " << ATTN_VERSION;
+    if (ATTN_GIT_HASH[0] != '\0') std::cout << " (git " << ATTN_GIT_HASH << ")";
+    std::cout << "\nmatrix products: " << attn::kernels::isa_name(isa);
     if (isa == Isa::Avx512) std::cout << " (ATTNSCOPE_ISA=baseline for " << attn::kernels::isa_name(Isa::Baseline) << ")";
     else if (attn::kernels::isa_available(Isa::Avx512)) std::cout << " (AVX-512 switched off by ATTNSCOPE_ISA)";
     std::cout << "\n";
+#ifdef ATTN_WITH_GUI
+    // Where the window finds its bundled models (no QCoreApplication here, so the executable's
+    // folder comes from /proc).
+    const QString exe_dir = QFileInfo(QFileInfo(QStringLiteral("/proc/self/exe")).canonicalFilePath()).absolutePath();
+    const QStringList roots = attn::ui::model_roots_for(exe_dir);
+    std::cout << "bundled models: " << (roots.isEmpty() ? std::string("none found") : roots.join(QStringLiteral(", ")).toStdString()) << "\n";
+#endif
     return 0;
   }
   const int code = attn::cli::run_command(argc, argv);

@@ -2,7 +2,9 @@
 # Installs every Debian package AttnScope needs to build, test and run.
 # Idempotent: packages already present are skipped, so a second run is quick.
 #   scripts/install-deps.sh           build + tests + GUI (what the README's commands need; the
-#                                     Python recorder's test needs Debian's PyTorch)
+#                                     Python recorder's test needs Debian's PyTorch; the man
+#                                     page, the .deb and the install tests need the packaging
+#                                     tools on the line with help2man)
 #   scripts/install-deps.sh --tools   also what tools/ and the PyTorch benchmark need
 set -euo pipefail
 
@@ -12,6 +14,7 @@ packages=(
   qt6-base-dev qt6-svg-dev libqt6svg6 libqt6opengl6-dev libgl-dev
   libqcustomplot-dev libqcustomplot2.1-qt6
   xvfb xauth fonts-dejavu-core
+  help2man dpkg-dev file desktop-file-utils appstream bash-completion shared-mime-info libglib2.0-bin
   clang libclang-rt-14-dev libomp-14-dev
   python3-torch python3-numpy
 )

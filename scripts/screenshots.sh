@@ -4,7 +4,8 @@
 # exported figures) into screenshots/, with a real window under Xvfb. Uses the bundled GPT-2
 # model when present, else the fixture. Then the image views (overlay, hovered and clicked
 # patch, head grid, image rollout and flow, prediction panel) on the bundled ViT (attnscope-vit-fashion) with one of its
-# pictures, else the vit_cls fixture with a fixture picture.
+# pictures, else the vit_cls fixture with a fixture picture. With the bundled models it also
+# refreshes the README's three pictures in docs/images/.
 #   ATTN_BUILD_DIR=/tmp/gui-build scripts/screenshots.sh [MODEL_DIR] [TEXT] [IMAGE_MODEL_DIR] [IMAGE]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,4 +71,20 @@ xvfb-run -a -s "-screen 0 1600x1000x24" "$tour" --model "$image_model" --image "
 "$build/app/attnscope" export --recording "$out/translation.safetensors" --view alignment --layer -1 --head mean --out "$out/cli-alignment.png"
 "$build/app/attnscope" export --recording "$out/translation.safetensors" --view alignment --lines --words --all-layers --head mean --out "$out/cli-alignment-lines.png"
 "$build/app/attnscope" export --recording "$out/translation.safetensors" --view timeline --step all --out "$out/cli-timeline.png" >/dev/null
+
+# The README's pictures (docs/images/), from the bundled models only (the fixtures' random
+# weights would make poor pictures): the model view, a head on a long input (the induction
+# head of the toy model on 26 syllables said four times: each token attends to the one that
+# followed its last occurrence), and an image overlay.
+docs="$root/docs/images"
+induction="$root/resources/models/attnscope-induction-toy"
+if [[ "$model" == "$root/resources/models/"* && "$image_model" == "$root/resources/models/"* && -f "$induction/config.json" ]]; then
+  mkdir -p "$docs"
+  cp "$out/1-model.png" "$docs/model-view.png"
+  cp "$out/10-overlay.png" "$docs/image-overlay.png"
+  syllables="fe ti ta sar mor da ra jun mir gan ven ru pin ban ko du zen lo nu hon sa bi dor te min ku"
+  "$build/app/attnscope" export --model "$induction" --text "$syllables $syllables $syllables $syllables" \
+    --view heatmap --layer 1 --head 0 --size 1500x950 --out "$docs/long-input-head.png"
+  echo "README pictures in $docs"
+fi
 echo "screenshots in $out"

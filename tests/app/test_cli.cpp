@@ -2,6 +2,7 @@
 // checks its answers against the PyTorch reference values.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +42,10 @@ TEST(Cli, VersionNamesTheMatrixKernels) {
   const auto r = run({"--version"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("attnscope ", 0), 0u) << r.out;
+  // "attnscope 0.1.0 (git abc1234)": the version from CMake's project(), the commit when built
+  // from a git checkout.
+  const std::string first_line = r.out.substr(0, r.out.find('\n'));
+  EXPECT_TRUE(std::regex_match(first_line, std::regex(R"(attnscope [0-9]+\.[0-9]+\.[0-9]+( \(git [0-9a-f]{7,}\))?)"))) << first_line;
   EXPECT_NE(r.out.find(std::string("matrix products: ") + kernels::isa_name(kernels::active_isa())), std::string::npos) << r.out;
   const auto baseline = attn::test::run_attnscope({"--version"}, {"env", "ATTNSCOPE_ISA=baseline"});
   EXPECT_NE(baseline.out.find(std::string("matrix products: ") + kernels::isa_name(Isa::Baseline)), std::string::npos) << baseline.out;

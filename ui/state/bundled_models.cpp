@@ -15,18 +15,17 @@
 
 namespace attn::ui {
 
-QStringList model_roots() {
+QStringList model_roots_for(const QString& exe_dir) {
   QStringList candidates;
-  const QString env = qEnvironmentVariable("ATTNSCOPE_RESOURCES");
-  if (!env.isEmpty()) candidates << QDir(env).filePath(QStringLiteral("models"));
-  const QString exe = QCoreApplication::applicationDirPath();
-  if (!exe.isEmpty()) {
-    candidates << QDir(exe).filePath(QStringLiteral("../../resources/models"));
-    candidates << QDir(exe).filePath(QStringLiteral("../share/attnscope/models"));
+  if (!exe_dir.isEmpty()) {
+    candidates << QDir(exe_dir).filePath(QStringLiteral("../share/attnscope/models"));
+    candidates << QDir(exe_dir).filePath(QStringLiteral("../../resources/models"));
   }
 #ifdef ATTN_SOURCE_RESOURCES
   candidates << QDir(QStringLiteral(ATTN_SOURCE_RESOURCES)).filePath(QStringLiteral("models"));
 #endif
+  const QString env = qEnvironmentVariable("ATTNSCOPE_DATA_DIR");
+  if (!env.isEmpty()) candidates << QDir(env).filePath(QStringLiteral("models"));
   QStringList roots;
   QSet<QString> seen;
   for (const QString& c : candidates) {
@@ -37,6 +36,8 @@ QStringList model_roots() {
   }
   return roots;
 }
+
+QStringList model_roots() { return model_roots_for(QCoreApplication::applicationDirPath()); }
 
 QList<BundledModel> find_bundled_models() {
   QList<BundledModel> out;

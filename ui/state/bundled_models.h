@@ -21,9 +21,13 @@ struct BundledModel {
   QString dir;   // absolute path
 };
 
-// Folders searched for bundled models, in order: $ATTNSCOPE_RESOURCES/models,
-// <exe>/../../resources/models (build tree), <exe>/../share/attnscope/models (installed),
-// and the source tree's resources/models (development builds). Existing ones only.
+// Folders searched for bundled models, in order: <exe>/../share/attnscope/models (installed,
+// relative to the prefix), <exe>/../../resources/models (a build tree inside the source tree),
+// the source tree's resources/models (development builds elsewhere), then
+// $ATTNSCOPE_DATA_DIR/models. Existing ones only, each once. A model found in an earlier
+// folder hides one of the same name in a later one.
+QStringList model_roots_for(const QString& exe_dir);
+// model_roots_for() the running executable's folder (needs a QCoreApplication).
 QStringList model_roots();
 // Every model folder (one with a config.json) under the roots, by name, without duplicates.
 QList<BundledModel> find_bundled_models();
