@@ -104,7 +104,11 @@ int run_gui(int argc, char** argv, const GuiArgs& args) {
   } else if (!args.image.isEmpty()) {
     window.open_picture(args.image);
   } else if (!window.panel()->model_dir().isEmpty()) {
+    // Started bare (the menu entry): the chosen model runs on the remembered text at once, as
+    // --model with --text would; an image model waits for a picture.
     window.choose_model(window.panel()->model_dir());
+    if (!window.panel()->image_mode() && !window.panel()->text().trimmed().isEmpty())
+      window.run_text(window.panel()->text(), window.panel()->pair());
   }
   return app.exec();
 }

@@ -294,6 +294,17 @@ TEST(Cli, TimeFirstPaintPrintsAndQuits) {
   const auto bad = run({"--model", fixture("bert_mlm") + "/missing", "--text", "x", "--time-first-paint"});
   EXPECT_EQ(bad.code, 1) << bad.out;
   EXPECT_NE(bad.err.find("missing"), std::string::npos) << bad.err;
+  // Started bare, as the menu entry starts it, with no settings yet: the first bundled model
+  // runs on the example text at once.
+  const attn::test::TempDir config;
+  const char* was = std::getenv("XDG_CONFIG_HOME");
+  const std::string old_config = was ? was : "";
+  ::setenv("XDG_CONFIG_HOME", config.path().c_str(), 1);
+  const auto bare = run({"--time-first-paint"});
+  if (was) ::setenv("XDG_CONFIG_HOME", old_config.c_str(), 1);
+  else ::unsetenv("XDG_CONFIG_HOME");
+  ASSERT_EQ(bare.code, 0) << bare.err;
+  EXPECT_NE(bare.out.find("first heatmap painted "), std::string::npos) << bare.out;
 }
 
 // --layers records a subset: the file holds those layers, labelled with the model's numbers.
