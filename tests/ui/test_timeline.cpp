@@ -19,6 +19,7 @@
 #include "test_support.h"
 #include "ui/ui_test_support.h"
 #include "views/alignment_view.h"
+#include "views/prediction_panel.h"
 #include "views/timeline_view.h"
 #include "window/main_window.h"
 #include "window/model_panel.h"
@@ -68,6 +69,28 @@ TEST(Timeline, EachStepShowsTheRowThatChoseItsToken) {
   EXPECT_EQ(timeline_step(state, 0)->selected_row, 2);
   state.set_recording(test::synthetic_recording(1, 2, 5, true));  // not a generation
   EXPECT_FALSE(timeline_step(state, 0));
+}
+
+// A generation that ended at its stop token has no next token: the prediction panel says so
+// (not that the model has no prediction head).
+TEST(Timeline, APredictionPanelOnAStoppedGenerationSaysWhy) {
+  static const auto model = Model::load(test::fixtures_dir() / "models" / "gpt2");
+  GenerateRequest r;
+  r.prompt_ids = std::vector<int32_t>{388, 342, 370, 373};
+  r.max_new_tokens = 4;
+  r.stop_ids = std::vector<int>{};
+  const GenerateResult free_run = attn::generate(*model, r);
+  r.stop_ids = std::vector<int>{free_run.steps[1].chosen.id};  // stops at its second token
+  const GenerateResult stopped = attn::generate(*model, r);
+  ASSERT_EQ(stopped.stop, "eos");
+  ASSERT_FALSE(stopped.predictions);
+  ViewState state;
+  PredictionPanel panel(&state);
+  EXPECT_NE(panel.empty_text().indexOf(QStringLiteral("Run a model")), -1);
+  state.set_recording(stopped.recording);
+  EXPECT_NE(panel.empty_text().indexOf(QStringLiteral("stop token")), -1) << panel.empty_text().toStdString();
+  state.set_recording(free_run.recording);
+  EXPECT_TRUE(panel.empty_text().isEmpty()) << panel.empty_text().toStdString();
 }
 
 TEST(Timeline, KeysSliderPlayAndHover) {

@@ -411,6 +411,11 @@ int main(int argc, char** argv) {
       save(shoot(w), QStringLiteral("18-timeline"));
       const QString path = QDir(out).filePath(prefix + QStringLiteral("export-timeline.png"));
       if (w.export_view(path, ImageOptions{QSize(1400, 700), 120})) std::printf("%s\n", qPrintable(path));
+      // The sweep of that step: the token chosen there, on the tokens before it.
+      w.sweep();
+      wait_idle(w);
+      settle(300);
+      save(shoot(w), QStringLiteral("32-sweep-generation-step"));
     }
   }
   // Interventions: two heads switched off (crossed out in the model view, the prediction

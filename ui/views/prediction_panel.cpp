@@ -4,6 +4,7 @@
 #include <qcustomplot.h>
 
 #include "session/ablate.h"
+#include "session/generate.h"
 #include "state/theme.h"
 #include "state/view_state.h"
 
@@ -59,6 +60,15 @@ QStringList PredictionPanel::row_texts() const {
   return out;
 }
 
+QString PredictionPanel::empty_text() const {
+  const auto& rec = state_->recording();
+  if (predictions_) return {};
+  if (!rec) return tr("Run a model to see what it predicts.");
+  if (read_generation(*rec))
+    return tr("No next token: the generation ended at a stop token. The Timeline shows what was predicted at each step.");
+  return tr("No prediction: the model has no prediction head, or the text has no mask token.");
+}
+
 QString PredictionPanel::caption() const {
   const auto& meta = state_->recording()->meta();
   QString c = prediction_caption(*predictions_, meta);
@@ -91,12 +101,11 @@ void PredictionPanel::paint(QPainter& p, const QSize& size, bool figure) const {
   QFont bold = p.font();
   bold.setBold(true);
   if (figure) bold.setPointSizeF(bold.pointSizeF() + 2);
-  const auto& rec = state_->recording();
   p.setPen(t.foreground);
   if (!predictions_) {
     p.setPen(t.muted);
     p.drawText(QRectF(margin, y, size.width() - 2 * margin, size.height() - 2 * y), Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap,
-               !rec ? tr("Run a model to see what it predicts.") : tr("No prediction: the model has no prediction head, or the text has no mask token."));
+               empty_text());
     return;
   }
   p.save();

@@ -25,6 +25,8 @@ class PredictionPanel : public QWidget, public Renderable {
   const std::optional<Predictions>& before() const { return before_; }
   // The rows as shown: "label  12.3 %", after an ablation "label  40.1 % → 12.3 %".
   QStringList row_texts() const;
+  // What the panel says when there is no prediction to show ("" when there is one).
+  QString empty_text() const;
 
   QString render_title() const override;
   QSize render_size() const override { return {700, 360}; }
