@@ -417,16 +417,23 @@ float* AttentionRecording::mutable_layer(Part part, int layer) {
   return it->second.data.data();
 }
 
+RowMatrix fuse_heads(int heads, int fusion, const std::function<RowMatrix(int)>& read) {
+  RowMatrix out = read(0);
+  for (int h = 1; h < heads; ++h) {
+    const RowMatrix m = read(h);
+    if (fusion == kHeadMax) out = out.cwiseMax(m);
+    else out += m;
+  }
+  if (fusion == kHeadMean) out /= float(std::max(1, heads));
+  return out;
+}
+
 RowMatrix AttentionRecording::layer_mean(int layer) const {
-  RowMatrix sum = RowMatrix::Zero(num_tokens(), num_tokens());
-  for (int h = 0; h < num_heads(); ++h) sum += head_copy(layer, h);
-  return sum / float(std::max(1, num_heads()));
+  return fuse_heads(num_heads(), kHeadMean, [&](int h) { return head_copy(layer, h); });
 }
 
 RowMatrix AttentionRecording::layer_max(int layer) const {
-  RowMatrix m = head_copy(layer, 0);
-  for (int h = 1; h < num_heads(); ++h) m = m.cwiseMax(head_copy(layer, h));
-  return m;
+  return fuse_heads(num_heads(), kHeadMax, [&](int h) { return head_copy(layer, h); });
 }
 
 std::map<std::string, std::string> AttentionRecording::file_metadata(const RecordingMeta& meta, const std::map<std::string, std::string>& extra) {

@@ -8,6 +8,7 @@
 // Reading from several threads is safe; writing (mutable_*) is for the engine only.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,11 @@ namespace attn {
 // Where a head is chosen: one head (>= 0), or the mean / max over a layer's heads.
 inline constexpr int kHeadMean = -1;
 inline constexpr int kHeadMax = -2;
+
+// The mean (kHeadMean) or max (kHeadMax) over `heads` (>= 1) heads of what `read(h)` gives for
+// each: whole heads, or windows or pyramid levels of one shape, so that a long recording's mean
+// or max is made from what a frame shows.
+RowMatrix fuse_heads(int heads, int fusion, const std::function<RowMatrix(int head)>& read);
 
 // Rotary models (the Llama kind): how the recorded Q and K came from each head's raw
 // projection, so that the teaching mode can redo it: q/k RMSNorm (Qwen3, Gemma 3), then the

@@ -116,17 +116,6 @@ void ViewState::set_dark(bool dark) {
   Q_EMIT theme_changed();
 }
 
-RowMatrix fused_heads(int heads, int fusion, const std::function<RowMatrix(int)>& read) {
-  RowMatrix out = read(0);
-  for (int h = 1; h < heads; ++h) {
-    const RowMatrix m = read(h);
-    if (fusion == kHeadMax) out = out.cwiseMax(m);
-    else out += m;
-  }
-  if (fusion == kHeadMean) out /= float(std::max(1, heads));
-  return out;
-}
-
 ConstMatrixMap ViewState::current_matrix() const {
   if (!recording_) return ConstMatrixMap(nullptr, 0, 0);
   if (head_ >= 0) return recording_->head(layer_, head_);
@@ -155,7 +144,7 @@ ValueRange ViewState::current_range() const {
     // A long recording: from the heads' coarsest pyramid level, without reading whole heads
     // (exact for the max; for the mean, the largest mean of block maxima, an upper bound).
     const size_t top = recording_->pyramid().size() - 1;
-    const RowMatrix m = fused_heads(recording_->num_heads(), head_, [&](int h) { return recording_->pyramid_level(layer_, h, top); });
+    const RowMatrix m = fuse_heads(recording_->num_heads(), head_, [&](int h) { return recording_->pyramid_level(layer_, h, top); });
     return attention_range(m.size() ? m.maxCoeff() : 1.0, shared_max(), colors_.shared_range);
   }
   const ConstMatrixMap m = current_matrix();

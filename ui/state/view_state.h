@@ -5,7 +5,6 @@
 // it. GUI thread only.
 #include <QObject>
 #include <QString>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -26,11 +25,6 @@ namespace attn::ui {
 
 class CompareCache;
 class RolloutCache;
-
-// The mean (kHeadMean) or max (kHeadMax) over a recording's `heads` of what `read(h)` gives for
-// each head (windows, pyramid levels or rows of one shape): a long recording's mean or max of
-// heads made from what a frame shows, never from whole heads.
-RowMatrix fused_heads(int heads, int fusion, const std::function<RowMatrix(int head)>& read);
 
 class ViewState : public QObject {
   Q_OBJECT
@@ -85,7 +79,7 @@ class ViewState : public QObject {
 
   // The selected matrix (N, N): one head, or the mean / max over the layer's heads (cached).
   // For a long recording's mean / max this reads every head of the layer whole: views read
-  // windows of it with fused_heads instead.
+  // windows of it with fuse_heads (record/recording.h) instead.
   ConstMatrixMap current_matrix() const;
   // The colour range of the selection, or of any head, under the current settings.
   ValueRange current_range() const;

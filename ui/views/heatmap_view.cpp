@@ -35,7 +35,7 @@ MatrixPlot::Content heatmap_content(const ViewState& state) {
     c.matrix = MatrixRef(
         n, n,
         [rec, layer, head, H](Eigen::Index i, Eigen::Index j) {
-          return fused_heads(H, head, [&](int h) {
+          return fuse_heads(H, head, [&](int h) {
             return RowMatrix::Constant(1, 1, rec->value(AttentionRecording::Part::Attention, layer, h, int(i), int(j)));
           })(0, 0);
         },
@@ -44,11 +44,11 @@ MatrixPlot::Content heatmap_content(const ViewState& state) {
           return ConstMatrixMap(whole->data(), whole->rows(), whole->cols());
         },
         [rec, layer, head, H](int r0, int r1, int c0, int c1) {
-          return fused_heads(H, head, [&](int h) { return rec->block(AttentionRecording::Part::Attention, layer, h, r0, r1, c0, c1); });
+          return fuse_heads(H, head, [&](int h) { return rec->block(AttentionRecording::Part::Attention, layer, h, r0, r1, c0, c1); });
         });
     c.pyramid = rec->pyramid();
     c.pyramid_level = [rec, layer, head, H](size_t level) {
-      return fused_heads(H, head, [&](int h) { return rec->pyramid_level(layer, h, level); });
+      return fuse_heads(H, head, [&](int h) { return rec->pyramid_level(layer, h, level); });
     };
   } else {
     c.matrix = state.current_matrix();
