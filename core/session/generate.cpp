@@ -164,8 +164,7 @@ GenerateResult generate(const Model& model, GenerateRequest request) {
   const Tokenizer& tokenizer = model.tokenizer();
   Encoding input;
   if (request.prompt_ids) {
-    for (int32_t id : *request.prompt_ids)
-      input.push(id, id >= 0 && id < tokenizer.vocab_size() ? tokenizer.id_to_token(id) : "", {0, 0}, 0, false);
+    input = tokenizer.encode_ids(*request.prompt_ids);
   } else {
     input = model.encode(request.text);
   }

@@ -16,11 +16,10 @@ PreparedRun prepare_text(const Model& model, PreparedRun run) {
                 req.image_path.filename().string());
   if (req.ids) {
     const Tokenizer& tokenizer = model.tokenizer();
-    for (int32_t id : *req.ids) {
+    for (int32_t id : *req.ids)
       if (id < 0 || id >= tokenizer.vocab_size())
         throw Error("token id " + std::to_string(id) + " is outside " + model.name() + "'s vocabulary (0-" + std::to_string(tokenizer.vocab_size() - 1) + ")");
-      run.encoding.push(id, tokenizer.id_to_token(id), {0, 0}, 0, false);
-    }
+    run.encoding = tokenizer.encode_ids(*req.ids);
     run.full_tokens = run.encoding.size();
     if (run.encoding.size() > size_t(model.config().max_positions))
       throw Error("the input has " + std::to_string(run.encoding.size()) + " tokens but " + model.name() + " has only " +

@@ -70,6 +70,13 @@ class Tokenizer {
   }
   // Decodes ids back to text (WordPiece joins "##" pieces; BPE decodes bytes).
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+  // Input given as ids rather than text: each id's vocabulary string ("" out of range), no
+  // spans, none marked special.
+  Encoding encode_ids(const std::vector<int32_t>& ids) const {
+    Encoding out;
+    for (int32_t id : ids) out.push(id, id_to_token(id), {0, 0}, 0, false);
+    return out;
+  }
 
   // Special tokens; absent when the tokenizer has none of that kind.
   virtual std::optional<int32_t> mask_id() const { return std::nullopt; }

@@ -239,8 +239,7 @@ TEST(Sweep, AGenerationsStepIsItsPrefixAndItsChosenToken) {
   EXPECT_EQ(nlohmann::json::parse(s.to_json())["target"]["step"], 4);
   EXPECT_NEAR(s.baseline, std::log(gen.steps[3].chosen.prob), 1e-5);
   // Head 1.2 switched off by hand, on the same ids.
-  Encoding enc;
-  for (int32_t id : prefix) enc.push(id, m.tokenizer().id_to_token(id), {0, 0}, 0, false);
+  const Encoding enc = m.tokenizer().encode_ids(prefix);
   RunOptions o;
   o.all_logits = true;
   o.intervention = {Ablation::Zero, {{1, 2}}, nullptr};
