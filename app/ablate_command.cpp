@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unistd.h>
 
 #include "record/recording.h"
@@ -129,6 +130,14 @@ const std::vector<OptionSpec>& ablate_options() {
       {"force", false, "", "run even when the memory estimate exceeds the budget (ATTNSCOPE_MEMORY_BUDGET)"},
   };
   return list;
+}
+
+std::vector<OptionSpec> sweep_options() {
+  static const std::set<std::string> names = {"sweep", "mode", "clean", "target", "target-id", "contrast", "contrast-id", "position", "generation"};
+  std::vector<OptionSpec> out;
+  for (const OptionSpec& o : ablate_options())
+    if (names.count(o.name)) out.push_back(o);
+  return out;
 }
 
 int cmd_ablate(const Args& a) {

@@ -26,6 +26,9 @@ SweepUnit sweep_unit(const std::string& name);
 void clear_progress();
 
 const std::vector<OptionSpec>& ablate_options();
+// The options that set up a sweep (--sweep, --mode, --clean, --target, …, --generation), as
+// ablate_options() describes them: `export --view sweep` takes them too.
+std::vector<OptionSpec> sweep_options();
 int cmd_ablate(const Args& a);
 
 }  // namespace attn::cli

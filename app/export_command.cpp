@@ -129,7 +129,8 @@ std::string view_help() {
 }
 
 const std::vector<OptionSpec>& export_options() {
-  static const std::vector<OptionSpec> specs = {
+  static const std::vector<OptionSpec> specs = [] {
+    std::vector<OptionSpec> list = {
       {"recording", true, "FILE", "recording to show (from 'attnscope record' or File > Save recording)"},
       {"recording-b", true, "FILE", "compare view: the recording B set against A (--recording, or --model's run); "
                                     "A − B needs the same layers, heads and number of tokens, else the two are side by side"},
@@ -159,15 +160,6 @@ const std::vector<OptionSpec>& export_options() {
       {"every-head", false, "", "compare: every head's A − B as a model view (numbers: max and mean |A − B| per head)"},
       {"step", true, "T|all", "timeline: the generated token to show, 1 = the first (default), or all: one numbered file per token; "
                               "sweep with --generation: the generated token measured"},
-      {"sweep", true, "heads|layers", "sweep: change every head (default) or every layer's heads alone (runs --model on --text)"},
-      {"mode", true, "zero|mean|patch", "sweep: how each head is changed (default zero, or patch with --clean); see 'attnscope ablate'"},
-      {"clean", true, "STR", "sweep: a patch's clean input, as many tokens as --text"},
-      {"target", true, "TOKEN", "sweep: the token or label measured (default: the top prediction)"},
-      {"target-id", true, "N", "sweep: the target's id instead"},
-      {"contrast", true, "TOKEN", "sweep: measure the logit difference target − contrast"},
-      {"contrast-id", true, "N", "sweep: the contrast's id instead"},
-      {"position", true, "P", "sweep: the position whose prediction is measured (default: the last token, or the mask)"},
-      {"generation", true, "FILE", "sweep: a generation's recording instead of --text; --step T names the token measured"},
       {"colormap", true, "NAME", "viridis, magma, inferno, cividis or grey (default viridis)"},
       {"scaling", true, "NAME", "linear, log or power (default linear)"},
       {"gamma", true, "G", "exponent of the power scaling (default 0.5)"},
@@ -176,7 +168,14 @@ const std::vector<OptionSpec>& export_options() {
       {"size", true, "WxH", "image size: pixels for PNG, 1/96 inch for SVG and PDF (default: the view's)"},
       {"dpi", true, "N", "PNG resolution: scales text and lines, stored in the file (default 96)"},
       {"out", true, "FILE", "output: .png, .svg, .pdf (the picture) or .csv, .npy (the numbers)"},
-  };
+    };
+    // --view sweep runs a sweep first, set up as `attnscope ablate --sweep` sets it up.
+    for (OptionSpec o : sweep_options()) {
+      o.help = "sweep: " + o.help;
+      list.push_back(o);
+    }
+    return list;
+  }();
   return specs;
 }
 
@@ -268,11 +267,10 @@ int cmd_export(const Args& a, int argc, char** argv) {
     const AblationRequest ablation = ablation_request(a, *model);
     req.sweep = std::make_shared<const SweepResult>(sweep_heads(*model, ablation, sweep_unit(a.get("sweep").value_or("heads"))));
     clear_progress();
-    req.step = 0;
     rec = a.get("generation") ? AttentionRecording::open(*a.get("generation")) : run_model(a, false);
   } else {
-    for (const char* name : {"sweep", "mode", "clean", "target", "target-id", "contrast", "contrast-id", "position", "generation"})
-      if (a.get(name)) throw UsageError(std::string("--") + name + " is for --view sweep");
+    for (const OptionSpec& o : sweep_options())
+      if (a.get(o.name)) throw UsageError("--" + o.name + " is for --view sweep");
     rec = record(a, ui::find_view(req.view)->needs_qkv);
   }
   // Headless: no display needed. An explicit QT_QPA_PLATFORM wins.

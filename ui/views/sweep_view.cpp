@@ -117,12 +117,12 @@ void SweepView::paint(QPainter& p, const QSize& size, bool interactive) const {
   p.setPen(t.foreground);
   const double line = g.title_h / 2;
   // A long title (a long model name, a generation's step) shrinks to fit, then elides.
+  const QString title = render_title();
   const double room = size.width() - 16;
-  while (bold.pointSizeF() > font().pointSizeF() - 1 && QFontMetricsF(bold).horizontalAdvance(render_title()) > room)
+  while (bold.pointSizeF() > font().pointSizeF() - 1 && QFontMetricsF(bold).horizontalAdvance(title) > room)
     bold.setPointSizeF(bold.pointSizeF() - 0.5);
   p.setFont(bold);
-  p.drawText(QRectF(0, 0, size.width(), line), Qt::AlignHCenter | Qt::AlignBottom,
-             QFontMetricsF(bold).elidedText(render_title(), Qt::ElideRight, room));
+  p.drawText(QRectF(0, 0, size.width(), line), Qt::AlignHCenter | Qt::AlignBottom, QFontMetricsF(bold).elidedText(title, Qt::ElideRight, room));
   p.setFont(font());
   p.setPen(t.muted);
   QString sub = tr("%1 = %2 unchanged").arg(qstr(s->target.describe())).arg(s->baseline, 0, 'f', 3);

@@ -58,7 +58,6 @@ InterventionPanel::InterventionPanel(ViewState* state, QWidget* parent) : QWidge
   layout->addLayout(sweep_form);
   sweep_ = new QPushButton(tr("Sweep"), this);
   sweep_->setObjectName(QStringLiteral("RunSweep"));
-  sweep_->setToolTip(tr("Change every head (or layer) alone, as chosen above, and map how far the target moves"));
   layout->addWidget(sweep_);
   layout->addStretch(1);
 
