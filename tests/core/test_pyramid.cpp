@@ -1,12 +1,14 @@
 // Long recordings carry each head max-pooled by 4, 16, … (record/pyramid.h): the levels equal
 // the block maxima computed cell by cell, a streamed file equals a saved one byte for byte,
-// one value reads without converting its head, and lying pyramid metadata is the file's error.
+// one value reads without converting its head, the head view's lines found through the pyramid
+// are those of a scan of every weight, and lying pyramid metadata is the file's error.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <random>
 
+#include "analysis/attention_lines.h"
 #include "io/safetensors.h"
 #include "record/pyramid.h"
 #include "record/recording.h"
@@ -167,4 +169,67 @@ TEST(Pyramid, LyingMetadataIsTheFilesError) {
             std::string::npos);
   md["pyramid"] = "[4, 16, 64]";  // a level the file does not have
   EXPECT_NE(rewrite(md).find("missing tensor 'attention_max64.layer0'"), std::string::npos);
+}
+
+// The head view's lines (analysis/attention_lines.h) on a long F16 file: found through its
+// pyramid, the strongest lines and their cutoff equal those of a scan of every weight (the same
+// file with its pyramid dropped), for budgets below and above the number of weights and with a
+// head left out; a token's row and column read only themselves. No head is converted.
+TEST(Pyramid, TheHeadViewsLinesReadThroughThePyramidAreAScansLines) {
+  const int N = 1100;
+  RecordingMeta m;
+  m.model = "synthetic";
+  m.family = "gpt2";
+  m.num_layers = 1, m.num_heads = 3, m.num_tokens = N, m.causal = true;
+  for (int i = 0; i < N; ++i) m.tokens.push_back("t" + std::to_string(i));
+  auto made = AttentionRecording::create(m, false, false);
+  std::mt19937 gen(9);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (int h = 0; h < 3; ++h) {
+    RowMatrix a = RowMatrix::Zero(N, N);
+    for (int i = 0; i < N; ++i)
+      for (int j = 0; j <= i; ++j) a(i, j) = 0.2f * std::pow(u(gen), 4.0f);  // a long tail
+    made->write_matrix(AttentionRecording::Part::Attention, 0, h, a);
+  }
+  const auto file = temp("lines.safetensors");
+  made->save(file, DType::F16);
+  const auto pyramid = AttentionRecording::open(file);
+  auto scan = std::const_pointer_cast<AttentionRecording>(AttentionRecording::open(file));
+  ASSERT_EQ(pyramid->pyramid(), (std::vector<int>{4, 16}));
+  scan->drop_pyramid();
+  constexpr float kMin = 0.01f;
+  for (const std::vector<bool>& heads : {std::vector<bool>{}, std::vector<bool>{true, false, true}}) {
+    for (const int budget : {50, 4000, 10'000'000}) {
+      const StrongestLines a = strongest_lines(*pyramid, 0, heads, budget, kMin), b = strongest_lines(*scan, 0, heads, budget, kMin);
+      EXPECT_EQ(a.cutoff, b.cutoff) << budget;
+      EXPECT_EQ(a.lines, b.lines) << budget;
+      // The cutoff is the budget-th strongest weight of the chosen heads (kMin when fewer reach it).
+      std::vector<float> w;
+      for (int h = 0; h < 3; ++h) {
+        if (!heads.empty() && !heads[size_t(h)]) continue;
+        const RowMatrix x = scan->head_copy(0, h);
+        for (Eigen::Index i = 0; i < x.size(); ++i)
+          if (x.data()[i] >= kMin) w.push_back(x.data()[i]);
+      }
+      std::sort(w.rbegin(), w.rend());
+      EXPECT_EQ(a.cutoff, w.size() > size_t(budget) ? w[size_t(budget) - 1] : kMin) << budget;
+      EXPECT_EQ(a.lines.size(), size_t(std::count_if(w.begin(), w.end(), [&](float v) { return v >= a.cutoff; }))) << budget;
+      EXPECT_GE(a.lines.size(), std::min(w.size(), size_t(budget)));
+    }
+    for (const int side : {0, 1}) {
+      const auto lines = token_lines(*pyramid, 0, heads, 700, side, kMin);
+      std::vector<AttentionLine> want;
+      for (int h = 0; h < 3; ++h) {
+        if (!heads.empty() && !heads[size_t(h)]) continue;
+        const RowMatrix x = scan->head_copy(0, h);
+        for (int t = 0; t < N; ++t) {
+          const float v = side == 0 ? x(700, t) : x(t, 700);
+          if (v >= kMin) want.push_back(side == 0 ? AttentionLine{h, 700, t, v} : AttentionLine{h, t, 700, v});
+        }
+      }
+      EXPECT_FALSE(want.empty());
+      EXPECT_EQ(lines, want) << "side " << side;
+    }
+  }
+  EXPECT_EQ(pyramid->converted_bytes(), 0u);
 }

@@ -439,6 +439,35 @@ TEST(HeadView, LongInputsDrawOnlyTheStrongestLines) {
   EXPECT_EQ(lines->visible_line_count(), row);
 }
 
+// A long recording opened from its file: the head view of every head, scrolled and with a
+// token hovered, reads through the pyramid and single rows and columns; no head is converted.
+TEST(HeadView, ALongRecordingsLinesConvertNoHead) {
+  auto made = test::synthetic_recording(1, 4, 1100, true);
+  const fs::path file = fs::temp_directory_path() / ("attn-head-lines-" + std::to_string(::getpid()) + ".safetensors");
+  made->save(file, DType::F16);
+  const auto rec = AttentionRecording::open(file);
+  ASSERT_FALSE(rec->pyramid().empty());
+  ViewState state;
+  state.set_recording(std::const_pointer_cast<AttentionRecording>(rec));
+  state.select(0, kHeadMean);
+  HeadView view(&state);
+  view.resize(800, 600);
+  view.show();
+  QApplication::processEvents();
+  HeadLines* lines = view.lines();
+  EXPECT_GT(lines->visible_line_count(), 0);
+  QImage shot(lines->size(), QImage::Format_ARGB32_Premultiplied);
+  QPainter p(&shot);
+  lines->paint_cached(p, QRect(0, 20000, lines->width(), 600));  // scrolled far down
+  p.end();
+  state.set_query(900);
+  int row = 0;
+  for (int h = 0; h < 4; ++h) row += int((made->head(0, h).row(900).array() >= 0.01f).count());
+  EXPECT_EQ(lines->visible_line_count(), row);
+  EXPECT_EQ(rec->converted_bytes(), 0u);
+  fs::remove(file);
+}
+
 TEST(RolloutView, EqualsAnIndependentRollout) {
   ViewsFixture s(4, 3, 16, false);
   RolloutView view(&s.state);

@@ -28,7 +28,8 @@ HeadLines::HeadLines(ViewState* state, QWidget* parent) : QWidget(parent), state
   connect(state_, &ViewState::theme_changed, this, qOverload<>(&HeadLines::update));
   connect(state_, &ViewState::recording_changed, this, [this] {
     hover_token_ = -1;
-    cutoff_ = {};  // a new recording may reuse the old one's address
+    strongest_key_ = {};  // a new recording may reuse the old one's address
+    focused_key_ = {};
     updateGeometry();
     update();
   });
@@ -69,53 +70,38 @@ int HeadLines::focus_side() const { return hover_token_ >= 0 ? hover_side_ : 0; 
 float HeadLines::line_cutoff() const {
   const auto& rec = state_->recording();
   if (!rec) return kMinWeight;
-  if (cutoff_.recording == rec.get() && cutoff_.layer == state_->layer() && cutoff_.heads == enabled_) return cutoff_.value;
-  std::vector<float> weights;
-  for (int h = 0; h < rec->num_heads(); ++h) {
-    if (h < int(enabled_.size()) && !enabled_[h]) continue;
-    const ConstMatrixMap a = rec->head(state_->layer(), h);
-    for (Eigen::Index i = 0; i < a.rows(); ++i)
-      for (Eigen::Index j = 0; j < a.cols(); ++j)
-        if (a(i, j) >= kMinWeight) weights.push_back(a(i, j));
-  }
-  float cut = kMinWeight;
-  if (weights.size() > size_t(kLineBudget)) {
-    // The kLineBudget-th strongest weight; ties at it may add a few lines.
-    const auto nth = weights.begin() + std::ptrdiff_t(weights.size() - size_t(kLineBudget));
-    std::nth_element(weights.begin(), nth, weights.end());
-    cut = std::max(cut, *nth);
-  }
-  cutoff_ = {rec.get(), state_->layer(), enabled_, cut};
-  return cut;
+  strongest();
+  return strongest_.cutoff;
 }
 
-const std::vector<HeadLines::Line>& HeadLines::lines(int focus, int side) const {
+// The layer's strongest lines (analysis/attention_lines.h: read through a long recording's
+// pyramid, no head converted), kept for the recording, layer and heads.
+const StrongestLines& HeadLines::strongest() const {
   const auto& rec = state_->recording();
-  if (lines_.recording == rec.get() && lines_.layer == state_->layer() && lines_.heads == enabled_ && lines_.focus == focus &&
-      lines_.side == side)
-    return lines_.lines;
-  lines_ = {rec.get(), state_->layer(), focus, side, enabled_, {}};
-  if (!rec) return lines_.lines;
-  const float cutoff = focus >= 0 ? kMinWeight : line_cutoff();
-  const int N = rec->num_tokens();
-  for (int h = 0; h < rec->num_heads(); ++h) {
-    if (h < int(enabled_.size()) && !enabled_[h]) continue;
-    const ConstMatrixMap a = rec->head(state_->layer(), h);
-    for (int i = 0; i < N; ++i) {
-      if (focus >= 0 && side == 0 && i != focus) continue;
-      for (int j = 0; j < N; ++j) {
-        if (focus >= 0 && side == 1 && j != focus) continue;
-        const float w = a(i, j);
-        if (w >= cutoff) lines_.lines.push_back({h, i, j, w});
-      }
-    }
+  if (!(strongest_key_.recording == rec.get() && strongest_key_.layer == state_->layer() && strongest_key_.heads == enabled_)) {
+    strongest_key_ = {rec.get(), state_->layer(), enabled_};
+    strongest_ = rec ? strongest_lines(*rec, state_->layer(), enabled_, kLineBudget, kMinWeight) : StrongestLines{kMinWeight, {}};
   }
-  return lines_.lines;
+  return strongest_;
+}
+
+const std::vector<AttentionLine>& HeadLines::lines(int focus, int side) const {
+  const auto& rec = state_->recording();
+  if (focus < 0 || !rec) {
+    static const std::vector<AttentionLine> none;
+    return rec ? strongest().lines : none;
+  }
+  if (!(focused_key_.recording == rec.get() && focused_key_.layer == state_->layer() && focused_key_.heads == enabled_ &&
+        focused_key_.focus == focus && focused_key_.side == side)) {
+    focused_key_ = {rec.get(), state_->layer(), enabled_, focus, side};
+    focused_ = token_lines(*rec, state_->layer(), enabled_, focus, side, kMinWeight);
+  }
+  return focused_;
 }
 
 template <class Fn>
 void HeadLines::for_each_line(int focus, int side, Fn&& fn) const {
-  for (const Line& l : lines(focus, side)) fn(l.head, l.query, l.key, l.weight);
+  for (const AttentionLine& l : lines(focus, side)) fn(l.head, l.query, l.key, l.weight);
 }
 
 int HeadLines::visible_line_count() const {

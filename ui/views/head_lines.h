@@ -8,6 +8,8 @@
 #include <map>
 #include <vector>
 
+#include "analysis/attention_lines.h"
+
 namespace attn::ui {
 
 class ViewState;
@@ -66,19 +68,19 @@ class HeadLines : public QWidget {
   void paint_lines(QPainter& p, const QSize& size, bool fit, const QString& title, const QRectF& exposed, const RasterTarget* raster) const;
   template <class Fn>
   void for_each_line(int focus, int side, Fn&& fn) const;
-  struct Line {
-    int head, query, key;
-    float weight;
-  };
-  // The lines shown for a focus (or none: -1), kept for the recording, layer and heads.
-  const std::vector<Line>& lines(int focus, int side) const;
-  struct LineCache {
+  // The lines shown for a focus (or none: -1): a focused token's row or column, else the
+  // layer's strongest; each kept for the recording, layer and heads it was read for.
+  const std::vector<AttentionLine>& lines(int focus, int side) const;
+  const StrongestLines& strongest() const;
+  struct LinesKey {
     const void* recording = nullptr;
-    int layer = -1, focus = -2, side = 0;
+    int layer = -1;
     std::vector<bool> heads;
-    std::vector<Line> lines;
+    int focus = -2, side = 0;
   };
-  mutable LineCache lines_;
+  mutable LinesKey strongest_key_, focused_key_;
+  mutable StrongestLines strongest_;
+  mutable std::vector<AttentionLine> focused_;
   struct TileKey {
     const void* recording = nullptr;
     int layer = -1, focus = -2, side = 0;
@@ -91,14 +93,6 @@ class HeadLines : public QWidget {
   TileKey tile_key_;
   std::map<int, QImage> tiles_;
   std::list<int> tile_use_;  // most recently used first
-  struct Cutoff {  // line_cutoff() for one recording, layer and set of heads
-    const void* recording = nullptr;
-    int layer = -1;
-    std::vector<bool> heads;
-    float value = 0;
-  };
-  mutable Cutoff cutoff_;
-
   ViewState* state_;
   std::vector<bool> enabled_;
   int hover_token_ = -1, hover_side_ = 0;
