@@ -10,7 +10,9 @@
 #   5. prints the comparison tables (bench/compare.py): wall clock with 2 threads, CPU time
 #      with 1 thread (which holds up when other jobs share the machine), and the GEMM rates
 #      per instruction set with each forward pass's share of the GEMM peak,
-#   6. times attention flow next to rollout on the bundled models (bench/attn_bench_flow).
+#   6. times attention flow next to rollout on the bundled models (bench/attn_bench_flow),
+#   7. times BF16 weights' products: the engine's against AVX-512 BF16 dot products
+#      (bench/attn_bench_bf16; with their errors).
 # Environment: ATTN_BUILD_DIR and ATTN_JOBS as for build.sh; BENCH_OUT, the results folder
 # (default: $ATTN_BUILD_DIR/bench-results). Takes a few minutes; nothing here asserts a speed.
 #
@@ -29,8 +31,9 @@
 # scripts/bench.sh --big [CMake arguments]: a recording larger than memory. The same model
 # records N = 4096 streamed at F16 (a 17 GB file in $ATTN_BIG_DIR, default $build/bench-big;
 # about 10 minutes), then bench/attn_bench_view opens the file, paints a heatmap, pans and
-# zooms (with the file's pyramid and without); both print resident memory. Then the same view of
-# one synthetic head at N = 8192 and 16384. Needs ~21 GB of free disk.
+# zooms, shows the last layer's mean of heads and its head view (with the file's pyramid and
+# without); both print resident memory. Then the same views of one synthetic layer of 32 heads at
+# N = 4096 and of one synthetic head at N = 8192 and 16384. Needs ~22 GB of free disk.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ATTN_BUILD_DIR:-$root/build}
@@ -63,9 +66,13 @@ if ((big)); then
   mkdir -p "$dir"
   echo "== Recording N = 4096 streamed at F16 into $dir/rec.safetensors; load average $(load)"
   OMP_NUM_THREADS=2 "$build/bench/attn_bench_memory" "$model" 4096 all f16 "$dir/rec.safetensors" | tee "$out/big-record.json"
-  echo "== Viewing it: open, first heatmap, pan and zoom frames (with its pyramid, then reading whole heads)"
+  echo "== Viewing it: open, first heatmap, pan and zoom frames, the last layer's mean and head view (with its pyramid, then reading whole heads)"
   "$build/bench/attn_bench_view" "$dir/rec.safetensors" | tee "$out/big-view.json"
   "$build/bench/attn_bench_view" --no-pyramid "$dir/rec.safetensors" | tee "$out/big-view-no-pyramid.json"
+  echo "== One layer of 32 heads of N = 4096 (synthetic), with and without its pyramid"
+  "$build/bench/attn_bench_view" --synthetic 4096 "$dir/synthetic-4096x32.safetensors" 32
+  "$build/bench/attn_bench_view" "$dir/synthetic-4096x32.safetensors" | tee "$out/view-4096x32.json"
+  "$build/bench/attn_bench_view" --no-pyramid "$dir/synthetic-4096x32.safetensors" | tee "$out/view-4096x32-no-pyramid.json"
   for n in 8192 16384; do
     echo "== One head of N = $n (synthetic), with and without its pyramid"
     "$build/bench/attn_bench_view" --synthetic "$n" "$dir/synthetic-$n.safetensors"
@@ -147,6 +154,13 @@ echo "   ratio = peer time / AttnScope time, > 1: AttnScope faster"
 echo
 echo "== Attention flow next to rollout on the bundled models (OMP_NUM_THREADS=2); load average $(load)"
 OMP_NUM_THREADS=2 "$build/bench/attn_bench_flow" --benchmark_out="$out/flow.json" --benchmark_out_format=json | tee "$out/flow.txt"
+
+echo
+echo "== BF16 weights: the engine's product against AVX-512 BF16 dot products (OMP_NUM_THREADS=2, then 1); load average $(load)"
+for threads in 2 1; do
+  OMP_NUM_THREADS=$threads "$build/bench/attn_bench_bf16" --benchmark_out="$out/bf16-$threads.json" --benchmark_out_format=json |
+    tee "$out/bf16-$threads.txt"
+done
 
 if [[ -x "$build/bench/attn_bench_render" ]]; then
   echo
