@@ -400,9 +400,10 @@ TEST(BundledTranslator, TheGuidedExampleFindsAHeadThatReorders) {
 
 // The induction toy's circuit, found by a sweep (session/ablate.h; the numbers are in
 // resources/models/README.md). On a repeated run of 30 syllables, switching each head off
-// alone at a position of the second copy: the previous-token head (0.3, named in
-// attnscope.json) costs the copied token most, and the two most harmful layer-1 heads are the named induction head (1.0)
-// and head 1.3, which does the same job, so that both off together cost more than either.
+// alone at positions of the second copy: the induction head (found by its attention; the one
+// attnscope.json names) hurts the copied token most, by far, and a previous-token head (found
+// by its attention) second. The previous-token heads share their work: each alone costs little,
+// all of them off together break the copy as the induction head's loss does.
 TEST(BundledInductionToy, ASweepNamesItsCircuit) {
   ATTN_REQUIRE_BUNDLED(m, "attnscope-induction-toy");
   const std::string run = "ban ko mir du zen ta lo pin ra nu sar ven da mor ti gan fe ru hon sa jun bi dor te min ku lar fo pe gi";
@@ -410,19 +411,31 @@ TEST(BundledInductionToy, ASweepNamesItsCircuit) {
   req.run.text = run + " " + run;
   const Encoding enc = m->encode(req.run.text);
   ASSERT_EQ(enc.size(), 61u);
+  const auto plain = m->forward(enc, {}).recording;
+  const HeadFinding induction = find_induction_head(*plain, induction_targets(enc.ids));
+  ASSERT_TRUE(induction.clear);
+  EXPECT_EQ(std::pair(induction.layer, induction.head), std::pair(1, 0)) << "attnscope.json names head 1.0";
+  std::vector<HeadRef> previous;
+  for (int h = 0; h < plain->num_heads(); ++h)
+    if (previous_token_score(plain->head(0, h)) > 0.9f) previous.push_back({0, h});
+  ASSERT_GE(previous.size(), 2u);
   for (const int position : {35, 45, 55}) {
     req.target.position = position;
     req.target.token_id = enc.ids[size_t(position) + 1];
     const SweepResult s = sweep_heads(*m, req, SweepUnit::Heads);
-    const auto ranked = s.ranked();
-    EXPECT_EQ(std::get<0>(ranked[0]), 0);
-    EXPECT_EQ(std::get<1>(ranked[0]), 3) << "position " << position;
-    EXPECT_LT(std::get<2>(ranked[0]), -5.0);
-    std::vector<std::pair<double, int>> layer1;
-    for (int h = 0; h < 4; ++h) layer1.push_back({s.effect(1, h), h});
-    std::sort(layer1.begin(), layer1.end());
-    EXPECT_EQ(std::set<int>({layer1[0].second, layer1[1].second}), std::set<int>({0, 3})) << "position " << position;
-    const double both = run_ablation(*m, req, {{1, 0}, {1, 3}}).after - s.baseline;
-    EXPECT_LT(both, std::min(s.effect(1, 0), s.effect(1, 3)) - 1.0) << "position " << position;
+    std::vector<std::tuple<double, int, int>> hurt;  // most harmful first
+    for (int l = 0; l < 2; ++l)
+      for (int h = 0; h < 4; ++h) hurt.emplace_back(s.effect(l, h), l, h);
+    std::sort(hurt.begin(), hurt.end());
+    const auto [first, l1, h1] = hurt[0];
+    const auto [second, l2, h2] = hurt[1];
+    EXPECT_EQ(std::pair(l1, h1), std::pair(induction.layer, induction.head)) << "position " << position;
+    EXPECT_LT(first, -2.0) << "position " << position;
+    EXPECT_LT(first, second - 2.0) << "position " << position;
+    EXPECT_LT(second, 0.0) << "position " << position;
+    EXPECT_NE(std::find(previous.begin(), previous.end(), HeadRef{l2, h2}), previous.end())
+        << "position " << position << ": head " << l2 << "." << h2 << " is no previous-token head";
+    const double together = run_ablation(*m, req, previous).after - s.baseline;
+    EXPECT_LT(together, -2.0) << "position " << position;
   }
 }

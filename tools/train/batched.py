@@ -20,12 +20,16 @@ def _heads(x, n_head):
     return x.view(b, t, n_head, c // n_head).transpose(1, 2)
 
 
-def _attend(q, k, v, mask, dropout, training):
+def _attend(q, k, v, mask, dropout, training, gate=None):
     """q, k, v: (B, H, T, d); mask: bool, True = forbidden, broadcast to (B, H, T, T).
-    Returns the merged context (B, T, C) and the probabilities (B, H, T, T)."""
+    gate: optional (B, H) factors for each head's output (0 switches a head off, as
+    Hugging Face's head_mask does). Returns the merged context (B, T, C) and the
+    probabilities (B, H, T, T)."""
     scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])  # (B, H, T, T)
     probs = scores.masked_fill(mask, float("-inf")).softmax(-1)
     context = F.dropout(probs, dropout, training) @ v  # (B, H, T, d)
+    if gate is not None:
+        context = context * gate[:, :, None, None]
     b, h, t, d = context.shape
     return context.transpose(1, 2).reshape(b, t, h * d), probs
 
@@ -35,12 +39,13 @@ def _layer_norm(x, ln, eps):
 
 
 def gpt2_forward(model, ids, dropout=0.0, keep_attentions=False, skip_mlp=False, n_layers=None,
-                 residuals=None):
+                 residuals=None, head_gates=None):
     """model: reference.gpt2.GPT2LMHeadModel; ids: (B, T) int64. skip_mlp: leave the MLPs
     out (exactly equal when their weights and biases are all zero, as gelu(0) = 0).
     n_layers: run only the first n blocks (the rest are skipped, as if they added nothing).
     residuals: a list to append the residual stream (B, T, C) after each block to.
     keep_attentions="with_grad" keeps the probabilities in the autograd graph (for losses on them).
+    head_gates: optional {layer: (B, H) factors} for the heads' outputs (0 = switched off).
     Returns (logits (B, T, V), attentions: per layer (B, H, T, T) if keep_attentions)."""
     cfg, tr = model.cfg, model.transformer
     eps, n_head, training = cfg["layer_norm_epsilon"], cfg["n_head"], model.training
@@ -48,11 +53,12 @@ def gpt2_forward(model, ids, dropout=0.0, keep_attentions=False, skip_mlp=False,
     mask = torch.ones(t, t, dtype=torch.bool).triu(1)  # (T, T) future positions
     x = F.dropout(tr.wte.weight[ids] + tr.wpe.weight[:t], dropout, training)  # (B, T, C)
     attentions = []
-    for block in tr.h[:n_layers]:
+    for layer, block in enumerate(tr.h[:n_layers]):
         a = block.attn
         qkv = _layer_norm(x, block.ln_1, eps) @ a.c_attn.weight + a.c_attn.bias  # (B, T, 3C)
         q, k, v = (_heads(z, n_head) for z in qkv.chunk(3, dim=-1))
-        context, probs = _attend(q, k, v, mask, dropout, training)
+        gate = (head_gates or {}).get(layer)
+        context, probs = _attend(q, k, v, mask, dropout, training, gate)
         x = x + F.dropout(context @ a.c_proj.weight + a.c_proj.bias, dropout, training)
         if not skip_mlp:
             m = block.mlp
