@@ -1,9 +1,9 @@
 // Resident memory of one forward pass, for scripts/bench.sh --llama: loads a model folder,
 // runs N random ids with attention recorded for every layer (or only the last one) and
-// prints one JSON line: the weights file's size, the recording's attention bytes, and the
-// process's resident memory from /proc/self/status (VmHWM: the peak; RssFile: mapped files,
-// i.e. the weights; RssAnon: the heap) after loading and after the run, while its result is
-// still held. Run one process per measurement: VmHWM never falls. With a last argument FILE
+// prints one JSON line: the load's and the run's seconds, the weights file's size, the
+// recording's attention bytes, and the process's resident memory from /proc/self/status (VmHWM:
+// the peak; RssFile: mapped files, i.e. the weights; RssAnon: the heap) after loading and after
+// the run, while its result is still held. Run one process per measurement: VmHWM never falls. With a last argument FILE
 // the run streams its recording to FILE (record --stream) instead of holding it.
 //   attn_bench_memory MODEL_DIR N [all|last] [f32|f16] [FILE]
 #include <omp.h>
@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
     const bool f16 = argc > 4 && std::string(argv[4]) == "f16";
     const fs::path stream_to = argc > 5 ? fs::path(argv[5]) : fs::path();
 
+    const auto load_start = std::chrono::steady_clock::now();
     const auto model = Model::load(dir);
+    const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     const json loaded = resident_memory();
     const ModelConfig& c = model->config();
 
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
                       {"layers_recorded", layers},
                       {"storage", f16 ? "f16" : "f32"},
                       {"streamed", !stream_to.empty()},
+                      {"load_seconds", load_seconds},
                       {"seconds", seconds},
                       {"threads", omp_get_max_threads()},
                       {"file_bytes", file_bytes},

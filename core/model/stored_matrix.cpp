@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "util/error.h"
 #include "util/half.h"
 
@@ -57,6 +58,10 @@ RowMatrix StoredMatrix::times_transposed(const Eigen::Ref<const RowMatrix>& x) c
     whole.b = reinterpret_cast<const float*>(data_);
     whole.ldb = cols_;
     kernels::gemm(whole);
+    return y;
+  }
+  if (dtype_ == DType::BF16 && kernels::bf16_dot_chosen()) {  // ATTNSCOPE_BF16=dot: as stored, AVX-512 BF16
+    kernels::gemm_bf16(x.rows(), rows_, cols_, x.data(), x.outerStride(), data_, y.data(), y.cols());
     return y;
   }
   const int64_t blocks = (rows_ + kBlockRows - 1) / kBlockRows;

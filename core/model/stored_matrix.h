@@ -27,7 +27,9 @@ class StoredMatrix {
   // Row `r` as floats into out[0, cols).
   void row(int64_t r, float* out) const;
   // x · Wᵀ for x (N, cols): (N, rows). F32 is one GEMM; F16/BF16 convert a block of rows at a
-  // time (per thread), so no full F32 copy of the matrix ever exists.
+  // time (per thread), so no full F32 copy of the matrix ever exists. With ATTNSCOPE_BF16=dot
+  // on a CPU with AVX-512 BF16, BF16 is multiplied as stored instead (kernels/gemm_bf16.h:
+  // faster, a little less exact).
   RowMatrix times_transposed(const Eigen::Ref<const RowMatrix>& x) const;
   // How many values are NaN or infinite.
   int64_t count_non_finite() const;

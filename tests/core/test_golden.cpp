@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors.h"
+#include "kernels/gemm_bf16.h"
 #include "nn/model.h"
 #include "session/generate.h"
 #include "test_support.h"
@@ -38,7 +39,12 @@ std::vector<GoldenCase> discover(bool seq2seq = false) {
   return cases;
 }
 
-constexpr float kTol = 1e-4f;
+// BF16 weights multiplied with AVX-512 BF16 (ATTNSCOPE_BF16=dot, the GoldenOnBf16Dot test) split
+// the activations into two BF16 parts, a relative error of a few 10⁻⁷ per product where
+// converting the weights makes 10⁻⁸ (README, "AVX-512 BF16"); through a few layers the
+// fixtures' scores and logits then move by up to 4 · 10⁻⁴. That run is held to 5× the bounds.
+const float kLoosen = kernels::bf16_dot_chosen() ? 5.0f : 1.0f;
+const float kTol = 1e-4f * kLoosen;
 
 float max_abs_diff(const std::vector<float>& want, const float* got, size_t n) {
   float m = 0;
@@ -199,7 +205,7 @@ TEST_P(Seq2SeqGolden, MatchesPyTorchReference) {
   for (Part part : {Part::EncoderAttention, Part::Attention, Part::CrossAttention})
     for (int l = 0; l < grec.layers(part); ++l)
       for (int h = 0; h < grec.num_heads(); ++h)
-        EXPECT_LE((grec.head_copy(l, h, part) - full.recording->head_copy(l, h, part)).cwiseAbs().maxCoeff(), 1e-5f)
+        EXPECT_LE((grec.head_copy(l, h, part) - full.recording->head_copy(l, h, part)).cwiseAbs().maxCoeff(), 1e-5f * kLoosen)
             << AttentionRecording::tensor_name(part, l) << " head " << h;
 }
 
