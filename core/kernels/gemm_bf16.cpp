@@ -45,8 +45,15 @@ ATTN_TARGET_BF16 inline void split16(__m512 x, __mmask16 tail, uint16_t* hi, uin
   _mm256_mask_storeu_epi16(lo, tail, (__m256i)l);
 }
 
-// One row of A (k floats) as its hi and lo parts; an odd k ends both with a zero.
-ATTN_TARGET_BF16 void split_row(int64_t k, const float* row, uint16_t* hi, uint16_t* lo) {
+// A row's words: pair p's hi part at [2p], its lo part at [2p + 1]. Rows are a little more than
+// a power of two apart, so a micro-kernel's 8 rows do not all fall in one set of the L1 cache
+// (4 KB apart, hi and lo in separate rows, they were 16 streams in a 12-way cache: the kernel
+// ran at half speed).
+int64_t row_stride(int64_t k) { return 2 * ((k + 1) / 2) + 16; }
+
+// One row of A (k floats) as its hi and lo parts, interleaved by pair; an odd k ends with zeros.
+// hi and lo: scratch of k + 1 values.
+ATTN_TARGET_BF16 void split_row(int64_t k, const float* row, uint16_t* hi, uint16_t* lo, uint32_t* words) {
   int64_t i = 0;
   for (; i + 16 <= k; i += 16) split16(_mm512_loadu_ps(row + i), __mmask16(0xFFFF), hi + i, lo + i);
   if (i < k) {
@@ -54,16 +61,21 @@ ATTN_TARGET_BF16 void split_row(int64_t k, const float* row, uint16_t* hi, uint1
     split16(_mm512_maskz_loadu_ps(tail, row + i), tail, hi + i, lo + i);
   }
   if (k % 2) hi[k] = lo[k] = 0;
+  for (int64_t p = 0; p < (k + 1) / 2; ++p) {
+    words[2 * p] = uint32_t(hi[2 * p]) | uint32_t(hi[2 * p + 1]) << 16;
+    words[2 * p + 1] = uint32_t(lo[2 * p]) | uint32_t(lo[2 * p + 1]) << 16;
+  }
 }
 
-// A's rows as two BF16 parts, pairs of values as 32-bit words: row r's pair p of part q is
-// words[(q · m + r) · pairs + p]. (The parallel loop's body is outlined without the target
-// attribute, so vectors stay inside split_row.)
+// A's rows split, row r at words[r · row_stride(k)]. (The parallel loop's body is outlined
+// without the target attribute, so vectors stay inside split_row.)
 void split_activations(int64_t m, int64_t k, const float* a, int64_t lda, uint32_t* words) {
-  const int64_t pairs = (k + 1) / 2;
-#pragma omp parallel for schedule(static) if (m * k > 65536)
-  for (int64_t r = 0; r < m; ++r)
-    split_row(k, a + r * lda, reinterpret_cast<uint16_t*>(words + r * pairs), reinterpret_cast<uint16_t*>(words + (m + r) * pairs));
+#pragma omp parallel if (m * k > 65536)
+  {
+    std::vector<uint16_t> hi(size_t(k + 1)), lo(size_t(k + 1));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < m; ++r) split_row(k, a + r * lda, hi.data(), lo.data(), words + r * row_stride(k));
+  }
 }
 
 // Rows j0 .. j0 + 31 of W as one panel: pair p of row j0 + lane is panel[p · 32 + lane]; rows
@@ -86,9 +98,10 @@ void pack_panel(const std::byte* w, int64_t n, int64_t k, int64_t j0, uint32_t* 
   }
 }
 
-// R rows of C from c, the panel's first `cols` columns.
+// R rows of C from c, the panel's first `cols` columns; a: the first row's split words, rows
+// `stride` words apart.
 template <int R>
-ATTN_TARGET_BF16 void micro_kernel(const uint32_t* hi, const uint32_t* lo, int64_t pairs, const uint32_t* panel, float* c, int64_t ldc,
+ATTN_TARGET_BF16 void micro_kernel(const uint32_t* a, int64_t stride, int64_t pairs, const uint32_t* panel, float* c, int64_t ldc,
                                    int64_t cols) {
   __m512 acc[R][2];
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
@@ -96,8 +109,8 @@ ATTN_TARGET_BF16 void micro_kernel(const uint32_t* hi, const uint32_t* lo, int64
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + p * kPanel);
     const __m512bh b1 = (__m512bh)_mm512_loadu_si512(panel + p * kPanel + 16);
     for (int r = 0; r < R; ++r) {
-      const __m512bh h = (__m512bh)_mm512_set1_epi32(int(hi[r * pairs + p]));
-      const __m512bh l = (__m512bh)_mm512_set1_epi32(int(lo[r * pairs + p]));
+      const __m512bh h = (__m512bh)_mm512_set1_epi32(int(a[r * stride + 2 * p]));
+      const __m512bh l = (__m512bh)_mm512_set1_epi32(int(a[r * stride + 2 * p + 1]));
       acc[r][0] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(acc[r][0], h, b0), l, b0);
       acc[r][1] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(acc[r][1], h, b1), l, b1);
     }
@@ -110,7 +123,7 @@ ATTN_TARGET_BF16 void micro_kernel(const uint32_t* hi, const uint32_t* lo, int64
   }
 }
 
-using MicroKernel = void (*)(const uint32_t*, const uint32_t*, int64_t, const uint32_t*, float*, int64_t, int64_t);
+using MicroKernel = void (*)(const uint32_t*, int64_t, int64_t, const uint32_t*, float*, int64_t, int64_t);
 constexpr MicroKernel kMicroKernels[kRows + 1] = {nullptr,         micro_kernel<1>, micro_kernel<2>, micro_kernel<3>, micro_kernel<4>,
                                                   micro_kernel<5>, micro_kernel<6>, micro_kernel<7>, micro_kernel<8>};
 
@@ -129,7 +142,8 @@ void gemm_bf16(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, con
   if (!bf16_dot_supported()) throw Error("this CPU has no AVX-512 BF16");
   if (m <= 0 || n <= 0) return;
   const int64_t pairs = (k + 1) / 2;
-  std::vector<uint32_t> parts(size_t(2 * m * pairs));
+  const int64_t stride = row_stride(k);
+  std::vector<uint32_t> parts(size_t(m * stride));
   split_activations(m, k, a, lda, parts.data());
   const int64_t panels = (n + kPanel - 1) / kPanel;
 #pragma omp parallel if (m * n * k > 4'000'000)
@@ -141,7 +155,7 @@ void gemm_bf16(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, con
       pack_panel(w, n, k, j0, panel.data());
       for (int64_t i0 = 0; i0 < m; i0 += kRows) {
         const int rows = int(std::min<int64_t>(kRows, m - i0));
-        kMicroKernels[rows](parts.data() + i0 * pairs, parts.data() + (m + i0) * pairs, pairs, panel.data(), c + i0 * ldc + j0, ldc, cols);
+        kMicroKernels[rows](parts.data() + i0 * stride, stride, pairs, panel.data(), c + i0 * ldc + j0, ldc, cols);
       }
     }
   }

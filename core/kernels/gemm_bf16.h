@@ -5,7 +5,7 @@
 // into two BF16 parts — hi, their leading 8 significant bits, and lo, the next 8 — each
 // multiplied by the weights as stored, with F32 sums. Each activation loses at most about 2⁻¹⁸
 // of itself, so a product may be off by a few 10⁻⁶ of Σ|a·w| where converting the weights for
-// the F32 GEMM (the default) stays near 10⁻⁷; in exchange it is 1.3–1.9× as fast on
+// the F32 GEMM (the default) stays near 10⁻⁷; in exchange it is 1.3–1.6× as fast on
 // Llama-3.2-1B's products (bench/bench_bf16.cpp, numbers in the README).
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +16,9 @@ namespace attn::kernels {
 bool bf16_dot_supported();
 // Whether BF16 weights are multiplied with gemm_bf16: supported, and ATTNSCOPE_BF16=dot.
 bool bf16_dot_chosen();
+// Products of fewer rows than this keep converting the weights (StoredMatrix): gemm_bf16 packs
+// each panel of W afresh, which only many rows repay.
+constexpr int64_t kBf16DotMinRows = 16;
 
 // C (m × n, rows ldc floats apart) = A (m × k, rows lda apart) · Wᵀ for W (n × k): BF16 values
 // stored row after row, little-endian, at any alignment. Deterministic: each value of C is

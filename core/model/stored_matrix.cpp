@@ -60,7 +60,9 @@ RowMatrix StoredMatrix::times_transposed(const Eigen::Ref<const RowMatrix>& x) c
     kernels::gemm(whole);
     return y;
   }
-  if (dtype_ == DType::BF16 && kernels::bf16_dot_chosen()) {  // ATTNSCOPE_BF16=dot: as stored, AVX-512 BF16
+  // ATTNSCOPE_BF16=dot: as stored, AVX-512 BF16. Not for a few rows (a generation step, one
+  // row's logits), where packing the weights for the kernel costs more than it saves.
+  if (dtype_ == DType::BF16 && x.rows() >= kernels::kBf16DotMinRows && kernels::bf16_dot_chosen()) {
     kernels::gemm_bf16(x.rows(), rows_, cols_, x.data(), x.outerStride(), data_, y.data(), y.cols());
     return y;
   }
