@@ -11,6 +11,7 @@
 #include "attn_version.h"
 #include "commands.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 
 #ifdef ATTN_WITH_GUI
 #include <QApplication>
@@ -132,6 +133,10 @@ int main(int argc, char** argv) {
     std::cout << "\nmatrix products: " << attn::kernels::isa_name(isa);
     if (isa == Isa::Avx512) std::cout << " (ATTNSCOPE_ISA=baseline for " << attn::kernels::isa_name(Isa::Baseline) << ")";
     else if (attn::kernels::isa_available(Isa::Avx512)) std::cout << " (AVX-512 switched off by ATTNSCOPE_ISA)";
+    std::cout << "\nBF16 weights: ";
+    if (attn::kernels::bf16_dot_chosen()) std::cout << "AVX-512 BF16 products (ATTNSCOPE_BF16=dot)";
+    else if (attn::kernels::bf16_dot_supported()) std::cout << "converted to F32 in blocks (ATTNSCOPE_BF16=dot for AVX-512 BF16 products)";
+    else std::cout << "converted to F32 in blocks";
     std::cout << "\n";
 #ifdef ATTN_WITH_GUI
     // Where the window finds its bundled models (no QCoreApplication here, so the executable's

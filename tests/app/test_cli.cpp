@@ -9,6 +9,7 @@
 
 #include "io/safetensors.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "record/recording.h"
 #include "session/generate.h"
 #include "cli_runner.h"
@@ -52,6 +53,10 @@ TEST(Cli, VersionNamesTheMatrixKernels) {
   if (kernels::isa_available(Isa::Avx512)) {
     EXPECT_NE(baseline.out.find("switched off by ATTNSCOPE_ISA"), std::string::npos) << baseline.out;
   }
+  const auto dot = attn::test::run_attnscope({"--version"}, {"env", "ATTNSCOPE_BF16=dot"});
+  const char* bf16 = kernels::bf16_dot_supported() ? "BF16 weights: AVX-512 BF16 products (ATTNSCOPE_BF16=dot)" : "BF16 weights: converted to F32 in blocks";
+  EXPECT_NE(dot.out.find(bf16), std::string::npos) << dot.out;
+  EXPECT_NE(r.out.find("BF16 weights: converted to F32 in blocks"), std::string::npos) << r.out;
 }
 
 TEST(Cli, InfoReportsTheConfig) {
