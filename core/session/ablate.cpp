@@ -57,6 +57,9 @@ PreparedRun prepare(const Model& model, const AblationRequest& request, int* pos
   RunRequest run = request.run;
   run.options.intervention = {};
   run.options.resume = {};
+  if (model.config().is_encoder_decoder())
+    throw Error(model.name() + " is an encoder-decoder: heads can be switched off, patched and swept in decoder-only and "
+                "encoder-only models, not yet in a translator");
   PreparedRun p = prepare_run(model, std::move(run));
   if (!p.target)
     throw Error(model.name() + " makes no prediction for this input (no prediction head, or a masked LM's text without a mask): "

@@ -129,6 +129,15 @@ TEST(Interventions, HeadsAreParsedAndCheckedAgainstTheModel) {
   EXPECT_NE(test::error_of([&] { m.forward(m.encode("the cat"), o); }).find("cannot ablate head 0.7"), std::string::npos);
 }
 
+TEST(Interventions, AnEncoderDecoderIsRefusedByName) {
+  const Model& m = fixture_model("bart_tiny");
+  AblationRequest req;
+  req.run.text = "a short source";
+  const std::string ablate = test::error_of([&] { run_ablation(m, req, {{0, 0}}); });
+  EXPECT_NE(ablate.find("is an encoder-decoder"), std::string::npos) << ablate;
+  EXPECT_NE(test::error_of([&] { sweep_heads(m, req, SweepUnit::Heads); }).find("not yet in a translator"), std::string::npos);
+}
+
 TEST(Interventions, AGenerationSwitchesHeadsOffButCannotMeanAblate) {
   const Model& m = fixture_model("gpt2");
   RunOptions o;
