@@ -2,7 +2,8 @@
 // heatmap of its last head, then pans and zooms, then the heatmap of the last layer's mean of
 // heads and the head view of all its heads (scrolled down a screen at a time), and prints one
 // JSON line: the time to open, to the first heatmap, each pan / zoom frame (mean and worst),
-// to the mean's heatmap and the head view's first picture, each scroll frame, the head values
+// to the mean's heatmap and the head view's first picture (and to the picture with its lines,
+// found in the background), each scroll frame, the head values
 // converted to F32 after each part, and resident memory
 // (/proc/self/status: VmHWM the peak, RssAnon the heap, RssFile the mapped file) after
 // opening and at the end. Offscreen; one process per measurement.
@@ -30,6 +31,7 @@
 #include "record/recording_stream.h"
 #include "resident_memory.h"
 #include "state/view_state.h"
+#include "views/head_lines.h"
 #include "views/head_view.h"
 #include "views/heatmap_view.h"
 #include "views/matrix_plot.h"
@@ -141,6 +143,11 @@ int main(int argc, char** argv) {
     t = Clock::now();
     first = heads.grab().toImage();
     const double head_view_ms = ms_since(t);
+    // A large layer's strongest lines are found in the background: then the picture again.
+    HeadLines* lines = heads.lines();
+    while (lines->finding_lines()) QApplication::processEvents(QEventLoop::WaitForMoreEvents);
+    first = heads.grab().toImage();
+    const double head_view_lines_ms = ms_since(t);
     std::vector<double> scroll;
     auto* bar = heads.findChild<QScrollArea*>()->verticalScrollBar();
     for (int i = 0; i < 30 && bar->value() < bar->maximum(); ++i) {
@@ -164,6 +171,7 @@ int main(int argc, char** argv) {
                       {"layer_mean_ms", mean_ms},
                       {"converted_bytes_layer_mean", mean_converted},
                       {"head_view_first_ms", head_view_ms},
+                      {"head_view_with_lines_ms", head_view_lines_ms},
                       {"head_view_scroll", summary(scroll)},
                       {"converted_bytes", rec->converted_bytes()},
                       {"after_open", opened},

@@ -2,15 +2,19 @@
 #include <gtest/gtest.h>
 
 #include <QApplication>
+#include <QLabel>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QSignalSpy>
+#include <QTest>
+#include <qcustomplot.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <limits>
 
+#include "analysis/attention_lines.h"
 #include "analysis/flow.h"
 #include "analysis/head_stats.h"
 #include "ui/ui_test_support.h"
@@ -466,6 +470,61 @@ TEST(HeadView, ALongRecordingsLinesConvertNoHead) {
   EXPECT_EQ(lines->visible_line_count(), row);
   EXPECT_EQ(rec->converted_bytes(), 0u);
   fs::remove(file);
+}
+
+// A layer with 2²⁴ weights or more: on screen its strongest lines are found in the background
+// while the tokens are drawn and the bar says so; then the picture has them, the same lines an
+// export (which waits) draws.
+TEST(HeadView, ALargeLayersLinesAreFoundInTheBackground) {
+  auto rec = test::synthetic_recording(2, 4, 2048, true);
+  ViewState state;
+  state.set_recording(rec);
+  state.select(0, kHeadMean);
+  HeadView view(&state);
+  view.resize(900, 700);
+  view.show();
+  HeadLines* lines = view.lines();
+  const QRect top(0, 0, 900, 700);  // what the window shows first (the whole picture is 41,000 pixels tall)
+  const auto bar = [&] {
+    QString text;
+    for (const QLabel* l : view.findChildren<QLabel*>()) text += l->text();
+    return text;
+  };
+  QStringList while_finding;  // the bar each time the search is announced (after the view's own slot)
+  QObject::connect(lines, &HeadLines::finding_changed, &view, [&] {
+    if (lines->finding_lines()) while_finding << bar();
+  });
+  const QImage tokens_only = lines->grab(top).toImage();
+  ASSERT_TRUE(lines->finding_lines()) << "the paint started the search and nothing has delivered it yet";
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !lines->finding_lines(); }, 30000));
+  ASSERT_EQ(while_finding.size(), 1);
+  EXPECT_TRUE(while_finding[0].contains(QStringLiteral("Finding the strongest lines of"))) << while_finding[0].toStdString();
+  EXPECT_TRUE(lines->lines_error().isEmpty());
+  const QImage with_lines = lines->grab(top).toImage();
+  EXPECT_NE(with_lines, tokens_only) << "the tiles drawn meanwhile were redrawn with the lines";
+  const StrongestLines want = strongest_lines(*rec, 0, std::vector<bool>(4, true), HeadLines::kLineBudget, 0.01f);
+  EXPECT_EQ(lines->visible_line_count(), int(want.lines.size()));
+  EXPECT_EQ(lines->line_cutoff(), want.cutoff);
+  EXPECT_FALSE(bar().contains(QStringLiteral("Finding"))) << bar().toStdString();
+
+  // Another layer starts another search; coming back to the first finds its lines kept.
+  state.select(1, kHeadMean);
+  lines->grab(top);
+  EXPECT_TRUE(lines->finding_lines());
+  state.select(0, kHeadMean);
+  lines->grab(top);
+  EXPECT_FALSE(lines->finding_lines()) << "layer 0's lines were kept: the search for layer 1 is dropped";
+  QApplication::processEvents();
+  EXPECT_EQ(lines->visible_line_count(), int(want.lines.size()));
+
+  // An export waits for the lines instead.
+  state.select(1, kHeadMean);
+  QImage exported(900, 700, QImage::Format_ARGB32_Premultiplied);
+  QCPPainter painter(&exported);
+  view.render(painter, exported.size());
+  painter.end();
+  EXPECT_FALSE(lines->finding_lines());
+  EXPECT_EQ(lines->visible_line_count(), int(strongest_lines(*rec, 1, std::vector<bool>(4, true), HeadLines::kLineBudget, 0.01f).lines.size()));
 }
 
 TEST(RolloutView, EqualsAnIndependentRollout) {

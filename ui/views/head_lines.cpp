@@ -26,10 +26,27 @@ HeadLines::HeadLines(ViewState* state, QWidget* parent) : QWidget(parent), state
   connect(state_, &ViewState::selection_changed, this, qOverload<>(&HeadLines::update));
   connect(state_, &ViewState::query_changed, this, qOverload<>(&HeadLines::update));
   connect(state_, &ViewState::theme_changed, this, qOverload<>(&HeadLines::update));
+  connect(&finder_, &JobRunner::failed, this, [this](int, const QString& message) {
+    strongest_key_ = finding_key_;  // not tried again for the same layer and heads
+    strongest_ = {kMinWeight, {}};
+    lines_error_ = message;
+    finding_ = false;
+    finding_key_ = {};
+    tile_key_ = {};
+    update();
+    Q_EMIT finding_changed(false);
+  });
   connect(state_, &ViewState::recording_changed, this, [this] {
     hover_token_ = -1;
     strongest_key_ = {};  // a new recording may reuse the old one's address
     focused_key_ = {};
+    finder_.cancel();
+    finding_key_ = {};
+    lines_error_.clear();
+    if (finding_) {
+      finding_ = false;
+      Q_EMIT finding_changed(false);
+    }
     updateGeometry();
     update();
   });
@@ -70,26 +87,72 @@ int HeadLines::focus_side() const { return hover_token_ >= 0 ? hover_side_ : 0; 
 float HeadLines::line_cutoff() const {
   const auto& rec = state_->recording();
   if (!rec) return kMinWeight;
-  strongest();
-  return strongest_.cutoff;
+  return strongest().cutoff;
 }
+
+HeadLines::LinesKey HeadLines::strongest_key() const { return {state_->recording().get(), state_->layer(), enabled_}; }
 
 // The layer's strongest lines (analysis/attention_lines.h: read through a long recording's
 // pyramid, no head converted), kept for the recording, layer and heads.
-const StrongestLines& HeadLines::strongest() const {
+const StrongestLines& HeadLines::strongest(bool wait) const {
+  static const StrongestLines none{kMinWeight, {}};
   const auto& rec = state_->recording();
-  if (!(strongest_key_.recording == rec.get() && strongest_key_.layer == state_->layer() && strongest_key_.heads == enabled_)) {
-    strongest_key_ = {rec.get(), state_->layer(), enabled_};
-    strongest_ = rec ? strongest_lines(*rec, state_->layer(), enabled_, kLineBudget, kMinWeight) : StrongestLines{kMinWeight, {}};
+  const LinesKey key = strongest_key();
+  if (strongest_key_ == key) {
+    if (finding_ && !(finding_key_ == key)) {  // back to lines already found: the search is moot
+      finder_.cancel();
+      finding_key_ = {};
+      finding_ = false;
+      auto* self = const_cast<HeadLines*>(this);
+      QMetaObject::invokeMethod(self, [self] { Q_EMIT self->finding_changed(self->finding_); }, Qt::QueuedConnection);
+    }
+    return strongest_;
   }
+  if (!rec) return none;
+  int shown = 0;
+  for (int h = 0; h < rec->num_heads(); ++h) shown += h >= int(enabled_.size()) || enabled_[size_t(h)];
+  const double weights = double(shown) * rec->num_tokens() * rec->num_tokens();
+  if (!wait && weights >= kBackgroundWeights) {
+    if (!(finding_key_ == key)) start_finding();
+    return none;
+  }
+  strongest_key_ = key;
+  strongest_ = strongest_lines(*rec, state_->layer(), enabled_, kLineBudget, kMinWeight);
   return strongest_;
 }
 
-const std::vector<AttentionLine>& HeadLines::lines(int focus, int side) const {
+void HeadLines::start_finding() const {
+  finding_key_ = strongest_key();
+  lines_error_.clear();
+  auto* self = const_cast<HeadLines*>(this);  // the caches are mutable; signals are not const
+  const std::shared_ptr<const AttentionRecording> rec = state_->recording();
+  const int layer = state_->layer();
+  const std::vector<bool> heads = enabled_;
+  const LinesKey key = finding_key_;
+  finder_.start([self, rec, layer, heads, key](JobContext& ctx) {
+    StrongestLines found = strongest_lines(*rec, layer, heads, kLineBudget, kMinWeight);
+    ctx.post([self, key, found = std::move(found)]() mutable {
+      self->strongest_key_ = key;
+      self->strongest_ = std::move(found);
+      self->finding_ = false;
+      self->finding_key_ = {};
+      self->tile_key_ = {};  // the tiles drawn meanwhile have no lines
+      self->update();
+      Q_EMIT self->finding_changed(false);
+    });
+  });
+  if (!finding_) {
+    finding_ = true;
+    // Queued: this runs while painting.
+    QMetaObject::invokeMethod(self, [self] { Q_EMIT self->finding_changed(self->finding_); }, Qt::QueuedConnection);
+  }
+}
+
+const std::vector<AttentionLine>& HeadLines::lines(int focus, int side, bool wait) const {
   const auto& rec = state_->recording();
   if (focus < 0 || !rec) {
     static const std::vector<AttentionLine> none;
-    return rec ? strongest().lines : none;
+    return rec ? strongest(wait).lines : none;
   }
   if (!(focused_key_.recording == rec.get() && focused_key_.layer == state_->layer() && focused_key_.heads == enabled_ &&
         focused_key_.focus == focus && focused_key_.side == side)) {
@@ -100,13 +163,13 @@ const std::vector<AttentionLine>& HeadLines::lines(int focus, int side) const {
 }
 
 template <class Fn>
-void HeadLines::for_each_line(int focus, int side, Fn&& fn) const {
-  for (const AttentionLine& l : lines(focus, side)) fn(l.head, l.query, l.key, l.weight);
+void HeadLines::for_each_line(int focus, int side, bool wait, Fn&& fn) const {
+  for (const AttentionLine& l : lines(focus, side, wait)) fn(l.head, l.query, l.key, l.weight);
 }
 
 int HeadLines::visible_line_count() const {
   int count = 0;
-  for_each_line(focus_token(), focus_side(), [&](int, int, int, float) { ++count; });
+  for_each_line(focus_token(), focus_side(), true, [&](int, int, int, float) { ++count; });
   return count;
 }
 
@@ -172,11 +235,12 @@ void HeadLines::paint_lines(QPainter& p, const QSize& size, bool fit, const QStr
 
   const int focus = focus_token(), side = focus_side();
   const int H = rec->num_heads(), N = rec->num_tokens();
+  const bool wait = raster == nullptr;  // an export waits for the lines; the window's tiles do not
   // Token backgrounds: the focused token, and on the other side how much each token gets.
   if (focus >= 0) {
     const double x = side == 0 ? g.left_x - g.col_w : g.right_x;
     p.fillRect(QRectF(x, g.y(focus) - g.row_h / 2, g.col_w, g.row_h), t.grid);
-    for_each_line(focus, side, [&](int h, int i, int j, float w) {
+    for_each_line(focus, side, wait, [&](int h, int i, int j, float w) {
       QColor c = head_color(h, H);
       c.setAlphaF(std::min(1.0f, w) * 0.55f);
       const int other = side == 0 ? j : i;
@@ -198,7 +262,7 @@ void HeadLines::paint_lines(QPainter& p, const QSize& size, bool fit, const QStr
   // On screen without a focused token: one-pixel cosmetic lines (fast). Exports (fit) keep the
   // 1.5-unit pen that scales with the picture, so SVG and PDF lines print well.
   const bool hairline = focus < 0 && !fit;
-  for_each_line(focus, side, [&](int h, int i, int j, float w) {
+  for_each_line(focus, side, wait, [&](int h, int i, int j, float w) {
     const double ya = g.y(i), yb = g.y(j);
     if (std::max(ya, yb) < top || std::min(ya, yb) > bottom) return;
     const int level = std::clamp(int(std::lround(std::min(1.0f, w) * scale * (kAlphaLevels - 1))), 0, kAlphaLevels - 1);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/attention_lines.h"
+#include "run/job_runner.h"
 
 namespace attn::ui {
 
@@ -43,6 +44,19 @@ class HeadLines : public QWidget {
   static constexpr int kLineBudget = 4000;
   // The weight below which lines are left out without a focused token (at least 1 %).
   float line_cutoff() const;
+  // On screen, a layer's strongest lines are found in the background when its shown heads hold
+  // this many weights or more (32 heads at N = 4,096 take about half a second); the picture
+  // shows the tokens until they are in. Exports and the functions above wait for them.
+  static constexpr double kBackgroundWeights = double(1 << 24);
+  bool finding_lines() const { return finding_; }
+  // Why the last search for the strongest lines failed (empty: it did not).
+  const QString& lines_error() const { return lines_error_; }
+
+ Q_SIGNALS:
+  // The background search for the strongest lines started (true) or ended (false).
+  void finding_changed(bool finding);
+
+ public:
 
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override;
@@ -67,17 +81,25 @@ class HeadLines : public QWidget {
   };
   void paint_lines(QPainter& p, const QSize& size, bool fit, const QString& title, const QRectF& exposed, const RasterTarget* raster) const;
   template <class Fn>
-  void for_each_line(int focus, int side, Fn&& fn) const;
+  void for_each_line(int focus, int side, bool wait, Fn&& fn) const;
   // The lines shown for a focus (or none: -1): a focused token's row or column, else the
-  // layer's strongest; each kept for the recording, layer and heads it was read for.
-  const std::vector<AttentionLine>& lines(int focus, int side) const;
-  const StrongestLines& strongest() const;
+  // layer's strongest; each kept for the recording, layer and heads it was read for. Without
+  // `wait` a large layer's strongest lines are none until the background search delivers them.
+  const std::vector<AttentionLine>& lines(int focus, int side, bool wait) const;
+  const StrongestLines& strongest(bool wait = true) const;
+  void start_finding() const;
   struct LinesKey {
     const void* recording = nullptr;
     int layer = -1;
     std::vector<bool> heads;
     int focus = -2, side = 0;
+    bool operator==(const LinesKey&) const = default;
   };
+  LinesKey strongest_key() const;
+  mutable JobRunner finder_;
+  mutable LinesKey finding_key_;
+  mutable bool finding_ = false;
+  mutable QString lines_error_;
   mutable LinesKey strongest_key_, focused_key_;
   mutable StrongestLines strongest_;
   mutable std::vector<AttentionLine> focused_;

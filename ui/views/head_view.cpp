@@ -2,6 +2,7 @@
 
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLocale>
 #include <QPainter>
 #include <QScrollArea>
 #include <QToolButton>
@@ -29,9 +30,8 @@ HeadView::HeadView(ViewState* state, QWidget* parent) : QWidget(parent), state_(
   bar->addWidget(all);
   bar->addWidget(none);
   bar->addStretch(1);
-  auto* hint = new QLabel(tr("Hover a token to see only its lines; click a left token to pin it."), this);
-  hint->setEnabled(false);
-  bar->addWidget(hint);
+  hint_ = new QLabel(this);
+  bar->addWidget(hint_);
   layout->addLayout(bar);
   scroll_ = new QScrollArea(this);
   scroll_->setWidget(lines_);
@@ -44,7 +44,23 @@ HeadView::HeadView(ViewState* state, QWidget* parent) : QWidget(parent), state_(
   connect(state_, &ViewState::recording_changed, this, &HeadView::rebuild_toggles);
   connect(state_, &ViewState::selection_changed, this, &HeadView::sync_to_selection);
   connect(state_, &ViewState::theme_changed, this, &HeadView::style_toggles);
+  connect(lines_, &HeadLines::finding_changed, this, &HeadView::show_hint);
   rebuild_toggles();
+  show_hint();
+}
+
+void HeadView::show_hint() {
+  const auto& rec = state_->recording();
+  if (lines_->finding_lines() && rec) {
+    hint_->setText(tr("Finding the strongest lines of %1 tokens…").arg(QLocale().toString(rec->num_tokens())));
+    hint_->setEnabled(true);
+  } else if (!lines_->lines_error().isEmpty()) {
+    hint_->setText(tr("Could not read the lines: %1").arg(lines_->lines_error()));
+    hint_->setEnabled(true);
+  } else {
+    hint_->setText(tr("Hover a token to see only its lines; click a left token to pin it."));
+    hint_->setEnabled(false);
+  }
 }
 
 void HeadView::rebuild_toggles() {

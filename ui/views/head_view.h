@@ -9,6 +9,7 @@
 
 class QToolButton;
 class QHBoxLayout;
+class QLabel;
 class QScrollArea;
 
 namespace attn::ui {
@@ -33,10 +34,12 @@ class HeadView : public QWidget, public Renderable {
   void rebuild_toggles();
   void sync_to_selection();
   void style_toggles();
+  void show_hint();
 
   ViewState* state_;
   HeadLines* lines_;
   QScrollArea* scroll_;
+  QLabel* hint_;  // how to use the view, or that the strongest lines are being found
   QHBoxLayout* toggles_layout_;
   std::vector<QToolButton*> toggles_;
 };
