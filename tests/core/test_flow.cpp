@@ -197,6 +197,8 @@ TEST(AttentionFlow, EqualsThePythonReference) {
     const RowMatrix got = attention_attribution(*rec, o);
     for (int i = 0; i < N; ++i)
       for (int j = 0; j < N; ++j) EXPECT_NEAR(got(i, j), want[size_t(i * N + j)], 1e-6) << c["name"] << " " << i << ", " << j;
-    if (L == 1) EXPECT_TRUE(got.isApprox(attention_rollout(*rec), 1e-6f));  // one layer: the flow is the edge itself
+    if (L == 1) {
+      EXPECT_TRUE(got.isApprox(attention_rollout(*rec), 1e-6f));  // one layer: the flow is the edge itself
+    }
   }
 }
