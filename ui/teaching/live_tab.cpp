@@ -52,7 +52,9 @@ LiveTab::LiveTab(QWidget* parent) : QWidget(parent) {
   for (int s = 0; s < StepCount; ++s) {
     QCustomPlot* plot = grid(Step(s));
     if (!plot) plot = bars_[size_t(s - Dots)] = new BarPlot;
-    panels_[size_t(s)] = new StepPanel(QString(), plot);
+    // Parented here from the start: a step this model has no use for never enters the layout,
+    // and an orphan panel (with its plot) would outlive the tab.
+    panels_[size_t(s)] = new StepPanel(QString(), plot, this);
     panels_[size_t(s)]->setMinimumHeight(270);
     panels_[size_t(s)]->hide();
   }
