@@ -3,8 +3,9 @@
 // prints one JSON line: the load's and the run's seconds, the weights file's size, the
 // recording's attention bytes, and the process's resident memory from /proc/self/status (VmHWM:
 // the peak; RssFile: mapped files, i.e. the weights; RssAnon: the heap) after loading and after
-// the run, while its result is still held. Run one process per measurement: VmHWM never falls. With a last argument FILE
-// the run streams its recording to FILE (record --stream) instead of holding it.
+// the run, while its result is still held. Run one process per measurement: VmHWM never falls.
+// With a last argument FILE the run streams its recording to FILE (record --stream) instead of
+// holding it.
 //   attn_bench_memory MODEL_DIR N [all|last] [f32|f16] [FILE]
 #include <omp.h>
 

@@ -5,11 +5,11 @@
 
 namespace attn {
 
+bool head_chosen(const std::vector<bool>& heads, int h) { return h >= int(heads.size()) || heads[size_t(h)]; }
+
 namespace {
 
 using Part = AttentionRecording::Part;
-
-bool chosen(const std::vector<bool>& heads, int h) { return h >= int(heads.size()) || heads[size_t(h)]; }
 
 // The k-th largest of `values` (k ≤ size), which it reorders.
 float kth_largest(std::vector<float>& values, size_t k) {
@@ -42,7 +42,7 @@ std::vector<AttentionLine> token_lines(const AttentionRecording& rec, int layer,
   const int N = rec.num_tokens();
   if (token < 0 || token >= N) return lines;
   for (int h = 0; h < rec.num_heads(); ++h) {
-    if (!chosen(heads, h)) continue;
+    if (!head_chosen(heads, h)) continue;
     const RowMatrix v = side == 0 ? rec.block(Part::Attention, layer, h, token, token + 1, 0, N)
                                   : rec.block(Part::Attention, layer, h, 0, N, token, token + 1);
     for (int t = 0; t < N; ++t) {
@@ -59,7 +59,7 @@ StrongestLines strongest_lines(const AttentionRecording& rec, int layer, const s
   const size_t k = size_t(std::max(1, budget));
   if (rec.pyramid().empty()) {  // short or in memory: every weight
     for (int h = 0; h < rec.num_heads(); ++h) {
-      if (!chosen(heads, h)) continue;
+      if (!head_chosen(heads, h)) continue;
       const ConstMatrixMap a = rec.head(layer, h);
       for (int i = 0; i < N; ++i)
         for (int j = 0; j < N; ++j)
@@ -74,7 +74,7 @@ StrongestLines strongest_lines(const AttentionRecording& rec, int layer, const s
   std::vector<std::pair<int, RowMatrix>> maxima;
   std::vector<float> block_max;
   for (int h = 0; h < rec.num_heads(); ++h) {
-    if (!chosen(heads, h)) continue;
+    if (!head_chosen(heads, h)) continue;
     RowMatrix m = rec.pyramid_level(layer, h, 0);
     for (Eigen::Index i = 0; i < m.size(); ++i)
       if (m.data()[i] >= min_weight) block_max.push_back(m.data()[i]);

@@ -18,6 +18,10 @@ struct AttentionLine {
   bool operator==(const AttentionLine&) const = default;
 };
 
+// Whether head h is among `heads` as the functions below read it: heads[h], or true past the
+// vector's end.
+bool head_chosen(const std::vector<bool>& heads, int h);
+
 // Every weight ≥ min_weight in row `token` (side 0: the token as a query) or column `token`
 // (side 1: as a key) of the layer's chosen heads (`heads[h]` false leaves head h out; heads
 // past the vector's end are in), ordered by head, query and key.

@@ -26,27 +26,13 @@ HeadLines::HeadLines(ViewState* state, QWidget* parent) : QWidget(parent), state
   connect(state_, &ViewState::selection_changed, this, qOverload<>(&HeadLines::update));
   connect(state_, &ViewState::query_changed, this, qOverload<>(&HeadLines::update));
   connect(state_, &ViewState::theme_changed, this, qOverload<>(&HeadLines::update));
-  connect(&finder_, &JobRunner::failed, this, [this](int, const QString& message) {
-    strongest_key_ = finding_key_;  // not tried again for the same layer and heads
-    strongest_ = {kMinWeight, {}};
-    lines_error_ = message;
-    finding_ = false;
-    finding_key_ = {};
-    tile_key_ = {};
-    update();
-    Q_EMIT finding_changed(false);
-  });
+  connect(&finder_, &JobRunner::failed, this, [this](int, const QString& message) { take_found({kMinWeight, {}}, message); });
   connect(state_, &ViewState::recording_changed, this, [this] {
     hover_token_ = -1;
     strongest_key_ = {};  // a new recording may reuse the old one's address
     focused_key_ = {};
-    finder_.cancel();
-    finding_key_ = {};
     lines_error_.clear();
-    if (finding_) {
-      finding_ = false;
-      Q_EMIT finding_changed(false);
-    }
+    cancel_finding();
     updateGeometry();
     update();
   });
@@ -99,18 +85,12 @@ const StrongestLines& HeadLines::strongest(bool wait) const {
   const auto& rec = state_->recording();
   const LinesKey key = strongest_key();
   if (strongest_key_ == key) {
-    if (finding_ && !(finding_key_ == key)) {  // back to lines already found: the search is moot
-      finder_.cancel();
-      finding_key_ = {};
-      finding_ = false;
-      auto* self = const_cast<HeadLines*>(this);
-      QMetaObject::invokeMethod(self, [self] { Q_EMIT self->finding_changed(self->finding_); }, Qt::QueuedConnection);
-    }
+    if (finding_lines() && !(finding_key_ == key)) cancel_finding();  // back to lines already found
     return strongest_;
   }
   if (!rec) return none;
   int shown = 0;
-  for (int h = 0; h < rec->num_heads(); ++h) shown += h >= int(enabled_.size()) || enabled_[size_t(h)];
+  for (int h = 0; h < rec->num_heads(); ++h) shown += head_chosen(enabled_, h);
   const double weights = double(shown) * rec->num_tokens() * rec->num_tokens();
   if (!wait && weights >= kBackgroundWeights) {
     if (!(finding_key_ == key)) start_finding();
@@ -122,30 +102,42 @@ const StrongestLines& HeadLines::strongest(bool wait) const {
 }
 
 void HeadLines::start_finding() const {
+  const bool announce = !finding_lines();
   finding_key_ = strongest_key();
   lines_error_.clear();
   auto* self = const_cast<HeadLines*>(this);  // the caches are mutable; signals are not const
   const std::shared_ptr<const AttentionRecording> rec = state_->recording();
   const int layer = state_->layer();
   const std::vector<bool> heads = enabled_;
-  const LinesKey key = finding_key_;
-  finder_.start([self, rec, layer, heads, key](JobContext& ctx) {
+  // Only the current search delivers (JobRunner), so finding_key_ is still this one's then.
+  finder_.start([self, rec, layer, heads](JobContext& ctx) {
     StrongestLines found = strongest_lines(*rec, layer, heads, kLineBudget, kMinWeight);
-    ctx.post([self, key, found = std::move(found)]() mutable {
-      self->strongest_key_ = key;
-      self->strongest_ = std::move(found);
-      self->finding_ = false;
-      self->finding_key_ = {};
-      self->tile_key_ = {};  // the tiles drawn meanwhile have no lines
-      self->update();
-      Q_EMIT self->finding_changed(false);
-    });
+    ctx.post([self, found = std::move(found)]() mutable { self->take_found(std::move(found), QString()); });
   });
-  if (!finding_) {
-    finding_ = true;
-    // Queued: this runs while painting.
-    QMetaObject::invokeMethod(self, [self] { Q_EMIT self->finding_changed(self->finding_); }, Qt::QueuedConnection);
-  }
+  if (announce) announce_finding();
+}
+
+void HeadLines::take_found(StrongestLines found, const QString& error) {
+  strongest_key_ = finding_key_;  // a failure too is kept: not tried again for the same layer and heads
+  strongest_ = std::move(found);
+  lines_error_ = error;
+  finding_key_ = {};
+  tile_key_ = {};  // the tiles drawn meanwhile have no lines
+  update();
+  Q_EMIT finding_changed(false);
+}
+
+void HeadLines::cancel_finding() const {
+  if (!finding_lines()) return;
+  finder_.cancel();
+  finding_key_ = {};
+  announce_finding();
+}
+
+void HeadLines::announce_finding() const {
+  // Queued: this may run while painting.
+  auto* self = const_cast<HeadLines*>(this);
+  QMetaObject::invokeMethod(self, [self] { Q_EMIT self->finding_changed(self->finding_lines()); }, Qt::QueuedConnection);
 }
 
 const std::vector<AttentionLine>& HeadLines::lines(int focus, int side, bool wait) const {
@@ -154,9 +146,9 @@ const std::vector<AttentionLine>& HeadLines::lines(int focus, int side, bool wai
     static const std::vector<AttentionLine> none;
     return rec ? strongest(wait).lines : none;
   }
-  if (!(focused_key_.recording == rec.get() && focused_key_.layer == state_->layer() && focused_key_.heads == enabled_ &&
-        focused_key_.focus == focus && focused_key_.side == side)) {
-    focused_key_ = {rec.get(), state_->layer(), enabled_, focus, side};
+  const LinesKey key{rec.get(), state_->layer(), enabled_, focus, side};
+  if (!(focused_key_ == key)) {
+    focused_key_ = key;
     focused_ = token_lines(*rec, state_->layer(), enabled_, focus, side, kMinWeight);
   }
   return focused_;

@@ -48,7 +48,7 @@ class HeadLines : public QWidget {
   // this many weights or more (32 heads at N = 4,096 take about half a second); the picture
   // shows the tokens until they are in. Exports and the functions above wait for them.
   static constexpr double kBackgroundWeights = double(1 << 24);
-  bool finding_lines() const { return finding_; }
+  bool finding_lines() const { return finding_key_.recording != nullptr; }
   // Why the last search for the strongest lines failed (empty: it did not).
   const QString& lines_error() const { return lines_error_; }
 
@@ -87,7 +87,13 @@ class HeadLines : public QWidget {
   // `wait` a large layer's strongest lines are none until the background search delivers them.
   const std::vector<AttentionLine>& lines(int focus, int side, bool wait) const;
   const StrongestLines& strongest(bool wait = true) const;
+  // The background search: started for what is shown; its lines (or its failure) kept for the
+  // layer and heads it searched; given up when they are no longer wanted. Each change of
+  // finding_lines() is announced by finding_changed, queued.
   void start_finding() const;
+  void take_found(StrongestLines found, const QString& error);
+  void cancel_finding() const;
+  void announce_finding() const;
   struct LinesKey {
     const void* recording = nullptr;
     int layer = -1;
@@ -97,8 +103,7 @@ class HeadLines : public QWidget {
   };
   LinesKey strongest_key() const;
   mutable JobRunner finder_;
-  mutable LinesKey finding_key_;
-  mutable bool finding_ = false;
+  mutable LinesKey finding_key_;  // what the background search is for; empty when none runs
   mutable QString lines_error_;
   mutable LinesKey strongest_key_, focused_key_;
   mutable StrongestLines strongest_;
